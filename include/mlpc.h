@@ -1,0 +1,393 @@
+/*
+ * mlpc.h - the one public header of mlpc, a C11 library that trains dense
+ * neural networks (multilayer perceptrons) on the CPU.
+ *
+ * Intended usage:
+ *   mlpc_error err;
+ *   mlpc_dataset *train = mlpc_dataset_load_idx("train-images-idx3-ubyte",
+ *                                                "train-labels-idx1-ubyte", &err);
+ *   mlpc_config cfg; mlpc_config_default(&cfg);
+ *   mlpc_config_set_layers(&cfg, "784-30-10", &err);
+ *   mlpc_net *net = mlpc_net_create(&cfg, &err);
+ *   mlpc_net_fit_normalization(net, train, MLPC_NORM_SCALE);
+ *   mlpc_trainer *tr = mlpc_trainer_create(net, &cfg, &err);
+ *   mlpc_trainer_set_data(tr, train, NULL, NULL);
+ *   mlpc_trainer_run(tr);
+ *   mlpc_net_save(net, "model.mlpc", &err);
+ *   ... mlpc_trainer_free(tr); mlpc_net_free(net); mlpc_dataset_free(train);
+ *
+ * Errors: the library never calls exit() or abort() on bad input. Functions
+ * that create a handle take an `mlpc_error *` (may be NULL) and return NULL on
+ * failure; functions on a handle return an mlpc_status and leave the code and
+ * a one-line message in that handle (mlpc_*_error()).
+ *
+ * Ownership: every create/load function has a matching *_free. Datasets passed to a
+ * trainer are borrowed and must outlive it. Strings returned are owned by the
+ * handle unless stated otherwise.
+ */
+#ifndef MLPC_H
+#define MLPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MLPC_VERSION_MAJOR 0
+#define MLPC_VERSION_MINOR 1
+#define MLPC_VERSION_PATCH 0
+#define MLPC_VERSION_STRING "0.1.0"
+
+#define MLPC_MAX_LAYERS 32 /* weight layers in one net */
+#define MLPC_MAX_WIDTH (1 << 20)
+
+/* ---------------------------------------------------------------- errors */
+
+typedef enum mlpc_status {
+    MLPC_OK = 0,
+    MLPC_ERR_ARG = 1,      /* an argument or setting is invalid */
+    MLPC_ERR_IO = 2,       /* a file could not be opened, read or written */
+    MLPC_ERR_FORMAT = 3,   /* a file is malformed */
+    MLPC_ERR_NOMEM = 4,    /* out of memory */
+    MLPC_ERR_SHAPE = 5,    /* sizes disagree (data vs net, labels vs images) */
+    MLPC_ERR_DIVERGED = 6, /* the loss became NaN or Inf */
+    MLPC_ERR_STOPPED = 7,  /* a callback asked training to stop (not a failure) */
+    MLPC_ERR_UNSUPPORTED = 8
+} mlpc_status;
+
+typedef struct mlpc_error {
+    mlpc_status code;
+    char msg[512]; /* one line, no trailing newline; "" when code == MLPC_OK */
+} mlpc_error;
+
+/* Name of a status code, e.g. "format error". */
+const char *mlpc_status_str(mlpc_status s);
+
+/* ---------------------------------------------------------------- enums */
+
+typedef enum mlpc_act {
+    MLPC_ACT_SIGMOID = 0,
+    MLPC_ACT_TANH,
+    MLPC_ACT_RELU,
+    MLPC_ACT_LEAKY_RELU, /* slope 0.01 below zero */
+    MLPC_ACT_LINEAR,
+    MLPC_ACT_SOFTMAX, /* output layer only */
+    MLPC_ACT_COUNT
+} mlpc_act;
+
+typedef enum mlpc_loss {
+    MLPC_LOSS_QUADRATIC = 0, /* 1/2 sum_j (a_j - y_j)^2, mean over the batch (Nielsen) */
+    MLPC_LOSS_MSE,           /* mean_j (a_j - y_j)^2, mean over the batch (Keras) */
+    MLPC_LOSS_BCE,           /* mean_j binary cross-entropy */
+    MLPC_LOSS_CCE,           /* -sum_j y_j log a_j (categorical cross-entropy) */
+    MLPC_LOSS_COUNT
+} mlpc_loss;
+
+typedef enum mlpc_init {
+    MLPC_INIT_AUTO = 0, /* he for relu-family nets, glorot otherwise */
+    MLPC_INIT_NORMAL,   /* Nielsen: W ~ N(0, 1/fan_in), b ~ N(0, 1) */
+    MLPC_INIT_GLOROT,   /* U(+-sqrt(6/(fan_in+fan_out))), b = 0 (Keras default) */
+    MLPC_INIT_HE,       /* N(0, 2/fan_in), b = 0 */
+    MLPC_INIT_COUNT
+} mlpc_init;
+
+typedef enum mlpc_opt {
+    MLPC_OPT_SGD = 0, /* with optional momentum and Nesterov */
+    MLPC_OPT_RMSPROP, /* Keras: rho 0.9, eps 1e-7 */
+    MLPC_OPT_ADAM,    /* beta1 0.9, beta2 0.999, eps 1e-7 */
+    MLPC_OPT_COUNT
+} mlpc_opt;
+
+typedef enum mlpc_sched {
+    MLPC_SCHED_CONSTANT = 0,
+    MLPC_SCHED_STEP,        /* lr *= factor every `step` epochs */
+    MLPC_SCHED_EXPONENTIAL, /* lr = lr0 * factor^epoch */
+    MLPC_SCHED_PLATEAU,     /* lr *= factor after `patience` epochs without improvement */
+    MLPC_SCHED_COUNT
+} mlpc_sched;
+
+typedef enum mlpc_norm {
+    MLPC_NORM_NONE = 0,
+    MLPC_NORM_SCALE,    /* x' = (x - min) / (max - min), min/max over all features */
+    MLPC_NORM_STANDARD, /* x' = (x - mean_j) / std_j per feature */
+    MLPC_NORM_COUNT
+} mlpc_norm;
+
+typedef enum mlpc_metric {
+    MLPC_METRIC_VAL_LOSS = 0,
+    MLPC_METRIC_VAL_ACC,
+    MLPC_METRIC_LOSS,
+    MLPC_METRIC_ACC,
+    MLPC_METRIC_COUNT
+} mlpc_metric;
+
+/* Names as used on the command line and in files ("relu", "cce", "adam", ...).
+ * *_parse return 0 on success and -1 for an unknown name. */
+const char *mlpc_act_name(mlpc_act a);
+const char *mlpc_loss_name(mlpc_loss l);
+const char *mlpc_init_name(mlpc_init i);
+const char *mlpc_opt_name(mlpc_opt o);
+const char *mlpc_sched_name(mlpc_sched s);
+const char *mlpc_norm_name(mlpc_norm n);
+const char *mlpc_metric_name(mlpc_metric m);
+int mlpc_act_parse(const char *s, mlpc_act *out);
+int mlpc_loss_parse(const char *s, mlpc_loss *out);
+int mlpc_init_parse(const char *s, mlpc_init *out);
+int mlpc_opt_parse(const char *s, mlpc_opt *out);
+int mlpc_sched_parse(const char *s, mlpc_sched *out);
+int mlpc_norm_parse(const char *s, mlpc_norm *out);
+int mlpc_metric_parse(const char *s, mlpc_metric *out);
+
+/* ---------------------------------------------------------------- config */
+
+/* Everything that defines a model and a training run. Plain values: fill it
+ * with mlpc_config_default() and change what you need. */
+typedef struct mlpc_config {
+    /* model */
+    int n_layers;                      /* weight layers; sizes has n_layers+1 entries */
+    int sizes[MLPC_MAX_LAYERS + 1];    /* sizes[0] inputs ... sizes[n_layers] outputs */
+    mlpc_act act[MLPC_MAX_LAYERS];     /* activation of each weight layer */
+    mlpc_loss loss;
+    mlpc_init init;
+    mlpc_norm norm;                    /* input normalization fitted on the training set */
+    /* optimizer */
+    mlpc_opt opt;
+    float lr;        /* default: 0.01 for sgd, 0.001 for rmsprop and adam */
+    float momentum;  /* sgd only, default 0 */
+    int nesterov;    /* sgd only, default 0 */
+    float rho;       /* rmsprop, default 0.9 */
+    float beta1;     /* adam, default 0.9 */
+    float beta2;     /* adam, default 0.999 */
+    float eps;       /* rmsprop and adam, default 1e-7 */
+    float l2;        /* L2 decay on weights (not biases): adds l2 * w to the gradient */
+    /* schedule */
+    mlpc_sched sched;
+    float sched_factor; /* default 0.5 (step, plateau), 0.95 (exponential) */
+    int sched_step;     /* epochs per step, default 10 */
+    int sched_patience; /* plateau patience in epochs, default 3 */
+    float min_lr;       /* lower bound for schedules, default 0 */
+    /* loop */
+    int batch;          /* default 32 */
+    int epochs;         /* default 10 */
+    uint64_t seed;      /* default 1: init, shuffling; same seed + threads = same result */
+    int threads;        /* compute threads, default 1 */
+    int shuffle;        /* default 1 */
+    /* early stopping: 0 patience disables it */
+    int es_patience;
+    mlpc_metric es_metric; /* default val_loss (val_acc when there is no val set: loss) */
+    float es_min_delta;
+    int es_restore_best;   /* default 1 */
+} mlpc_config;
+
+void mlpc_config_default(mlpc_config *cfg);
+/* Parses "784-30-10" into n_layers/sizes; keeps act[] as is for existing
+ * layers and fills new ones with sigmoid hidden layers. */
+mlpc_status mlpc_config_set_layers(mlpc_config *cfg, const char *spec, mlpc_error *err);
+/* Sets every hidden layer's activation to `hidden` and the last to `out`. */
+void mlpc_config_set_acts(mlpc_config *cfg, mlpc_act hidden, mlpc_act out);
+/* Checks every field; the message names the offending setting. */
+mlpc_status mlpc_config_validate(const mlpc_config *cfg, mlpc_error *err);
+/* Writes the config as one JSON object into buf (NUL-terminated). Returns
+ * the length, or -1 if cap is too small. */
+int mlpc_config_to_json(const mlpc_config *cfg, char *buf, size_t cap);
+
+/* ---------------------------------------------------------------- data */
+
+typedef struct mlpc_dataset mlpc_dataset;
+
+typedef enum mlpc_task {
+    MLPC_TASK_CLASSIFY = 0, /* integer labels 0..n_classes-1 */
+    MLPC_TASK_REGRESS = 1   /* float targets, n_out columns */
+} mlpc_task;
+
+/* IDX image + label files (plain or gzip, detected by content). */
+mlpc_dataset *mlpc_dataset_load_idx(const char *images, const char *labels, mlpc_error *err);
+
+typedef struct mlpc_csv_options {
+    int header;            /* -1 auto-detect (default), 0 no header, 1 header */
+    const char *label_col; /* column name or 0-based index as text; NULL: last column */
+    int n_targets;         /* regression: number of target columns from label_col on (default 1) */
+    mlpc_task task;        /* classify (default) or regress */
+    char delim;            /* 0: auto (',' ';' or tab) */
+} mlpc_csv_options;
+void mlpc_csv_options_default(mlpc_csv_options *o);
+/* CSV, plain or gzip. With `opt` NULL: defaults. */
+mlpc_dataset *mlpc_dataset_load_csv(const char *path, const mlpc_csv_options *opt, mlpc_error *err);
+/* CSV without targets (rows to predict): every column is a feature. */
+mlpc_dataset *mlpc_dataset_load_csv_features(const char *path, int header, mlpc_error *err);
+/* NumPy .npy (float32, float64 or uint8, C order; 1-D or 2-D). `labels` may
+ * be NULL (features only). Label files of integer type give a classification
+ * set, float label files a regression set (n x k or n). */
+mlpc_dataset *mlpc_dataset_load_npy(const char *features, const char *labels, mlpc_error *err);
+/* Loads by file extension/content: .npy, .csv(.gz), IDX. `labels` may be NULL. */
+mlpc_dataset *mlpc_dataset_load(const char *features, const char *labels, mlpc_error *err);
+
+/* W4: Lorenz attractor (sigma 10, beta 8/3, rho 58) integrated with RK4 over
+ * t in [0, 20] in 9,999 steps from (1,1,1). Input: the state at step t;
+ * target: the state `horizon` steps later, for t in [start, start+count). */
+typedef struct mlpc_lorenz_options {
+    double sigma, beta, rho, t_end, x0, y0, z0;
+    int steps;   /* default 9999 */
+    int horizon; /* default 99 */
+} mlpc_lorenz_options;
+void mlpc_lorenz_options_default(mlpc_lorenz_options *o);
+mlpc_dataset *mlpc_dataset_lorenz(const mlpc_lorenz_options *o, int start, int count, mlpc_error *err);
+
+/* Rows [start, start+count) copied into a new dataset. */
+mlpc_dataset *mlpc_dataset_slice(const mlpc_dataset *d, size_t start, size_t count, mlpc_error *err);
+/* Builds a dataset from caller arrays (copied). labels: n ints or NULL;
+ * targets: n x n_out floats or NULL. Exactly one of them for training sets. */
+mlpc_dataset *mlpc_dataset_from_arrays(size_t n, size_t n_in, const float *x, const int32_t *labels,
+                                       int n_classes, const float *targets, size_t n_out,
+                                       mlpc_error *err);
+void mlpc_dataset_free(mlpc_dataset *d);
+
+size_t mlpc_dataset_rows(const mlpc_dataset *d);
+size_t mlpc_dataset_features(const mlpc_dataset *d);
+/* Output width the data implies: n_classes (classify) or target columns. */
+size_t mlpc_dataset_outputs(const mlpc_dataset *d);
+mlpc_task mlpc_dataset_task(const mlpc_dataset *d);
+int mlpc_dataset_has_targets(const mlpc_dataset *d);
+const float *mlpc_dataset_x(const mlpc_dataset *d);          /* rows x features */
+const int32_t *mlpc_dataset_labels(const mlpc_dataset *d);   /* classify, else NULL */
+const float *mlpc_dataset_targets(const mlpc_dataset *d);    /* regress, else NULL */
+const char *mlpc_dataset_source(const mlpc_dataset *d);      /* file it came from */
+
+/* ---------------------------------------------------------------- model */
+
+typedef struct mlpc_net mlpc_net;
+
+/* Builds a net from cfg's layers, activations, loss and init, with weights
+ * drawn from cfg->seed. */
+mlpc_net *mlpc_net_create(const mlpc_config *cfg, mlpc_error *err);
+void mlpc_net_free(mlpc_net *net);
+const mlpc_error *mlpc_net_error(const mlpc_net *net);
+
+int mlpc_net_layers(const mlpc_net *net);
+int mlpc_net_size(const mlpc_net *net, int i); /* i in 0..layers */
+mlpc_act mlpc_net_act(const mlpc_net *net, int layer);
+mlpc_loss mlpc_net_loss(const mlpc_net *net);
+size_t mlpc_net_param_count(const mlpc_net *net);
+/* The flat parameter arena: per layer W (in x out, row-major) then b (out). */
+float *mlpc_net_params(mlpc_net *net);
+/* Pointers into the arena for one layer. */
+float *mlpc_net_weights(mlpc_net *net, int layer);
+float *mlpc_net_biases(mlpc_net *net, int layer);
+
+/* Compute threads used by predict/eval with this net (the trainer uses its
+ * config's count). Exactly n threads, the caller's included. */
+mlpc_status mlpc_net_set_threads(mlpc_net *net, int n);
+
+/* Normalization stored with the model and applied by predict. */
+mlpc_status mlpc_net_fit_normalization(mlpc_net *net, const mlpc_dataset *train, mlpc_norm mode);
+/* Applies the net's normalization to the dataset's features in place. */
+mlpc_status mlpc_net_normalize(const mlpc_net *net, mlpc_dataset *d);
+mlpc_norm mlpc_net_norm_mode(const mlpc_net *net);
+
+/* out: n x outputs. x is raw (un-normalized) input, n x inputs. */
+mlpc_status mlpc_net_predict(mlpc_net *net, const float *x, size_t n, float *out);
+
+typedef struct mlpc_eval {
+    double loss; /* mean loss */
+    double acc;  /* accuracy (classification), else NaN */
+    double mse;  /* mean squared error per output (regression), else NaN */
+    size_t n;
+} mlpc_eval;
+/* Evaluates on an already normalized dataset (see mlpc_net_normalize). */
+mlpc_status mlpc_net_evaluate(mlpc_net *net, const mlpc_dataset *d, mlpc_eval *out);
+
+/* Training settings and metrics carried in the model file, as JSON text
+ * (NULL when absent). Setting copies the string. */
+const char *mlpc_net_meta(const mlpc_net *net, const char *key); /* "config" or "metrics" */
+mlpc_status mlpc_net_set_meta(mlpc_net *net, const char *key, const char *json);
+
+/* Model files: versioned binary, CRC-32 checked, written atomically. */
+mlpc_status mlpc_net_save(mlpc_net *net, const char *path, mlpc_error *err);
+mlpc_net *mlpc_net_load(const char *path, mlpc_error *err);
+
+/* ---------------------------------------------------------------- training */
+
+typedef struct mlpc_trainer mlpc_trainer;
+
+typedef struct mlpc_batch_info {
+    int epoch;        /* 1-based */
+    long batch;       /* 1-based within the epoch */
+    long n_batches;
+    double loss;      /* this batch's mean loss */
+    double acc;       /* this batch's accuracy, NaN for regression */
+    double run_loss;  /* running mean over the epoch so far */
+    double run_acc;
+    float lr;
+    double seconds;   /* since the epoch began */
+} mlpc_batch_info;
+
+typedef struct mlpc_epoch_stats {
+    int epoch;                 /* 1-based */
+    double loss, acc;          /* training set, running means over the epoch */
+    double val_loss, val_acc;  /* NaN without a validation set */
+    double test_loss, test_acc;/* NaN without a test set */
+    double mse, val_mse, test_mse; /* regression metrics, NaN for classification */
+    float lr;                  /* rate used in this epoch */
+    double epoch_seconds;      /* training pass only */
+    double eval_seconds;
+    double samples_per_second;
+    int improved;              /* early-stopping metric improved */
+} mlpc_epoch_stats;
+
+/* Return non-zero to stop training after this batch / epoch. */
+typedef int (*mlpc_batch_fn)(mlpc_trainer *tr, const mlpc_batch_info *b, void *user);
+typedef int (*mlpc_epoch_fn)(mlpc_trainer *tr, const mlpc_epoch_stats *e, void *user);
+
+/* The trainer keeps borrowed pointers to net and datasets; cfg is copied.
+ * All buffers are allocated here: no allocation happens in an epoch. */
+mlpc_trainer *mlpc_trainer_create(mlpc_net *net, const mlpc_config *cfg, mlpc_error *err);
+void mlpc_trainer_free(mlpc_trainer *tr);
+const mlpc_error *mlpc_trainer_error(const mlpc_trainer *tr);
+
+/* Datasets must already be normalized (mlpc_net_normalize). val and test may
+ * be NULL. Checks that widths and targets fit the net. */
+mlpc_status mlpc_trainer_set_data(mlpc_trainer *tr, const mlpc_dataset *train,
+                                  const mlpc_dataset *val, const mlpc_dataset *test);
+/* Called every `every` batches (>= 1) and after every epoch. */
+void mlpc_trainer_on_batch(mlpc_trainer *tr, mlpc_batch_fn fn, int every, void *user);
+void mlpc_trainer_on_epoch(mlpc_trainer *tr, mlpc_epoch_fn fn, void *user);
+/* Checkpoint after each epoch (atomic write), with optimizer state for --resume. */
+void mlpc_trainer_set_checkpoint(mlpc_trainer *tr, const char *path);
+
+/* One epoch; fills *st. Returns MLPC_ERR_DIVERGED if the loss turned NaN/Inf
+ * (parameters are then restored to the start of the epoch). */
+mlpc_status mlpc_trainer_epoch(mlpc_trainer *tr, mlpc_epoch_stats *st);
+/* Runs epochs until cfg.epochs, early stopping or a callback stop.
+ * Returns MLPC_OK also when stopped early by a callback or early stopping. */
+mlpc_status mlpc_trainer_run(mlpc_trainer *tr);
+
+int mlpc_trainer_epochs_done(const mlpc_trainer *tr);
+float mlpc_trainer_lr(const mlpc_trainer *tr);
+void mlpc_trainer_set_lr(mlpc_trainer *tr, float lr);
+/* Set by early stopping or a callback. */
+int mlpc_trainer_stopped(const mlpc_trainer *tr);
+const char *mlpc_trainer_stop_reason(const mlpc_trainer *tr);
+
+/* Saves the net with optimizer and loop state; resume restores it so the
+ * continued run equals an uninterrupted one (same seed and threads). */
+mlpc_status mlpc_trainer_save_checkpoint(mlpc_trainer *tr, const char *path);
+/* Loads a checkpoint written by mlpc_trainer_save_checkpoint into a fresh
+ * trainer (the net must have the same architecture). */
+mlpc_status mlpc_trainer_resume(mlpc_trainer *tr, const char *path);
+
+/* One step on a caller batch: x (n x inputs, normalized), labels or targets.
+ * For tests and custom loops. Allocates nothing. Returns the batch loss in *loss. */
+mlpc_status mlpc_trainer_step(mlpc_trainer *tr, const float *x, const int32_t *labels,
+                              const float *targets, int n, double *loss);
+/* Gradients of the last step (same layout as mlpc_net_params), mean over the batch. */
+const float *mlpc_trainer_grads(const mlpc_trainer *tr);
+/* Computes loss and gradients without updating (for gradient checks). */
+mlpc_status mlpc_trainer_gradient(mlpc_trainer *tr, const float *x, const int32_t *labels,
+                                  const float *targets, int n, double *loss);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MLPC_H */

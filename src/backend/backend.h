@@ -1,0 +1,87 @@
+/* backend.h - the compute seam. Everything the model and the trainer compute
+ * goes through this small, versioned table of functions, so a CUDA backend
+ * can plug in beside the CPU one. All matrices are row-major and contiguous
+ * unless a leading dimension says otherwise. */
+#ifndef MLPC_BACKEND_H
+#define MLPC_BACKEND_H
+
+#include "internal.h"
+#include "backend/pool.h"
+
+#define MLPC_BACKEND_VERSION 1
+
+/* Per-run compute state: the thread pool and scratch the kernels need
+ * (allocated once when the context is made). */
+typedef struct mlpc_ctx {
+    const mlpc_backend *be;
+    mlpc_pool *pool;
+    int threads;
+    void *scratch;       /* backend-owned (GEMM packing buffers) */
+} mlpc_ctx;
+
+/* Optimizer hyper-parameters for one update of a flat parameter range. */
+typedef struct mlpc_opt_step {
+    mlpc_opt opt;
+    float lr, momentum, rho, beta1, beta2, eps;
+    int nesterov;
+    float l2;   /* applied to this range (0 for biases) */
+    long t;     /* step number, 1-based (Adam bias correction) */
+} mlpc_opt_step;
+
+struct mlpc_backend {
+    int version;
+    const char *name;
+    /* C[M x N] = alpha * op(A) op(B) + beta * C; op(A) is M x K (A is K x M
+     * when ta), op(B) is K x N (B is N x K when tb). */
+    void (*gemm)(mlpc_ctx *cx, int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                 int lda, const float *B, int ldb, float beta, float *C, int ldc);
+    /* Z[M x N] = act(Z + b) in place (b broadcast over rows; softmax per row). */
+    void (*bias_act)(mlpc_ctx *cx, float *Z, const float *b, int M, int N, mlpc_act act);
+    /* D[M x N] = D * act'(.) where A = act(Z) is the layer's output
+     * (softmax: the Jacobian-vector product per row). */
+    void (*act_backward)(mlpc_ctx *cx, float *D, const float *A, int M, int N, mlpc_act act);
+    /* Loss of output A[M x N] against labels (classify) or targets (regress).
+     * Returns the summed loss over rows; *aux gets the number of rows whose
+     * argmax equals the label (classify) or the summed squared error
+     * (regress). If delta is not NULL, it gets
+     * dLoss/dZ of the output layer divided by `scale` (the batch size). */
+    double (*loss)(mlpc_ctx *cx, mlpc_loss loss, mlpc_act out_act, const float *A,
+                   const int32_t *labels, const float *targets, int M, int N, float *delta,
+                   float scale, double *aux);
+    /* out[N] = sum over rows of D[M x N] (bias gradients). */
+    void (*col_sum)(mlpc_ctx *cx, const float *D, int M, int N, float *out);
+    /* One optimizer update of w[n] with gradients g[n] and state m[n], v[n]. */
+    void (*opt_update)(mlpc_ctx *cx, const mlpc_opt_step *s, float *w, const float *g, float *m,
+                       float *v, size_t n);
+};
+
+extern const mlpc_backend mlpc_backend_cpu;
+
+/* Makes a context with `threads` compute threads on the CPU backend. */
+mlpc_status mlpc_ctx_init(mlpc_ctx *cx, int threads, mlpc_error *err);
+void mlpc_ctx_free(mlpc_ctx *cx);
+/* Name of the GEMM variant in use ("avx512", "avx2", "generic"). */
+const char *mlpc_ctx_gemm_name(const mlpc_ctx *cx);
+
+/* ---- CPU kernels (src/kernels/) -------------------------------------- */
+
+/* The naive reference GEMM: the test oracle and the fallback. */
+void mlpc_gemm_ref(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc);
+
+/* Single-threaded packed GEMM variants, one per instruction set; `pack` is
+ * scratch of mlpc_gemm_scratch_floats() floats. */
+typedef void (*mlpc_gemm_fn)(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                             int lda, const float *B, int ldb, float beta, float *C, int ldc,
+                             float *pack);
+void mlpc_gemm_generic(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                       const float *B, int ldb, float beta, float *C, int ldc, float *pack);
+void mlpc_gemm_avx2(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                    const float *B, int ldb, float beta, float *C, int ldc, float *pack);
+void mlpc_gemm_avx512(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc, float *pack);
+size_t mlpc_gemm_scratch_floats(void);
+/* The variant this CPU runs (chosen once from cpuid), and its name. */
+mlpc_gemm_fn mlpc_gemm_select(const char **name);
+
+#endif

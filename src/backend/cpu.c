@@ -1,0 +1,214 @@
+/* cpu.c - the CPU backend: the table of compute functions the model and the
+ * trainer call, splitting each operation over the context's thread pool.
+ * Every split gives each output element to exactly one thread with a fixed
+ * order of operations, so results do not depend on the thread count. */
+#include "backend/backend.h"
+#include "kernels/kernels.h"
+#include "optim/optim.h"
+
+#include <stdlib.h>
+
+/* below this many multiply-adds a GEMM runs on one thread */
+#define GEMM_PAR_MIN (1L << 17)
+/* below this many elements an elementwise op runs on one thread */
+#define ELEM_PAR_MIN (1L << 14)
+
+typedef struct cpu_scratch {
+    mlpc_gemm_fn gemm;
+    const char *gemm_name;
+    float *pack[]; /* one packing buffer per thread */
+} cpu_scratch;
+
+mlpc_status mlpc_ctx_init(mlpc_ctx *cx, int threads, mlpc_error *err)
+{
+    cx->be = &mlpc_backend_cpu;
+    cx->threads = threads;
+    cx->pool = mlpc_pool_create(threads, err);
+    if (!cx->pool) return err ? err->code : MLPC_ERR_ARG;
+    cpu_scratch *s = calloc(1, sizeof *s + (size_t)threads * sizeof(float *));
+    if (!s) goto nomem;
+    cx->scratch = s;
+    s->gemm = mlpc_gemm_select(&s->gemm_name);
+    for (int t = 0; t < threads; t++) {
+        s->pack[t] = aligned_alloc(64, mlpc_gemm_scratch_floats() * sizeof(float));
+        if (!s->pack[t]) goto nomem;
+    }
+    return MLPC_OK;
+nomem:
+    mlpc_ctx_free(cx);
+    return mlpc_seterr(err, MLPC_ERR_NOMEM, "out of memory for %d threads' GEMM buffers", threads);
+}
+
+void mlpc_ctx_free(mlpc_ctx *cx)
+{
+    cpu_scratch *s = cx->scratch;
+    if (s)
+        for (int t = 0; t < cx->threads; t++) free(s->pack[t]);
+    free(s);
+    mlpc_pool_free(cx->pool);
+    cx->scratch = NULL;
+    cx->pool = NULL;
+}
+
+const char *mlpc_ctx_gemm_name(const mlpc_ctx *cx)
+{
+    return cx->scratch ? ((const cpu_scratch *)cx->scratch)->gemm_name : "none";
+}
+
+/* ---- GEMM: split C by rows (M >= N) or by columns ---------------------- */
+
+typedef struct gemm_job {
+    cpu_scratch *s;
+    int ta, tb, M, N, K, lda, ldb, ldc, by_rows;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+} gemm_job;
+
+static void gemm_part(void *arg, int tid, int n)
+{
+    gemm_job *j = arg;
+    long lo, hi;
+    if (j->by_rows) {
+        mlpc_split(j->M, 8, tid, n, &lo, &hi);
+        if (lo >= hi) return;
+        const float *A = j->ta ? j->A + lo : j->A + lo * (long)j->lda;
+        j->s->gemm(j->ta, j->tb, (int)(hi - lo), j->N, j->K, j->alpha, A, j->lda, j->B, j->ldb,
+                   j->beta, j->C + lo * (long)j->ldc, j->ldc, j->s->pack[tid]);
+    } else {
+        mlpc_split(j->N, 32, tid, n, &lo, &hi);
+        if (lo >= hi) return;
+        const float *B = j->tb ? j->B + lo * (long)j->ldb : j->B + lo;
+        j->s->gemm(j->ta, j->tb, j->M, (int)(hi - lo), j->K, j->alpha, j->A, j->lda, B, j->ldb,
+                   j->beta, j->C + lo, j->ldc, j->s->pack[tid]);
+    }
+}
+
+static void cpu_gemm(mlpc_ctx *cx, int ta, int tb, int M, int N, int K, float alpha,
+                     const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    cpu_scratch *s = cx->scratch;
+    if (cx->threads == 1 || (long)M * N * K < GEMM_PAR_MIN) {
+        s->gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, s->pack[0]);
+        return;
+    }
+    gemm_job j = {s, ta, tb, M, N, K, lda, ldb, ldc, M >= N, alpha, beta, A, B, C};
+    mlpc_pool_run(cx->pool, gemm_part, &j);
+}
+
+/* ---- elementwise ops: split by rows ------------------------------------ */
+
+typedef struct rows_job {
+    float *D;
+    const float *A; /* bias (bias_act) or activations (backward) */
+    int M, N;
+    mlpc_act act;
+    int backward;
+} rows_job;
+
+static void rows_part(void *arg, int tid, int n)
+{
+    rows_job *j = arg;
+    long lo, hi;
+    mlpc_split(j->M, 1, tid, n, &lo, &hi);
+    if (lo >= hi) return;
+    float *D = j->D + lo * j->N;
+    if (j->backward)
+        mlpc_k_act_backward(D, j->A + lo * j->N, (int)(hi - lo), j->N, j->act);
+    else
+        mlpc_k_bias_act(D, j->A, (int)(hi - lo), j->N, j->act);
+}
+
+static void run_rows(mlpc_ctx *cx, rows_job *j)
+{
+    if (cx->threads == 1 || (long)j->M * j->N < ELEM_PAR_MIN)
+        rows_part(j, 0, 1);
+    else
+        mlpc_pool_run(cx->pool, rows_part, j);
+}
+
+static void cpu_bias_act(mlpc_ctx *cx, float *Z, const float *b, int M, int N, mlpc_act act)
+{
+    rows_job j = {Z, b, M, N, act, 0};
+    run_rows(cx, &j);
+}
+
+static void cpu_act_backward(mlpc_ctx *cx, float *D, const float *A, int M, int N, mlpc_act act)
+{
+    rows_job j = {D, A, M, N, act, 1};
+    run_rows(cx, &j);
+}
+
+/* ---- column sums: split by columns -------------------------------------- */
+
+typedef struct colsum_job {
+    const float *D;
+    int M, N;
+    float *out;
+} colsum_job;
+
+static void colsum_part(void *arg, int tid, int n)
+{
+    colsum_job *j = arg;
+    long lo, hi;
+    mlpc_split(j->N, 16, tid, n, &lo, &hi);
+    if (lo < hi) mlpc_k_col_sum(j->D, j->M, j->N, (int)lo, (int)hi, j->out);
+}
+
+static void cpu_col_sum(mlpc_ctx *cx, const float *D, int M, int N, float *out)
+{
+    colsum_job j = {D, M, N, out};
+    if (cx->threads == 1 || (long)M * N < ELEM_PAR_MIN || N < 32)
+        colsum_part(&j, 0, 1);
+    else
+        mlpc_pool_run(cx->pool, colsum_part, &j);
+}
+
+/* ---- loss: rows are few and cheap; one thread keeps the sum's order ----- */
+
+static double cpu_loss(mlpc_ctx *cx, mlpc_loss loss, mlpc_act out_act, const float *A,
+                       const int32_t *labels, const float *targets, int M, int N, float *delta,
+                       float scale, double *aux)
+{
+    return mlpc_k_loss(loss, out_act, A, labels, targets, M, N, delta, scale, aux);
+}
+
+/* ---- optimizer: split the flat range ------------------------------------ */
+
+typedef struct opt_job {
+    const mlpc_opt_step *s;
+    float *w, *m, *v;
+    const float *g;
+    size_t n;
+} opt_job;
+
+static void opt_part(void *arg, int tid, int n)
+{
+    opt_job *j = arg;
+    long lo, hi;
+    mlpc_split((long)j->n, 16, tid, n, &lo, &hi);
+    if (lo < hi)
+        mlpc_opt_apply(j->s, j->w + lo, j->g + lo, j->m ? j->m + lo : NULL, j->v ? j->v + lo : NULL,
+                       (size_t)(hi - lo));
+}
+
+static void cpu_opt_update(mlpc_ctx *cx, const mlpc_opt_step *s, float *w, const float *g,
+                           float *m, float *v, size_t n)
+{
+    opt_job j = {s, w, m, v, g, n};
+    if (cx->threads == 1 || n < (size_t)ELEM_PAR_MIN)
+        opt_part(&j, 0, 1);
+    else
+        mlpc_pool_run(cx->pool, opt_part, &j);
+}
+
+const mlpc_backend mlpc_backend_cpu = {
+    .version = MLPC_BACKEND_VERSION,
+    .name = "cpu",
+    .gemm = cpu_gemm,
+    .bias_act = cpu_bias_act,
+    .act_backward = cpu_act_backward,
+    .loss = cpu_loss,
+    .col_sum = cpu_col_sum,
+    .opt_update = cpu_opt_update,
+};

@@ -1,0 +1,217 @@
+/* config.c - names of the enums, the default configuration, layer specs,
+ * validation and the JSON form stored in model files. */
+#include "internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const act_names[] = {"sigmoid", "tanh", "relu", "leaky_relu", "linear", "softmax"};
+static const char *const loss_names[] = {"quadratic", "mse", "bce", "cce"};
+static const char *const init_names[] = {"auto", "normal", "glorot", "he"};
+static const char *const opt_names[] = {"sgd", "rmsprop", "adam"};
+static const char *const sched_names[] = {"constant", "step", "exponential", "plateau"};
+static const char *const norm_names[] = {"none", "scale", "standard"};
+static const char *const metric_names[] = {"val_loss", "val_acc", "loss", "acc"};
+
+#define NAME_OF(tab, v) ((unsigned)(v) < sizeof tab / sizeof *tab ? tab[v] : "?")
+
+const char *mlpc_act_name(mlpc_act a) { return NAME_OF(act_names, a); }
+const char *mlpc_loss_name(mlpc_loss l) { return NAME_OF(loss_names, l); }
+const char *mlpc_init_name(mlpc_init i) { return NAME_OF(init_names, i); }
+const char *mlpc_opt_name(mlpc_opt o) { return NAME_OF(opt_names, o); }
+const char *mlpc_sched_name(mlpc_sched s) { return NAME_OF(sched_names, s); }
+const char *mlpc_norm_name(mlpc_norm n) { return NAME_OF(norm_names, n); }
+const char *mlpc_metric_name(mlpc_metric m) { return NAME_OF(metric_names, m); }
+
+static int find(const char *const *tab, int n, const char *s)
+{
+    if (!s) return -1;
+    for (int i = 0; i < n; i++)
+        if (strcmp(tab[i], s) == 0) return i;
+    return -1;
+}
+
+#define PARSER(fn, type, tab, ...)                                        \
+    int fn(const char *s, type *out)                                      \
+    {                                                                     \
+        static const struct { const char *alias; int v; } al[] = {__VA_ARGS__}; \
+        int i = find(tab, (int)(sizeof tab / sizeof *tab), s);            \
+        for (size_t k = 0; i < 0 && s && k < sizeof al / sizeof *al; k++) \
+            if (al[k].alias && strcmp(al[k].alias, s) == 0) i = al[k].v;  \
+        if (i < 0) return -1;                                             \
+        *out = (type)i;                                                   \
+        return 0;                                                         \
+    }
+
+PARSER(mlpc_act_parse, mlpc_act, act_names, {"leaky", MLPC_ACT_LEAKY_RELU}, {"identity", MLPC_ACT_LINEAR})
+PARSER(mlpc_loss_parse, mlpc_loss, loss_names, {"binary_crossentropy", MLPC_LOSS_BCE},
+       {"categorical_crossentropy", MLPC_LOSS_CCE}, {"crossentropy", MLPC_LOSS_CCE})
+PARSER(mlpc_init_parse, mlpc_init, init_names, {"nielsen", MLPC_INIT_NORMAL}, {"xavier", MLPC_INIT_GLOROT})
+PARSER(mlpc_opt_parse, mlpc_opt, opt_names, {NULL, 0})
+PARSER(mlpc_sched_parse, mlpc_sched, sched_names, {"exp", MLPC_SCHED_EXPONENTIAL}, {"none", MLPC_SCHED_CONSTANT})
+PARSER(mlpc_norm_parse, mlpc_norm, norm_names, {"minmax", MLPC_NORM_SCALE}, {"zscore", MLPC_NORM_STANDARD})
+PARSER(mlpc_metric_parse, mlpc_metric, metric_names, {NULL, 0})
+
+void mlpc_config_default(mlpc_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->n_layers = 0;
+    c->loss = MLPC_LOSS_CCE;
+    c->init = MLPC_INIT_AUTO;
+    c->norm = MLPC_NORM_SCALE;
+    c->opt = MLPC_OPT_SGD;
+    c->lr = NAN; /* NaN: the optimizer's default */
+    c->rho = 0.9f;
+    c->beta1 = 0.9f;
+    c->beta2 = 0.999f;
+    c->eps = 1e-7f;
+    c->sched = MLPC_SCHED_CONSTANT;
+    c->sched_factor = NAN; /* NaN: the schedule's default */
+    c->sched_step = 10;
+    c->sched_patience = 3;
+    c->batch = 32;
+    c->epochs = 10;
+    c->seed = 1;
+    c->threads = 1;
+    c->shuffle = 1;
+    c->es_metric = MLPC_METRIC_VAL_LOSS;
+    c->es_restore_best = 1;
+}
+
+/* Fills in the defaults that depend on other settings (lr per optimizer,
+ * factor per schedule). */
+static void resolve(mlpc_config *c)
+{
+    if (isnan(c->lr)) c->lr = c->opt == MLPC_OPT_SGD ? 0.01f : 0.001f;
+    if (isnan(c->sched_factor)) c->sched_factor = c->sched == MLPC_SCHED_EXPONENTIAL ? 0.95f : 0.5f;
+}
+
+mlpc_status mlpc_config_set_layers(mlpc_config *c, const char *spec, mlpc_error *err)
+{
+    int sizes[MLPC_MAX_LAYERS + 2], n = 0;
+    const char *p = spec;
+    if (!spec || !*spec) return mlpc_seterr(err, MLPC_ERR_ARG, "layers: empty (expected e.g. 784-30-10)");
+    while (*p) {
+        if (n == MLPC_MAX_LAYERS + 1)
+            return mlpc_seterr(err, MLPC_ERR_ARG, "layers '%s': more than %d layers", spec, MLPC_MAX_LAYERS);
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < 1 || v > MLPC_MAX_WIDTH || !isdigit((unsigned char)*p))
+            return mlpc_seterr(err, MLPC_ERR_ARG,
+                               "layers '%s': '%.*s' is not a width between 1 and %d", spec,
+                               (int)strcspn(p, "-,x"), p, MLPC_MAX_WIDTH);
+        sizes[n++] = (int)v;
+        p = end;
+        if (*p == '-' || *p == ',' || *p == 'x') {
+            p++;
+            if (!*p) return mlpc_seterr(err, MLPC_ERR_ARG, "layers '%s': ends with a separator", spec);
+        } else if (*p) {
+            return mlpc_seterr(err, MLPC_ERR_ARG, "layers '%s': unexpected '%c'", spec, *p);
+        }
+    }
+    if (n < 2) return mlpc_seterr(err, MLPC_ERR_ARG, "layers '%s': need at least an input and an output width", spec);
+    int old = c->n_layers;
+    c->n_layers = n - 1;
+    for (int i = 0; i < n; i++) c->sizes[i] = sizes[i];
+    for (int l = old; l < c->n_layers; l++) c->act[l] = MLPC_ACT_SIGMOID;
+    return MLPC_OK;
+}
+
+void mlpc_config_set_acts(mlpc_config *c, mlpc_act hidden, mlpc_act out)
+{
+    for (int l = 0; l + 1 < c->n_layers; l++) c->act[l] = hidden;
+    if (c->n_layers > 0) c->act[c->n_layers - 1] = out;
+}
+
+mlpc_status mlpc_arch_check(int n_layers, const int *sizes, const mlpc_act *act, mlpc_loss loss,
+                            mlpc_error *err)
+{
+    if (n_layers < 1 || n_layers > MLPC_MAX_LAYERS)
+        return mlpc_seterr(err, MLPC_ERR_ARG, "layers: %d weight layers (need 1 to %d)", n_layers, MLPC_MAX_LAYERS);
+    for (int i = 0; i <= n_layers; i++)
+        if (sizes[i] < 1 || sizes[i] > MLPC_MAX_WIDTH)
+            return mlpc_seterr(err, MLPC_ERR_ARG, "layers: width %d of layer %d is outside 1..%d", sizes[i], i, MLPC_MAX_WIDTH);
+    for (int l = 0; l < n_layers; l++) {
+        if ((unsigned)act[l] >= MLPC_ACT_COUNT)
+            return mlpc_seterr(err, MLPC_ERR_ARG, "act: unknown activation %d in layer %d", (int)act[l], l + 1);
+        if (act[l] == MLPC_ACT_SOFTMAX && l != n_layers - 1)
+            return mlpc_seterr(err, MLPC_ERR_ARG, "act: softmax is only allowed on the output layer");
+    }
+    if ((unsigned)loss >= MLPC_LOSS_COUNT) return mlpc_seterr(err, MLPC_ERR_ARG, "loss: unknown loss %d", (int)loss);
+    mlpc_act out = act[n_layers - 1];
+    if (out == MLPC_ACT_SOFTMAX && sizes[n_layers] < 2)
+        return mlpc_seterr(err, MLPC_ERR_ARG, "out-act softmax needs at least 2 outputs, the net has %d", sizes[n_layers]);
+    if (loss == MLPC_LOSS_BCE && out != MLPC_ACT_SIGMOID && out != MLPC_ACT_SOFTMAX)
+        return mlpc_seterr(err, MLPC_ERR_ARG, "loss bce needs outputs in (0,1): use out-act sigmoid (not %s)", mlpc_act_name(out));
+    if (loss == MLPC_LOSS_CCE && out != MLPC_ACT_SOFTMAX && out != MLPC_ACT_SIGMOID)
+        return mlpc_seterr(err, MLPC_ERR_ARG, "loss cce needs probabilities: use out-act softmax (not %s)", mlpc_act_name(out));
+    return MLPC_OK;
+}
+
+#define BAD(...) return mlpc_seterr(err, MLPC_ERR_ARG, __VA_ARGS__)
+
+mlpc_status mlpc_config_validate(const mlpc_config *c0, mlpc_error *err)
+{
+    mlpc_config c = *c0;
+    resolve(&c);
+    if (c.n_layers < 1) BAD("layers: not set (e.g. --layers 784-30-10)");
+    mlpc_status st = mlpc_arch_check(c.n_layers, c.sizes, c.act, c.loss, err);
+    if (st) return st;
+    if ((unsigned)c.init >= MLPC_INIT_COUNT) BAD("init: unknown initializer");
+    if ((unsigned)c.norm >= MLPC_NORM_COUNT) BAD("norm: unknown normalization");
+    if ((unsigned)c.opt >= MLPC_OPT_COUNT) BAD("opt: unknown optimizer");
+    if ((unsigned)c.sched >= MLPC_SCHED_COUNT) BAD("sched: unknown schedule");
+    if ((unsigned)c.es_metric >= MLPC_METRIC_COUNT) BAD("es-metric: unknown metric");
+    if (!(c.lr > 0.0f) || !isfinite(c.lr)) BAD("lr %g: must be a positive number", (double)c.lr);
+    if (!(c.momentum >= 0.0f && c.momentum < 1.0f)) BAD("momentum %g: must be in [0, 1)", (double)c.momentum);
+    if (!(c.rho > 0.0f && c.rho < 1.0f)) BAD("rho %g: must be in (0, 1)", (double)c.rho);
+    if (!(c.beta1 >= 0.0f && c.beta1 < 1.0f)) BAD("beta1 %g: must be in [0, 1)", (double)c.beta1);
+    if (!(c.beta2 >= 0.0f && c.beta2 < 1.0f)) BAD("beta2 %g: must be in [0, 1)", (double)c.beta2);
+    if (!(c.eps > 0.0f)) BAD("eps %g: must be positive", (double)c.eps);
+    if (!(c.l2 >= 0.0f) || !isfinite(c.l2)) BAD("l2 %g: must be zero or positive", (double)c.l2);
+    if (!(c.sched_factor > 0.0f && c.sched_factor <= 1.0f)) BAD("sched-factor %g: must be in (0, 1]", (double)c.sched_factor);
+    if (c.sched_step < 1) BAD("sched-step %d: must be at least 1", c.sched_step);
+    if (c.sched_patience < 1) BAD("sched-patience %d: must be at least 1", c.sched_patience);
+    if (!(c.min_lr >= 0.0f)) BAD("min-lr %g: must be zero or positive", (double)c.min_lr);
+    if (c.batch < 1) BAD("batch %d: must be a positive integer", c.batch);
+    if (c.batch > (1 << 24)) BAD("batch %d: too large (at most %d)", c.batch, 1 << 24);
+    if (c.epochs < 0) BAD("epochs %d: must be zero or positive", c.epochs);
+    if (c.threads < 1 || c.threads > 1024) BAD("threads %d: must be between 1 and 1024", c.threads);
+    if (c.es_patience < 0) BAD("early-stop %d: patience must be zero or positive", c.es_patience);
+    if (!(c.es_min_delta >= 0.0f)) BAD("es-min-delta %g: must be zero or positive", (double)c.es_min_delta);
+    return MLPC_OK;
+}
+
+/* Applies the derived defaults in place (used by net and trainer creation). */
+void mlpc_config_resolve(mlpc_config *c) { resolve(c); }
+
+int mlpc_config_to_json(const mlpc_config *c0, char *buf, size_t cap)
+{
+    mlpc_config c = *c0;
+    resolve(&c);
+    char layers[MLPC_MAX_LAYERS * 9 + 16] = "", acts[MLPC_MAX_LAYERS * 14 + 16] = "";
+    size_t lp = 0, ap = 0;
+    for (int i = 0; i <= c.n_layers; i++)
+        lp += (size_t)snprintf(layers + lp, sizeof layers - lp, "%s%d", i ? "-" : "", c.sizes[i]);
+    for (int l = 0; l < c.n_layers; l++)
+        ap += (size_t)snprintf(acts + ap, sizeof acts - ap, "%s\"%s\"", l ? "," : "", mlpc_act_name(c.act[l]));
+    int n = snprintf(buf, cap,
+        "{\"layers\":\"%s\",\"acts\":[%s],\"loss\":\"%s\",\"init\":\"%s\",\"norm\":\"%s\","
+        "\"opt\":\"%s\",\"lr\":%.9g,\"momentum\":%.9g,\"nesterov\":%s,\"rho\":%.9g,\"beta1\":%.9g,"
+        "\"beta2\":%.9g,\"eps\":%.9g,\"l2\":%.9g,\"sched\":\"%s\",\"sched_factor\":%.9g,"
+        "\"sched_step\":%d,\"sched_patience\":%d,\"min_lr\":%.9g,\"batch\":%d,\"epochs\":%d,"
+        "\"seed\":%llu,\"threads\":%d,\"shuffle\":%s,\"early_stop\":%d,\"es_metric\":\"%s\","
+        "\"es_min_delta\":%.9g,\"es_restore_best\":%s}",
+        layers, acts, mlpc_loss_name(c.loss), mlpc_init_name(c.init), mlpc_norm_name(c.norm),
+        mlpc_opt_name(c.opt), (double)c.lr, (double)c.momentum, c.nesterov ? "true" : "false",
+        (double)c.rho, (double)c.beta1, (double)c.beta2, (double)c.eps, (double)c.l2,
+        mlpc_sched_name(c.sched), (double)c.sched_factor, c.sched_step, c.sched_patience,
+        (double)c.min_lr, c.batch, c.epochs, (unsigned long long)c.seed, c.threads,
+        c.shuffle ? "true" : "false", c.es_patience, mlpc_metric_name(c.es_metric),
+        (double)c.es_min_delta, c.es_restore_best ? "true" : "false");
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}

@@ -1,0 +1,86 @@
+/* forward.c - the dense layer forward/backward pair over a batch.
+ * Shapes: a_l is (m x sizes[l]); W_l is (sizes[l] x sizes[l+1]), b_l is
+ * (sizes[l+1]), all row-major.
+ *   forward:  a_{l+1} = act_l(a_l W_l + b_l)
+ *   backward: D_L = dLoss/dZ_L (from the loss, fused with softmax/sigmoid),
+ *             dW_l = a_l^T D_l,  db_l = colsum(D_l),
+ *             D_{l-1} = (D_l W_l^T) * act'_{l-1}(a_l) */
+#include "nn/nn.h"
+
+static int widest(const mlpc_net *net)
+{
+    int w = 0;
+    for (int l = 0; l <= net->n_layers; l++) w = net->sizes[l] > w ? net->sizes[l] : w;
+    return w;
+}
+
+/* each view starts on a 64-byte boundary */
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+size_t mlpc_acts_floats(const mlpc_net *net, int rows, int with_deltas)
+{
+    size_t n = 0;
+    for (int l = 0; l <= net->n_layers; l++) n += round16((size_t)rows * net->sizes[l]);
+    if (with_deltas) n += 2 * round16((size_t)rows * widest(net));
+    return n;
+}
+
+void mlpc_acts_bind(mlpc_acts *w, const mlpc_net *net, int rows, float *arena, int with_deltas)
+{
+    w->rows = rows;
+    for (int l = 0; l <= net->n_layers; l++) {
+        w->a[l] = arena;
+        arena += round16((size_t)rows * net->sizes[l]);
+    }
+    w->d[0] = w->d[1] = NULL;
+    if (with_deltas) {
+        size_t dn = round16((size_t)rows * widest(net));
+        w->d[0] = arena;
+        w->d[1] = arena + dn;
+    }
+}
+
+void mlpc_forward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_acts *w, int m)
+{
+    const mlpc_backend *be = cx->be;
+    for (int l = 0; l < net->n_layers; l++) {
+        int in = net->sizes[l], out = net->sizes[l + 1];
+        be->gemm(cx, 0, 0, m, out, in, 1.0f, w->a[l], in, params + net->w_off[l], out, 0.0f,
+                 w->a[l + 1], out);
+        be->bias_act(cx, w->a[l + 1], params + net->b_off[l], m, out, net->act[l]);
+    }
+}
+
+double mlpc_backward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_acts *w, int m,
+                     const int32_t *labels, const float *targets, float *grads, double *aux)
+{
+    const mlpc_backend *be = cx->be;
+    int L = net->n_layers;
+    float *D = grads ? w->d[0] : NULL;
+    double loss = be->loss(cx, net->loss, net->act[L - 1], w->a[L], labels, targets, m,
+                           net->sizes[L], D, (float)m, aux);
+    if (!grads) return loss;
+    for (int l = L - 1; l >= 0; l--) {
+        int in = net->sizes[l], out = net->sizes[l + 1];
+        be->gemm(cx, 1, 0, in, out, m, 1.0f, w->a[l], in, D, out, 0.0f, grads + net->w_off[l], out);
+        be->col_sum(cx, D, m, out, grads + net->b_off[l]);
+        if (l == 0) break;
+        float *Dprev = D == w->d[0] ? w->d[1] : w->d[0];
+        be->gemm(cx, 0, 1, m, in, out, 1.0f, D, out, params + net->w_off[l], out, 0.0f, Dprev, in);
+        be->act_backward(cx, Dprev, w->a[l], m, in, net->act[l - 1]);
+        D = Dprev;
+    }
+    return loss;
+}
+
+void mlpc_normalize_rows(const mlpc_net *net, const float *x, size_t rows, float *dst)
+{
+    size_t n_in = (size_t)net->sizes[0];
+    if (net->norm == MLPC_NORM_NONE) {
+        for (size_t i = 0; i < rows * n_in; i++) dst[i] = x[i];
+        return;
+    }
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < n_in; j++)
+            dst[i * n_in + j] = (x[i * n_in + j] - net->norm_shift[j]) * net->norm_scale[j];
+}

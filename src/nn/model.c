@@ -1,0 +1,305 @@
+/* model.c - the net: architecture, the parameter arena, initialization,
+ * input normalization, and inference (predict / evaluate). */
+#include "nn/nn.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EVAL_ROWS 1024 /* rows per inference chunk */
+
+mlpc_net *mlpc_net_alloc(int n_layers, const int *sizes, const mlpc_act *act, mlpc_loss loss,
+                         mlpc_error *err)
+{
+    if (mlpc_arch_check(n_layers, sizes, act, loss, err)) return NULL;
+    mlpc_net *net = calloc(1, sizeof *net);
+    if (!net) goto nomem;
+    net->n_layers = n_layers;
+    net->loss = loss;
+    net->threads = 1;
+    memcpy(net->sizes, sizes, sizeof(int) * (size_t)(n_layers + 1));
+    memcpy(net->act, act, sizeof(mlpc_act) * (size_t)n_layers);
+    size_t off = 0;
+    for (int l = 0; l < n_layers; l++) {
+        size_t w;
+        if (!mlpc_mul_ok((size_t)sizes[l], (size_t)sizes[l + 1], &w) || off + w + sizes[l + 1] < off) {
+            free(net);
+            mlpc_seterr(err, MLPC_ERR_ARG, "layers: layer %d (%d x %d) is too large", l + 1, sizes[l], sizes[l + 1]);
+            return NULL;
+        }
+        net->w_off[l] = off;
+        off += w;
+        net->b_off[l] = off;
+        off += (size_t)sizes[l + 1];
+    }
+    net->n_params = off;
+    net->params = calloc(off, sizeof(float));
+    if (!net->params) goto nomem;
+    return net;
+nomem:
+    free(net);
+    mlpc_seterr(err, MLPC_ERR_NOMEM, "out of memory for a net of %d layers", n_layers);
+    return NULL;
+}
+
+static void init_params(mlpc_net *net, mlpc_init init, uint64_t seed)
+{
+    mlpc_rng r;
+    mlpc_rng_seed(&r, seed);
+    if (init == MLPC_INIT_AUTO) {
+        int relu = net->act[0] == MLPC_ACT_RELU || net->act[0] == MLPC_ACT_LEAKY_RELU;
+        init = relu ? MLPC_INIT_HE : MLPC_INIT_GLOROT;
+    }
+    for (int l = 0; l < net->n_layers; l++) {
+        int in = net->sizes[l], out = net->sizes[l + 1];
+        float *W = net->params + net->w_off[l], *b = net->params + net->b_off[l];
+        size_t nw = (size_t)in * out;
+        switch (init) {
+        case MLPC_INIT_NORMAL: {
+            double sd = 1.0 / sqrt((double)in);
+            for (size_t i = 0; i < nw; i++) W[i] = (float)(sd * mlpc_rng_normal(&r));
+            for (int j = 0; j < out; j++) b[j] = (float)mlpc_rng_normal(&r);
+            break;
+        }
+        case MLPC_INIT_HE: {
+            double sd = sqrt(2.0 / in);
+            for (size_t i = 0; i < nw; i++) W[i] = (float)(sd * mlpc_rng_normal(&r));
+            memset(b, 0, sizeof(float) * (size_t)out);
+            break;
+        }
+        default: {
+            double lim = sqrt(6.0 / (in + out));
+            for (size_t i = 0; i < nw; i++) W[i] = (float)(lim * (2.0 * mlpc_rng_uniform(&r) - 1.0));
+            memset(b, 0, sizeof(float) * (size_t)out);
+            break;
+        }
+        }
+    }
+}
+
+mlpc_net *mlpc_net_create(const mlpc_config *cfg0, mlpc_error *err)
+{
+    if (mlpc_config_validate(cfg0, err)) return NULL;
+    mlpc_config cfg = *cfg0;
+    mlpc_config_resolve(&cfg);
+    mlpc_net *net = mlpc_net_alloc(cfg.n_layers, cfg.sizes, cfg.act, cfg.loss, err);
+    if (!net) return NULL;
+    init_params(net, cfg.init, cfg.seed);
+    char json[4096];
+    if (mlpc_config_to_json(&cfg, json, sizeof json) > 0) mlpc_net_set_meta(net, "config", json);
+    return net;
+}
+
+static void drop_ctx(mlpc_net *net)
+{
+    if (net->cx) {
+        mlpc_ctx_free(net->cx);
+        free(net->cx);
+        net->cx = NULL;
+    }
+    free(net->work);
+    net->work = NULL;
+}
+
+void mlpc_net_free(mlpc_net *net)
+{
+    if (!net) return;
+    drop_ctx(net);
+    free(net->params);
+    free(net->norm_shift);
+    free(net->norm_scale);
+    free(net->meta_config);
+    free(net->meta_metrics);
+    free(net);
+}
+
+const mlpc_error *mlpc_net_error(const mlpc_net *net) { return &net->err; }
+int mlpc_net_layers(const mlpc_net *net) { return net->n_layers; }
+int mlpc_net_size(const mlpc_net *net, int i) { return i >= 0 && i <= net->n_layers ? net->sizes[i] : 0; }
+mlpc_act mlpc_net_act(const mlpc_net *net, int l) { return net->act[l]; }
+mlpc_loss mlpc_net_loss(const mlpc_net *net) { return net->loss; }
+size_t mlpc_net_param_count(const mlpc_net *net) { return net->n_params; }
+float *mlpc_net_params(mlpc_net *net) { return net->params; }
+float *mlpc_net_weights(mlpc_net *net, int l) { return net->params + net->w_off[l]; }
+float *mlpc_net_biases(mlpc_net *net, int l) { return net->params + net->b_off[l]; }
+mlpc_norm mlpc_net_norm_mode(const mlpc_net *net) { return net->norm; }
+
+mlpc_status mlpc_net_set_threads(mlpc_net *net, int n)
+{
+    if (n < 1 || n > 1024) return mlpc_seterr(&net->err, MLPC_ERR_ARG, "threads %d: must be between 1 and 1024", n);
+    if (n != net->threads) drop_ctx(net);
+    net->threads = n;
+    return MLPC_OK;
+}
+
+/* ---- normalization ------------------------------------------------------ */
+
+mlpc_status mlpc_net_fit_normalization(mlpc_net *net, const mlpc_dataset *d, mlpc_norm mode)
+{
+    size_t n_in = (size_t)net->sizes[0];
+    if ((unsigned)mode >= MLPC_NORM_COUNT) return mlpc_seterr(&net->err, MLPC_ERR_ARG, "norm: unknown mode %d", (int)mode);
+    if (d->n_in != n_in)
+        return mlpc_seterr(&net->err, MLPC_ERR_SHAPE, "%s: %zu features, the net takes %zu inputs", d->source, d->n_in, n_in);
+    free(net->norm_shift);
+    free(net->norm_scale);
+    net->norm_shift = net->norm_scale = NULL;
+    net->norm = mode;
+    if (mode == MLPC_NORM_NONE) return MLPC_OK;
+    net->norm_shift = malloc(n_in * sizeof(float));
+    net->norm_scale = malloc(n_in * sizeof(float));
+    if (!net->norm_shift || !net->norm_scale) {
+        net->norm = MLPC_NORM_NONE;
+        return mlpc_seterr(&net->err, MLPC_ERR_NOMEM, "out of memory for normalization");
+    }
+    if (mode == MLPC_NORM_SCALE) { /* one min/max over all features (images keep their contrast) */
+        float lo = INFINITY, hi = -INFINITY;
+        for (size_t i = 0; i < d->n * n_in; i++) {
+            lo = d->x[i] < lo ? d->x[i] : lo;
+            hi = d->x[i] > hi ? d->x[i] : hi;
+        }
+        if (d->n == 0) lo = hi = 0.0f;
+        float sc = hi > lo ? 1.0f / (hi - lo) : 1.0f;
+        for (size_t j = 0; j < n_in; j++) {
+            net->norm_shift[j] = lo;
+            net->norm_scale[j] = sc;
+        }
+        return MLPC_OK;
+    }
+    for (size_t j = 0; j < n_in; j++) { /* standard: per feature, two passes in double */
+        double s = 0.0, ss = 0.0;
+        for (size_t i = 0; i < d->n; i++) s += d->x[i * n_in + j];
+        double mean = d->n ? s / (double)d->n : 0.0;
+        for (size_t i = 0; i < d->n; i++) {
+            double e = d->x[i * n_in + j] - mean;
+            ss += e * e;
+        }
+        double sd = d->n ? sqrt(ss / (double)d->n) : 0.0;
+        net->norm_shift[j] = (float)mean;
+        net->norm_scale[j] = sd > 1e-8 ? (float)(1.0 / sd) : 1.0f;
+    }
+    return MLPC_OK;
+}
+
+mlpc_status mlpc_net_normalize(const mlpc_net *net, mlpc_dataset *d)
+{
+    if (d->n_in != (size_t)net->sizes[0])
+        return mlpc_seterr(&d->err, MLPC_ERR_SHAPE, "%s: %zu features, the net takes %d inputs", d->source, d->n_in, net->sizes[0]);
+    mlpc_normalize_rows(net, d->x, d->n, d->x);
+    return MLPC_OK;
+}
+
+/* ---- meta ---------------------------------------------------------------- */
+
+const char *mlpc_net_meta(const mlpc_net *net, const char *key)
+{
+    if (strcmp(key, "config") == 0) return net->meta_config;
+    if (strcmp(key, "metrics") == 0) return net->meta_metrics;
+    return NULL;
+}
+
+mlpc_status mlpc_net_set_meta(mlpc_net *net, const char *key, const char *json)
+{
+    char **slot = strcmp(key, "config") == 0 ? &net->meta_config
+                : strcmp(key, "metrics") == 0 ? &net->meta_metrics : NULL;
+    if (!slot) return mlpc_seterr(&net->err, MLPC_ERR_ARG, "meta key '%s': expected config or metrics", key);
+    char *copy = NULL;
+    if (json && !(copy = strdup(json))) return mlpc_seterr(&net->err, MLPC_ERR_NOMEM, "out of memory");
+    free(*slot);
+    *slot = copy;
+    return MLPC_OK;
+}
+
+/* ---- inference ----------------------------------------------------------- */
+
+static mlpc_status ensure_ctx(mlpc_net *net)
+{
+    if (net->cx) return MLPC_OK;
+    net->cx = calloc(1, sizeof *net->cx);
+    net->work_rows = EVAL_ROWS;
+    net->work = malloc(mlpc_acts_floats(net, EVAL_ROWS, 0) * sizeof(float));
+    if (!net->cx || !net->work) {
+        free(net->cx);
+        net->cx = NULL;
+        return mlpc_seterr(&net->err, MLPC_ERR_NOMEM, "out of memory for inference buffers");
+    }
+    mlpc_status st = mlpc_ctx_init(net->cx, net->threads, &net->err);
+    if (st) {
+        free(net->cx);
+        net->cx = NULL;
+    }
+    return st;
+}
+
+mlpc_status mlpc_net_predict(mlpc_net *net, const float *x, size_t n, float *out)
+{
+    mlpc_status st = ensure_ctx(net);
+    if (st) return st;
+    mlpc_acts w;
+    mlpc_acts_bind(&w, net, net->work_rows, net->work, 0);
+    int L = net->n_layers, n_out = net->sizes[L];
+    for (size_t i = 0; i < n; i += (size_t)w.rows) {
+        int m = n - i < (size_t)w.rows ? (int)(n - i) : w.rows;
+        mlpc_normalize_rows(net, x + i * net->sizes[0], (size_t)m, w.a[0]);
+        mlpc_forward(net->cx, net, net->params, &w, m);
+        memcpy(out + i * n_out, w.a[L], sizeof(float) * (size_t)m * n_out);
+    }
+    return MLPC_OK;
+}
+
+/* Evaluation over an already normalized dataset on a workspace (shared by
+ * the net's own evaluate and the trainer, which brings its own buffers). */
+mlpc_status mlpc_evaluate_with(mlpc_ctx *cx, const mlpc_net *net, mlpc_acts *w,
+                               const mlpc_dataset *d, mlpc_eval *out)
+{
+    int L = net->n_layers, n_out = net->sizes[L];
+    double loss = 0.0, aux = 0.0;
+    size_t n_in = (size_t)net->sizes[0];
+    for (size_t i = 0; i < d->n; i += (size_t)w->rows) {
+        int m = d->n - i < (size_t)w->rows ? (int)(d->n - i) : w->rows;
+        memcpy(w->a[0], d->x + i * n_in, sizeof(float) * (size_t)m * n_in);
+        mlpc_forward(cx, net, net->params, w, m);
+        double a = 0.0;
+        loss += mlpc_backward(cx, net, net->params, w, m, d->labels ? d->labels + i : NULL,
+                              d->targets ? d->targets + i * n_out : NULL, NULL, &a);
+        aux += a;
+    }
+    double n = d->n ? (double)d->n : NAN;
+    out->n = d->n;
+    out->loss = loss / n;
+    out->acc = d->labels ? aux / n : NAN;
+    out->mse = d->labels ? NAN : aux / (n * n_out);
+    return MLPC_OK;
+}
+
+mlpc_status mlpc_net_evaluate(mlpc_net *net, const mlpc_dataset *d, mlpc_eval *out)
+{
+    if (d->n_in != (size_t)net->sizes[0])
+        return mlpc_seterr(&net->err, MLPC_ERR_SHAPE, "%s: %zu features, the net takes %d inputs", d->source, d->n_in, net->sizes[0]);
+    if (!d->labels && !d->targets)
+        return mlpc_seterr(&net->err, MLPC_ERR_ARG, "%s: has no labels or targets to evaluate against", d->source);
+    if (mlpc_check_targets(net, d, &net->err)) return net->err.code;
+    mlpc_status st = ensure_ctx(net);
+    if (st) return st;
+    mlpc_acts w;
+    mlpc_acts_bind(&w, net, net->work_rows, net->work, 0);
+    return mlpc_evaluate_with(net->cx, net, &w, d, out);
+}
+
+mlpc_status mlpc_check_targets(const mlpc_net *net, const mlpc_dataset *d, mlpc_error *err)
+{
+    int n_out = net->sizes[net->n_layers];
+    if (d->n_in != (size_t)net->sizes[0])
+        return mlpc_seterr(err, MLPC_ERR_SHAPE, "%s: %zu features, the net takes %d inputs", d->source, d->n_in, net->sizes[0]);
+    if (d->labels) {
+        for (size_t i = 0; i < d->n; i++)
+            if (d->labels[i] < 0 || d->labels[i] >= n_out)
+                return mlpc_seterr(err, MLPC_ERR_SHAPE, "%s: row %zu has label %d but the net has %d outputs (classes 0..%d)",
+                                   d->source, i + 1, (int)d->labels[i], n_out, n_out - 1);
+    } else if (d->targets) {
+        if (d->n_out != (size_t)n_out)
+            return mlpc_seterr(err, MLPC_ERR_SHAPE, "%s: %zu target columns, the net has %d outputs", d->source, d->n_out, n_out);
+    } else {
+        return mlpc_seterr(err, MLPC_ERR_ARG, "%s: has no labels or targets", d->source);
+    }
+    return MLPC_OK;
+}

@@ -1,0 +1,38 @@
+/* nn.h - forward and backward passes of a dense net over a batch, on an
+ * activation workspace sized once for the largest batch. */
+#ifndef MLPC_NN_H
+#define MLPC_NN_H
+
+#include "backend/backend.h"
+
+/* Views into one activation arena for up to `rows` rows. */
+typedef struct mlpc_acts {
+    int rows;
+    float *a[MLPC_MAX_LAYERS + 1]; /* a[0]: input (rows x sizes[0]); a[l+1] = act(a[l] W_l + b_l) */
+    float *d[2];                   /* deltas, ping-pong (rows x widest layer); NULL for inference */
+} mlpc_acts;
+
+/* Floats needed for a workspace of `rows` rows (with deltas for training). */
+size_t mlpc_acts_floats(const mlpc_net *net, int rows, int with_deltas);
+/* Lays the views out over `arena`. */
+void mlpc_acts_bind(mlpc_acts *w, const mlpc_net *net, int rows, float *arena, int with_deltas);
+
+/* Forward m rows already in w->a[0]; output in w->a[n_layers]. */
+void mlpc_forward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_acts *w, int m);
+
+/* Loss of the m output rows against labels/targets; if grads is not NULL,
+ * back-propagates and writes the batch-mean gradients (layout of params).
+ * Returns the summed loss; *aux as in mlpc_backend.loss. */
+double mlpc_backward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_acts *w, int m,
+                     const int32_t *labels, const float *targets, float *grads, double *aux);
+
+/* Copies rows of raw input into dst applying the net's normalization. */
+void mlpc_normalize_rows(const mlpc_net *net, const float *x, size_t rows, float *dst);
+
+/* Evaluates a normalized dataset on workspace w (rows per chunk = w->rows). */
+mlpc_status mlpc_evaluate_with(mlpc_ctx *cx, const mlpc_net *net, mlpc_acts *w,
+                               const mlpc_dataset *d, mlpc_eval *out);
+/* Checks features, labels (0..outputs-1) or target columns against the net. */
+mlpc_status mlpc_check_targets(const mlpc_net *net, const mlpc_dataset *d, mlpc_error *err);
+
+#endif

@@ -1,0 +1,24 @@
+/* optim.h - optimizer updates over a flat parameter range, and learning-rate
+ * schedules. */
+#ifndef MLPC_OPTIM_H
+#define MLPC_OPTIM_H
+
+#include "backend/backend.h"
+
+/* w, g, m, v: n floats. m is the velocity (sgd momentum), the first moment
+ * (adam) or unused; v the mean square (rmsprop) or second moment (adam). */
+void mlpc_opt_apply(const mlpc_opt_step *s, float *w, const float *g, float *m, float *v, size_t n);
+
+/* Learning-rate schedule state, carried in checkpoints. */
+typedef struct mlpc_sched_state {
+    float lr;          /* current rate */
+    double best;       /* plateau: best monitored value so far */
+    int wait;          /* plateau: epochs without improvement */
+} mlpc_sched_state;
+
+void mlpc_sched_init(mlpc_sched_state *st, const mlpc_config *cfg);
+/* After epoch `epoch` (1-based) with the monitored value (lower is better);
+ * updates st->lr for the next epoch. */
+void mlpc_sched_step(mlpc_sched_state *st, const mlpc_config *cfg, int epoch, double monitored);
+
+#endif

@@ -1,0 +1,135 @@
+/* checkpoint.c - the trainer's state in a model file: the net plus
+ *   'TRNS'  loop state as "key=value" lines (doubles in %a, exact),
+ *   'OPTM', 'OPTV'  optimizer moments (n_params little-endian float32),
+ *   'BEST'  best parameters so far (early stopping with restore).
+ * Resuming restores all of it, so the continued run equals an
+ * uninterrupted one. */
+#include "train/train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TAG_TRNS MLPC_TAG('T', 'R', 'N', 'S')
+#define TAG_OPTM MLPC_TAG('O', 'P', 'T', 'M')
+#define TAG_OPTV MLPC_TAG('O', 'P', 'T', 'V')
+#define TAG_BEST MLPC_TAG('B', 'E', 'S', 'T')
+
+static int host_is_le(void)
+{
+    const uint32_t one = 1;
+    return *(const unsigned char *)&one == 1;
+}
+
+mlpc_status mlpc_trainer_save_checkpoint(mlpc_trainer *tr, const char *path)
+{
+    if (!host_is_le())
+        return mlpc_seterr(&tr->err, MLPC_ERR_UNSUPPORTED, "%s: checkpoints need a little-endian host", path);
+    char state[1024];
+    int len = snprintf(state, sizeof state,
+                       "epoch=%d\nstep=%ld\nlr=%a\nsched_best=%a\nsched_wait=%d\nes_best=%a\n"
+                       "es_wait=%d\nbest_epoch=%d\nstopped=%d\nseed=%llu\nbatch=%d\nopt=%s\n",
+                       tr->epoch, tr->step, (double)tr->sched.lr, tr->sched.best, tr->sched.wait,
+                       tr->es_best, tr->es_wait, tr->best_epoch, tr->stopped,
+                       (unsigned long long)tr->cfg.seed, tr->cfg.batch, mlpc_opt_name(tr->cfg.opt));
+    size_t bytes = tr->net->n_params * sizeof(float);
+    mlpc_blob extra[4] = {
+        {TAG_TRNS, state, (uint64_t)len},
+        {TAG_OPTM, tr->m, bytes},
+        {TAG_OPTV, tr->v, bytes},
+        {TAG_BEST, tr->best, bytes},
+    };
+    int n_extra = tr->cfg.es_patience > 0 && tr->cfg.es_restore_best ? 4 : 3;
+    return mlpc_file_write(path, tr->net, extra, n_extra, &tr->err);
+}
+
+static int get_key(const char *text, const char *key, char *out, size_t cap)
+{
+    size_t kl = strlen(key);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
+            size_t n = strcspn(p + kl + 1, "\n");
+            if (n >= cap) return 0;
+            memcpy(out, p + kl + 1, n);
+            out[n] = '\0';
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static mlpc_status parse_state(mlpc_trainer *tr, const char *path, const char *text)
+{
+    char v[64];
+    const char *keys[] = {"epoch", "step", "lr", "sched_best", "sched_wait", "es_best",
+                          "es_wait", "best_epoch", "stopped", "seed", "batch", "opt"};
+    double vals[12];
+    for (int i = 0; i < 12; i++) {
+        if (!get_key(text, keys[i], v, sizeof v))
+            return mlpc_seterr(&tr->err, MLPC_ERR_FORMAT, "%s: checkpoint state lacks '%s'", path, keys[i]);
+        vals[i] = i == 11 ? 0.0 : strtod(v, NULL);
+    }
+    get_key(text, "opt", v, sizeof v);
+    if ((unsigned long long)vals[9] != (unsigned long long)tr->cfg.seed || (int)vals[10] != tr->cfg.batch ||
+        strcmp(v, mlpc_opt_name(tr->cfg.opt)) != 0)
+        return mlpc_seterr(&tr->err, MLPC_ERR_ARG,
+                           "%s: checkpoint was made with seed %.0f, batch %.0f, opt %s; this run has seed %llu, batch %d, opt %s",
+                           path, vals[9], vals[10], v, (unsigned long long)tr->cfg.seed, tr->cfg.batch,
+                           mlpc_opt_name(tr->cfg.opt));
+    tr->epoch = (int)vals[0];
+    tr->step = (long)vals[1];
+    tr->sched.lr = (float)vals[2];
+    tr->sched.best = vals[3];
+    tr->sched.wait = (int)vals[4];
+    tr->es_best = vals[5];
+    tr->es_wait = (int)vals[6];
+    tr->best_epoch = (int)vals[7];
+    tr->stopped = (int)vals[8];
+    return MLPC_OK;
+}
+
+mlpc_status mlpc_trainer_resume(mlpc_trainer *tr, const char *path)
+{
+    mlpc_blob extra[8];
+    int n_extra = 0;
+    mlpc_net *ck = mlpc_file_read(path, extra, 8, &n_extra, &tr->err);
+    if (!ck) return tr->err.code;
+    mlpc_net *net = tr->net;
+    mlpc_status st = MLPC_OK;
+    size_t bytes = net->n_params * sizeof(float);
+    if (ck->n_layers != net->n_layers || memcmp(ck->sizes, net->sizes, sizeof(int) * (size_t)(net->n_layers + 1)) ||
+        memcmp(ck->act, net->act, sizeof(mlpc_act) * (size_t)net->n_layers) || ck->loss != net->loss) {
+        st = mlpc_seterr(&tr->err, MLPC_ERR_SHAPE, "%s: the checkpoint's architecture differs from this run's", path);
+        goto out;
+    }
+    const mlpc_blob *trns = NULL, *om = NULL, *ov = NULL, *best = NULL;
+    for (int i = 0; i < n_extra; i++) {
+        if (extra[i].tag == TAG_TRNS) trns = &extra[i];
+        if (extra[i].tag == TAG_OPTM && extra[i].size == bytes) om = &extra[i];
+        if (extra[i].tag == TAG_OPTV && extra[i].size == bytes) ov = &extra[i];
+        if (extra[i].tag == TAG_BEST && extra[i].size == bytes) best = &extra[i];
+    }
+    if (!trns || !om || !ov) {
+        st = mlpc_seterr(&tr->err, MLPC_ERR_FORMAT, "%s: a model file, not a checkpoint (no optimizer state)", path);
+        goto out;
+    }
+    char *text = malloc(trns->size + 1);
+    if (!text) {
+        st = mlpc_seterr(&tr->err, MLPC_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(text, trns->data, trns->size);
+    text[trns->size] = '\0';
+    st = parse_state(tr, path, text);
+    free(text);
+    if (st) goto out;
+    memcpy(net->params, ck->params, bytes);
+    memcpy(tr->m, om->data, bytes);
+    memcpy(tr->v, ov->data, bytes);
+    if (best) memcpy(tr->best, best->data, bytes);
+    if (ck->meta_metrics) mlpc_net_set_meta(net, "metrics", ck->meta_metrics);
+out:
+    for (int i = 0; i < n_extra; i++) free(extra[i].data);
+    mlpc_net_free(ck);
+    return st;
+}

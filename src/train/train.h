@@ -1,0 +1,40 @@
+/* train.h - the trainer's state (behind the public mlpc_trainer handle). */
+#ifndef MLPC_TRAIN_H
+#define MLPC_TRAIN_H
+
+#include "nn/nn.h"
+#include "optim/optim.h"
+
+struct mlpc_trainer {
+    mlpc_error err;
+    mlpc_net *net;             /* borrowed */
+    mlpc_config cfg;           /* copied, defaults resolved */
+    mlpc_ctx cx;               /* threads + backend */
+    const mlpc_dataset *train, *val, *test; /* borrowed */
+    /* arenas, each n_params floats, laid out as net->params */
+    float *grads;              /* batch-mean gradients of the last step */
+    float *m, *v;              /* optimizer state */
+    float *saved;              /* parameters at the start of the epoch (divergence) */
+    float *best;               /* parameters at the best epoch (early stopping) */
+    float *arena;              /* activations and deltas for max(batch, 1024) rows */
+    mlpc_acts w;
+    uint32_t *idx;             /* training row order, train->n */
+    int32_t *blabels;          /* batch labels */
+    float *btargets;           /* batch targets (batch x outputs) */
+    /* loop state (checkpointed) */
+    long step;                 /* optimizer steps so far */
+    int epoch;                 /* epochs done */
+    mlpc_sched_state sched;
+    double es_best;            /* NaN before the first epoch */
+    int es_wait, best_epoch, stopped;
+    char stop_reason[160];
+    /* callbacks */
+    mlpc_batch_fn on_batch;
+    int batch_every;
+    void *batch_user;
+    mlpc_epoch_fn on_epoch;
+    void *epoch_user;
+    char *ckpt_path;
+};
+
+#endif

@@ -1,0 +1,326 @@
+/* trainer.c - the training loop: shuffled mini-batches gathered into a
+ * preallocated buffer, forward/backward, optimizer update, per-epoch
+ * evaluation, schedules, early stopping, callbacks, checkpoints and resume.
+ * Every buffer is allocated in mlpc_trainer_create; an epoch allocates
+ * nothing. */
+#include "nn/nn.h"
+#include "optim/optim.h"
+#include "train/train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EVAL_ROWS 1024
+
+mlpc_trainer *mlpc_trainer_create(mlpc_net *net, const mlpc_config *cfg, mlpc_error *err)
+{
+    if (mlpc_config_validate(cfg, err)) return NULL;
+    mlpc_trainer *tr = calloc(1, sizeof *tr);
+    if (!tr) {
+        mlpc_seterr(err, MLPC_ERR_NOMEM, "out of memory for the trainer");
+        return NULL;
+    }
+    tr->net = net;
+    tr->cfg = *cfg;
+    mlpc_config_resolve(&tr->cfg);
+    if (net->n_layers != cfg->n_layers || memcmp(net->sizes, cfg->sizes, sizeof(int) * (size_t)(net->n_layers + 1))) {
+        mlpc_seterr(err, MLPC_ERR_SHAPE, "layers: the config's layers differ from the net's");
+        free(tr);
+        return NULL;
+    }
+    if (mlpc_ctx_init(&tr->cx, tr->cfg.threads, err)) {
+        free(tr);
+        return NULL;
+    }
+    size_t np = net->n_params;
+    int rows = tr->cfg.batch > EVAL_ROWS ? tr->cfg.batch : EVAL_ROWS;
+    tr->grads = calloc(np, sizeof(float));
+    tr->m = calloc(np, sizeof(float));
+    tr->v = calloc(np, sizeof(float));
+    tr->saved = calloc(np, sizeof(float));
+    tr->best = calloc(np, sizeof(float));
+    tr->arena = aligned_alloc(64, mlpc_acts_floats(net, rows, 1) * sizeof(float));
+    tr->blabels = calloc((size_t)tr->cfg.batch, sizeof(int32_t));
+    tr->btargets = calloc((size_t)tr->cfg.batch * (size_t)net->sizes[net->n_layers], sizeof(float));
+    if (!tr->grads || !tr->m || !tr->v || !tr->saved || !tr->best || !tr->arena || !tr->blabels || !tr->btargets) {
+        mlpc_trainer_free(tr);
+        mlpc_seterr(err, MLPC_ERR_NOMEM, "out of memory for training buffers (batch %d)", cfg->batch);
+        return NULL;
+    }
+    mlpc_acts_bind(&tr->w, net, rows, tr->arena, 1);
+    mlpc_sched_init(&tr->sched, &tr->cfg);
+    tr->es_best = NAN;
+    tr->batch_every = 1;
+    return tr;
+}
+
+void mlpc_trainer_free(mlpc_trainer *tr)
+{
+    if (!tr) return;
+    mlpc_ctx_free(&tr->cx);
+    free(tr->grads);
+    free(tr->m);
+    free(tr->v);
+    free(tr->saved);
+    free(tr->best);
+    free(tr->arena);
+    free(tr->blabels);
+    free(tr->btargets);
+    free(tr->idx);
+    free(tr->ckpt_path);
+    free(tr);
+}
+
+const mlpc_error *mlpc_trainer_error(const mlpc_trainer *tr) { return &tr->err; }
+int mlpc_trainer_epochs_done(const mlpc_trainer *tr) { return tr->epoch; }
+float mlpc_trainer_lr(const mlpc_trainer *tr) { return tr->sched.lr; }
+void mlpc_trainer_set_lr(mlpc_trainer *tr, float lr) { tr->sched.lr = lr; }
+int mlpc_trainer_stopped(const mlpc_trainer *tr) { return tr->stopped; }
+const char *mlpc_trainer_stop_reason(const mlpc_trainer *tr) { return tr->stop_reason; }
+const float *mlpc_trainer_grads(const mlpc_trainer *tr) { return tr->grads; }
+
+void mlpc_trainer_on_batch(mlpc_trainer *tr, mlpc_batch_fn fn, int every, void *user)
+{
+    tr->on_batch = fn;
+    tr->batch_every = every < 1 ? 1 : every;
+    tr->batch_user = user;
+}
+
+void mlpc_trainer_on_epoch(mlpc_trainer *tr, mlpc_epoch_fn fn, void *user)
+{
+    tr->on_epoch = fn;
+    tr->epoch_user = user;
+}
+
+void mlpc_trainer_set_checkpoint(mlpc_trainer *tr, const char *path)
+{
+    free(tr->ckpt_path);
+    tr->ckpt_path = path ? strdup(path) : NULL;
+}
+
+mlpc_status mlpc_trainer_set_data(mlpc_trainer *tr, const mlpc_dataset *train,
+                                  const mlpc_dataset *val, const mlpc_dataset *test)
+{
+    if (!train) return mlpc_seterr(&tr->err, MLPC_ERR_ARG, "no training set");
+    if (train->n == 0) return mlpc_seterr(&tr->err, MLPC_ERR_ARG, "%s: the training set is empty", train->source);
+    if (train->n > UINT32_MAX) return mlpc_seterr(&tr->err, MLPC_ERR_ARG, "%s: more than 2^32 rows", train->source);
+    const mlpc_dataset *all[3] = {train, val, test};
+    for (int i = 0; i < 3; i++)
+        if (all[i] && mlpc_check_targets(tr->net, all[i], &tr->err)) return tr->err.code;
+    free(tr->idx);
+    tr->idx = malloc(train->n * sizeof(uint32_t));
+    if (!tr->idx) return mlpc_seterr(&tr->err, MLPC_ERR_NOMEM, "out of memory for %zu row indices", train->n);
+    tr->train = train;
+    tr->val = val && val->n ? val : NULL;
+    tr->test = test && test->n ? test : NULL;
+    return MLPC_OK;
+}
+
+/* ---- one step ------------------------------------------------------------ */
+
+/* Applies the optimizer to the whole arena: weights get L2, biases do not. */
+static void update(mlpc_trainer *tr)
+{
+    const mlpc_config *c = &tr->cfg;
+    mlpc_net *net = tr->net;
+    mlpc_opt_step s = {c->opt, tr->sched.lr, c->momentum, c->rho, c->beta1, c->beta2, c->eps,
+                       c->nesterov, c->l2, ++tr->step};
+    if (c->l2 == 0.0f) {
+        tr->cx.be->opt_update(&tr->cx, &s, net->params, tr->grads, tr->m, tr->v, net->n_params);
+        return;
+    }
+    for (int l = 0; l < net->n_layers; l++) {
+        size_t w0 = net->w_off[l], b0 = net->b_off[l];
+        size_t nw = b0 - w0, nb = (size_t)net->sizes[l + 1];
+        s.l2 = c->l2;
+        tr->cx.be->opt_update(&tr->cx, &s, net->params + w0, tr->grads + w0, tr->m + w0, tr->v + w0, nw);
+        s.l2 = 0.0f;
+        tr->cx.be->opt_update(&tr->cx, &s, net->params + b0, tr->grads + b0, tr->m + b0, tr->v + b0, nb);
+    }
+}
+
+/* forward + backward on the m rows in w.a[0]; returns the summed loss */
+static double fwd_bwd(mlpc_trainer *tr, int m, const int32_t *labels, const float *targets, double *aux)
+{
+    mlpc_forward(&tr->cx, tr->net, tr->net->params, &tr->w, m);
+    return mlpc_backward(&tr->cx, tr->net, tr->net->params, &tr->w, m, labels, targets, tr->grads, aux);
+}
+
+static mlpc_status check_batch(mlpc_trainer *tr, const float *x, const int32_t *labels,
+                               const float *targets, int n)
+{
+    if (n < 1 || n > tr->w.rows)
+        return mlpc_seterr(&tr->err, MLPC_ERR_ARG, "batch of %d rows: must be 1..%d", n, tr->w.rows);
+    if (!x || (!labels == !targets))
+        return mlpc_seterr(&tr->err, MLPC_ERR_ARG, "step needs x and exactly one of labels or targets");
+    int n_out = tr->net->sizes[tr->net->n_layers];
+    for (int i = 0; labels && i < n; i++)
+        if (labels[i] < 0 || labels[i] >= n_out)
+            return mlpc_seterr(&tr->err, MLPC_ERR_SHAPE, "label %d of row %d is outside 0..%d", (int)labels[i], i, n_out - 1);
+    memcpy(tr->w.a[0], x, sizeof(float) * (size_t)n * tr->net->sizes[0]);
+    return MLPC_OK;
+}
+
+mlpc_status mlpc_trainer_gradient(mlpc_trainer *tr, const float *x, const int32_t *labels,
+                                  const float *targets, int n, double *loss)
+{
+    mlpc_status st = check_batch(tr, x, labels, targets, n);
+    if (st) return st;
+    double aux;
+    *loss = fwd_bwd(tr, n, labels, targets, &aux) / n;
+    return MLPC_OK;
+}
+
+mlpc_status mlpc_trainer_step(mlpc_trainer *tr, const float *x, const int32_t *labels,
+                              const float *targets, int n, double *loss)
+{
+    mlpc_status st = mlpc_trainer_gradient(tr, x, labels, targets, n, loss);
+    if (st) return st;
+    if (!isfinite(*loss)) return mlpc_seterr(&tr->err, MLPC_ERR_DIVERGED, "loss is %g", *loss);
+    update(tr);
+    return MLPC_OK;
+}
+
+/* ---- one epoch ------------------------------------------------------------ */
+
+/* copies rows idx[lo..lo+m) of the training set into the batch buffers */
+static void gather(mlpc_trainer *tr, size_t lo, int m)
+{
+    const mlpc_dataset *d = tr->train;
+    size_t n_in = d->n_in, n_out = (size_t)tr->net->sizes[tr->net->n_layers];
+    float *dst = tr->w.a[0];
+    for (int i = 0; i < m; i++) {
+        uint32_t r = tr->idx[lo + (size_t)i];
+        memcpy(dst + (size_t)i * n_in, d->x + (size_t)r * n_in, n_in * sizeof(float));
+        if (d->labels)
+            tr->blabels[i] = d->labels[r];
+        else
+            memcpy(tr->btargets + (size_t)i * n_out, d->targets + (size_t)r * n_out, n_out * sizeof(float));
+    }
+}
+
+static void shuffle(mlpc_trainer *tr)
+{
+    size_t n = tr->train->n;
+    for (size_t i = 0; i < n; i++) tr->idx[i] = (uint32_t)i;
+    if (!tr->cfg.shuffle) return;
+    mlpc_rng r; /* each epoch's order comes from (seed, epoch) alone, so resume needs no RNG state */
+    mlpc_rng_seed(&r, tr->cfg.seed * 0x9E3779B97F4A7C15ULL + (uint64_t)tr->epoch + 1);
+    mlpc_rng_shuffle(&r, tr->idx, n);
+}
+
+static void evaluate(mlpc_trainer *tr, const mlpc_dataset *d, double *loss, double *acc, double *mse)
+{
+    mlpc_eval e = {NAN, NAN, NAN, 0};
+    if (d) mlpc_evaluate_with(&tr->cx, tr->net, &tr->w, d, &e);
+    *loss = e.loss;
+    *acc = e.acc;
+    *mse = e.mse;
+}
+
+/* the early-stopping metric: lower is better (accuracies are negated) */
+static double monitored(const mlpc_trainer *tr, const mlpc_epoch_stats *st)
+{
+    switch (tr->cfg.es_metric) {
+    case MLPC_METRIC_VAL_ACC: return tr->val ? -st->val_acc : -st->acc;
+    case MLPC_METRIC_LOSS: return st->loss;
+    case MLPC_METRIC_ACC: return -st->acc;
+    default: return tr->val ? st->val_loss : st->loss;
+    }
+}
+
+static void early_stop(mlpc_trainer *tr, mlpc_epoch_stats *st)
+{
+    double v = monitored(tr, st);
+    st->improved = isnan(tr->es_best) || v < tr->es_best - tr->cfg.es_min_delta;
+    if (st->improved) {
+        tr->es_best = v;
+        tr->es_wait = 0;
+        tr->best_epoch = tr->epoch;
+        if (tr->cfg.es_restore_best && tr->cfg.es_patience > 0)
+            memcpy(tr->best, tr->net->params, tr->net->n_params * sizeof(float));
+        return;
+    }
+    if (tr->cfg.es_patience > 0 && ++tr->es_wait >= tr->cfg.es_patience) {
+        tr->stopped = 1;
+        snprintf(tr->stop_reason, sizeof tr->stop_reason,
+                 "early stopping: %s did not improve for %d epochs (best at epoch %d)",
+                 mlpc_metric_name(tr->cfg.es_metric), tr->cfg.es_patience, tr->best_epoch);
+        if (tr->cfg.es_restore_best)
+            memcpy(tr->net->params, tr->best, tr->net->n_params * sizeof(float));
+    }
+}
+
+mlpc_status mlpc_trainer_epoch(mlpc_trainer *tr, mlpc_epoch_stats *st)
+{
+    if (!tr->train) return mlpc_seterr(&tr->err, MLPC_ERR_ARG, "no training data set (mlpc_trainer_set_data)");
+    mlpc_net *net = tr->net;
+    const mlpc_dataset *d = tr->train;
+    int B = tr->cfg.batch;
+    size_t n = d->n, n_out = (size_t)net->sizes[net->n_layers];
+    long n_batches = (long)((n + (size_t)B - 1) / (size_t)B);
+    memset(st, 0, sizeof *st);
+    st->epoch = tr->epoch + 1;
+    st->lr = tr->sched.lr;
+    memcpy(tr->saved, net->params, net->n_params * sizeof(float));
+    shuffle(tr);
+    double t0 = mlpc_now(), sum_loss = 0.0, sum_aux = 0.0;
+    for (long b = 0; b < n_batches; b++) {
+        size_t lo = (size_t)b * (size_t)B;
+        int m = n - lo < (size_t)B ? (int)(n - lo) : B;
+        gather(tr, lo, m);
+        double aux = 0.0;
+        double loss = fwd_bwd(tr, m, d->labels ? tr->blabels : NULL, d->labels ? NULL : tr->btargets, &aux);
+        if (!isfinite(loss)) {
+            memcpy(net->params, tr->saved, net->n_params * sizeof(float));
+            return mlpc_seterr(&tr->err, MLPC_ERR_DIVERGED,
+                               "training diverged at epoch %d, batch %ld: loss is %s", st->epoch, b + 1,
+                               isnan(loss) ? "NaN" : "Inf");
+        }
+        update(tr);
+        sum_loss += loss;
+        sum_aux += aux;
+        if (tr->on_batch && ((b + 1) % tr->batch_every == 0 || b + 1 == n_batches)) {
+            size_t seen = lo + (size_t)m;
+            mlpc_batch_info bi = {st->epoch, b + 1, n_batches, loss / m,
+                                  d->labels ? aux / m : NAN, sum_loss / (double)seen,
+                                  d->labels ? sum_aux / (double)seen : NAN, tr->sched.lr, mlpc_now() - t0};
+            if (tr->on_batch(tr, &bi, tr->batch_user)) {
+                tr->stopped = 1;
+                snprintf(tr->stop_reason, sizeof tr->stop_reason, "stopped by the batch callback");
+                n = seen; /* statistics over what was trained */
+                break;
+            }
+        }
+    }
+    st->epoch_seconds = mlpc_now() - t0;
+    st->samples_per_second = (double)n / st->epoch_seconds;
+    st->loss = sum_loss / (double)n;
+    st->acc = d->labels ? sum_aux / (double)n : NAN;
+    st->mse = d->labels ? NAN : sum_aux / ((double)n * n_out);
+    double t1 = mlpc_now();
+    evaluate(tr, tr->val, &st->val_loss, &st->val_acc, &st->val_mse);
+    evaluate(tr, tr->test, &st->test_loss, &st->test_acc, &st->test_mse);
+    st->eval_seconds = mlpc_now() - t1;
+    tr->epoch++;
+    early_stop(tr, st);
+    double mon = tr->val ? st->val_loss : st->loss;
+    mlpc_sched_step(&tr->sched, &tr->cfg, tr->epoch, mon);
+    return MLPC_OK;
+}
+
+mlpc_status mlpc_trainer_run(mlpc_trainer *tr)
+{
+    while (tr->epoch < tr->cfg.epochs && !tr->stopped) {
+        mlpc_epoch_stats st;
+        mlpc_status s = mlpc_trainer_epoch(tr, &st);
+        if (s) return s;
+        if (tr->ckpt_path && mlpc_trainer_save_checkpoint(tr, tr->ckpt_path)) return tr->err.code;
+        if (tr->on_epoch && tr->on_epoch(tr, &st, tr->epoch_user) && !tr->stopped) {
+            tr->stopped = 1;
+            snprintf(tr->stop_reason, sizeof tr->stop_reason, "stopped by the epoch callback");
+        }
+    }
+    return MLPC_OK;
+}
