@@ -182,8 +182,9 @@ typedef struct mlpc_config {
 } mlpc_config;
 
 void mlpc_config_default(mlpc_config *cfg);
-/* Parses "784-30-10" into n_layers/sizes; keeps act[] as is for existing
- * layers and fills new ones with sigmoid hidden layers. */
+/* Parses "784-30-10" into n_layers/sizes. When the layer count changes, the
+ * hidden layers take the previous first activation and the output layer
+ * keeps the previous output activation (sigmoid for a fresh config). */
 mlpc_status mlpc_config_set_layers(mlpc_config *cfg, const char *spec, mlpc_error *err);
 /* Sets every hidden layer's activation to `hidden` and the last to `out`. */
 void mlpc_config_set_acts(mlpc_config *cfg, mlpc_act hidden, mlpc_act out);

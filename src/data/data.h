@@ -1,0 +1,42 @@
+/*
+ * data.h - helpers shared by the dataset loaders in src/data/ (private).
+ */
+#ifndef MLPC_DATA_H
+#define MLPC_DATA_H
+
+#include "internal.h"
+
+/* Largest class label accepted (labels are 0..MLPC_DATA_MAX_LABEL). */
+#define MLPC_DATA_MAX_LABEL (MLPC_MAX_WIDTH - 1)
+
+/* Checks d->labels[0..n) (each 0..MLPC_DATA_MAX_LABEL) and sets n_classes and
+ * n_out to max label + 1, at least 2. `name` is the labels' file for messages. */
+mlpc_status mlpc_data_finish_labels(mlpc_dataset *d, const char *name, mlpc_error *err);
+
+/* Little- and big-endian loads from byte buffers (no alignment needed). */
+static inline uint16_t mlpc_ld_le16(const unsigned char *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+static inline uint32_t mlpc_ld_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline uint64_t mlpc_ld_le64(const unsigned char *p)
+{
+    return (uint64_t)mlpc_ld_le32(p) | ((uint64_t)mlpc_ld_le32(p + 4) << 32);
+}
+static inline uint16_t mlpc_ld_be16(const unsigned char *p)
+{
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
+static inline uint32_t mlpc_ld_be32(const unsigned char *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+static inline uint64_t mlpc_ld_be64(const unsigned char *p)
+{
+    return ((uint64_t)mlpc_ld_be32(p) << 32) | (uint64_t)mlpc_ld_be32(p + 4);
+}
+
+#endif /* MLPC_DATA_H */

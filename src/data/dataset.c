@@ -1,0 +1,406 @@
+/*
+ * dataset.c - the dataset handle (allocation, copies, accessors), reading
+ * whole files with transparent gunzip, and format dispatch.
+ *
+ * Formats recognised by mlpc_dataset_load (content first, then the name):
+ *   .npy   starts with "\x93NUMPY"                       -> npy.c
+ *   IDX    starts with 00 00 <type 08..0E> <ndim >= 1>    -> idx.c
+ *   CSV    anything else (.csv, .tsv, .txt, ...)          -> csv.c
+ * Each may be gzip-compressed (1f 8b); the loaders gunzip in mlpc_read_file.
+ */
+#include "data.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* Largest decompressed size accepted from one gzip file. */
+#define MLPC_GZ_MAX ((size_t)1 << (sizeof(size_t) >= 8 ? 36 : 30))
+
+/* ------------------------------------------------------------ allocation */
+
+static void *zalloc_bytes(size_t bytes)
+{
+    return calloc(bytes ? bytes : 1, 1);
+}
+
+mlpc_dataset *mlpc_dataset_alloc(size_t n, size_t n_in, mlpc_task task, size_t n_out,
+                                 const char *source, mlpc_error *err)
+{
+    size_t nx, bx, nt = 0, bt = 0;
+    if (!mlpc_mul_ok(n, n_in, &nx) || !mlpc_mul_ok(nx, sizeof(float), &bx) ||
+        !mlpc_mul_ok(n, n_out, &nt) || !mlpc_mul_ok(nt, sizeof(float), &bt) ||
+        n_out > INT_MAX) {
+        mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: dataset of %zu rows x %zu features is too large",
+                    source ? source : "dataset", n, n_in);
+        return NULL;
+    }
+    mlpc_dataset *d = calloc(1, sizeof *d);
+    if (!d) goto nomem;
+    d->n = n;
+    d->n_in = n_in;
+    d->n_out = n_out;
+    d->task = task;
+    snprintf(d->source, sizeof d->source, "%s", source ? source : "");
+    d->x = zalloc_bytes(bx);
+    if (!d->x) goto nomem;
+    if (n_out > 0 && task == MLPC_TASK_CLASSIFY) {
+        d->n_classes = (int)n_out;
+        d->labels = calloc(n ? n : 1, sizeof *d->labels);
+        if (!d->labels) goto nomem;
+    } else if (n_out > 0) {
+        d->targets = zalloc_bytes(bt);
+        if (!d->targets) goto nomem;
+    }
+    return d;
+nomem:
+    mlpc_dataset_free(d);
+    mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: out of memory for %zu rows x %zu features",
+                source ? source : "dataset", n, n_in);
+    return NULL;
+}
+
+void mlpc_dataset_free(mlpc_dataset *d)
+{
+    if (!d) return;
+    free(d->x);
+    free(d->labels);
+    free(d->targets);
+    free(d);
+}
+
+mlpc_status mlpc_data_finish_labels(mlpc_dataset *d, const char *name, mlpc_error *err)
+{
+    int32_t max = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        int32_t v = d->labels[i];
+        if (v < 0 || v > MLPC_DATA_MAX_LABEL)
+            return mlpc_seterr(err, MLPC_ERR_FORMAT,
+                               "%s: label %ld of row %zu is out of range (0..%d)", name,
+                               (long)v, i + 1, MLPC_DATA_MAX_LABEL);
+        if (v > max) max = v;
+    }
+    d->n_classes = max + 1 < 2 ? 2 : max + 1;
+    d->n_out = (size_t)d->n_classes;
+    return MLPC_OK;
+}
+
+mlpc_dataset *mlpc_dataset_slice(const mlpc_dataset *d, size_t start, size_t count,
+                                 mlpc_error *err)
+{
+    if (!d) {
+        mlpc_seterr(err, MLPC_ERR_ARG, "slice: no dataset given");
+        return NULL;
+    }
+    if (start > d->n || count > d->n - start) {
+        mlpc_seterr(err, MLPC_ERR_ARG, "%s: slice of rows [%zu, %zu+%zu) is outside the %zu rows",
+                    d->source, start, start, count, d->n);
+        return NULL;
+    }
+    mlpc_dataset *s = mlpc_dataset_alloc(count, d->n_in, d->task, d->n_out, d->source, err);
+    if (!s) return NULL;
+    s->n_classes = d->n_classes;
+    if (count == 0) return s;
+    memcpy(s->x, d->x + start * d->n_in, count * d->n_in * sizeof(float));
+    if (d->labels && s->labels) memcpy(s->labels, d->labels + start, count * sizeof(int32_t));
+    if (d->targets && s->targets)
+        memcpy(s->targets, d->targets + start * d->n_out, count * d->n_out * sizeof(float));
+    return s;
+}
+
+static mlpc_status check_arrays(size_t n, size_t n_in, const float *x, const int32_t *labels,
+                                const float *targets, size_t n_out, mlpc_error *err)
+{
+    if (n_in == 0) return mlpc_seterr(err, MLPC_ERR_ARG, "arrays: 0 features per row");
+    if (n > 0 && !x) return mlpc_seterr(err, MLPC_ERR_ARG, "arrays: no feature array given");
+    if (labels && targets)
+        return mlpc_seterr(err, MLPC_ERR_ARG, "arrays: give labels or targets, not both");
+    if (targets && n_out == 0)
+        return mlpc_seterr(err, MLPC_ERR_ARG, "arrays: targets given with 0 target columns");
+    return MLPC_OK;
+}
+
+mlpc_dataset *mlpc_dataset_from_arrays(size_t n, size_t n_in, const float *x, const int32_t *labels,
+                                       int n_classes, const float *targets, size_t n_out,
+                                       mlpc_error *err)
+{
+    if (check_arrays(n, n_in, x, labels, targets, n_out, err) != MLPC_OK) return NULL;
+    mlpc_task task = targets ? MLPC_TASK_REGRESS : MLPC_TASK_CLASSIFY;
+    size_t out = targets ? n_out : labels ? 2 : 0;
+    mlpc_dataset *d = mlpc_dataset_alloc(n, n_in, task, out, "arrays", err);
+    if (!d) return NULL;
+    if (n > 0) memcpy(d->x, x, n * n_in * sizeof(float));
+    if (targets && n > 0) memcpy(d->targets, targets, n * n_out * sizeof(float));
+    if (!labels) return d;
+    if (n > 0) memcpy(d->labels, labels, n * sizeof(int32_t));
+    if (mlpc_data_finish_labels(d, "arrays", err) != MLPC_OK) goto fail;
+    if (n_classes <= 0) return d; /* inferred: max label + 1 */
+    for (size_t i = 0; i < n; i++) {
+        if (labels[i] >= n_classes) {
+            mlpc_seterr(err, MLPC_ERR_ARG, "arrays: label %ld of row %zu is not below n_classes %d",
+                        (long)labels[i], i + 1, n_classes);
+            goto fail;
+        }
+    }
+    d->n_classes = n_classes;
+    d->n_out = (size_t)n_classes;
+    return d;
+fail:
+    mlpc_dataset_free(d);
+    return NULL;
+}
+
+/* ------------------------------------------------------------ accessors */
+
+size_t mlpc_dataset_rows(const mlpc_dataset *d) { return d ? d->n : 0; }
+size_t mlpc_dataset_features(const mlpc_dataset *d) { return d ? d->n_in : 0; }
+size_t mlpc_dataset_outputs(const mlpc_dataset *d) { return d ? d->n_out : 0; }
+mlpc_task mlpc_dataset_task(const mlpc_dataset *d) { return d ? d->task : MLPC_TASK_CLASSIFY; }
+int mlpc_dataset_has_targets(const mlpc_dataset *d)
+{
+    return d && d->n_out > 0 && (d->labels || d->targets);
+}
+const float *mlpc_dataset_x(const mlpc_dataset *d) { return d ? d->x : NULL; }
+const int32_t *mlpc_dataset_labels(const mlpc_dataset *d) { return d ? d->labels : NULL; }
+const float *mlpc_dataset_targets(const mlpc_dataset *d) { return d ? d->targets : NULL; }
+const char *mlpc_dataset_source(const mlpc_dataset *d) { return d ? d->source : ""; }
+
+void mlpc_csv_options_default(mlpc_csv_options *o)
+{
+    if (!o) return;
+    o->header = -1;
+    o->label_col = NULL;
+    o->n_targets = 1;
+    o->task = MLPC_TASK_CLASSIFY;
+    o->delim = 0;
+}
+
+void mlpc_lorenz_options_default(mlpc_lorenz_options *o)
+{
+    if (!o) return;
+    o->sigma = 10.0;
+    o->beta = 8.0 / 3.0;
+    o->rho = 58.0;
+    o->t_end = 20.0;
+    o->x0 = o->y0 = o->z0 = 1.0;
+    o->steps = 9999;
+    o->horizon = 99;
+}
+
+/* ------------------------------------------------------------ reading files */
+
+/* Reads the whole open file descriptor into a malloc'ed buffer (+1 NUL). */
+static mlpc_status read_fd(const char *path, int fd, size_t hint, unsigned char **out,
+                           size_t *len, mlpc_error *err)
+{
+    size_t cap = hint + 1 > 4096 ? hint + 1 : 4096, n = 0;
+    unsigned char *buf = malloc(cap);
+    if (!buf) return mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: out of memory for %zu bytes", path, cap);
+    for (;;) {
+        if (n + 1 >= cap) {
+            unsigned char *nb = cap < SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+            if (!nb) {
+                free(buf);
+                return mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: out of memory reading the file", path);
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r == 0) break;
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            return mlpc_seterr(err, MLPC_ERR_IO, "%s: read error: %s", path, strerror(e));
+        }
+        n += (size_t)r;
+    }
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return MLPC_OK;
+}
+
+/* Grows a gunzip output buffer; fails at MLPC_GZ_MAX. */
+static mlpc_status gz_grow(const char *path, unsigned char **buf, size_t *cap, mlpc_error *err)
+{
+    if (*cap >= MLPC_GZ_MAX)
+        return mlpc_seterr(err, MLPC_ERR_FORMAT, "%s: gzip data decompresses to more than %zu bytes",
+                           path, (size_t)MLPC_GZ_MAX);
+    size_t ncap = *cap * 2 < MLPC_GZ_MAX ? *cap * 2 : MLPC_GZ_MAX;
+    unsigned char *nb = realloc(*buf, ncap + 1);
+    if (!nb) return mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: out of memory decompressing", path);
+    *buf = nb;
+    *cap = ncap;
+    return MLPC_OK;
+}
+
+/* After one gzip member ends: 1 = another member follows, 0 = done (end or
+ * zero padding), -1 = trailing garbage. */
+static int gz_after_member(const unsigned char *p, size_t left)
+{
+    if (left >= 2 && p[0] == 0x1f && p[1] == 0x8b) return 1;
+    for (size_t i = 0; i < left; i++)
+        if (p[i]) return -1;
+    return 0;
+}
+
+/* The inflate loop; *buf has room for *cap bytes (+1). */
+static mlpc_status gz_inflate(const char *path, z_stream *zs, const unsigned char *in, size_t n,
+                              unsigned char **buf, size_t *cap, size_t *outlen, mlpc_error *err)
+{
+    size_t in_pos = 0, out_pos = 0;
+    for (;;) {
+        if (out_pos == *cap) {
+            mlpc_status g = gz_grow(path, buf, cap, err);
+            if (g != MLPC_OK) return g;
+        }
+        size_t ain = n - in_pos, aout = *cap - out_pos;
+        zs->next_in = (unsigned char *)(uintptr_t)(in + in_pos);
+        zs->avail_in = ain > UINT_MAX ? UINT_MAX : (uInt)ain;
+        zs->next_out = *buf + out_pos;
+        zs->avail_out = aout > UINT_MAX ? UINT_MAX : (uInt)aout;
+        uInt ai = zs->avail_in, ao = zs->avail_out;
+        int r = inflate(zs, Z_NO_FLUSH);
+        in_pos += ai - zs->avail_in;
+        out_pos += ao - zs->avail_out;
+        if (r == Z_STREAM_END) {
+            int next = gz_after_member(in + in_pos, n - in_pos);
+            if (next < 0)
+                return mlpc_seterr(err, MLPC_ERR_FORMAT, "%s: corrupt gzip data: garbage after the end of the compressed stream", path);
+            if (next == 0) break;
+            inflateReset(zs);
+        } else if (r == Z_BUF_ERROR && in_pos == n) {
+            return mlpc_seterr(err, MLPC_ERR_FORMAT,
+                               "%s: truncated gzip data: the compressed stream ends early (%zu bytes read)", path, n);
+        } else if (r == Z_DATA_ERROR || r == Z_NEED_DICT || r == Z_STREAM_ERROR) {
+            return mlpc_seterr(err, MLPC_ERR_FORMAT, "%s: corrupt gzip data: %s", path,
+                               zs->msg ? zs->msg : "invalid stream");
+        } else if (r == Z_MEM_ERROR) {
+            return mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: out of memory decompressing", path);
+        }
+    }
+    *outlen = out_pos;
+    return MLPC_OK;
+}
+
+static mlpc_status gunzip(const char *path, const unsigned char *in, size_t n, unsigned char **out,
+                          size_t *outlen, mlpc_error *err)
+{
+    /* the gzip trailer holds the size mod 2^32: a good first guess, unless
+     * it is beyond deflate's best ratio (about 1032:1), i.e. garbage */
+    size_t cap = n >= 18 ? mlpc_ld_le32(in + n - 4) : 0;
+    if (cap / 1032 > n) cap = 0;
+    if (cap < 65536) cap = 65536;
+    if (cap > MLPC_GZ_MAX) cap = MLPC_GZ_MAX;
+    unsigned char *buf = malloc(cap + 1);
+    if (!buf) return mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: out of memory decompressing", path);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 15 + 32) != Z_OK) {
+        free(buf);
+        return mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: cannot start zlib", path);
+    }
+    mlpc_status st = gz_inflate(path, &zs, in, n, &buf, &cap, outlen, err);
+    inflateEnd(&zs);
+    if (st != MLPC_OK) {
+        free(buf);
+        return st;
+    }
+    buf[*outlen] = 0;
+    *out = buf;
+    return MLPC_OK;
+}
+
+/* Besides the documented contract, the buffer always has a NUL after the
+ * last byte (not counted in *len), so text parsers may rely on it. */
+mlpc_status mlpc_read_file(const char *path, unsigned char **out, size_t *len, mlpc_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    if (!path || !*path) return mlpc_seterr(err, MLPC_ERR_ARG, "no file name given");
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return mlpc_seterr(err, MLPC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    int have_st = fstat(fd, &st) == 0;
+    if (have_st && S_ISDIR(st.st_mode)) {
+        close(fd);
+        return mlpc_seterr(err, MLPC_ERR_IO, "%s: is a directory, not a data file", path);
+    }
+    size_t hint = have_st && S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 0;
+    unsigned char *raw = NULL;
+    size_t n = 0;
+    mlpc_status s = read_fd(path, fd, hint, &raw, &n, err);
+    close(fd);
+    if (s != MLPC_OK) return s;
+    if (n == 0) {
+        free(raw);
+        return mlpc_seterr(err, MLPC_ERR_FORMAT, "%s: file is empty", path);
+    }
+    if (n < 2 || raw[0] != 0x1f || raw[1] != 0x8b) {
+        *out = raw;
+        *len = n;
+        return MLPC_OK;
+    }
+    s = gunzip(path, raw, n, out, len, err);
+    free(raw);
+    if (s == MLPC_OK && *len == 0) {
+        free(*out);
+        *out = NULL;
+        return mlpc_seterr(err, MLPC_ERR_FORMAT, "%s: file is empty (after gunzip)", path);
+    }
+    return s;
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+typedef enum { FMT_CSV, FMT_NPY, FMT_IDX } data_fmt;
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static data_fmt guess_format(const char *path)
+{
+    unsigned char b[8] = {0};
+    int got = -1;
+    gzFile g = gzopen(path, "rb");
+    if (g) {
+        got = gzread(g, b, sizeof b);
+        gzclose(g);
+    }
+    if (got >= 6 && memcmp(b, "\x93NUMPY", 6) == 0) return FMT_NPY;
+    if (got >= 4 && b[0] == 0 && b[1] == 0 && b[2] >= 0x08 && b[2] <= 0x0E && b[3] >= 1)
+        return FMT_IDX;
+    if (ends_with(path, ".npy") || ends_with(path, ".npy.gz")) return FMT_NPY;
+    if (strstr(path, ".idx") || strstr(path, "-ubyte")) return FMT_IDX;
+    return FMT_CSV;
+}
+
+mlpc_dataset *mlpc_dataset_load(const char *features, const char *labels, mlpc_error *err)
+{
+    if (!features || !*features) {
+        mlpc_seterr(err, MLPC_ERR_ARG, "no data file given");
+        return NULL;
+    }
+    switch (guess_format(features)) {
+    case FMT_NPY: return mlpc_dataset_load_npy(features, labels, err);
+    case FMT_IDX: return mlpc_dataset_load_idx(features, labels, err);
+    case FMT_CSV: break;
+    }
+    if (labels) {
+        mlpc_seterr(err, MLPC_ERR_ARG,
+                    "%s: a CSV file carries its own label column; no separate labels file "
+                    "('%s') is expected", features, labels);
+        return NULL;
+    }
+    return mlpc_dataset_load_csv(features, NULL, err);
+}

@@ -1,0 +1,445 @@
+/* test_train.c - the training loop through the public API: save -> load ->
+ * identical predictions, resume equals an uninterrupted run, divergence
+ * keeps the last good checkpoint, early stopping restores the best weights,
+ * callbacks stop and change the rate, exact thread count, bad settings. */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <math.h>
+
+#define NF 8
+#define NC 3
+
+/* three Gaussian blobs in NF dimensions */
+static mlpc_dataset *blobs(int n, uint64_t seed)
+{
+    float *x = malloc(sizeof(float) * n * NF);
+    int32_t *y = malloc(sizeof(int32_t) * n);
+    uint64_t s = seed;
+    for (int i = 0; i < n; i++) {
+        y[i] = i % NC;
+        for (int j = 0; j < NF; j++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            float u = (float)((s >> 40) & 0xFFFFFF) / 16777216.0f - 0.5f;
+            x[i * NF + j] = u + (j % NC == y[i] ? 1.0f : 0.0f);
+        }
+    }
+    mlpc_error err;
+    mlpc_dataset *d = mlpc_dataset_from_arrays((size_t)n, NF, x, y, NC, NULL, 0, &err);
+    assert_non_null(d);
+    free(x);
+    free(y);
+    return d;
+}
+
+static void base_config(mlpc_config *c, mlpc_opt opt)
+{
+    mlpc_error err;
+    mlpc_config_default(c);
+    assert_int_equal(mlpc_config_set_layers(c, "8-16-12-3", &err), MLPC_OK);
+    mlpc_config_set_acts(c, MLPC_ACT_TANH, MLPC_ACT_SOFTMAX);
+    c->loss = MLPC_LOSS_CCE;
+    c->opt = opt;
+    c->lr = opt == MLPC_OPT_SGD ? 0.1f : 0.01f;
+    c->momentum = opt == MLPC_OPT_SGD ? 0.9f : 0.0f;
+    c->batch = 16;
+    c->epochs = 6;
+    c->seed = 42;
+    c->norm = MLPC_NORM_STANDARD;
+}
+
+typedef struct run {
+    mlpc_net *net;
+    mlpc_trainer *tr;
+    mlpc_dataset *train, *val;
+} run;
+
+static void run_open(run *r, const mlpc_config *c)
+{
+    mlpc_error err;
+    r->train = blobs(200, 7);
+    r->val = blobs(60, 99);
+    r->net = mlpc_net_create(c, &err);
+    assert_non_null(r->net);
+    assert_int_equal(mlpc_net_fit_normalization(r->net, r->train, c->norm), MLPC_OK);
+    assert_int_equal(mlpc_net_normalize(r->net, r->train), MLPC_OK);
+    assert_int_equal(mlpc_net_normalize(r->net, r->val), MLPC_OK);
+    r->tr = mlpc_trainer_create(r->net, c, &err);
+    assert_non_null(r->tr);
+    assert_int_equal(mlpc_trainer_set_data(r->tr, r->train, r->val, NULL), MLPC_OK);
+}
+
+static void run_close(run *r)
+{
+    mlpc_trainer_free(r->tr);
+    mlpc_net_free(r->net);
+    mlpc_dataset_free(r->train);
+    mlpc_dataset_free(r->val);
+}
+
+static void test_learns(void **state)
+{
+    (void)state;
+    mlpc_config c;
+    base_config(&c, MLPC_OPT_ADAM);
+    run r;
+    run_open(&r, &c);
+    mlpc_epoch_stats first, st;
+    assert_int_equal(mlpc_trainer_epoch(r.tr, &first), MLPC_OK);
+    for (int e = 1; e < c.epochs; e++) assert_int_equal(mlpc_trainer_epoch(r.tr, &st), MLPC_OK);
+    assert_true(st.loss < first.loss);
+    assert_true(st.val_acc > 0.9);
+    assert_int_equal(st.epoch, c.epochs);
+    assert_true(isnan(st.test_acc));
+    assert_true(st.samples_per_second > 0);
+    run_close(&r);
+}
+
+static void test_save_load_predict(void **state)
+{
+    (void)state;
+    mlpc_config c;
+    base_config(&c, MLPC_OPT_RMSPROP);
+    run r;
+    run_open(&r, &c);
+    assert_int_equal(mlpc_trainer_run(r.tr), MLPC_OK);
+    mlpc_error err;
+    const char *path = tu_path("model.mlpc");
+    assert_int_equal(mlpc_net_save(r.net, path, &err), MLPC_OK);
+    mlpc_net *back = mlpc_net_load(path, &err);
+    assert_non_null(back);
+    assert_int_equal(mlpc_net_norm_mode(back), MLPC_NORM_STANDARD);
+    /* predict takes raw input: use fresh, un-normalized rows */
+    mlpc_dataset *raw = blobs(50, 5);
+    float p1[50 * NC], p2[50 * NC];
+    assert_int_equal(mlpc_net_predict(r.net, mlpc_dataset_x(raw), 50, p1), MLPC_OK);
+    assert_int_equal(mlpc_net_predict(back, mlpc_dataset_x(raw), 50, p2), MLPC_OK);
+    assert_memory_equal(p1, p2, sizeof p1);
+    /* evaluate on normalized data agrees too, and with 2 threads */
+    mlpc_eval e1, e2;
+    assert_int_equal(mlpc_net_evaluate(r.net, r.val, &e1), MLPC_OK);
+    assert_int_equal(mlpc_net_set_threads(back, 2), MLPC_OK);
+    assert_int_equal(mlpc_net_evaluate(back, r.val, &e2), MLPC_OK);
+    assert_true(e1.loss == e2.loss && e1.acc == e2.acc);
+    assert_non_null(mlpc_net_meta(back, "config"));
+    assert_non_null(strstr(mlpc_net_meta(back, "config"), "\"opt\":\"rmsprop\""));
+    mlpc_dataset_free(raw);
+    mlpc_net_free(back);
+    run_close(&r);
+}
+
+/* resume after k epochs must equal the uninterrupted run, bit for bit */
+static void resume_equals(mlpc_opt opt, mlpc_sched sched, int es)
+{
+    mlpc_config c;
+    base_config(&c, opt);
+    c.sched = sched;
+    c.es_patience = es;
+    run a, b;
+    run_open(&a, &c);
+    assert_int_equal(mlpc_trainer_run(a.tr), MLPC_OK);
+
+    const char *ck = tu_path("resume.ckpt");
+    mlpc_config half = c;
+    half.epochs = 3;
+    run_open(&b, &half);
+    mlpc_trainer_set_checkpoint(b.tr, ck);
+    assert_int_equal(mlpc_trainer_run(b.tr), MLPC_OK);
+    mlpc_trainer_free(b.tr);
+    mlpc_net_free(b.net);
+    /* a fresh process would start from a new net with the same config */
+    mlpc_error err;
+    b.net = mlpc_net_create(&c, &err);
+    assert_int_equal(mlpc_net_fit_normalization(b.net, a.train, MLPC_NORM_NONE), MLPC_OK);
+    b.tr = mlpc_trainer_create(b.net, &c, &err);
+    assert_non_null(b.tr);
+    assert_int_equal(mlpc_trainer_set_data(b.tr, b.train, b.val, NULL), MLPC_OK);
+    assert_int_equal(mlpc_trainer_resume(b.tr, ck), MLPC_OK);
+    assert_int_equal(mlpc_trainer_epochs_done(b.tr), 3);
+    assert_int_equal(mlpc_trainer_run(b.tr), MLPC_OK);
+    assert_int_equal(mlpc_trainer_epochs_done(b.tr), mlpc_trainer_epochs_done(a.tr));
+    assert_memory_equal(mlpc_net_params(a.net), mlpc_net_params(b.net),
+                        mlpc_net_param_count(a.net) * sizeof(float));
+    assert_true(mlpc_trainer_lr(a.tr) == mlpc_trainer_lr(b.tr));
+    run_close(&a);
+    run_close(&b);
+}
+
+static void test_resume_sgd_momentum(void **s) { (void)s; resume_equals(MLPC_OPT_SGD, MLPC_SCHED_STEP, 0); }
+static void test_resume_adam_plateau(void **s) { (void)s; resume_equals(MLPC_OPT_ADAM, MLPC_SCHED_PLATEAU, 0); }
+static void test_resume_rmsprop_es(void **s) { (void)s; resume_equals(MLPC_OPT_RMSPROP, MLPC_SCHED_EXPONENTIAL, 2); }
+
+static void test_resume_mismatch(void **state)
+{
+    (void)state;
+    mlpc_config c;
+    base_config(&c, MLPC_OPT_ADAM);
+    c.epochs = 1;
+    run r;
+    run_open(&r, &c);
+    const char *ck = tu_path("mismatch.ckpt");
+    mlpc_trainer_set_checkpoint(r.tr, ck);
+    assert_int_equal(mlpc_trainer_run(r.tr), MLPC_OK);
+    run_close(&r);
+    c.batch = 32;
+    run_open(&r, &c);
+    assert_int_equal(mlpc_trainer_resume(r.tr, ck), MLPC_ERR_ARG);
+    assert_non_null(strstr(mlpc_trainer_error(r.tr)->msg, "batch 16"));
+    assert_non_null(strstr(mlpc_trainer_error(r.tr)->msg, "mismatch.ckpt"));
+    /* a plain model file is not a checkpoint */
+    mlpc_error err;
+    const char *plain = tu_path("plain.mlpc");
+    assert_int_equal(mlpc_net_save(r.net, plain, &err), MLPC_OK);
+    assert_int_equal(mlpc_trainer_resume(r.tr, plain), MLPC_ERR_FORMAT);
+    run_close(&r);
+}
+
+/* after epoch 2 the callback sets an absurd rate: epoch 3 diverges */
+static int poison(mlpc_trainer *tr, const mlpc_epoch_stats *e, void *user)
+{
+    (void)user;
+    if (e->epoch == 2) mlpc_trainer_set_lr(tr, 1e30f);
+    return 0;
+}
+
+static void test_divergence_keeps_checkpoint(void **state)
+{
+    (void)state;
+    mlpc_config c;
+    base_config(&c, MLPC_OPT_SGD);
+    c.momentum = 0.0f;
+    mlpc_config_set_acts(&c, MLPC_ACT_RELU, MLPC_ACT_LINEAR);
+    c.loss = MLPC_LOSS_MSE;
+    /* regression on the one-hot labels */
+    mlpc_dataset *cls = blobs(200, 7);
+    float *t = calloc(200 * NC, sizeof(float));
+    for (int i = 0; i < 200; i++) t[i * NC + mlpc_dataset_labels(cls)[i]] = 1.0f;
+    mlpc_error err;
+    mlpc_dataset *reg = mlpc_dataset_from_arrays(200, NF, mlpc_dataset_x(cls), NULL, 0, t, NC, &err);
+    assert_non_null(reg);
+    mlpc_net *net = mlpc_net_create(&c, &err);
+    mlpc_trainer *tr = mlpc_trainer_create(net, &c, &err);
+    assert_int_equal(mlpc_trainer_set_data(tr, reg, NULL, NULL), MLPC_OK);
+    const char *ck = tu_path("div.ckpt");
+    mlpc_trainer_set_checkpoint(tr, ck);
+    mlpc_trainer_on_epoch(tr, poison, NULL);
+    assert_int_equal(mlpc_trainer_run(tr), MLPC_ERR_DIVERGED);
+    const char *msg = mlpc_trainer_error(tr)->msg;
+    assert_non_null(strstr(msg, "epoch 3"));
+    assert_true(strstr(msg, "NaN") || strstr(msg, "Inf"));
+    /* the checkpoint holds epoch 2 and the net was rolled back to it */
+    mlpc_net *back = mlpc_net_load(ck, &err);
+    assert_non_null(back);
+    assert_memory_equal(mlpc_net_params(back), mlpc_net_params(net), mlpc_net_param_count(net) * sizeof(float));
+    for (size_t i = 0; i < mlpc_net_param_count(net); i++) assert_true(isfinite(mlpc_net_params(net)[i]));
+    assert_int_equal(mlpc_trainer_epochs_done(tr), 2);
+    mlpc_net_free(back);
+    mlpc_trainer_free(tr);
+    mlpc_net_free(net);
+    mlpc_dataset_free(reg);
+    mlpc_dataset_free(cls);
+    free(t);
+}
+
+/* early stopping: after epoch 3 the rate turns negative (gradient ascent),
+ * so the validation loss gets worse from epoch 4 on */
+typedef struct es_probe {
+    mlpc_net *net;
+    float *params_at[16]; /* parameters after each epoch */
+    size_t n;
+} es_probe;
+
+static int spoil(mlpc_trainer *tr, const mlpc_epoch_stats *e, void *user)
+{
+    es_probe *p = user;
+    memcpy(p->params_at[e->epoch], mlpc_net_params(p->net), p->n * sizeof(float));
+    if (e->epoch == 3) mlpc_trainer_set_lr(tr, -0.5f);
+    return 0;
+}
+
+static void test_early_stopping_restores_best(void **state)
+{
+    (void)state;
+    mlpc_config c;
+    base_config(&c, MLPC_OPT_SGD);
+    c.momentum = 0.0f;
+    c.epochs = 12;
+    c.es_patience = 2;
+    c.es_metric = MLPC_METRIC_VAL_LOSS;
+    run r;
+    run_open(&r, &c);
+    es_probe p;
+    p.n = mlpc_net_param_count(r.net);
+    p.net = r.net;
+    for (int i = 1; i < 16; i++) p.params_at[i] = malloc(p.n * sizeof(float));
+    mlpc_trainer_on_epoch(r.tr, spoil, &p);
+    assert_int_equal(mlpc_trainer_run(r.tr), MLPC_OK);
+    assert_true(mlpc_trainer_stopped(r.tr));
+    assert_non_null(strstr(mlpc_trainer_stop_reason(r.tr), "early stopping"));
+    int done = mlpc_trainer_epochs_done(r.tr);
+    assert_true(done < 12);
+    /* the best epoch is the last one before the spoiled rate (3), or earlier */
+    int best = -1; /* the first epoch whose parameters the net holds now */
+    for (int e = 1; e <= done && best < 0; e++)
+        if (memcmp(p.params_at[e], mlpc_net_params(r.net), p.n * sizeof(float)) == 0) best = e;
+    assert_true(best >= 1 && best <= 3);
+    for (int i = 1; i < 16; i++) free(p.params_at[i]);
+    run_close(&r);
+}
+
+static int stop_after_3_batches(mlpc_trainer *tr, const mlpc_batch_info *b, void *user)
+{
+    (*(int *)user)++;
+    assert_true(b->n_batches == 13);
+    assert_true(isfinite(b->run_loss));
+    return b->batch >= 3;
+}
+
+static void test_batch_callback_stops(void **state)
+{
+    (void)state;
+    mlpc_config c;
+    base_config(&c, MLPC_OPT_ADAM);
+    run r;
+    run_open(&r, &c);
+    int calls = 0;
+    mlpc_trainer_on_batch(r.tr, stop_after_3_batches, 1, &calls);
+    assert_int_equal(mlpc_trainer_run(r.tr), MLPC_OK);
+    assert_int_equal(calls, 3);
+    assert_true(mlpc_trainer_stopped(r.tr));
+    assert_int_equal(mlpc_trainer_epochs_done(r.tr), 1);
+    run_close(&r);
+}
+
+static int count_tasks(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n;
+}
+
+static int record_tasks(mlpc_trainer *tr, const mlpc_batch_info *b, void *user)
+{
+    *(int *)user = count_tasks();
+    return 0;
+}
+
+static void test_exact_threads(void **state)
+{
+    (void)state;
+    int before = count_tasks();
+    for (int t = 1; t <= 3; t++) {
+        mlpc_config c;
+        base_config(&c, MLPC_OPT_ADAM);
+        c.threads = t;
+        c.epochs = 1;
+        run r;
+        run_open(&r, &c);
+        int seen = 0;
+        mlpc_trainer_on_batch(r.tr, record_tasks, 5, &seen);
+        assert_int_equal(mlpc_trainer_run(r.tr), MLPC_OK);
+        /* the caller is thread 0: t compute threads add t-1 tasks */
+        assert_int_equal(seen, before + t - 1);
+        run_close(&r);
+    }
+}
+
+static void test_deterministic_across_threads(void **state)
+{
+    (void)state;
+    float *ref = NULL;
+    size_t n = 0;
+    for (int t = 1; t <= 2; t++) {
+        mlpc_config c;
+        base_config(&c, MLPC_OPT_ADAM);
+        c.threads = t;
+        c.batch = 200;
+        mlpc_config_set_layers(&c, "8-300-200-3", NULL);
+        mlpc_config_set_acts(&c, MLPC_ACT_RELU, MLPC_ACT_SOFTMAX);
+        run r;
+        run_open(&r, &c);
+        assert_int_equal(mlpc_trainer_run(r.tr), MLPC_OK);
+        n = mlpc_net_param_count(r.net);
+        if (!ref) {
+            ref = malloc(n * sizeof(float));
+            memcpy(ref, mlpc_net_params(r.net), n * sizeof(float));
+        } else {
+            assert_memory_equal(ref, mlpc_net_params(r.net), n * sizeof(float));
+        }
+        run_close(&r);
+    }
+    free(ref);
+}
+
+static void test_bad_settings(void **state)
+{
+    (void)state;
+    mlpc_error err;
+    mlpc_config c;
+    base_config(&c, MLPC_OPT_ADAM);
+    c.batch = 0;
+    assert_null(mlpc_net_create(&c, &err));
+    assert_int_equal(err.code, MLPC_ERR_ARG);
+    assert_non_null(strstr(err.msg, "batch 0"));
+    base_config(&c, MLPC_OPT_ADAM);
+    assert_int_equal(mlpc_config_set_layers(&c, "8-x-3", &err), MLPC_ERR_ARG);
+    assert_int_equal(mlpc_config_set_layers(&c, "8--3", &err), MLPC_ERR_ARG);
+    assert_int_equal(mlpc_config_set_layers(&c, "8", &err), MLPC_ERR_ARG);
+    assert_int_equal(mlpc_config_set_layers(&c, "8-0-3", &err), MLPC_ERR_ARG);
+    mlpc_act a;
+    assert_int_equal(mlpc_act_parse("swish", &a), -1);
+    assert_int_equal(mlpc_act_parse("relu", &a), 0);
+    assert_int_equal(a, MLPC_ACT_RELU);
+    /* softmax in a hidden layer */
+    base_config(&c, MLPC_OPT_ADAM);
+    mlpc_config_set_acts(&c, MLPC_ACT_SOFTMAX, MLPC_ACT_SOFTMAX);
+    assert_null(mlpc_net_create(&c, &err));
+    assert_non_null(strstr(err.msg, "softmax"));
+    /* cce with a linear output */
+    base_config(&c, MLPC_OPT_ADAM);
+    mlpc_config_set_acts(&c, MLPC_ACT_TANH, MLPC_ACT_LINEAR);
+    assert_null(mlpc_net_create(&c, &err));
+    assert_non_null(strstr(err.msg, "cce"));
+    /* data that does not fit the net */
+    base_config(&c, MLPC_OPT_ADAM);
+    mlpc_config_set_layers(&c, "7-4-3", &err);
+    mlpc_net *net = mlpc_net_create(&c, &err);
+    mlpc_trainer *tr = mlpc_trainer_create(net, &c, &err);
+    mlpc_dataset *d = blobs(30, 1);
+    assert_int_equal(mlpc_trainer_set_data(tr, d, NULL, NULL), MLPC_ERR_SHAPE);
+    assert_non_null(strstr(mlpc_trainer_error(tr)->msg, "8 features"));
+    mlpc_trainer_free(tr);
+    mlpc_net_free(net);
+    /* labels beyond the outputs */
+    mlpc_config_set_layers(&c, "8-4-2", &err);
+    net = mlpc_net_create(&c, &err);
+    tr = mlpc_trainer_create(net, &c, &err);
+    assert_int_equal(mlpc_trainer_set_data(tr, d, NULL, NULL), MLPC_ERR_SHAPE);
+    assert_non_null(strstr(mlpc_trainer_error(tr)->msg, "label 2"));
+    mlpc_trainer_free(tr);
+    mlpc_net_free(net);
+    mlpc_dataset_free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_learns),
+        cmocka_unit_test(test_save_load_predict),
+        cmocka_unit_test(test_resume_sgd_momentum),
+        cmocka_unit_test(test_resume_adam_plateau),
+        cmocka_unit_test(test_resume_rmsprop_es),
+        cmocka_unit_test(test_resume_mismatch),
+        cmocka_unit_test(test_divergence_keeps_checkpoint),
+        cmocka_unit_test(test_early_stopping_restores_best),
+        cmocka_unit_test(test_batch_callback_stops),
+        cmocka_unit_test(test_exact_threads),
+        cmocka_unit_test(test_deterministic_across_threads),
+        cmocka_unit_test(test_bad_settings),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
