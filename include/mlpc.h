@@ -287,6 +287,10 @@ mlpc_status mlpc_net_fit_normalization(mlpc_net *net, const mlpc_dataset *train,
 mlpc_status mlpc_net_normalize(const mlpc_net *net, mlpc_dataset *d);
 mlpc_norm mlpc_net_norm_mode(const mlpc_net *net);
 
+/* Rows per inference chunk for predict/evaluate (default 1024): the batch
+ * size of a forward-only pass. */
+mlpc_status mlpc_net_set_eval_rows(mlpc_net *net, int rows);
+
 /* out: n x outputs. x is raw (un-normalized) input, n x inputs. */
 mlpc_status mlpc_net_predict(mlpc_net *net, const float *x, size_t n, float *out);
 

@@ -84,7 +84,14 @@ double mlpc_k_loss(mlpc_loss loss, mlpc_act out_act, const float *A, const int32
         if (!d) continue;
         if (fused) {
             float k = loss == MLPC_LOSS_BCE ? 1.0f / (float)N : 1.0f;
-            for (int j = 0; j < N; j++) d[j] = (a[j] - Y(j)) * k * inv;
+            /* softmax + cce: dL/dz_j = a_j sum_k y_k - y_j, which is a_j - y_j
+             * only when the row of y sums to 1 (always for labels) */
+            float sy = 1.0f;
+            if (loss == MLPC_LOSS_CCE && y) {
+                sy = 0.0f;
+                for (int j = 0; j < N; j++) sy += y[j];
+            }
+            for (int j = 0; j < N; j++) d[j] = (a[j] * sy - Y(j)) * k * inv;
         } else {
             mlpc_k_act_backward(d, a, 1, N, out_act);
             for (int j = 0; j < N; j++) d[j] *= inv;

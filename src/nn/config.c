@@ -203,11 +203,11 @@ int mlpc_config_to_json(const mlpc_config *c0, char *buf, size_t cap)
         ap += (size_t)snprintf(acts + ap, sizeof acts - ap, "%s\"%s\"", l ? "," : "", mlpc_act_name(c.act[l]));
     int n = snprintf(buf, cap,
         "{\"layers\":\"%s\",\"acts\":[%s],\"loss\":\"%s\",\"init\":\"%s\",\"norm\":\"%s\","
-        "\"opt\":\"%s\",\"lr\":%.9g,\"momentum\":%.9g,\"nesterov\":%s,\"rho\":%.9g,\"beta1\":%.9g,"
-        "\"beta2\":%.9g,\"eps\":%.9g,\"l2\":%.9g,\"sched\":\"%s\",\"sched_factor\":%.9g,"
-        "\"sched_step\":%d,\"sched_patience\":%d,\"min_lr\":%.9g,\"batch\":%d,\"epochs\":%d,"
+        "\"opt\":\"%s\",\"lr\":%.7g,\"momentum\":%.7g,\"nesterov\":%s,\"rho\":%.7g,\"beta1\":%.7g,"
+        "\"beta2\":%.7g,\"eps\":%.7g,\"l2\":%.7g,\"sched\":\"%s\",\"sched_factor\":%.7g,"
+        "\"sched_step\":%d,\"sched_patience\":%d,\"min_lr\":%.7g,\"batch\":%d,\"epochs\":%d,"
         "\"seed\":%llu,\"threads\":%d,\"shuffle\":%s,\"early_stop\":%d,\"es_metric\":\"%s\","
-        "\"es_min_delta\":%.9g,\"es_restore_best\":%s}",
+        "\"es_min_delta\":%.7g,\"es_restore_best\":%s}",
         layers, acts, mlpc_loss_name(c.loss), mlpc_init_name(c.init), mlpc_norm_name(c.norm),
         mlpc_opt_name(c.opt), (double)c.lr, (double)c.momentum, c.nesterov ? "true" : "false",
         (double)c.rho, (double)c.beta1, (double)c.beta2, (double)c.eps, (double)c.l2,

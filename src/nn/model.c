@@ -17,6 +17,7 @@ mlpc_net *mlpc_net_alloc(int n_layers, const int *sizes, const mlpc_act *act, ml
     net->n_layers = n_layers;
     net->loss = loss;
     net->threads = 1;
+    net->work_rows = EVAL_ROWS;
     memcpy(net->sizes, sizes, sizeof(int) * (size_t)(n_layers + 1));
     memcpy(net->act, act, sizeof(mlpc_act) * (size_t)n_layers);
     size_t off = 0;
@@ -132,6 +133,17 @@ mlpc_status mlpc_net_set_threads(mlpc_net *net, int n)
     return MLPC_OK;
 }
 
+mlpc_status mlpc_net_set_eval_rows(mlpc_net *net, int rows)
+{
+    if (rows < 1 || rows > (1 << 24)) return mlpc_seterr(&net->err, MLPC_ERR_ARG, "eval rows %d: must be between 1 and %d", rows, 1 << 24);
+    if (rows != net->work_rows) {
+        free(net->work);
+        net->work = NULL;
+    }
+    net->work_rows = rows;
+    return MLPC_OK;
+}
+
 /* ---- normalization ------------------------------------------------------ */
 
 mlpc_status mlpc_net_fit_normalization(mlpc_net *net, const mlpc_dataset *d, mlpc_norm mode)
@@ -213,15 +225,13 @@ mlpc_status mlpc_net_set_meta(mlpc_net *net, const char *key, const char *json)
 
 static mlpc_status ensure_ctx(mlpc_net *net)
 {
+    if (!net->work) {
+        net->work = aligned_alloc(64, mlpc_acts_floats(net, net->work_rows, 0) * sizeof(float));
+        if (!net->work) return mlpc_seterr(&net->err, MLPC_ERR_NOMEM, "out of memory for inference buffers (%d rows)", net->work_rows);
+    }
     if (net->cx) return MLPC_OK;
     net->cx = calloc(1, sizeof *net->cx);
-    net->work_rows = EVAL_ROWS;
-    net->work = malloc(mlpc_acts_floats(net, EVAL_ROWS, 0) * sizeof(float));
-    if (!net->cx || !net->work) {
-        free(net->cx);
-        net->cx = NULL;
-        return mlpc_seterr(&net->err, MLPC_ERR_NOMEM, "out of memory for inference buffers");
-    }
+    if (!net->cx) return mlpc_seterr(&net->err, MLPC_ERR_NOMEM, "out of memory for inference buffers");
     mlpc_status st = mlpc_ctx_init(net->cx, net->threads, &net->err);
     if (st) {
         free(net->cx);

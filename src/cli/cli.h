@@ -1,0 +1,79 @@
+/* cli.h - the pieces of the mlpc command-line tool shared between files. */
+#ifndef MLPC_CLI_H
+#define MLPC_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "args.h"
+
+/* Subcommands: argv holds the arguments after the subcommand's name. */
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+/* config.c: reads a JSON config file whose keys are the long flag names
+ * ("out-act" or "out_act") and sets every flag not given on the command
+ * line. Keys listed in `deny` (NULL-terminated) are refused. Returns 0 or
+ * an exit code after printing the error. */
+int cli_config_apply(cli_cmd *c, const char *path, const char *const *deny);
+
+/* output.c: a growable text buffer for JSON output. */
+typedef struct jbuf {
+    char *s;
+    size_t len, cap;
+    int oom;
+} jbuf;
+void jb_init(jbuf *b);
+void jb_free(jbuf *b);
+void jb_raw(jbuf *b, const char *s);
+void jb_printf(jbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Appends a JSON string literal (quoted, escaped). */
+void jb_str(jbuf *b, const char *s);
+/* Appends a number, or null when it is NaN or infinite. */
+void jb_num(jbuf *b, double v);
+/* ,"key": helpers (comma added unless the buffer ends in '{' or '[') */
+void jb_key(jbuf *b, const char *key);
+void jb_kstr(jbuf *b, const char *key, const char *v);
+void jb_knum(jbuf *b, const char *key, double v);
+void jb_kint(jbuf *b, const char *key, long long v);
+
+/* Writes predictions to `path` ("-" or NULL: stdout). CSV unless the path
+ * ends in ".npy". Files are written to PATH.tmp and renamed into place, so a
+ * failure leaves no partial file. classes: n ints (classification) or NULL;
+ * values: n x k floats or NULL (not written when NULL). Returns 0 or an exit
+ * code after printing the error. */
+int cli_write_predictions(const cli_cmd *c, const char *path, size_t n, const int *classes,
+                          const float *values, size_t k);
+
+/* data.c: loading data sets for train and eval. */
+
+/* Loads a training or test set given as files: FILE.npy with a .npy labels
+ * file, an IDX image file with an IDX labels file, or a CSV file (plain or
+ * gzip) read with `csv`. Messages name the flag and file. Returns 0 or an
+ * exit code after printing the error. */
+int cli_load_files(const cli_cmd *c, const char *flag, const char *path, const char *lflag,
+                   const char *labels, const mlpc_csv_options *csv, mlpc_dataset **out);
+
+/* Built-in sets (--data NAME): "mnist" and "fashion-mnist" from $MLPC_DATA or
+ * ./data (IDX files, plain or .gz), "lorenz" generated. Pointers for parts
+ * not wanted may be NULL. mnist: train = train-*, test = t10k-*; lorenz:
+ * train = rows [0, 900), val = rows [900, 1800). */
+int cli_load_builtin(const cli_cmd *c, const char *name, mlpc_dataset **train, mlpc_dataset **val,
+                     mlpc_dataset **test);
+/* 1 for a known built-in name. */
+int cli_builtin_known(const char *name);
+
+/* Whether a trained model classifies: the "task" stored in its metrics (or
+ * config) JSON, else a softmax output or a cce/bce loss. */
+int cli_model_classifies(const mlpc_net *net);
+
+/* 1 when path ends with suffix. */
+int cli_ends_with(const char *path, const char *suffix);
+
+#endif

@@ -1,0 +1,188 @@
+/* cmd_eval.c - `mlpc eval MODEL`: loss and accuracy (or mse) of a saved
+ * model on a labelled data set. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static cli_flag eval_flags[] = {
+    CLI_FLAG("data", "NAME", NULL,
+             "built-in set: mnist, fashion-mnist (the t10k test set) or lorenz (rows 900-1799)",
+             "Data"),
+    CLI_FLAG("test", "FILE", NULL,
+             "labelled data: CSV (.csv, .csv.gz), or .npy/IDX with --test-labels", NULL),
+    CLI_FLAG("test-labels", "FILE", NULL, "labels (or targets) for --test: .npy or IDX", NULL),
+    CLI_FLAG("label-col", "NAME|INDEX", "last",
+             "CSV column holding the label (or the first target): header name or 0-based index",
+             NULL),
+    CLI_FLAG("task", "TASK", "auto",
+             "CSV targets: classify or regress; auto: what the model was trained for", NULL),
+    CLI_FLAG("header", "MODE", "auto", "CSV header row: auto, yes or no", NULL),
+    CLI_FLAG("threads", "N", "1", "compute threads; 0: one per CPU core", "Output"),
+    CLI_FLAG("json", NULL, NULL, "print the result as one JSON object", NULL),
+    CLI_FLAG("help", NULL, NULL, "show this help and exit", NULL),
+};
+
+static const char SUMMARY[] =
+    "Evaluates a saved model on labelled data (the model's input normalization is\n"
+    "applied first) and prints the mean loss, the accuracy (classification) or the\n"
+    "mean squared error (regression), and the number of rows.\n"
+    "Exit status: 0 ok, 1 bad input file or I/O error, 2 usage error, 4 internal error.";
+
+int cmd_eval(int argc, char **argv)
+{
+    cli_cmd c;
+    memset(&c, 0, sizeof c);
+    c.name = "eval";
+    c.usage = "mlpc eval MODEL (--data NAME | --test FILE [--test-labels FILE]) [flags]";
+    c.summary = SUMMARY;
+    c.flags = eval_flags;
+    c.n_flags = (int)(sizeof eval_flags / sizeof eval_flags[0]);
+    c.max_pos = 1;
+    mlpc_net *net = NULL;
+    mlpc_dataset *ds = NULL;
+    mlpc_error err;
+    memset(&err, 0, sizeof err);
+    int rc = cli_parse(&c, argc, argv);
+    if (rc) goto done;
+    if (c.help) {
+        cli_help(&c, stdout);
+        goto done;
+    }
+#define F(n) cli_flag_get(&c, n)
+    if (c.n_pos != 1) {
+        cli_error(&c, "missing MODEL (usage: %s)", c.usage);
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    const char *model = c.pos[0];
+    int threads;
+    if ((rc = cli_int(&c, F("threads"), 0, 4096, &threads))) goto done;
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (int)(n > 4096 ? 4096 : n) : 1;
+    }
+    const char *data = F("data")->value, *test = F("test")->value,
+               *labels = F("test-labels")->value;
+    mlpc_csv_options csv;
+    mlpc_csv_options_default(&csv);
+    if ((rc = cli_header(&c, F("header"), &csv.header))) goto done;
+    int task = -1; /* auto */
+    if (!cli_is(F("task"), "auto")) {
+        mlpc_task t;
+        if ((rc = cli_task(&c, F("task"), &t))) goto done;
+        task = (int)t;
+    }
+    csv.label_col = cli_is(F("label-col"), "last") ? NULL : F("label-col")->value;
+    if (data && test) {
+        cli_error(&c, "--test: not used with --data %s (give one of them)", data);
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    if (!data && !test) {
+        cli_error(&c, "no data: give --data NAME or --test FILE (see mlpc eval --help)");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    if (labels && !test) {
+        cli_error(&c, "--test-labels: needs --test FILE");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    if (data && !cli_builtin_known(data)) {
+        rc = cli_bad_value(&c, F("data"), "unknown data set (mnist, fashion-mnist, lorenz)");
+        goto done;
+    }
+
+    if ((rc = cli_check_input(&c, NULL, model))) goto done;
+    net = mlpc_net_load(model, &err);
+    if (!net) {
+        rc = cli_lib_error(&c, model, err.code, err.msg);
+        goto done;
+    }
+    int L = mlpc_net_layers(net);
+    size_t n_in = (size_t)mlpc_net_size(net, 0), n_out = (size_t)mlpc_net_size(net, L);
+    int classify = task < 0 ? cli_model_classifies(net) : task == MLPC_TASK_CLASSIFY;
+    csv.task = classify ? MLPC_TASK_CLASSIFY : MLPC_TASK_REGRESS;
+    csv.n_targets = classify ? 1 : (int)n_out;
+
+    const char *src;
+    if (data) {
+        if (!strcmp(data, "lorenz"))
+            rc = cli_load_builtin(&c, data, NULL, &ds, NULL);
+        else
+            rc = cli_load_builtin(&c, data, NULL, NULL, &ds);
+        if (rc) goto done;
+        src = mlpc_dataset_source(ds);
+        if (!src || !*src) src = data;
+    } else {
+        if ((rc = cli_load_files(&c, "test", test, "test-labels", labels, &csv, &ds))) goto done;
+        src = test;
+    }
+    if (mlpc_dataset_features(ds) != n_in) {
+        cli_error(&c, "%s: %zu features, but the model %s expects %zu inputs", src,
+                  mlpc_dataset_features(ds), model, n_in);
+        rc = CLI_EXIT_INPUT;
+        goto done;
+    }
+    int ds_classify = mlpc_dataset_task(ds) == MLPC_TASK_CLASSIFY;
+    if (ds_classify != classify) {
+        cli_error(&c, "%s: has %s, but the model %s %s", src,
+                  ds_classify ? "class labels" : "regression targets", model,
+                  classify ? "classifies" : "does regression");
+        rc = CLI_EXIT_INPUT;
+        goto done;
+    }
+    if (classify ? mlpc_dataset_outputs(ds) > n_out : mlpc_dataset_outputs(ds) != n_out) {
+        cli_error(&c, "%s: %zu %s, but the model %s has %zu outputs", src, mlpc_dataset_outputs(ds),
+                  classify ? "classes" : "targets", model, n_out);
+        rc = CLI_EXIT_INPUT;
+        goto done;
+    }
+    mlpc_status st = mlpc_net_set_threads(net, threads);
+    if (st == MLPC_OK) st = mlpc_net_normalize(net, ds);
+    mlpc_eval ev;
+    memset(&ev, 0, sizeof ev);
+    if (st == MLPC_OK) st = mlpc_net_evaluate(net, ds, &ev);
+    if (st != MLPC_OK) {
+        rc = cli_lib_error(&c, NULL, st, mlpc_net_error(net)->msg);
+        goto done;
+    }
+    if (F("json")->on) {
+        jbuf b;
+        jb_init(&b);
+        jb_raw(&b, "{");
+        jb_kstr(&b, "model", model);
+        jb_kstr(&b, "data", src);
+        jb_knum(&b, "loss", ev.loss);
+        if (classify)
+            jb_knum(&b, "acc", ev.acc);
+        else
+            jb_knum(&b, "mse", ev.mse);
+        jb_kint(&b, "n", (long long)ev.n);
+        jb_raw(&b, "}");
+        if (b.oom) {
+            jb_free(&b);
+            cli_error(&c, "out of memory");
+            rc = CLI_EXIT_INTERNAL;
+            goto done;
+        }
+        printf("%s\n", b.s);
+        jb_free(&b);
+    } else if (classify) {
+        printf("loss %.6f  acc %.4f  n %zu\n", ev.loss, ev.acc, ev.n);
+    } else {
+        printf("loss %.6g  mse %.6g  n %zu\n", ev.loss, ev.mse, ev.n);
+    }
+    if (fflush(stdout) != 0) {
+        cli_error(&c, "writing to standard output failed");
+        rc = CLI_EXIT_INPUT;
+    }
+#undef F
+done:
+    if (ds) mlpc_dataset_free(ds);
+    if (net) mlpc_net_free(net);
+    cli_cmd_free(&c);
+    return rc;
+}

@@ -1,0 +1,841 @@
+/* cmd_train.c - `mlpc train`: build a net from flags (and a JSON config
+ * file), train it on a built-in or file data set, save the model. */
+#include <errno.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static cli_flag train_flags[] = {
+    /* name, meta, default, help, group */
+    CLI_FLAG(
+        "config", "FILE", NULL,
+        "JSON object whose keys are these flags' names (\"out_act\" or \"out-act\"); flags on the "
+        "command line win",
+        "Configuration"),
+    CLI_FLAG("data", "NAME", NULL,
+             "built-in data set: mnist, fashion-mnist (from $MLPC_DATA or ./data; test set t10k) "
+             "or lorenz (train rows 0-899, validation rows 900-1799)",
+             "Data"),
+    CLI_FLAG("train", "FILE", NULL,
+             "training data: CSV (.csv, .csv.gz), or .npy/IDX with --train-labels", NULL),
+    CLI_FLAG("train-labels", "FILE", NULL, "labels (or targets) for --train: .npy or IDX", NULL),
+    CLI_FLAG("test", "FILE", NULL, "test data, evaluated after every epoch", NULL),
+    CLI_FLAG("test-labels", "FILE", NULL, "labels (or targets) for --test", NULL),
+    CLI_FLAG("label-col", "NAME|INDEX", "last",
+             "CSV column holding the label (or the first target): header name or 0-based index",
+             NULL),
+    CLI_FLAG("task", "TASK", "classify",
+             "CSV targets: classify (integer labels 0..K-1) or regress (float targets)", NULL),
+    CLI_FLAG("n-targets", "N", "1", "regress: number of target columns from --label-col on", NULL),
+    CLI_FLAG("header", "MODE", "auto", "CSV header row: auto, yes or no", NULL),
+    CLI_FLAG("val-split", "N|FRACTION", "0",
+             "the last N rows (or this fraction, 0 < FRACTION < 1) of the training data become the "
+             "validation set; 0: none",
+             NULL),
+    CLI_FLAG(
+        "layers", "SPEC", NULL,
+        "required: layer widths from input to output, e.g. 784-30-10; the first must equal the "
+        "data's features, the last its classes (or targets)",
+        "Model"),
+    CLI_FLAG("act", "NAME", "sigmoid",
+             "hidden-layer activation: sigmoid, tanh, relu, leaky_relu, linear", NULL),
+    CLI_FLAG(
+        "out-act", "NAME", "auto",
+        "output activation (sigmoid, tanh, relu, leaky_relu, linear, softmax); auto: softmax to "
+        "classify, linear to regress",
+        NULL),
+    CLI_FLAG(
+        "loss", "NAME", "auto",
+        "quadratic, mse, bce or cce; auto: cce after softmax, bce after sigmoid when classifying, "
+        "else mse",
+        NULL),
+    CLI_FLAG("init", "NAME", "auto",
+             "weight init: auto (he for relu nets, else glorot), normal, glorot, he", NULL),
+    CLI_FLAG("norm", "MODE", "scale",
+             "input normalization fitted on the training set and stored in the model: none, scale "
+             "(min-max to [0,1]), standard (per-feature z-score)",
+             NULL),
+    CLI_FLAG("opt", "NAME", "sgd", "optimizer: sgd, rmsprop, adam", "Optimizer"),
+    CLI_FLAG("lr", "RATE", "auto", "learning rate; auto: 0.01 for sgd, 0.001 for rmsprop and adam",
+             NULL),
+    CLI_FLAG("momentum", "M", "0", "sgd momentum", NULL),
+    CLI_FLAG("nesterov", NULL, NULL, "sgd: Nesterov momentum", NULL),
+    CLI_FLAG("rho", "R", "0.9", "rmsprop decay", NULL),
+    CLI_FLAG("beta1", "B", "0.9", "adam first-moment decay", NULL),
+    CLI_FLAG("beta2", "B", "0.999", "adam second-moment decay", NULL),
+    CLI_FLAG("eps", "E", "1e-7", "rmsprop and adam epsilon", NULL),
+    CLI_FLAG("l2", "L", "0", "L2 weight decay (weights, not biases)", NULL),
+    CLI_FLAG("sched", "NAME", "constant",
+             "learning-rate schedule: constant, step, exponential, plateau", "Schedule"),
+    CLI_FLAG("sched-factor", "F", "auto",
+             "rate multiplier; auto: 0.5 for step and plateau, 0.95 for exponential", NULL),
+    CLI_FLAG("sched-step", "N", "10", "step: epochs between cuts", NULL),
+    CLI_FLAG("sched-patience", "N", "3", "plateau: epochs without improvement before a cut", NULL),
+    CLI_FLAG("min-lr", "RATE", "0", "lower bound for scheduled rates", NULL),
+    CLI_FLAG("batch", "N", "32", "mini-batch size", "Training loop"),
+    CLI_FLAG("epochs", "N", "10", "epochs to train (with --resume: the total, counting those done)",
+             NULL),
+    CLI_FLAG("seed", "N", "1",
+             "random seed for init and shuffling (same seed and threads give the same result)",
+             NULL),
+    CLI_FLAG("threads", "N", "1", "compute threads; 0: one per CPU core", NULL),
+    CLI_FLAG("no-shuffle", NULL, NULL, "keep the training rows in file order", NULL),
+    CLI_FLAG("early-stop", "PATIENCE", "0",
+             "stop after PATIENCE epochs without improvement of --es-metric; 0: off",
+             "Early stopping"),
+    CLI_FLAG("es-metric", "NAME", "auto",
+             "val_loss, val_acc, loss or acc; auto: val_loss with a validation set, else loss",
+             NULL),
+    CLI_FLAG("es-min-delta", "D", "0", "smallest change that counts as an improvement", NULL),
+    CLI_FLAG("no-restore-best", NULL, NULL,
+             "keep the last epoch's weights instead of the best epoch's", NULL),
+    CLI_FLAG("save", "FILE", "none", "write the trained model to FILE", "Output"),
+    CLI_FLAG(
+        "checkpoint", "FILE", "auto",
+        "write a checkpoint (model and optimizer state) after every epoch; auto: <save>.ckpt with "
+        "--save, else none",
+        NULL),
+    CLI_FLAG("resume", "FILE", "none", "continue training from this checkpoint up to --epochs",
+             NULL),
+    CLI_FLAG("metrics", "FILE", "none", "append one JSON line per epoch to FILE", NULL),
+    CLI_FLAG(
+        "run", "NAME", "auto",
+        "run name in --metrics lines; auto: the --save file name without extension, else \"run\"",
+        NULL),
+    CLI_FLAG("quiet", NULL, NULL, "print nothing but errors", NULL),
+    CLI_FLAG("progress", NULL, NULL, "also print the running loss ten times per epoch", NULL),
+    CLI_FLAG("help", NULL, NULL, "show this help and exit", NULL),
+};
+
+#define N_FLAGS ((int)(sizeof train_flags / sizeof train_flags[0]))
+
+static const char SUMMARY[] =
+    "Trains a dense network and optionally saves it. Data comes from a built-in set\n"
+    "(--data) or from files (--train, --test). Every flag may also be given in a JSON\n"
+    "file (--config). One line per epoch is printed; --metrics writes JSON Lines.\n"
+    "Exit status: 0 ok, 1 bad input file or I/O error, 2 usage error, 3 training\n"
+    "diverged, 4 internal error.";
+
+/* ------------------------------------------------------------------ epoch callbacks */
+
+typedef struct train_ctx {
+    int quiet, progress, regress;
+    int total_epochs, width;
+    long every;
+    FILE *metrics;
+    const char *metrics_path;
+    int metrics_errno; /* set when a metrics line could not be written */
+    const char *run;
+} train_ctx;
+
+static int digits(int v)
+{
+    int d = 1;
+    while (v >= 10) {
+        v /= 10;
+        d++;
+    }
+    return d;
+}
+
+static int on_batch(mlpc_trainer *tr, const mlpc_batch_info *b, void *user)
+{
+    (void)tr;
+    train_ctx *x = user;
+    if (x->quiet || !x->progress) return 0;
+    if (b->batch % x->every != 0 && b->batch != b->n_batches) return 0;
+    if (x->regress || isnan(b->run_acc))
+        printf("  epoch %*d  batch %*ld/%ld  loss %.4g  %.2fs\n", x->width, b->epoch,
+               digits((int)b->n_batches), b->batch, b->n_batches, b->run_loss, b->seconds);
+    else
+        printf("  epoch %*d  batch %*ld/%ld  loss %.4f  acc %.4f  %.2fs\n", x->width, b->epoch,
+               digits((int)b->n_batches), b->batch, b->n_batches, b->run_loss, b->run_acc,
+               b->seconds);
+    fflush(stdout);
+    return 0;
+}
+
+static double unix_time(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int on_epoch(mlpc_trainer *tr, const mlpc_epoch_stats *e, void *user)
+{
+    (void)tr;
+    train_ctx *x = user;
+    if (!x->quiet) {
+        if (x->regress) {
+            printf("epoch %*d/%d  loss %.4g", x->width, e->epoch, x->total_epochs, e->loss);
+            if (!isnan(e->val_mse))
+                printf("  val_mse %.4g", e->val_mse);
+            else if (!isnan(e->val_loss))
+                printf("  val_loss %.4g", e->val_loss);
+            if (!isnan(e->test_mse))
+                printf("  test_mse %.4g", e->test_mse);
+            else if (!isnan(e->test_loss))
+                printf("  test_loss %.4g", e->test_loss);
+        } else {
+            printf("epoch %*d/%d  loss %.4f  acc %.4f", x->width, e->epoch, x->total_epochs,
+                   e->loss, e->acc);
+            if (!isnan(e->val_acc)) printf("  val_acc %.4f", e->val_acc);
+            if (!isnan(e->test_acc)) printf("  test_acc %.4f", e->test_acc);
+        }
+        printf("  lr %g  %.2fs  %.0f samples/s\n", (double)e->lr, e->epoch_seconds,
+               e->samples_per_second);
+        fflush(stdout);
+    }
+    if (x->metrics) {
+        jbuf b;
+        jb_init(&b);
+        jb_raw(&b, "{");
+        jb_kstr(&b, "run", x->run);
+        jb_key(&b, "time");
+        jb_printf(&b, "%.3f", unix_time());
+        jb_kint(&b, "epoch", e->epoch);
+        jb_knum(&b, "loss", e->loss);
+        jb_knum(&b, "acc", e->acc);
+        jb_knum(&b, "val_loss", e->val_loss);
+        jb_knum(&b, "val_acc", e->val_acc);
+        jb_knum(&b, "test_loss", e->test_loss);
+        jb_knum(&b, "test_acc", e->test_acc);
+        if (x->regress) {
+            jb_knum(&b, "mse", e->mse);
+            jb_knum(&b, "val_mse", e->val_mse);
+            jb_knum(&b, "test_mse", e->test_mse);
+        }
+        jb_key(&b, "lr");
+        if (isfinite(e->lr))
+            jb_printf(&b, "%.7g", (double)e->lr);
+        else
+            jb_raw(&b, "null");
+        jb_knum(&b, "epoch_seconds", e->epoch_seconds);
+        jb_knum(&b, "eval_seconds", e->eval_seconds);
+        jb_knum(&b, "samples_per_second", e->samples_per_second);
+        jb_raw(&b, "}\n");
+        int bad = b.oom;
+        if (!bad) {
+            errno = 0;
+            if (fputs(b.s, x->metrics) == EOF || fflush(x->metrics) != 0) bad = 1;
+        }
+        jb_free(&b);
+        if (bad) {
+            x->metrics_errno = errno ? errno : EIO;
+            return 1; /* stop training: the record would be incomplete */
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+/* Checks that the folder of an output path exists; 0 or an exit code. */
+static int check_output_dir(const cli_cmd *c, const char *flag, const char *path)
+{
+    if (!*path) {
+        cli_error(c, "--%s: empty file name", flag);
+        return CLI_EXIT_USAGE;
+    }
+    size_t n = strlen(path) + 1;
+    char *copy = malloc(n);
+    if (!copy) {
+        cli_error(c, "out of memory");
+        return CLI_EXIT_INTERNAL;
+    }
+    memcpy(copy, path, n);
+    const char *dir = dirname(copy);
+    struct stat st;
+    int rc = 0;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        cli_error(c, "--%s %s: folder %s does not exist", flag, path, dir);
+        rc = CLI_EXIT_INPUT;
+    } else if (access(dir, W_OK) != 0) {
+        cli_error(c, "--%s %s: folder %s is not writable", flag, path, dir);
+        rc = CLI_EXIT_INPUT;
+    } else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        cli_error(c, "--%s %s: is a directory, not a file", flag, path);
+        rc = CLI_EXIT_INPUT;
+    }
+    free(copy);
+    return rc;
+}
+
+/* The value of a file flag, NULL for "none". */
+static const char *opt_path(const cli_flag *f)
+{
+    if (!f->value || strcmp(f->value, "none") == 0) return NULL;
+    return f->value;
+}
+
+static const char *src_name(const mlpc_dataset *d, const char *fallback)
+{
+    const char *s = mlpc_dataset_source(d);
+    return s && *s ? s : fallback;
+}
+
+static void eval_json(jbuf *b, const char *key, const mlpc_eval *e, int regress)
+{
+    jb_key(b, key);
+    jb_raw(b, "{");
+    jb_knum(b, "loss", e->loss);
+    if (regress)
+        jb_knum(b, "mse", e->mse);
+    else
+        jb_knum(b, "acc", e->acc);
+    jb_kint(b, "n", (long long)e->n);
+    jb_raw(b, "}");
+}
+
+static void eval_text(const char *name, const mlpc_eval *e, int regress)
+{
+    if (regress)
+        printf("  %s_loss %.4g  %s_mse %.4g", name, e->loss, name, e->mse);
+    else
+        printf("  %s_loss %.4f  %s_acc %.4f", name, e->loss, name, e->acc);
+}
+
+/* ------------------------------------------------------------------ the command */
+
+int cmd_train(int argc, char **argv)
+{
+    cli_cmd c;
+    memset(&c, 0, sizeof c);
+    c.name = "train";
+    c.usage = "mlpc train --layers SPEC (--data NAME | --train FILE [--test FILE]) [flags]";
+    c.summary = SUMMARY;
+    c.flags = train_flags;
+    c.n_flags = N_FLAGS;
+    c.max_pos = 0;
+
+    mlpc_dataset *train = NULL, *val = NULL, *test = NULL;
+    mlpc_net *net = NULL;
+    mlpc_trainer *tr = NULL;
+    FILE *metrics = NULL;
+    const char *metrics_path = NULL;
+    char *ckpt_auto = NULL, *run_auto = NULL, *cfg_json = NULL;
+    jbuf mj;
+    jb_init(&mj);
+    mlpc_error err;
+    memset(&err, 0, sizeof err);
+    int rc = cli_parse(&c, argc, argv);
+    if (rc) goto done;
+    if (c.help) {
+        cli_help(&c, stdout);
+        goto done;
+    }
+#define F(n) cli_flag_get(&c, n)
+    if (F("config")->given) {
+        static const char *const deny[] = {"config", "help", NULL};
+        rc = cli_config_apply(&c, F("config")->value, deny);
+        if (rc) goto done;
+    }
+
+    /* ---- 1. every flag's value, before touching any data */
+    mlpc_config cfg;
+    mlpc_config_default(&cfg);
+    int v;
+    double d;
+
+    const char *layers = F("layers")->value;
+    if (!layers || !*layers) {
+        cli_error(&c, "--layers is required, e.g. --layers 784-30-10 (see mlpc train --help)");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    {
+        mlpc_config probe = cfg;
+        if (mlpc_config_set_layers(&probe, layers, &err) != MLPC_OK) {
+            rc = cli_bad_value(&c, F("layers"), "%s", err.msg[0] ? err.msg : "bad layer spec");
+            goto done;
+        }
+    }
+    int hidden_act, out_act = -1, loss = -1, es_metric = -1;
+    if ((rc = cli_enum_parse(&c, F("act"), CLI_E_ACT, &hidden_act))) goto done;
+    if (hidden_act == MLPC_ACT_SOFTMAX) {
+        rc = cli_bad_value(&c, F("act"), "softmax is only for the output layer (--out-act)");
+        goto done;
+    }
+    if (!cli_is(F("out-act"), "auto") &&
+        (rc = cli_enum_parse(&c, F("out-act"), CLI_E_ACT, &out_act)))
+        goto done;
+    if (!cli_is(F("loss"), "auto") && (rc = cli_enum_parse(&c, F("loss"), CLI_E_LOSS, &loss)))
+        goto done;
+    if ((rc = cli_enum_parse(&c, F("init"), CLI_E_INIT, &v))) goto done;
+    cfg.init = (mlpc_init)v;
+    if ((rc = cli_enum_parse(&c, F("norm"), CLI_E_NORM, &v))) goto done;
+    cfg.norm = (mlpc_norm)v;
+    if ((rc = cli_enum_parse(&c, F("opt"), CLI_E_OPT, &v))) goto done;
+    cfg.opt = (mlpc_opt)v;
+    if (cli_is(F("lr"), "auto")) {
+        cfg.lr = cfg.opt == MLPC_OPT_SGD ? 0.01f : 0.001f;
+    } else {
+        if ((rc = cli_float(&c, F("lr"), 1, &d))) goto done;
+        cfg.lr = (float)d;
+    }
+    if ((rc = cli_float(&c, F("momentum"), 2, &d))) goto done;
+    cfg.momentum = (float)d;
+    cfg.nesterov = F("nesterov")->on;
+    if ((rc = cli_float(&c, F("rho"), 1, &d))) goto done;
+    cfg.rho = (float)d;
+    if ((rc = cli_float(&c, F("beta1"), 2, &d))) goto done;
+    cfg.beta1 = (float)d;
+    if ((rc = cli_float(&c, F("beta2"), 2, &d))) goto done;
+    cfg.beta2 = (float)d;
+    if ((rc = cli_float(&c, F("eps"), 1, &d))) goto done;
+    cfg.eps = (float)d;
+    if ((rc = cli_float(&c, F("l2"), 2, &d))) goto done;
+    cfg.l2 = (float)d;
+    if ((rc = cli_enum_parse(&c, F("sched"), CLI_E_SCHED, &v))) goto done;
+    cfg.sched = (mlpc_sched)v;
+    if (cli_is(F("sched-factor"), "auto")) {
+        cfg.sched_factor = cfg.sched == MLPC_SCHED_EXPONENTIAL ? 0.95f : 0.5f;
+    } else {
+        if ((rc = cli_float(&c, F("sched-factor"), 1, &d))) goto done;
+        cfg.sched_factor = (float)d;
+    }
+    if ((rc = cli_int(&c, F("sched-step"), 1, 1000000000, &cfg.sched_step))) goto done;
+    if ((rc = cli_int(&c, F("sched-patience"), 0, 1000000000, &cfg.sched_patience))) goto done;
+    if ((rc = cli_float(&c, F("min-lr"), 2, &d))) goto done;
+    cfg.min_lr = (float)d;
+    if ((rc = cli_int(&c, F("batch"), 1, 1 << 24, &cfg.batch))) goto done;
+    if ((rc = cli_int(&c, F("epochs"), 1, 100000000, &cfg.epochs))) goto done;
+    if ((rc = cli_u64(&c, F("seed"), &cfg.seed))) goto done;
+    if ((rc = cli_int(&c, F("threads"), 0, 4096, &cfg.threads))) goto done;
+    if (cfg.threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg.threads = n > 0 ? (int)(n > 4096 ? 4096 : n) : 1;
+    }
+    cfg.shuffle = !F("no-shuffle")->on;
+    if ((rc = cli_int(&c, F("early-stop"), 0, 1000000000, &cfg.es_patience))) goto done;
+    if (!cli_is(F("es-metric"), "auto") &&
+        (rc = cli_enum_parse(&c, F("es-metric"), CLI_E_METRIC, &es_metric)))
+        goto done;
+    if ((rc = cli_float(&c, F("es-min-delta"), 2, &d))) goto done;
+    cfg.es_min_delta = (float)d;
+    cfg.es_restore_best = !F("no-restore-best")->on;
+
+    /* data flags */
+    const char *data = F("data")->value;
+    const char *train_path = F("train")->value, *train_labels = F("train-labels")->value;
+    const char *test_path = F("test")->value, *test_labels = F("test-labels")->value;
+    mlpc_csv_options csv;
+    mlpc_csv_options_default(&csv);
+    if ((rc = cli_header(&c, F("header"), &csv.header))) goto done;
+    if ((rc = cli_task(&c, F("task"), &csv.task))) goto done;
+    if ((rc = cli_int(&c, F("n-targets"), 1, MLPC_MAX_WIDTH, &csv.n_targets))) goto done;
+    csv.label_col = cli_is(F("label-col"), "last") ? NULL : F("label-col")->value;
+    if (csv.label_col && !*csv.label_col) {
+        rc = cli_bad_value(&c, F("label-col"), "must be a column name or 0-based index");
+        goto done;
+    }
+    if (train_labels && !train_path) {
+        cli_error(&c, "--train-labels: needs --train FILE");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    if (test_labels && !test_path) {
+        cli_error(&c, "--test-labels: needs --test FILE");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    if (data) {
+        if (!cli_builtin_known(data)) {
+            rc = cli_bad_value(&c, F("data"), "unknown data set (mnist, fashion-mnist, lorenz)");
+            goto done;
+        }
+        static const char *const file_only[] = {"train",       "train-labels", "test",
+                                                "test-labels", "label-col",    "task",
+                                                "n-targets",   "header"};
+        for (size_t i = 0; i < sizeof file_only / sizeof file_only[0]; i++) {
+            if (F(file_only[i])->given) {
+                cli_error(&c, "--%s: not used with --data %s (give either --data or --train FILE)",
+                          file_only[i], data);
+                rc = CLI_EXIT_USAGE;
+                goto done;
+            }
+        }
+    } else if (!train_path) {
+        cli_error(&c, "no training data: give --data NAME or --train FILE (see mlpc train --help)");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    if (F("n-targets")->given && csv.task != MLPC_TASK_REGRESS) {
+        cli_error(&c, "--n-targets: only with --task regress");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+
+    /* validation split: N rows or a fraction */
+    size_t val_n = 0;
+    double val_frac = 0;
+    {
+        cli_flag *f = F("val-split");
+        const char *s = f->value ? f->value : "0";
+        if (strpbrk(s, ".eE")) {
+            if ((rc = cli_float(&c, f, 2, &val_frac))) goto done;
+            if (!(val_frac > 0 && val_frac < 1) && val_frac != 0) {
+                rc = cli_bad_value(&c, f, "a fraction must be between 0 and 1");
+                goto done;
+            }
+        } else {
+            int n;
+            if ((rc = cli_int(&c, f, 0, 2000000000, &n))) goto done;
+            val_n = (size_t)n;
+        }
+        if ((val_n || val_frac > 0) && data && !strcmp(data, "lorenz")) {
+            rc = cli_bad_value(&c, f, "--data lorenz has its own validation set");
+            goto done;
+        }
+    }
+    int has_val = val_n > 0 || val_frac > 0 || (data && !strcmp(data, "lorenz"));
+    if (es_metric >= 0 && !has_val &&
+        (es_metric == MLPC_METRIC_VAL_LOSS || es_metric == MLPC_METRIC_VAL_ACC)) {
+        rc = cli_bad_value(&c, F("es-metric"), "needs a validation set (--val-split N)");
+        goto done;
+    }
+
+    /* outputs */
+    const char *save = opt_path(F("save"));
+    const char *resume = opt_path(F("resume"));
+    metrics_path = opt_path(F("metrics"));
+    const char *ckpt = NULL;
+    if (cli_is(F("checkpoint"), "auto")) {
+        if (save) {
+            size_t n = strlen(save) + 6;
+            ckpt_auto = malloc(n);
+            if (!ckpt_auto) {
+                cli_error(&c, "out of memory");
+                rc = CLI_EXIT_INTERNAL;
+                goto done;
+            }
+            snprintf(ckpt_auto, n, "%s.ckpt", save);
+            ckpt = ckpt_auto;
+        }
+    } else {
+        ckpt = opt_path(F("checkpoint"));
+    }
+    const char *run = F("run")->value;
+    if (cli_is(F("run"), "auto")) {
+        run = "run";
+        if (save) {
+            const char *base = strrchr(save, '/');
+            base = base ? base + 1 : save;
+            size_t n = strlen(base);
+            const char *dot = strrchr(base, '.');
+            if (dot && dot != base) n = (size_t)(dot - base);
+            run_auto = malloc(n + 1);
+            if (run_auto) {
+                memcpy(run_auto, base, n);
+                run_auto[n] = '\0';
+                run = run_auto;
+            }
+        }
+    }
+    if (save && (rc = check_output_dir(&c, "save", save))) goto done;
+    if (ckpt && (rc = check_output_dir(&c, "checkpoint", ckpt))) goto done;
+    if (metrics_path && (rc = check_output_dir(&c, "metrics", metrics_path))) goto done;
+    if (resume && (rc = cli_check_input(&c, "resume", resume))) goto done;
+    int quiet = F("quiet")->on, progress = F("progress")->on;
+
+    /* ---- 2. data */
+    const char *data_name = data ? data : train_path;
+    if (data) {
+        rc = cli_load_builtin(&c, data, &train, &val, strcmp(data, "lorenz") ? &test : NULL);
+        if (rc) goto done;
+    } else {
+        if ((rc = cli_load_files(&c, "train", train_path, "train-labels", train_labels, &csv,
+                                 &train)))
+            goto done;
+        if (test_path &&
+            (rc = cli_load_files(&c, "test", test_path, "test-labels", test_labels, &csv, &test)))
+            goto done;
+    }
+    size_t n_rows = mlpc_dataset_rows(train);
+    if (val_n || val_frac > 0) {
+        size_t nv = val_n ? val_n : (size_t)llround(val_frac * (double)n_rows);
+        if (nv == 0 || nv >= n_rows) {
+            char what[64];
+            snprintf(what, sizeof what, "%zu", n_rows);
+            rc = cli_bad_value(&c, F("val-split"),
+                               nv == 0 ? "leaves no validation rows (of %s)"
+                                       : "must leave training rows (the data has %s rows)",
+                               what);
+            goto done;
+        }
+        mlpc_dataset *a = mlpc_dataset_slice(train, 0, n_rows - nv, &err);
+        mlpc_dataset *b = a ? mlpc_dataset_slice(train, n_rows - nv, nv, &err) : NULL;
+        if (!a || !b) {
+            if (a) mlpc_dataset_free(a);
+            rc = cli_lib_error(&c, NULL, err.code, err.msg);
+            goto done;
+        }
+        mlpc_dataset_free(train);
+        train = a;
+        val = b;
+    }
+    const char *train_src = src_name(train, data_name);
+    size_t n_in = mlpc_dataset_features(train), n_out = mlpc_dataset_outputs(train);
+    mlpc_task task = mlpc_dataset_task(train);
+    int regress = task == MLPC_TASK_REGRESS;
+    const mlpc_dataset *others[2] = {val, test};
+    for (int i = 0; i < 2; i++) {
+        const mlpc_dataset *o = others[i];
+        if (!o) continue;
+        const char *what = i == 0 ? "validation" : "--test";
+        if (mlpc_dataset_features(o) != n_in) {
+            cli_error(&c, "%s data %s: %zu features, but the training data %s has %zu", what,
+                      src_name(o, "?"), mlpc_dataset_features(o), train_src, n_in);
+            rc = CLI_EXIT_INPUT;
+            goto done;
+        }
+        if (mlpc_dataset_task(o) != task || (regress && mlpc_dataset_outputs(o) != n_out)) {
+            cli_error(&c, "%s data %s: its targets do not match the training data %s", what,
+                      src_name(o, "?"), train_src);
+            rc = CLI_EXIT_INPUT;
+            goto done;
+        }
+    }
+
+    /* ---- 3. the net's shape, resolved against the data */
+    if (out_act < 0) out_act = regress ? MLPC_ACT_LINEAR : MLPC_ACT_SOFTMAX;
+    if (loss < 0) {
+        if (!regress && out_act == MLPC_ACT_SOFTMAX)
+            loss = MLPC_LOSS_CCE;
+        else if (!regress && out_act == MLPC_ACT_SIGMOID)
+            loss = MLPC_LOSS_BCE;
+        else
+            loss = MLPC_LOSS_MSE;
+    }
+    cfg.loss = (mlpc_loss)loss;
+    if (es_metric < 0) es_metric = has_val ? MLPC_METRIC_VAL_LOSS : MLPC_METRIC_LOSS;
+    if (regress && (es_metric == MLPC_METRIC_VAL_ACC || es_metric == MLPC_METRIC_ACC)) {
+        rc = cli_bad_value(&c, F("es-metric"), "accuracy is not defined for regression (use %s)",
+                           es_metric == MLPC_METRIC_ACC ? "loss" : "val_loss");
+        goto done;
+    }
+    cfg.es_metric = (mlpc_metric)es_metric;
+    if (mlpc_config_set_layers(&cfg, layers, &err) != MLPC_OK) {
+        rc = cli_bad_value(&c, F("layers"), "%s", err.msg[0] ? err.msg : "bad layer spec");
+        goto done;
+    }
+    mlpc_config_set_acts(&cfg, (mlpc_act)hidden_act, (mlpc_act)out_act);
+    if ((size_t)cfg.sizes[0] != n_in) {
+        cli_error(&c, "--layers: input width %d does not match the %zu features of %s",
+                  cfg.sizes[0], n_in, train_src);
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    {
+        size_t last = (size_t)cfg.sizes[cfg.n_layers];
+        if (regress ? last != n_out : last < n_out) {
+            cli_error(&c, "--layers: output width %zu does not match the %zu %s of %s", last, n_out,
+                      regress ? "targets" : "classes", train_src);
+            rc = CLI_EXIT_USAGE;
+            goto done;
+        }
+    }
+
+    if (mlpc_config_validate(&cfg, &err) != MLPC_OK) {
+        cli_error(&c, "%s", err.msg[0] ? err.msg : "invalid settings");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+
+    /* ---- 4. net, normalization, trainer */
+    net = mlpc_net_create(&cfg, &err);
+    if (!net) {
+        rc = cli_lib_error(&c, NULL, err.code, err.msg);
+        goto done;
+    }
+    mlpc_status st = mlpc_net_fit_normalization(net, train, cfg.norm);
+    mlpc_dataset *sets[3] = {train, val, test};
+    for (int i = 0; st == MLPC_OK && i < 3; i++)
+        if (sets[i]) st = mlpc_net_normalize(net, sets[i]);
+    if (st != MLPC_OK) {
+        rc = cli_lib_error(&c, NULL, st, mlpc_net_error(net)->msg);
+        goto done;
+    }
+    tr = mlpc_trainer_create(net, &cfg, &err);
+    if (!tr) {
+        rc = cli_lib_error(&c, NULL, err.code, err.msg);
+        goto done;
+    }
+    st = mlpc_trainer_set_data(tr, train, val, test);
+    if (st != MLPC_OK) {
+        rc = cli_lib_error(&c, NULL, st, mlpc_trainer_error(tr)->msg);
+        goto done;
+    }
+    if (metrics_path) {
+        metrics = fopen(metrics_path, "a");
+        if (!metrics) {
+            cli_error(&c, "--metrics %s: %s", metrics_path, strerror(errno));
+            rc = CLI_EXIT_INPUT;
+            goto done;
+        }
+    }
+    train_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.quiet = quiet;
+    ctx.progress = progress;
+    ctx.regress = regress;
+    ctx.total_epochs = cfg.epochs;
+    ctx.width = digits(cfg.epochs);
+    ctx.metrics = metrics;
+    ctx.metrics_path = metrics_path;
+    ctx.run = run;
+    {
+        size_t rows = mlpc_dataset_rows(train);
+        long nb = (long)((rows + (size_t)cfg.batch - 1) / (size_t)cfg.batch);
+        ctx.every = nb / 10 > 0 ? nb / 10 : 1;
+    }
+    if (progress && !quiet) mlpc_trainer_on_batch(tr, on_batch, 1, &ctx);
+    mlpc_trainer_on_epoch(tr, on_epoch, &ctx);
+    if (ckpt) mlpc_trainer_set_checkpoint(tr, ckpt);
+    if (resume) {
+        st = mlpc_trainer_resume(tr, resume);
+        if (st != MLPC_OK) {
+            rc = cli_lib_error(&c, resume, st, mlpc_trainer_error(tr)->msg);
+            goto done;
+        }
+    }
+
+    if (!quiet) {
+        printf("run%s%s: layers %s  act %s/%s  loss %s  opt %s  lr %g  batch %d  epochs %d  "
+               "threads %d  norm %s  data %s: %zu train",
+               strcmp(run, "run") ? " " : "", strcmp(run, "run") ? run : "", layers,
+               mlpc_act_name((mlpc_act)hidden_act), mlpc_act_name((mlpc_act)out_act),
+               mlpc_loss_name(cfg.loss), mlpc_opt_name(cfg.opt), (double)cfg.lr, cfg.batch,
+               cfg.epochs, cfg.threads, mlpc_norm_name(cfg.norm), data ? data : train_src,
+               mlpc_dataset_rows(train));
+        if (val) printf(", %zu val", mlpc_dataset_rows(val));
+        if (test) printf(", %zu test", mlpc_dataset_rows(test));
+        printf(" rows\n");
+        if (resume)
+            printf("resumed from %s after epoch %d\n", resume, mlpc_trainer_epochs_done(tr));
+        fflush(stdout);
+    }
+
+    /* ---- 5. train */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    st = mlpc_trainer_run(tr);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    if (ctx.metrics_errno) {
+        cli_error(&c, "--metrics %s: write failed: %s", metrics_path, strerror(ctx.metrics_errno));
+        rc = CLI_EXIT_INPUT;
+        goto done;
+    }
+    if (st == MLPC_ERR_DIVERGED) {
+        int at = mlpc_trainer_epochs_done(tr) + 1;
+        if (ckpt && mlpc_trainer_epochs_done(tr) > 0 && access(ckpt, F_OK) == 0)
+            cli_error(&c,
+                      "training diverged at epoch %d (loss is NaN); last good checkpoint kept "
+                      "at %s",
+                      at, ckpt);
+        else
+            cli_error(&c,
+                      "training diverged at epoch %d (loss is NaN); no checkpoint was written%s",
+                      at, ckpt ? "" : " (use --checkpoint FILE or --save FILE)");
+        rc = CLI_EXIT_DIVERGED;
+        goto done;
+    }
+    if (st != MLPC_OK && st != MLPC_ERR_STOPPED) {
+        rc = cli_lib_error(&c, NULL, st, mlpc_trainer_error(tr)->msg);
+        goto done;
+    }
+
+    /* ---- 6. final metrics of the model as it will be saved */
+    mlpc_net_set_threads(net, cfg.threads);
+    mlpc_eval ev[3];
+    const char *names[3] = {"train", "val", "test"};
+    for (int i = 0; i < 3; i++) {
+        if (!sets[i]) continue;
+        st = mlpc_net_evaluate(net, sets[i], &ev[i]);
+        if (st != MLPC_OK) {
+            rc = cli_lib_error(&c, NULL, st, mlpc_net_error(net)->msg);
+            goto done;
+        }
+    }
+    int epochs_done = mlpc_trainer_epochs_done(tr);
+    const char *reason = mlpc_trainer_stopped(tr) ? mlpc_trainer_stop_reason(tr) : NULL;
+    if (!quiet) {
+        printf("done: %d epoch%s in %.2fs", epochs_done, epochs_done == 1 ? "" : "s", seconds);
+        for (int i = 0; i < 3; i++)
+            if (sets[i]) eval_text(names[i], &ev[i], regress);
+        if (reason && *reason) printf("  (stopped: %s)", reason);
+        printf("\n");
+        fflush(stdout);
+    }
+    if (save) {
+        size_t cap = 4096;
+        for (;;) {
+            char *nb = realloc(cfg_json, cap);
+            if (!nb) {
+                cli_error(&c, "out of memory");
+                rc = CLI_EXIT_INTERNAL;
+                goto done;
+            }
+            cfg_json = nb;
+            if (mlpc_config_to_json(&cfg, cfg_json, cap) >= 0) break;
+            if (cap > ((size_t)1 << 24)) {
+                cli_error(&c, "internal error: config too large for JSON");
+                rc = CLI_EXIT_INTERNAL;
+                goto done;
+            }
+            cap *= 2;
+        }
+        jb_raw(&mj, "{");
+        jb_kstr(&mj, "task", regress ? "regress" : "classify");
+        jb_kstr(&mj, "data", data ? data : train_src);
+        jb_kstr(&mj, "run", run);
+        jb_kint(&mj, "epochs", epochs_done);
+        jb_knum(&mj, "seconds", seconds);
+        if (reason && *reason) jb_kstr(&mj, "stop_reason", reason);
+        for (int i = 0; i < 3; i++)
+            if (sets[i]) eval_json(&mj, names[i], &ev[i], regress);
+        jb_raw(&mj, "}");
+        if (mj.oom) {
+            cli_error(&c, "out of memory");
+            rc = CLI_EXIT_INTERNAL;
+            goto done;
+        }
+        if ((st = mlpc_net_set_meta(net, "config", cfg_json)) != MLPC_OK ||
+            (st = mlpc_net_set_meta(net, "metrics", mj.s)) != MLPC_OK) {
+            rc = cli_lib_error(&c, NULL, st, mlpc_net_error(net)->msg);
+            goto done;
+        }
+        if (mlpc_net_save(net, save, &err) != MLPC_OK) {
+            rc = cli_lib_error(&c, save, err.code, err.msg);
+            goto done;
+        }
+        if (!quiet) printf("saved %s\n", save);
+    }
+    rc = 0;
+#undef F
+done:
+    if (metrics && fclose(metrics) != 0 && rc == 0) {
+        cli_error(&c, "--metrics %s: write failed: %s", metrics_path ? metrics_path : "",
+                  strerror(errno));
+        rc = CLI_EXIT_INPUT;
+    }
+    if (tr) mlpc_trainer_free(tr);
+    if (net) mlpc_net_free(net);
+    if (train) mlpc_dataset_free(train);
+    if (val) mlpc_dataset_free(val);
+    if (test) mlpc_dataset_free(test);
+    free(ckpt_auto);
+    free(run_auto);
+    free(cfg_json);
+    jb_free(&mj);
+    cli_cmd_free(&c);
+    return rc;
+}

@@ -1,0 +1,101 @@
+/* main.c - `mlpc`: dispatch to the subcommands, --help and --version. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char USAGE[] =
+    "usage: mlpc <command> [flags]\n"
+    "\n"
+    "Trains dense neural networks (multilayer perceptrons) on the CPU.\n"
+    "\n"
+    "Commands:\n"
+    "  train     train a network on a built-in or file data set, save the model\n"
+    "  eval      loss and accuracy (or mse) of a saved model on labelled data\n"
+    "  predict   predictions of a saved model for new rows (CSV or .npy)\n"
+    "  info      layers, settings and metrics stored in a model file\n"
+    "  help CMD  the flags of a command (same as mlpc CMD --help)\n"
+    "\n"
+    "Flags:\n"
+    "  --help    show this help and exit\n"
+    "  --version print the version and exit\n"
+    "\n"
+    "Exit status:\n"
+    "  0  success\n"
+    "  1  bad input file or I/O error (missing, unreadable, malformed, wrong width)\n"
+    "  2  usage error (unknown flag, bad value, inconsistent flags)\n"
+    "  3  training diverged (the loss became NaN or infinite)\n"
+    "  4  internal error (out of memory, unexpected failure)\n"
+    "Errors are one line on standard error: \"mlpc CMD: what is wrong\".\n"
+    "\n"
+    "Environment:\n"
+    "  MLPC_DATA  folder holding mnist/ and fashion-mnist/ (default: ./data)\n"
+    "\n"
+    "Example:\n"
+    "  mlpc train --data mnist --val-split 10000 --layers 784-30-10 --opt sgd --lr 3 \\\n"
+    "             --loss quadratic --out-act sigmoid --batch 10 --epochs 30 --save mnist.mlpc\n"
+    "  mlpc eval mnist.mlpc --data mnist\n";
+
+typedef int (*cmd_fn)(int, char **);
+
+static const struct {
+    const char *name;
+    cmd_fn fn;
+} COMMANDS[] = {
+    {"train", cmd_train},
+    {"eval", cmd_eval},
+    {"predict", cmd_predict},
+    {"info", cmd_info},
+};
+
+static cmd_fn find(const char *name)
+{
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        if (strcmp(COMMANDS[i].name, name) == 0) return COMMANDS[i].fn;
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_error_name(NULL, "missing command (train, eval, predict, info; see mlpc --help)");
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        fputs(USAGE, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+        printf("mlpc %s\n", MLPC_VERSION_STRING);
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(cmd, "help")) {
+        if (argc < 3) {
+            fputs(USAGE, stdout);
+            return CLI_EXIT_OK;
+        }
+        cmd_fn fn = find(argv[2]);
+        if (!fn) {
+            cli_error_name(NULL, "unknown command '%s' (see mlpc --help)", argv[2]);
+            return CLI_EXIT_USAGE;
+        }
+        char help[] = "--help";
+        char *args[] = {help, NULL};
+        return fn(1, args);
+    }
+    cmd_fn fn = find(cmd);
+    if (!fn) {
+        if (cmd[0] == '-')
+            cli_error_name(NULL, "unknown flag %s (see mlpc --help)", cmd);
+        else
+            cli_error_name(NULL, "unknown command '%s' (see mlpc --help)", cmd);
+        return CLI_EXIT_USAGE;
+    }
+    int rc = fn(argc - 2, argv + 2);
+    if (fflush(stdout) != 0 && rc == 0) {
+        cli_error_name(cmd, "writing to standard output failed");
+        rc = CLI_EXIT_INPUT;
+    }
+    return rc;
+}

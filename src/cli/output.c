@@ -1,0 +1,263 @@
+/* output.c - JSON text building and the CSV/NPY prediction writers. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* ------------------------------------------------------------------ jbuf */
+
+void jb_init(jbuf *b)
+{
+    b->s = NULL;
+    b->len = b->cap = 0;
+    b->oom = 0;
+}
+
+void jb_free(jbuf *b)
+{
+    free(b->s);
+    jb_init(b);
+}
+
+static int jb_reserve(jbuf *b, size_t extra)
+{
+    if (b->oom) return -1;
+    if (b->len + extra + 1 <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *s = realloc(b->s, cap);
+    if (!s) {
+        b->oom = 1;
+        return -1;
+    }
+    b->s = s;
+    b->cap = cap;
+    return 0;
+}
+
+void jb_raw(jbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (jb_reserve(b, n)) return;
+    memcpy(b->s + b->len, s, n + 1);
+    b->len += n;
+}
+
+void jb_printf(jbuf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof tmp) {
+        jb_raw(b, tmp);
+        return;
+    }
+    if (jb_reserve(b, (size_t)n)) return;
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void jb_str(jbuf *b, const char *s)
+{
+    jb_raw(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        char esc[8];
+        switch (*p) {
+        case '"': jb_raw(b, "\\\""); break;
+        case '\\': jb_raw(b, "\\\\"); break;
+        case '\n': jb_raw(b, "\\n"); break;
+        case '\r': jb_raw(b, "\\r"); break;
+        case '\t': jb_raw(b, "\\t"); break;
+        default:
+            if (*p < 0x20) {
+                snprintf(esc, sizeof esc, "\\u%04x", *p);
+                jb_raw(b, esc);
+            } else {
+                esc[0] = (char)*p;
+                esc[1] = '\0';
+                jb_raw(b, esc);
+            }
+        }
+    }
+    jb_raw(b, "\"");
+}
+
+void jb_num(jbuf *b, double v)
+{
+    if (!isfinite(v))
+        jb_raw(b, "null");
+    else
+        jb_printf(b, "%.9g", v);
+}
+
+void jb_key(jbuf *b, const char *key)
+{
+    if (b->len > 0 && b->s[b->len - 1] != '{' && b->s[b->len - 1] != '[') jb_raw(b, ",");
+    jb_str(b, key);
+    jb_raw(b, ":");
+}
+
+void jb_kstr(jbuf *b, const char *key, const char *v)
+{
+    jb_key(b, key);
+    jb_str(b, v);
+}
+
+void jb_knum(jbuf *b, const char *key, double v)
+{
+    jb_key(b, key);
+    jb_num(b, v);
+}
+
+void jb_kint(jbuf *b, const char *key, long long v)
+{
+    jb_key(b, key);
+    jb_printf(b, "%lld", v);
+}
+
+/* ------------------------------------------------------------------ files */
+
+int cli_ends_with(const char *path, const char *suffix)
+{
+    size_t n = strlen(path), m = strlen(suffix);
+    return n >= m && strcmp(path + n - m, suffix) == 0;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static int write_npy(FILE *f, size_t n, const int *classes, const float *values, size_t k)
+{
+    char dict[160];
+    if (values)
+        snprintf(dict, sizeof dict,
+                 "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }", n, k);
+    else
+        snprintf(dict, sizeof dict, "{'descr': '<i4', 'fortran_order': False, 'shape': (%zu,), }",
+                 n);
+    size_t dl = strlen(dict);
+    size_t total = 10 + dl + 1; /* magic+version+len, dict, '\n' */
+    size_t pad = (64 - total % 64) % 64;
+    size_t hlen = dl + pad + 1;
+    unsigned char head[10] = {0x93,
+                              'N',
+                              'U',
+                              'M',
+                              'P',
+                              'Y',
+                              1,
+                              0,
+                              (unsigned char)(hlen & 0xff),
+                              (unsigned char)(hlen >> 8)};
+    if (fwrite(head, 1, 10, f) != 10 || fwrite(dict, 1, dl, f) != dl) return -1;
+    for (size_t i = 0; i < pad; i++)
+        if (fputc(' ', f) == EOF) return -1;
+    if (fputc('\n', f) == EOF) return -1;
+    unsigned char buf[4096];
+    size_t used = 0;
+    size_t count = values ? n * k : n;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t bits;
+        if (values) {
+            memcpy(&bits, &values[i], 4);
+        } else {
+            int32_t c = (int32_t)classes[i];
+            memcpy(&bits, &c, 4);
+        }
+        put_le32(buf + used, bits);
+        used += 4;
+        if (used == sizeof buf) {
+            if (fwrite(buf, 1, used, f) != used) return -1;
+            used = 0;
+        }
+    }
+    if (used && fwrite(buf, 1, used, f) != used) return -1;
+    return 0;
+}
+
+static int write_csv(FILE *f, size_t n, const int *classes, const float *values, size_t k)
+{
+    for (size_t i = 0; i < n; i++) {
+        int first = 1;
+        if (classes) {
+            if (fprintf(f, "%d", classes[i]) < 0) return -1;
+            first = 0;
+        }
+        if (values) {
+            for (size_t j = 0; j < k; j++) {
+                if (fprintf(f, first ? "%.7g" : ",%.7g", (double)values[i * k + j]) < 0) return -1;
+                first = 0;
+            }
+        }
+        if (fputc('\n', f) == EOF) return -1;
+    }
+    return 0;
+}
+
+int cli_write_predictions(const cli_cmd *c, const char *path, size_t n, const int *classes,
+                          const float *values, size_t k)
+{
+    int npy = path && cli_ends_with(path, ".npy");
+    if (npy && classes && values) {
+        cli_error(c,
+                  "--output %s: a .npy file holds one array; use --proba (probabilities) or "
+                  "leave it out (classes)",
+                  path);
+        return CLI_EXIT_USAGE;
+    }
+    if (!path || strcmp(path, "-") == 0) {
+        int bad = write_csv(stdout, n, classes, values, k);
+        if (fflush(stdout) != 0 || ferror(stdout)) bad = -1;
+        if (bad) {
+            cli_error(c, "writing to standard output failed: %s", strerror(errno));
+            return CLI_EXIT_INPUT;
+        }
+        return 0;
+    }
+    size_t pl = strlen(path);
+    char *tmp = malloc(pl + 5);
+    if (!tmp) {
+        cli_error(c, "out of memory");
+        return CLI_EXIT_INTERNAL;
+    }
+    memcpy(tmp, path, pl);
+    memcpy(tmp + pl, ".tmp", 5);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        cli_error(c, "--output %s: cannot create %s: %s", path, tmp, strerror(errno));
+        free(tmp);
+        return CLI_EXIT_INPUT;
+    }
+    static char vbuf[1 << 16];
+    setvbuf(f, vbuf, _IOFBF, sizeof vbuf);
+    int bad = npy ? write_npy(f, n, classes, values, k) : write_csv(f, n, classes, values, k);
+    int saved = errno;
+    if (!bad && fflush(f) != 0) bad = -1, saved = errno;
+    if (!bad && fsync(fileno(f)) != 0 && errno != EINVAL && errno != EROFS) bad = -1, saved = errno;
+    if (fclose(f) != 0 && !bad) bad = -1, saved = errno;
+    if (!bad && rename(tmp, path) != 0) bad = -1, saved = errno;
+    if (bad) {
+        unlink(tmp);
+        cli_error(c, "--output %s: write failed: %s", path, strerror(saved ? saved : EIO));
+        free(tmp);
+        return CLI_EXIT_INPUT;
+    }
+    free(tmp);
+    return 0;
+}
