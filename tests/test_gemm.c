@@ -1,0 +1,344 @@
+/* test_gemm.c - every packed GEMM variant this CPU can run against the naive
+ * reference (odd shapes, all transpose flags, padded leading dimensions,
+ * alpha/beta), and the threaded backend GEMM: bitwise the same result for
+ * 1, 2 and 3 threads. */
+#include "testutil.h"
+
+#include "backend/backend.h"
+
+#include <math.h>
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static uint64_t rng_state = 0x1234567887654321ULL;
+
+static float frand(void) /* uniform in [-1, 1) */
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (float)((double)(rng_state >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+#define SENTINEL 12345.0f
+
+typedef struct variant {
+    const char *name;
+    mlpc_gemm_fn fn;
+} variant;
+
+static int variants(variant *v)
+{
+    int n = 0;
+    v[n++] = (variant){"generic", mlpc_gemm_generic};
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) v[n++] = (variant){"avx2", mlpc_gemm_avx2};
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
+        v[n++] = (variant){"avx512", mlpc_gemm_avx512};
+#endif
+    return n;
+}
+
+/* A stored matrix of `rows` rows of `cols` used floats with leading dimension
+ * ld; allocated to exactly (rows-1)*ld + cols floats so that ASan sees any
+ * read past the last used element. Padding holds NaN (A, B: a kernel that
+ * reads it poisons C) or SENTINEL (C: must stay untouched). */
+static float *mat_new(int rows, int cols, int ld, float pad)
+{
+    size_t n = (size_t)(rows - 1) * ld + cols;
+    float *m = malloc(n * sizeof(float));
+    assert_non_null(m);
+    for (size_t i = 0; i < n; i++) m[i] = (int)(i % (size_t)ld) < cols ? frand() : pad;
+    return m;
+}
+
+static size_t mat_size(int rows, int cols, int ld) { return (size_t)(rows - 1) * ld + cols; }
+
+/* sum_k |op(A)[i][k]| |op(B)[k][j]| for the error bound */
+static double abs_dot(int ta, int tb, int i, int j, int K, const float *A, int lda, const float *B, int ldb)
+{
+    double s = 0;
+    for (int k = 0; k < K; k++) {
+        float a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+        float b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+        s += fabs((double)a * b);
+    }
+    return s;
+}
+
+/* sum_k |op(A)[i][k]| |op(B)[k][j]| for every element (M x N) */
+static double *abs_products(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb)
+{
+    double *S = malloc((size_t)M * N * sizeof(double));
+    assert_non_null(S);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) S[(size_t)i * N + j] = abs_dot(ta, tb, i, j, K, A, lda, B, ldb);
+    return S;
+}
+
+/* Per-element error bounds: 1e-6 (K+4) (|alpha| sum_k |a_ik||b_kj| + |beta c_ij|),
+ * about 16x the worst-case float accumulation error, but well below the
+ * size of one missing or doubled product term. */
+static double *tolerances(int M, int N, int K, float alpha, float beta, const double *S, const float *C0, int ldc)
+{
+    double *tol = malloc((size_t)M * N * sizeof(double));
+    assert_non_null(tol);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double scale = fabs(alpha) * S[(size_t)i * N + j] + fabs((double)beta * C0[(size_t)i * ldc + j]);
+            tol[(size_t)i * N + j] = 1e-6 * (K + 4) * scale + 1e-30;
+        }
+    return tol;
+}
+
+/* Checks one C against the reference; returns 0 if fine, else prints and returns 1. */
+static int compare(const char *who, int ta, int tb, int M, int N, int K, float alpha, float beta, int lda,
+                   int ldb, const double *tol, const float *C, const float *Cref, int ldc)
+{
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < N; j++) {
+            size_t p = (size_t)i * ldc + j;
+            double t = tol[(size_t)i * N + j];
+            double d = fabs((double)C[p] - Cref[p]);
+            if (!(d <= t)) {
+                print_error("%s: ta=%d tb=%d M=%d N=%d K=%d alpha=%g beta=%g lda=%d ldb=%d ldc=%d: "
+                            "C[%d][%d] = %.9g, reference %.9g (|diff| %.3g > tol %.3g)\n",
+                            who, ta, tb, M, N, K, (double)alpha, (double)beta, lda, ldb, ldc, i, j,
+                            (double)C[p], (double)Cref[p], d, t);
+                return 1;
+            }
+        }
+        for (int j = N; i + 1 < M && j < ldc; j++) /* padding of C untouched */
+            if (C[(size_t)i * ldc + j] != SENTINEL) {
+                print_error("%s: ta=%d tb=%d M=%d N=%d K=%d: wrote C padding at row %d col %d\n", who, ta,
+                            tb, M, N, K, i, j);
+                return 1;
+            }
+    }
+    return 0;
+}
+
+/* Runs every variant and the reference on one shape for each (alpha, beta)
+ * pair (C prefilled with fresh random values); returns failures. */
+static int check_problem(const variant *v, int nv, float *pack, int ta, int tb, int M, int N, int K,
+                         const float *alphas, const float *betas, int npairs, int pad)
+{
+    /* stored shapes: A is M x K (K x M when ta), B is K x N (N x K when tb) */
+    int ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
+    int lda = ac + pad, ldb = bc + 2 * pad + (pad ? 1 : 0), ldc = N + pad + (pad ? 4 : 0);
+    float *A = mat_new(ar, ac, lda, NAN);
+    float *B = mat_new(br, bc, ldb, NAN);
+    double *S = abs_products(ta, tb, M, N, K, A, lda, B, ldb);
+    size_t cn = mat_size(M, N, ldc);
+    float *Cref = malloc(cn * sizeof(float));
+    float *C = malloc(cn * sizeof(float));
+    assert_non_null(Cref);
+    assert_non_null(C);
+    int fails = 0;
+    for (int q = 0; q < npairs; q++) {
+        float alpha = alphas[q], beta = betas[q];
+        float *C0 = mat_new(M, N, ldc, SENTINEL);
+        memcpy(Cref, C0, cn * sizeof(float));
+        mlpc_gemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cref, ldc);
+        double *tol = tolerances(M, N, K, alpha, beta, S, C0, ldc);
+        for (int k = 0; k < nv; k++) {
+            memcpy(C, C0, cn * sizeof(float));
+            v[k].fn(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pack);
+            fails += compare(v[k].name, ta, tb, M, N, K, alpha, beta, lda, ldb, tol, C, Cref, ldc);
+        }
+        free(tol);
+        free(C0);
+    }
+    free(S);
+    free(A);
+    free(B);
+    free(Cref);
+    free(C);
+    return fails;
+}
+
+static float *new_pack(void)
+{
+    float *p = aligned_alloc(64, mlpc_gemm_scratch_floats() * sizeof(float));
+    assert_non_null(p);
+    return p;
+}
+
+/* ---- tests ----------------------------------------------------------------- */
+
+static void test_select(void **state)
+{
+    (void)state;
+    const char *name = NULL;
+    mlpc_gemm_fn f = mlpc_gemm_select(&name);
+    assert_non_null(f);
+    assert_non_null(name);
+    assert_true(strcmp(name, "generic") == 0 || strcmp(name, "avx2") == 0 || strcmp(name, "avx512") == 0);
+    assert_true(mlpc_gemm_select(NULL) == f);
+    variant v[3];
+    int nv = variants(v), found = 0;
+    for (int k = 0; k < nv; k++) found |= v[k].fn == f && strcmp(v[k].name, name) == 0;
+    assert_true(found); /* the selected one is a variant this CPU supports */
+    print_message("selected GEMM: %s (%d variants testable here)\n", name, nv);
+}
+
+/* all M, N, K in {1, 7, 31, 257} x 4 flag pairs x alpha {1, 0.5} x beta {0, 1, 0.25} */
+static void test_odd_shapes(void **state)
+{
+    (void)state;
+    static const int dims[] = {1, 7, 31, 257};
+    static const float alphas[6] = {1.0f, 1.0f, 1.0f, 0.5f, 0.5f, 0.5f};
+    static const float betas[6] = {0.0f, 1.0f, 0.25f, 0.0f, 1.0f, 0.25f};
+    variant v[3];
+    int nv = variants(v), fails = 0, problems = 0;
+    float *pack = new_pack();
+    for (int mi = 0; mi < 4; mi++)
+        for (int ni = 0; ni < 4; ni++)
+            for (int ki = 0; ki < 4; ki++)
+                for (int f = 0; f < 4; f++) {
+                    int pad = (mi + ni + ki + f) % 2 ? 3 : 0; /* padded and tight leading dimensions */
+                    fails += check_problem(v, nv, pack, f >> 1, f & 1, dims[mi], dims[ni], dims[ki], alphas,
+                                           betas, 6, pad);
+                    problems += 6;
+                }
+    free(pack);
+    print_message("%d problems x %d variants\n", problems, nv);
+    assert_int_equal(fails, 0);
+}
+
+/* shapes that cross the KC=256 depth blocking, the NC column blocking
+ * (NC = 64 NR: 256, 1024 or 2048 columns) and the MC row blocking */
+static void test_blocking_shapes(void **state)
+{
+    (void)state;
+    static const int shapes[][3] = {
+        {300, 513, 600}, {129, 1030, 257}, {127, 2050, 65}, {513, 33, 1100}, {1, 2100, 300}, {260, 1, 513},
+    };
+    variant v[3];
+    int nv = variants(v), fails = 0;
+    float *pack = new_pack();
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+        for (int f = 0; f < 4; f++) {
+            float alpha = s % 2 ? 0.5f : 1.0f, beta = f % 2 ? 0.25f : (s % 2 ? 1.0f : 0.0f);
+            fails += check_problem(v, nv, pack, f >> 1, f & 1, shapes[s][0], shapes[s][1], shapes[s][2], &alpha,
+                                   &beta, 1, 3);
+        }
+    free(pack);
+    assert_int_equal(fails, 0);
+}
+
+/* alpha 0 and K 0: C = beta C, nothing read from A or B */
+static void test_degenerate(void **state)
+{
+    (void)state;
+    variant v[3];
+    int nv = variants(v);
+    float *pack = new_pack();
+    float A[6] = {NAN, NAN, NAN, NAN, NAN, NAN}, B[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
+    for (int k = 0; k < nv; k++) {
+        float C[6] = {1, 2, 3, 4, 5, 6};
+        v[k].fn(0, 0, 2, 3, 2, 0.0f, A, 2, B, 3, 0.5f, C, 3, pack);
+        for (int i = 0; i < 6; i++) assert_float_equal(C[i], 0.5f * (float)(i + 1), 0.0f);
+        float D[6] = {NAN, NAN, NAN, NAN, NAN, NAN}; /* beta 0 overwrites even NaN */
+        v[k].fn(1, 1, 2, 3, 0, 1.0f, A, 2, B, 3, 0.0f, D, 3, pack);
+        for (int i = 0; i < 6; i++) assert_float_equal(D[i], 0.0f, 0.0f);
+    }
+    free(pack);
+}
+
+/* ---- the threaded backend path ------------------------------------------- */
+
+typedef struct tshape {
+    int ta, tb, M, N, K;
+    float alpha, beta;
+} tshape;
+
+static void test_threads_deterministic(void **state)
+{
+    (void)state;
+    static const tshape shapes[] = {
+        {1, 0, 1500, 200, 784, 1.0f, 0.0f}, /* dW of a 784-200 layer, batch 1500: split by rows */
+        {1, 0, 784, 200, 1500, 1.0f, 0.0f}, /* split by rows, K crosses KC blocks */
+        {0, 1, 200, 1500, 100, 1.0f, 0.0f}, /* D W^T: split by columns */
+        {0, 0, 1000, 300, 784, 1.0f, 0.0f}, /* forward product */
+        {0, 0, 64, 1000, 300, 1.0f, 0.0f},  /* split by columns, B read in place */
+        {1, 1, 333, 777, 300, 0.7f, 0.3f},  /* general alpha/beta */
+        {0, 1, 777, 333, 300, 0.7f, 0.3f},
+    };
+    mlpc_ctx cx[3];
+    for (int t = 0; t < 3; t++) {
+        mlpc_error err;
+        assert_int_equal(mlpc_ctx_init(&cx[t], t + 1, &err), MLPC_OK);
+        assert_int_equal(cx[t].threads, t + 1);
+        assert_non_null(cx[t].be);
+        assert_non_null(cx[t].be->gemm);
+    }
+    const char *sel = NULL;
+    mlpc_gemm_fn single = mlpc_gemm_select(&sel);
+    assert_string_equal(mlpc_ctx_gemm_name(&cx[0]), sel);
+    float *pack = new_pack();
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        const tshape *p = &shapes[s];
+        int ar = p->ta ? p->K : p->M, ac = p->ta ? p->M : p->K;
+        int br = p->tb ? p->N : p->K, bc = p->tb ? p->K : p->N;
+        int lda = ac + (int)(s % 2), ldb = bc + 2 * (int)(s % 2), ldc = p->N + 3 * (int)(s % 2);
+        float *A = mat_new(ar, ac, lda, NAN), *B = mat_new(br, bc, ldb, NAN);
+        float *C0 = mat_new(p->M, p->N, ldc, SENTINEL);
+        size_t cn = mat_size(p->M, p->N, ldc);
+        float *C[4];
+        for (int t = 0; t < 4; t++) {
+            C[t] = malloc(cn * sizeof(float));
+            assert_non_null(C[t]);
+            memcpy(C[t], C0, cn * sizeof(float));
+        }
+        for (int t = 0; t < 3; t++)
+            cx[t].be->gemm(&cx[t], p->ta, p->tb, p->M, p->N, p->K, p->alpha, A, lda, B, ldb, p->beta, C[t], ldc);
+        /* C[3]: the selected kernel called directly, single-threaded */
+        single(p->ta, p->tb, p->M, p->N, p->K, p->alpha, A, lda, B, ldb, p->beta, C[3], ldc, pack);
+        for (int t = 1; t < 4; t++) {
+            size_t bad = cn;
+            for (size_t i = 0; i < cn && bad == cn; i++)
+                if (memcmp(&C[0][i], &C[t][i], sizeof(float)) != 0) bad = i;
+            if (bad != cn) {
+                print_error("shape %zu (ta=%d tb=%d %dx%dx%d alpha %g beta %g): %s differs from 1 thread "
+                            "at row %zu col %zu: %.9g vs %.9g\n",
+                            s, p->ta, p->tb, p->M, p->N, p->K, (double)p->alpha, (double)p->beta,
+                            t < 3 ? (t == 1 ? "2 threads" : "3 threads") : "the direct kernel call",
+                            bad / (size_t)ldc, bad % (size_t)ldc, (double)C[t][bad], (double)C[0][bad]);
+                fail();
+            }
+        }
+        /* and the result is right */
+        float *Cref = malloc(cn * sizeof(float));
+        assert_non_null(Cref);
+        memcpy(Cref, C0, cn * sizeof(float));
+        mlpc_gemm_ref(p->ta, p->tb, p->M, p->N, p->K, p->alpha, A, lda, B, ldb, p->beta, Cref, ldc);
+        double *S = abs_products(p->ta, p->tb, p->M, p->N, p->K, A, lda, B, ldb);
+        double *tol = tolerances(p->M, p->N, p->K, p->alpha, p->beta, S, C0, ldc);
+        free(S);
+        assert_int_equal(compare("3 threads", p->ta, p->tb, p->M, p->N, p->K, p->alpha, p->beta, lda, ldb, tol,
+                                 C[2], Cref, ldc),
+                         0);
+        free(tol);
+        free(Cref);
+        for (int t = 0; t < 4; t++) free(C[t]);
+        free(A);
+        free(B);
+        free(C0);
+    }
+    free(pack);
+    for (int t = 0; t < 3; t++) mlpc_ctx_free(&cx[t]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_select),
+        cmocka_unit_test(test_odd_shapes),
+        cmocka_unit_test(test_blocking_shapes),
+        cmocka_unit_test(test_degenerate),
+        cmocka_unit_test(test_threads_deterministic),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
