@@ -66,6 +66,15 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*MLPC_VERSION_STRING "\(.*\)"/\1/p' include/mlpc.h)|' \
 	    mlpc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlpc.pc
 
+# `make bench`: the performance harness (bench/README.md); needs the Debian
+# packages in bench/deps.txt, which bench/run.sh installs when missing.
+$(BUILD)/bench_mlpc: bench/bench_mlpc.c include/mlpc.h $(BUILD)/libmlpc.a
+	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -o $@ bench/bench_mlpc.c $(BUILD)/libmlpc.a $(LIBS)
+
+.PHONY: bench
+bench: all $(BUILD)/bench_mlpc
+	@sh bench/run.sh $(BENCH_ARGS)
+
 clean:
 	rm -rf build build-asan
 

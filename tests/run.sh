@@ -41,7 +41,7 @@ MLPC=${MLPC:-$repo/build/mlpc}
 MLPC_DATA=${MLPC_DATA:-$repo/data}
 export MLPC MLPC_DATA
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mlpc-run.XXXXXX") || exit 2
+tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 trap 'echo; echo "interrupted"; exit 130' INT TERM
 

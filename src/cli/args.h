@@ -28,7 +28,7 @@ enum {
 
 typedef struct cli_flag {
     const char *name;  /* long name without the leading "--" */
-    const char *meta;  /* value placeholder shown in help ("N", "FILE"); NULL: a switch */
+    const char *meta;  /* value name shown in help ("N", "FILE"); NULL: a switch */
     const char *def;   /* default value (also what help shows); NULL: none */
     const char *help;  /* one-line description */
     const char *group; /* heading printed before this flag in help, or NULL */
