@@ -29,8 +29,11 @@ typedef float vf __attribute__((vector_size(VW * 4), aligned(4)));
 static void micro_kernel(int kc, const float *restrict Ap, const float *restrict Bp, long bs,
                          float *restrict C, long ldc, int mr, int nr, float alpha, float beta)
 {
-    vf acc[MR][NV];
-    memset(acc, 0, sizeof acc);
+    vf acc[MR][NV]; /* kept in registers: no memset/memcpy on it */
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; j++) acc[r][j] = (vf){0};
     for (int k = 0; k < kc; k++) {
         vf b[NV];
 #pragma GCC unroll 8
@@ -51,7 +54,10 @@ static void micro_kernel(int kc, const float *restrict Ap, const float *restrict
         return;
     }
     float t[MR][NR];
-    memcpy(t, acc, sizeof t);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; j++) *(vf *)&t[r][j * VW] = acc[r][j];
     for (int r = 0; r < mr; r++)
         for (int j = 0; j < nr; j++) {
             float *c = &C[r * ldc + j];
@@ -59,11 +65,62 @@ static void micro_kernel(int kc, const float *restrict Ap, const float *restrict
         }
 }
 
+#ifdef LOAD_N
+/* The same tile for a partial sliver of nr < NR columns read in place with
+ * masked loads (LOAD_N(p, n) loads n <= VW floats, the rest zero, and never
+ * touches memory past p + n): no packing for narrow layers such as 30 or
+ * 10 units. */
+static void micro_kernel_edge(int kc, const float *restrict Ap, const float *restrict Bp, long bs,
+                              float *restrict C, long ldc, int mr, int nr, float alpha, float beta)
+{
+    vf acc[MR][NV];
+    int cnt[NV];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; j++) acc[r][j] = (vf){0};
+    for (int j = 0; j < NV; j++) cnt[j] = nr - j * VW < 0 ? 0 : (nr - j * VW > VW ? VW : nr - j * VW);
+    for (int k = 0; k < kc; k++) {
+        vf b[NV];
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; j++) b[j] = LOAD_N(Bp + k * bs + j * VW, cnt[j]);
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; r++) {
+            float a = Ap[k * MR + r];
+#pragma GCC unroll 8
+            for (int j = 0; j < NV; j++) acc[r][j] += a * b[j];
+        }
+    }
+    float t[MR][NR];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; j++) *(vf *)&t[r][j * VW] = acc[r][j];
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < nr; j++) {
+            float *c = &C[r * ldc + j];
+            *c = beta == 0.0f ? alpha * t[r][j] : alpha * t[r][j] + beta * *c;
+        }
+}
+#define EDGE_IN_PLACE 1
+#else
+#define EDGE_IN_PLACE 0
+#define micro_kernel_edge micro_kernel
+#endif
+
 static void pack_a(int ta, const float *A, int lda, int i0, int k0, int mc, int kc, float *Ap)
 {
     for (int ir = 0; ir < mc; ir += MR) {
         int mr = mc - ir < MR ? mc - ir : MR;
         float *dst = Ap + (size_t)ir * kc;
+        if (ta && mr == MR) { /* rows of A^T are contiguous: copy MR at a time */
+            for (int k = 0; k < kc; k++) {
+                const float *src = A + (size_t)(k0 + k) * lda + i0 + ir;
+#pragma GCC unroll 16
+                for (int r = 0; r < MR; r++) dst[k * MR + r] = src[r];
+            }
+            continue;
+        }
         for (int k = 0; k < kc; k++) {
             int r = 0;
             for (; r < mr; r++) dst[k * MR + r] = OPA(i0 + ir + r, k0 + k);
@@ -100,7 +157,7 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
             /* B slivers: in place when possible, else packed */
             for (int jr = 0; jr < nc; jr += NR) {
                 int nr = nc - jr < NR ? nc - jr : NR;
-                if (tb || nr < NR) pack_b(tb, B, ldb, pc, jc + jr, kc, nr, Bp + (size_t)jr * kc);
+                if (tb || (nr < NR && !EDGE_IN_PLACE)) pack_b(tb, B, ldb, pc, jc + jr, kc, nr, Bp + (size_t)jr * kc);
             }
             for (int ic = 0; ic < M; ic += MC) {
                 int mc = M - ic < MC ? M - ic : MC;
@@ -109,16 +166,17 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                     int nr = nc - jr < NR ? nc - jr : NR;
                     const float *bs;
                     long bstride;
-                    if (tb || nr < NR) {
+                    if (tb || (nr < NR && !EDGE_IN_PLACE)) {
                         bs = Bp + (size_t)jr * kc;
                         bstride = NR;
                     } else {
                         bs = B + (size_t)pc * ldb + jc + jr;
                         bstride = ldb;
                     }
+                    int edge = nr < NR && !tb;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = mc - ir < MR ? mc - ir : MR;
-                        micro_kernel(kc, Ap + (size_t)ir * kc, bs, bstride,
+                        (edge ? micro_kernel_edge : micro_kernel)(kc, Ap + (size_t)ir * kc, bs, bstride,
                                      C + (size_t)(ic + ir) * ldc + jc + jr, ldc, mr, nr, alpha, bet);
                     }
                 }
