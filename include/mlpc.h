@@ -392,6 +392,10 @@ const float *mlpc_trainer_grads(const mlpc_trainer *tr);
 mlpc_status mlpc_trainer_gradient(mlpc_trainer *tr, const float *x, const int32_t *labels,
                                   const float *targets, int n, double *loss);
 
+/* ---------------------------------------------------------------- dashboard */
+
+/* ---------------------------------------------------------------- search */
+
 #ifdef __cplusplus
 }
 #endif
