@@ -26,6 +26,8 @@ FAST_TESTS = $(filter $(BUILD)/tests/test_%,$(TESTS))
 # per-file instruction-set flags (run-time dispatch picks the kernel)
 $(BUILD)/src/kernels/%_avx512.o: ISA = -mavx512f -mavx512vl -mavx512bw -mavx512dq -mfma -mavx2 -ffp-contract=fast
 $(BUILD)/src/kernels/%_avx2.o:   ISA = -mavx2 -mfma -ffp-contract=fast
+# activations: no FP-exception semantics, so selects (relu) vectorize
+$(BUILD)/src/kernels/act.o:      ISA = -fno-trapping-math
 
 all: $(BUILD)/libmlpc.a $(BUILD)/mlpc
 

@@ -24,25 +24,43 @@ typedef float vf __attribute__((vector_size(VW * 4), aligned(4)));
 #define OPA(i, k) (ta ? A[(size_t)(k) * lda + (i)] : A[(size_t)(i) * lda + (k)])
 #define OPB(k, j) (tb ? B[(size_t)(j) * ldb + (k)] : B[(size_t)(k) * ldb + (j)])
 
-/* MR x NR tile over kc steps: Ap is kc x MR (packed), Bp is kc rows of NR
- * floats with row stride bs. Writes the valid mr x nr part of C. */
-static void micro_kernel(int kc, const float *restrict Ap, const float *restrict Bp, long bs,
-                         float *restrict C, long ldc, int mr, int nr, float alpha, float beta)
+/* The MR x NR tile over kc steps, C (mr x nr valid) = alpha A B + beta C.
+ * A element (r, k) is at A[r * ars + k * aks]: packed slivers (ars 1,
+ * aks MR) or rows read in place (ars lda, aks 1). B is kc rows of NR floats
+ * with row stride bs; with `edge` only the first nr columns are read, with
+ * masked loads (LOAD_N), so narrow layers need no packing. The wrappers
+ * below give the compiler constant strides and flags to specialize on. */
+static inline __attribute__((always_inline)) void
+tile(int kc, const float *restrict A, long ars, long aks, const float *restrict Bp, long bs,
+     float *restrict C, long ldc, int mr, int nr, float alpha, float beta, int edge, int nv)
 {
+    /* nv <= NV vectors of B are used: narrow edges (nr <= VW) do half the work */
     vf acc[MR][NV]; /* kept in registers: no memset/memcpy on it */
 #pragma GCC unroll 16
     for (int r = 0; r < MR; r++)
 #pragma GCC unroll 8
         for (int j = 0; j < NV; j++) acc[r][j] = (vf){0};
+#ifdef LOAD_N
+    int cnt[NV];
+    for (int j = 0; j < NV; j++) cnt[j] = nr - j * VW < 0 ? 0 : (nr - j * VW > VW ? VW : nr - j * VW);
+#endif
     for (int k = 0; k < kc; k++) {
         vf b[NV];
 #pragma GCC unroll 8
-        for (int j = 0; j < NV; j++) b[j] = *(const vf *)(Bp + k * bs + j * VW);
+        for (int j = 0; j < nv; j++) {
+#ifdef LOAD_N
+            if (edge) {
+                b[j] = LOAD_N(Bp + k * bs + j * VW, cnt[j]);
+                continue;
+            }
+#endif
+            b[j] = *(const vf *)(Bp + k * bs + j * VW);
+        }
 #pragma GCC unroll 16
         for (int r = 0; r < MR; r++) {
-            float a = Ap[k * MR + r];
+            float a = A[r * ars + k * aks];
 #pragma GCC unroll 8
-            for (int j = 0; j < NV; j++) acc[r][j] += a * b[j];
+            for (int j = 0; j < nv; j++) acc[r][j] += a * b[j];
         }
     }
     if (mr == MR && nr == NR) {
@@ -66,46 +84,31 @@ static void micro_kernel(int kc, const float *restrict Ap, const float *restrict
 }
 
 #ifdef LOAD_N
-/* The same tile for a partial sliver of nr < NR columns read in place with
- * masked loads (LOAD_N(p, n) loads n <= VW floats, the rest zero, and never
- * touches memory past p + n): no packing for narrow layers such as 30 or
- * 10 units. */
-static void micro_kernel_edge(int kc, const float *restrict Ap, const float *restrict Bp, long bs,
-                              float *restrict C, long ldc, int mr, int nr, float alpha, float beta)
-{
-    vf acc[MR][NV];
-    int cnt[NV];
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; r++)
-#pragma GCC unroll 8
-        for (int j = 0; j < NV; j++) acc[r][j] = (vf){0};
-    for (int j = 0; j < NV; j++) cnt[j] = nr - j * VW < 0 ? 0 : (nr - j * VW > VW ? VW : nr - j * VW);
-    for (int k = 0; k < kc; k++) {
-        vf b[NV];
-#pragma GCC unroll 8
-        for (int j = 0; j < NV; j++) b[j] = LOAD_N(Bp + k * bs + j * VW, cnt[j]);
-#pragma GCC unroll 16
-        for (int r = 0; r < MR; r++) {
-            float a = Ap[k * MR + r];
-#pragma GCC unroll 8
-            for (int j = 0; j < NV; j++) acc[r][j] += a * b[j];
-        }
-    }
-    float t[MR][NR];
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; r++)
-#pragma GCC unroll 8
-        for (int j = 0; j < NV; j++) *(vf *)&t[r][j * VW] = acc[r][j];
-    for (int r = 0; r < mr; r++)
-        for (int j = 0; j < nr; j++) {
-            float *c = &C[r * ldc + j];
-            *c = beta == 0.0f ? alpha * t[r][j] : alpha * t[r][j] + beta * *c;
-        }
-}
 #define EDGE_IN_PLACE 1
 #else
 #define EDGE_IN_PLACE 0
-#define micro_kernel_edge micro_kernel
+#endif
+
+typedef void (*tile_fn)(int kc, const float *A, long lda, const float *Bp, long bs, float *C,
+                        long ldc, int mr, int nr, float alpha, float beta);
+
+#define TILE_WRAPPER(name, ars, aks, edge, nv)                                                  \
+    static void name(int kc, const float *A, long lda, const float *Bp, long bs, float *C,     \
+                     long ldc, int mr, int nr, float alpha, float beta)                         \
+    {                                                                                           \
+        (void)lda;                                                                              \
+        tile(kc, A, ars, aks, Bp, bs, C, ldc, mr, nr, alpha, beta, edge, nv);                   \
+    }
+TILE_WRAPPER(tile_packed, 1, MR, 0, NV)
+TILE_WRAPPER(tile_packed_edge, 1, MR, EDGE_IN_PLACE, NV)
+TILE_WRAPPER(tile_rows, lda, 1, 0, NV)            /* A rows read in place */
+TILE_WRAPPER(tile_rows_edge, lda, 1, EDGE_IN_PLACE, NV)
+#if EDGE_IN_PLACE && NV > 1 /* edges of at most VW columns: one vector */
+TILE_WRAPPER(tile_packed_edge1, 1, MR, 1, 1)
+TILE_WRAPPER(tile_rows_edge1, lda, 1, 1, 1)
+#else
+#define tile_packed_edge1 tile_packed_edge
+#define tile_rows_edge1 tile_rows_edge
 #endif
 
 static void pack_a(int ta, const float *A, int lda, int i0, int k0, int mc, int kc, float *Ap)
@@ -161,7 +164,11 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
             }
             for (int ic = 0; ic < M; ic += MC) {
                 int mc = M - ic < MC ? M - ic : MC;
-                pack_a(ta, A, lda, ic, pc, mc, kc, Ap);
+                /* A not transposed: full MR-row slivers are read in place
+                 * (rows are contiguous along k); only a short last sliver
+                 * and transposed A are packed */
+                int full = ta ? 0 : mc / MR * MR;
+                if (full < mc) pack_a(ta, A, lda, ic + full, pc, mc - full, kc, Ap + (size_t)full * kc);
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = nc - jr < NR ? nc - jr : NR;
                     const float *bs;
@@ -176,8 +183,14 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                     int edge = nr < NR && !tb;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = mc - ir < MR ? mc - ir : MR;
-                        (edge ? micro_kernel_edge : micro_kernel)(kc, Ap + (size_t)ir * kc, bs, bstride,
-                                     C + (size_t)(ic + ir) * ldc + jc + jr, ldc, mr, nr, alpha, bet);
+                        float *Ct = C + (size_t)(ic + ir) * ldc + jc + jr;
+                        tile_fn f;
+                        if (ir < full)
+                            f = !edge ? tile_rows : nr <= VW ? tile_rows_edge1 : tile_rows_edge;
+                        else
+                            f = !edge ? tile_packed : nr <= VW ? tile_packed_edge1 : tile_packed_edge;
+                        const float *a = ir < full ? A + (size_t)(ic + ir) * lda + pc : Ap + (size_t)ir * kc;
+                        f(kc, a, lda, bs, bstride, Ct, ldc, mr, nr, alpha, bet);
                     }
                 }
             }

@@ -40,13 +40,14 @@ void mlpc_acts_bind(mlpc_acts *w, const mlpc_net *net, int rows, float *arena, i
     }
 }
 
-void mlpc_forward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_acts *w, int m)
+void mlpc_forward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_acts *w, int m,
+                  const float *x)
 {
     const mlpc_backend *be = cx->be;
     for (int l = 0; l < net->n_layers; l++) {
         int in = net->sizes[l], out = net->sizes[l + 1];
-        be->gemm(cx, 0, 0, m, out, in, 1.0f, w->a[l], in, params + net->w_off[l], out, 0.0f,
-                 w->a[l + 1], out);
+        be->gemm(cx, 0, 0, m, out, in, 1.0f, l == 0 ? x : w->a[l], in, params + net->w_off[l], out,
+                 0.0f, w->a[l + 1], out);
         be->bias_act(cx, w->a[l + 1], params + net->b_off[l], m, out, net->act[l]);
     }
 }
@@ -56,7 +57,7 @@ double mlpc_backward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlp
 {
     const mlpc_backend *be = cx->be;
     int L = net->n_layers;
-    float *D = grads ? w->d[0] : NULL;
+    float *D = grads ? w->d[0] : NULL; /* needs the input in w->a[0] */
     double loss = be->loss(cx, net->loss, net->act[L - 1], w->a[L], labels, targets, m,
                            net->sizes[L], D, (float)m, aux);
     if (!grads) return loss;

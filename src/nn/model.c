@@ -249,8 +249,12 @@ mlpc_status mlpc_net_predict(mlpc_net *net, const float *x, size_t n, float *out
     int L = net->n_layers, n_out = net->sizes[L];
     for (size_t i = 0; i < n; i += (size_t)w.rows) {
         int m = n - i < (size_t)w.rows ? (int)(n - i) : w.rows;
-        mlpc_normalize_rows(net, x + i * net->sizes[0], (size_t)m, w.a[0]);
-        mlpc_forward(net->cx, net, net->params, &w, m);
+        const float *in = x + i * net->sizes[0];
+        if (net->norm != MLPC_NORM_NONE) { /* raw input: normalize a copy */
+            mlpc_normalize_rows(net, in, (size_t)m, w.a[0]);
+            in = w.a[0];
+        }
+        mlpc_forward(net->cx, net, net->params, &w, m, in);
         memcpy(out + i * n_out, w.a[L], sizeof(float) * (size_t)m * n_out);
     }
     return MLPC_OK;
@@ -266,8 +270,7 @@ mlpc_status mlpc_evaluate_with(mlpc_ctx *cx, const mlpc_net *net, mlpc_acts *w,
     size_t n_in = (size_t)net->sizes[0];
     for (size_t i = 0; i < d->n; i += (size_t)w->rows) {
         int m = d->n - i < (size_t)w->rows ? (int)(d->n - i) : w->rows;
-        memcpy(w->a[0], d->x + i * n_in, sizeof(float) * (size_t)m * n_in);
-        mlpc_forward(cx, net, net->params, w, m);
+        mlpc_forward(cx, net, net->params, w, m, d->x + i * n_in); /* rows read in place */
         double a = 0.0;
         loss += mlpc_backward(cx, net, net->params, w, m, d->labels ? d->labels + i : NULL,
                               d->targets ? d->targets + i * n_out : NULL, NULL, &a);

@@ -17,8 +17,10 @@ size_t mlpc_acts_floats(const mlpc_net *net, int rows, int with_deltas);
 /* Lays the views out over `arena`. */
 void mlpc_acts_bind(mlpc_acts *w, const mlpc_net *net, int rows, float *arena, int with_deltas);
 
-/* Forward m rows already in w->a[0]; output in w->a[n_layers]. */
-void mlpc_forward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_acts *w, int m);
+/* Forward m rows of x (m x sizes[0], contiguous; often w->a[0], or rows of
+ * a dataset read in place); output in w->a[n_layers]. */
+void mlpc_forward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_acts *w, int m,
+                  const float *x);
 
 /* Loss of the m output rows against labels/targets; if grads is not NULL,
  * back-propagates and writes the batch-mean gradients (layout of params).

@@ -143,7 +143,7 @@ static void update(mlpc_trainer *tr)
 /* forward + backward on the m rows in w.a[0]; returns the summed loss */
 static double fwd_bwd(mlpc_trainer *tr, int m, const int32_t *labels, const float *targets, double *aux)
 {
-    mlpc_forward(&tr->cx, tr->net, tr->net->params, &tr->w, m);
+    mlpc_forward(&tr->cx, tr->net, tr->net->params, &tr->w, m, tr->w.a[0]);
     return mlpc_backward(&tr->cx, tr->net, tr->net->params, &tr->w, m, labels, targets, tr->grads, aux);
 }
 
