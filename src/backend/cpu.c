@@ -76,7 +76,7 @@ static void gemm_part(void *arg, int tid, int n)
         j->s->gemm(j->ta, j->tb, (int)(hi - lo), j->N, j->K, j->alpha, A, j->lda, j->B, j->ldb,
                    j->beta, j->C + lo * (long)j->ldc, j->ldc, j->s->pack[tid]);
     } else {
-        mlpc_split(j->N, 32, tid, n, &lo, &hi);
+        mlpc_split(j->N, 48, tid, n, &lo, &hi); /* a multiple of every variant's NR */
         if (lo >= hi) return;
         const float *B = j->tb ? j->B + lo * (long)j->ldb : j->B + lo;
         j->s->gemm(j->ta, j->tb, j->M, (int)(hi - lo), j->K, j->alpha, j->A, j->lda, B, j->ldb,

@@ -12,5 +12,11 @@ static inline __m256 load_n_avx2(const float *p, int n)
     __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
     return _mm256_maskload_ps(p, mask);
 }
+static inline void store_n_avx2(float *p, __m256 v, int n)
+{
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx), v);
+}
 #define LOAD_N(p, n) ((vf)load_n_avx2((p), (n)))
+#define STORE_N(p, v, n) store_n_avx2((p), (__m256)(v), (n))
 #include "kernels/gemm_impl.h"

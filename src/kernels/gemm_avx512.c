@@ -1,11 +1,13 @@
 /* gemm_avx512.c - packed GEMM for AVX-512F (compiled with -mavx512f ...).
- * MR 12 x NR 32: 24 zmm accumulators; 12 rows cover a batch of 10 in one
- * sliver. Narrow column edges use masked loads instead of packing. */
+ * MR 8 x NR 48: 24 zmm accumulators, 3 loads of B and 8 broadcasts per 24
+ * FMAs; 48 columns fit 100 and 200 wide layers well. Narrow column edges use
+ * masked loads and stores instead of packing. */
 #include <immintrin.h>
 
 #define GEMM_NAME mlpc_gemm_avx512
 #define VW 16
-#define MR 12
-#define NR 32
+#define MR 8
+#define NR 48
 #define LOAD_N(p, n) ((vf)_mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1u), (p)))
+#define STORE_N(p, v, n) _mm512_mask_storeu_ps((p), (__mmask16)((1u << (n)) - 1u), (__m512)(v))
 #include "kernels/gemm_impl.h"

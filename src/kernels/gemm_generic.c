@@ -8,5 +8,5 @@
 size_t mlpc_gemm_scratch_floats(void)
 {
     /* the largest variant's MC*KC + KC*NC (avx512: MR 12, NR 32) */
-    return (size_t)132 * 256 + (size_t)256 * 32 * 64;
+    return (size_t)132 * 256 + (size_t)256 * 48 * 64;
 }

@@ -63,15 +63,28 @@ tile(int kc, const float *restrict A, long ars, long aks, const float *restrict 
             for (int j = 0; j < nv; j++) acc[r][j] += a * b[j];
         }
     }
-    if (mr == MR && nr == NR) {
-        for (int r = 0; r < MR; r++)
-            for (int j = 0; j < NV; j++) {
-                vf *c = (vf *)(C + r * ldc + j * VW);
-                *c = beta == 0.0f ? alpha * acc[r][j] : alpha * acc[r][j] + beta * *c;
+    if (nr == NR || edge) { /* whole or masked vectors, straight from registers */
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; r++) {
+            if (r >= mr) break;
+#pragma GCC unroll 8
+            for (int j = 0; j < nv; j++) {
+                float *c = C + r * ldc + j * VW;
+#ifdef LOAD_N
+                if (edge) {
+                    /* the same expression as the full path: results do not
+                     * depend on where a column falls */
+                    vf v = beta == 0.0f ? alpha * acc[r][j] : alpha * acc[r][j] + beta * LOAD_N(c, cnt[j]);
+                    STORE_N(c, v, cnt[j]);
+                    continue;
+                }
+#endif
+                *(vf *)c = beta == 0.0f ? alpha * acc[r][j] : alpha * acc[r][j] + beta * *(vf *)c;
             }
+        }
         return;
     }
-    float t[MR][NR];
+    float t[MR][NR]; /* packed narrow edge without masked stores */
 #pragma GCC unroll 16
     for (int r = 0; r < MR; r++)
 #pragma GCC unroll 8
@@ -103,6 +116,13 @@ TILE_WRAPPER(tile_packed, 1, MR, 0, NV)
 TILE_WRAPPER(tile_packed_edge, 1, MR, EDGE_IN_PLACE, NV)
 TILE_WRAPPER(tile_rows, lda, 1, 0, NV)            /* A rows read in place */
 TILE_WRAPPER(tile_rows_edge, lda, 1, EDGE_IN_PLACE, NV)
+#if EDGE_IN_PLACE && NV > 2 /* edges of at most 2 VW columns: two vectors */
+TILE_WRAPPER(tile_packed_edge2, 1, MR, 1, 2)
+TILE_WRAPPER(tile_rows_edge2, lda, 1, 1, 2)
+#else
+#define tile_packed_edge2 tile_packed_edge
+#define tile_rows_edge2 tile_rows_edge
+#endif
 #if EDGE_IN_PLACE && NV > 1 /* edges of at most VW columns: one vector */
 TILE_WRAPPER(tile_packed_edge1, 1, MR, 1, 1)
 TILE_WRAPPER(tile_rows_edge1, lda, 1, 1, 1)
@@ -154,8 +174,10 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
     float *Bp = pack + MC * KC;   /* KC x NC */
     for (int jc = 0; jc < N; jc += NC) {
         int nc = N - jc < NC ? N - jc : NC;
-        for (int pc = 0; pc < K; pc += KC) {
-            int kc = K - pc < KC ? K - pc : KC;
+        /* K in equal blocks of at most KC (784 = 4 x 196, not 3 x 256 + 16) */
+        int kb = (K + KC - 1) / KC, kstep = (K + kb - 1) / kb;
+        for (int pc = 0; pc < K; pc += kstep) {
+            int kc = K - pc < kstep ? K - pc : kstep;
             float bet = pc == 0 ? beta : 1.0f;
             /* B slivers: in place when possible, else packed */
             for (int jr = 0; jr < nc; jr += NR) {
@@ -186,9 +208,11 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                         float *Ct = C + (size_t)(ic + ir) * ldc + jc + jr;
                         tile_fn f;
                         if (ir < full)
-                            f = !edge ? tile_rows : nr <= VW ? tile_rows_edge1 : tile_rows_edge;
+                            f = !edge ? tile_rows : nr <= VW ? tile_rows_edge1
+                              : nr <= 2 * VW ? tile_rows_edge2 : tile_rows_edge;
                         else
-                            f = !edge ? tile_packed : nr <= VW ? tile_packed_edge1 : tile_packed_edge;
+                            f = !edge ? tile_packed : nr <= VW ? tile_packed_edge1
+                              : nr <= 2 * VW ? tile_packed_edge2 : tile_packed_edge;
                         const float *a = ir < full ? A + (size_t)(ic + ir) * lda + pc : Ap + (size_t)ir * kc;
                         f(kc, a, lda, bs, bstride, Ct, ldc, mr, nr, alpha, bet);
                     }
