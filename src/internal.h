@@ -16,6 +16,15 @@
 #define MLPC_PRINTF(a, b)
 #endif
 
+/* Run-time dispatched copies of a hot loop (AVX-512, AVX2, baseline): GCC
+ * makes one clone per target and the loader picks (ifunc). Off under the
+ * sanitizers and on other compilers, where the baseline copy runs. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define MLPC_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MLPC_MULTIVERSION
+#endif
+
 /* ---- errors (src/core/error.c) ---------------------------------------- */
 
 /* Sets *e (if not NULL) to code and a formatted one-line message; returns code. */
@@ -54,6 +63,7 @@ struct mlpc_dataset {
     int32_t *labels;   /* n, classify only, else NULL */
     float *targets;    /* n x n_out, regress only, else NULL */
     char source[256];  /* file it came from, for messages */
+    int borrowed;      /* 1: x, labels, targets belong to the caller (mlpc_dataset_view) */
 };
 
 /* Allocates an empty dataset with x (and labels or targets) of the given

@@ -6,13 +6,6 @@
 
 #define LEAKY_SLOPE 0.01f
 
-/* Multiversioned for run-time dispatch: the compiler makes AVX-512, AVX2
- * and baseline copies of the hot loops and the loader picks one (ifunc). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MULTIVERSION
-#endif
 
 /* expf without a library call, so loops over it vectorize: Cody-Waite
  * reduction x = n ln2 + r, a degree-6 polynomial for e^r (Cephes), and the
@@ -37,7 +30,7 @@ static inline float exp_poly(float x)
     return p * scale;
 }
 
-MULTIVERSION static void sigmoid_rows(float *Z, const float *b, int M, int N)
+MLPC_MULTIVERSION static void sigmoid_rows(float *Z, const float *b, int M, int N)
 {
     for (int i = 0; i < M; i++) {
         float *z = Z + (size_t)i * N;
@@ -46,7 +39,7 @@ MULTIVERSION static void sigmoid_rows(float *Z, const float *b, int M, int N)
 }
 
 /* tanh(x) = 1 - 2 / (e^{2x} + 1): exact at the tails, absolute error ~1e-7 near 0 */
-MULTIVERSION static void tanh_rows(float *Z, const float *b, int M, int N)
+MLPC_MULTIVERSION static void tanh_rows(float *Z, const float *b, int M, int N)
 {
     for (int i = 0; i < M; i++) {
         float *z = Z + (size_t)i * N;
@@ -54,7 +47,7 @@ MULTIVERSION static void tanh_rows(float *Z, const float *b, int M, int N)
     }
 }
 
-MULTIVERSION static void relu_rows(float *Z, const float *b, int M, int N, float slope)
+MLPC_MULTIVERSION static void relu_rows(float *Z, const float *b, int M, int N, float slope)
 {
     for (int i = 0; i < M; i++) {
         float *z = Z + (size_t)i * N;
@@ -65,7 +58,7 @@ MULTIVERSION static void relu_rows(float *Z, const float *b, int M, int N, float
     }
 }
 
-MULTIVERSION static void bias_rows(float *Z, const float *b, int M, int N)
+MLPC_MULTIVERSION static void bias_rows(float *Z, const float *b, int M, int N)
 {
     for (int i = 0; i < M; i++) {
         float *z = Z + (size_t)i * N;

@@ -32,9 +32,12 @@ typedef float vf __attribute__((vector_size(VW * 4), aligned(4)));
  * below give the compiler constant strides and flags to specialize on. */
 static inline __attribute__((always_inline)) void
 tile(int kc, const float *restrict A, long ars, long aks, const float *restrict Bp, long bs,
-     float *restrict C, long ldc, int mr, int nr, float alpha, float beta, int edge, int nv)
+     float *restrict C, long ldc, int mr, int nr, float alpha, float beta, int edge, int nv,
+     int rows)
 {
-    /* nv <= NV vectors of B are used: narrow edges (nr <= VW) do half the work */
+    /* nv <= NV vectors of B and rows <= MR rows of A are computed (both
+     * compile-time constants in each wrapper): narrow edges and short row
+     * remainders cost only what they use */
     vf acc[MR][NV]; /* kept in registers: no memset/memcpy on it */
 #pragma GCC unroll 16
     for (int r = 0; r < MR; r++)
@@ -57,7 +60,7 @@ tile(int kc, const float *restrict A, long ars, long aks, const float *restrict 
             b[j] = *(const vf *)(Bp + k * bs + j * VW);
         }
 #pragma GCC unroll 16
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < rows; r++) {
             float a = A[r * ars + k * aks];
 #pragma GCC unroll 8
             for (int j = 0; j < nv; j++) acc[r][j] += a * b[j];
@@ -105,30 +108,33 @@ tile(int kc, const float *restrict A, long ars, long aks, const float *restrict 
 typedef void (*tile_fn)(int kc, const float *A, long lda, const float *Bp, long bs, float *C,
                         long ldc, int mr, int nr, float alpha, float beta);
 
-#define TILE_WRAPPER(name, ars, aks, edge, nv)                                                  \
+#define TILE_WRAPPER(name, ars, aks, edge, nv, rows)                                            \
     static void name(int kc, const float *A, long lda, const float *Bp, long bs, float *C,     \
                      long ldc, int mr, int nr, float alpha, float beta)                         \
     {                                                                                           \
         (void)lda;                                                                              \
-        tile(kc, A, ars, aks, Bp, bs, C, ldc, mr, nr, alpha, beta, edge, nv);                   \
+        tile(kc, A, ars, aks, Bp, bs, C, ldc, mr, nr, alpha, beta, edge, nv, rows);             \
     }
-TILE_WRAPPER(tile_packed, 1, MR, 0, NV)
-TILE_WRAPPER(tile_packed_edge, 1, MR, EDGE_IN_PLACE, NV)
-TILE_WRAPPER(tile_rows, lda, 1, 0, NV)            /* A rows read in place */
-TILE_WRAPPER(tile_rows_edge, lda, 1, EDGE_IN_PLACE, NV)
-#if EDGE_IN_PLACE && NV > 2 /* edges of at most 2 VW columns: two vectors */
-TILE_WRAPPER(tile_packed_edge2, 1, MR, 1, 2)
-TILE_WRAPPER(tile_rows_edge2, lda, 1, 1, 2)
-#else
-#define tile_packed_edge2 tile_packed_edge
-#define tile_rows_edge2 tile_rows_edge
-#endif
-#if EDGE_IN_PLACE && NV > 1 /* edges of at most VW columns: one vector */
-TILE_WRAPPER(tile_packed_edge1, 1, MR, 1, 1)
-TILE_WRAPPER(tile_rows_edge1, lda, 1, 1, 1)
-#else
-#define tile_packed_edge1 tile_packed_edge
-#define tile_rows_edge1 tile_rows_edge
+#define MIN_(a, b) ((a) < (b) ? (a) : (b))
+/* per row count R: the full-width tile and edge tiles of 1, 2 and NV vectors,
+ * reading A rows in place (ars lda, aks 1) */
+#define ROW_SET(R)                                                                   \
+    TILE_WRAPPER(tile_rows_##R##_full, lda, 1, 0, NV, MIN_(R, MR))                   \
+    TILE_WRAPPER(tile_rows_##R##_e1, lda, 1, EDGE_IN_PLACE, MIN_(1, NV), MIN_(R, MR)) \
+    TILE_WRAPPER(tile_rows_##R##_e2, lda, 1, EDGE_IN_PLACE, MIN_(2, NV), MIN_(R, MR)) \
+    TILE_WRAPPER(tile_rows_##R##_e3, lda, 1, EDGE_IN_PLACE, NV, MIN_(R, MR))
+ROW_SET(1) ROW_SET(2) ROW_SET(3) ROW_SET(4) ROW_SET(5) ROW_SET(6) ROW_SET(7) ROW_SET(8)
+#define ROW_ENTRY(R) {tile_rows_##R##_full, tile_rows_##R##_e1, tile_rows_##R##_e2, tile_rows_##R##_e3}
+static const tile_fn rows_tab[9][4] = {{0}, ROW_ENTRY(1), ROW_ENTRY(2), ROW_ENTRY(3), ROW_ENTRY(4),
+                                       ROW_ENTRY(5), ROW_ENTRY(6), ROW_ENTRY(7), ROW_ENTRY(8)};
+/* packed A slivers (transposed A): always MR rows, zero-padded */
+TILE_WRAPPER(tile_packed_full, 1, MR, 0, NV, MR)
+TILE_WRAPPER(tile_packed_e1, 1, MR, EDGE_IN_PLACE, MIN_(1, NV), MR)
+TILE_WRAPPER(tile_packed_e2, 1, MR, EDGE_IN_PLACE, MIN_(2, NV), MR)
+TILE_WRAPPER(tile_packed_e3, 1, MR, EDGE_IN_PLACE, NV, MR)
+static const tile_fn packed_tab[4] = {tile_packed_full, tile_packed_e1, tile_packed_e2, tile_packed_e3};
+#if MR > 8 || NV > 3
+#error "gemm_impl.h: the tile tables cover MR <= 8 and NV <= 3"
 #endif
 
 static void pack_a(int ta, const float *A, int lda, int i0, int k0, int mc, int kc, float *Ap)
@@ -186,11 +192,9 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
             }
             for (int ic = 0; ic < M; ic += MC) {
                 int mc = M - ic < MC ? M - ic : MC;
-                /* A not transposed: full MR-row slivers are read in place
-                 * (rows are contiguous along k); only a short last sliver
-                 * and transposed A are packed */
-                int full = ta ? 0 : mc / MR * MR;
-                if (full < mc) pack_a(ta, A, lda, ic + full, pc, mc - full, kc, Ap + (size_t)full * kc);
+                /* A not transposed is read in place (rows are contiguous
+                 * along k); a transposed A is packed into MR-row slivers */
+                if (ta) pack_a(ta, A, lda, ic, pc, mc, kc, Ap);
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = nc - jr < NR ? nc - jr : NR;
                     const float *bs;
@@ -206,15 +210,12 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = mc - ir < MR ? mc - ir : MR;
                         float *Ct = C + (size_t)(ic + ir) * ldc + jc + jr;
-                        tile_fn f;
-                        if (ir < full)
-                            f = !edge ? tile_rows : nr <= VW ? tile_rows_edge1
-                              : nr <= 2 * VW ? tile_rows_edge2 : tile_rows_edge;
+                        int v = !edge ? 0 : nr <= VW ? 1 : nr <= 2 * VW ? 2 : 3;
+                        if (ta)
+                            packed_tab[v](kc, Ap + (size_t)ir * kc, lda, bs, bstride, Ct, ldc, mr, nr, alpha, bet);
                         else
-                            f = !edge ? tile_packed : nr <= VW ? tile_packed_edge1
-                              : nr <= 2 * VW ? tile_packed_edge2 : tile_packed_edge;
-                        const float *a = ir < full ? A + (size_t)(ic + ir) * lda + pc : Ap + (size_t)ir * kc;
-                        f(kc, a, lda, bs, bstride, Ct, ldc, mr, nr, alpha, bet);
+                            rows_tab[mr][v](kc, A + (size_t)(ic + ir) * lda + pc, lda, bs, bstride, Ct, ldc,
+                                            mr, nr, alpha, bet);
                     }
                 }
             }

@@ -13,12 +13,14 @@
 
 #include <math.h>
 
-void mlpc_opt_apply(const mlpc_opt_step *s, float *w, const float *g, float *m, float *v, size_t n)
+MLPC_MULTIVERSION void mlpc_opt_apply(const mlpc_opt_step *s, float *w, const float *g, float *m, float *v, size_t n)
 {
     const float lr = s->lr, l2 = s->l2;
     switch (s->opt) {
     case MLPC_OPT_SGD:
-        if (s->momentum == 0.0f) {
+        if (s->momentum == 0.0f && l2 == 0.0f) {
+            for (size_t i = 0; i < n; i++) w[i] -= lr * g[i];
+        } else if (s->momentum == 0.0f) {
             for (size_t i = 0; i < n; i++) w[i] -= lr * (g[i] + l2 * w[i]);
         } else {
             const float mu = s->momentum;
