@@ -42,6 +42,7 @@ extern "C" {
 
 #define MLPC_MAX_LAYERS 32 /* weight layers in one net */
 #define MLPC_MAX_WIDTH (1 << 20)
+#define MLPC_MAX_THREADS 256 /* compute threads in one net or trainer */
 
 /* ---------------------------------------------------------------- errors */
 
@@ -172,7 +173,7 @@ typedef struct mlpc_config {
     int batch;          /* default 32 */
     int epochs;         /* default 10 */
     uint64_t seed;      /* default 1: init, shuffling; same seed + threads = same result */
-    int threads;        /* compute threads, default 1 */
+    int threads;        /* compute threads, default 1, at most MLPC_MAX_THREADS */
     int shuffle;        /* default 1 */
     /* early stopping: 0 patience disables it */
     int es_patience;
@@ -287,8 +288,9 @@ mlpc_status mlpc_net_fit_normalization(mlpc_net *net, const mlpc_dataset *train,
 mlpc_status mlpc_net_normalize(const mlpc_net *net, mlpc_dataset *d);
 mlpc_norm mlpc_net_norm_mode(const mlpc_net *net);
 
-/* Rows per inference chunk for predict/evaluate (default 1024): the batch
- * size of a forward-only pass. */
+/* Rows per inference chunk for predict/evaluate: the batch size of a
+ * forward-only pass (default 1024). Rows are independent, so chunks larger
+ * than 1024 run as tiles of 1024 rows, which keeps activations in cache. */
 mlpc_status mlpc_net_set_eval_rows(mlpc_net *net, int rows);
 
 /* out: n x outputs. x is raw (un-normalized) input, n x inputs. */
@@ -403,6 +405,15 @@ mlpc_status mlpc_calibrate_threads(const mlpc_config *cfg, int max_threads, int 
 /* ---------------------------------------------------------------- dashboard */
 
 /* ---------------------------------------------------------------- search */
+
+/* A dataset over caller-owned arrays, not copied (used by `mlpc search` to
+ * share one read-only copy of the data between worker processes). The arrays
+ * must outlive the dataset; mlpc_dataset_free frees only the handle. Do not
+ * call mlpc_net_normalize on a view of read-only memory. labels: n ints
+ * 0..n_classes-1 or NULL; targets: n x n_out floats or NULL. */
+mlpc_dataset *mlpc_dataset_view(size_t n, size_t n_in, const float *x, const int32_t *labels,
+                                int n_classes, const float *targets, size_t n_out,
+                                const char *source, mlpc_error *err);
 
 #ifdef __cplusplus
 }

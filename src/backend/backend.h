@@ -60,6 +60,9 @@ extern const mlpc_backend mlpc_backend_cpu;
 /* Makes a context with `threads` compute threads on the CPU backend. */
 mlpc_status mlpc_ctx_init(mlpc_ctx *cx, int threads, mlpc_error *err);
 void mlpc_ctx_free(mlpc_ctx *cx);
+/* A one-thread context for work run on thread `tid` of cx's pool (it uses
+ * that thread's scratch): for splitting whole batches over threads. */
+mlpc_ctx mlpc_ctx_thread(const mlpc_ctx *cx, int tid);
 /* Name of the GEMM variant in use ("avx512", "avx2", "generic"). */
 const char *mlpc_ctx_gemm_name(const mlpc_ctx *cx);
 

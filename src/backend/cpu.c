@@ -16,7 +16,8 @@
 typedef struct cpu_scratch {
     mlpc_gemm_fn gemm;
     const char *gemm_name;
-    float *pack[]; /* one packing buffer per thread */
+    struct cpu_scratch **sub; /* per thread: a one-thread view on pack[t] */
+    float *pack[];            /* one packing buffer per thread */
 } cpu_scratch;
 
 mlpc_status mlpc_ctx_init(mlpc_ctx *cx, int threads, mlpc_error *err)
@@ -29,9 +30,15 @@ mlpc_status mlpc_ctx_init(mlpc_ctx *cx, int threads, mlpc_error *err)
     if (!s) goto nomem;
     cx->scratch = s;
     s->gemm = mlpc_gemm_select(&s->gemm_name);
+    s->sub = calloc((size_t)threads, sizeof *s->sub);
+    if (!s->sub) goto nomem;
     for (int t = 0; t < threads; t++) {
         s->pack[t] = aligned_alloc(64, mlpc_gemm_scratch_floats() * sizeof(float));
-        if (!s->pack[t]) goto nomem;
+        s->sub[t] = calloc(1, sizeof(cpu_scratch) + sizeof(float *));
+        if (!s->pack[t] || !s->sub[t]) goto nomem;
+        s->sub[t]->gemm = s->gemm;
+        s->sub[t]->gemm_name = s->gemm_name;
+        s->sub[t]->pack[0] = s->pack[t];
     }
     return MLPC_OK;
 nomem:
@@ -42,12 +49,24 @@ nomem:
 void mlpc_ctx_free(mlpc_ctx *cx)
 {
     cpu_scratch *s = cx->scratch;
-    if (s)
-        for (int t = 0; t < cx->threads; t++) free(s->pack[t]);
+    if (s) {
+        for (int t = 0; t < cx->threads; t++) {
+            free(s->pack[t]);
+            if (s->sub) free(s->sub[t]);
+        }
+        free(s->sub);
+    }
     free(s);
     mlpc_pool_free(cx->pool);
     cx->scratch = NULL;
     cx->pool = NULL;
+}
+
+mlpc_ctx mlpc_ctx_thread(const mlpc_ctx *cx, int tid)
+{
+    const cpu_scratch *s = cx->scratch;
+    mlpc_ctx one = {cx->be, NULL, 1, s->sub[tid]};
+    return one;
 }
 
 const char *mlpc_ctx_gemm_name(const mlpc_ctx *cx)

@@ -62,8 +62,8 @@ static void *worker_main(void *a)
 
 mlpc_pool *mlpc_pool_create(int n, mlpc_error *err)
 {
-    if (n < 1 || n > 1024) {
-        mlpc_seterr(err, MLPC_ERR_ARG, "threads %d: must be between 1 and 1024", n);
+    if (n < 1 || n > MLPC_MAX_THREADS) {
+        mlpc_seterr(err, MLPC_ERR_ARG, "threads %d: must be between 1 and %d", n, MLPC_MAX_THREADS);
         return NULL;
     }
     mlpc_pool *p = calloc(1, sizeof *p);

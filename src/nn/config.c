@@ -182,7 +182,7 @@ mlpc_status mlpc_config_validate(const mlpc_config *c0, mlpc_error *err)
     if (c.batch < 1) BAD("batch %d: must be a positive integer", c.batch);
     if (c.batch > (1 << 24)) BAD("batch %d: too large (at most %d)", c.batch, 1 << 24);
     if (c.epochs < 0) BAD("epochs %d: must be zero or positive", c.epochs);
-    if (c.threads < 1 || c.threads > 1024) BAD("threads %d: must be between 1 and 1024", c.threads);
+    if (c.threads < 1 || c.threads > MLPC_MAX_THREADS) BAD("threads %d: must be between 1 and %d", c.threads, MLPC_MAX_THREADS);
     if (c.es_patience < 0) BAD("early-stop %d: patience must be zero or positive", c.es_patience);
     if (!(c.es_min_delta >= 0.0f)) BAD("es-min-delta %g: must be zero or positive", (double)c.es_min_delta);
     return MLPC_OK;

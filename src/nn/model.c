@@ -127,7 +127,7 @@ mlpc_norm mlpc_net_norm_mode(const mlpc_net *net) { return net->norm; }
 
 mlpc_status mlpc_net_set_threads(mlpc_net *net, int n)
 {
-    if (n < 1 || n > 1024) return mlpc_seterr(&net->err, MLPC_ERR_ARG, "threads %d: must be between 1 and 1024", n);
+    if (n < 1 || n > MLPC_MAX_THREADS) return mlpc_seterr(&net->err, MLPC_ERR_ARG, "threads %d: must be between 1 and %d", n, MLPC_MAX_THREADS);
     if (n != net->threads) drop_ctx(net);
     net->threads = n;
     return MLPC_OK;
@@ -136,6 +136,9 @@ mlpc_status mlpc_net_set_threads(mlpc_net *net, int n)
 mlpc_status mlpc_net_set_eval_rows(mlpc_net *net, int rows)
 {
     if (rows < 1 || rows > (1 << 24)) return mlpc_seterr(&net->err, MLPC_ERR_ARG, "eval rows %d: must be between 1 and %d", rows, 1 << 24);
+    /* rows are independent in inference: larger batches run as tiles of
+     * EVAL_ROWS, whose activations stay in cache (no slowdown at N = 20000) */
+    rows = rows < EVAL_ROWS ? rows : EVAL_ROWS;
     if (rows != net->work_rows) {
         free(net->work);
         net->work = NULL;
@@ -223,10 +226,14 @@ mlpc_status mlpc_net_set_meta(mlpc_net *net, const char *key, const char *json)
 
 /* ---- inference ----------------------------------------------------------- */
 
+/* Inference splits the rows over the threads, each thread running whole
+ * chunks of work_rows rows through all layers on its own workspace: no
+ * synchronization per layer, so small batches scale too. */
 static mlpc_status ensure_ctx(mlpc_net *net)
 {
     if (!net->work) {
-        net->work = aligned_alloc(64, mlpc_acts_floats(net, net->work_rows, 0) * sizeof(float));
+        size_t per = mlpc_acts_floats(net, net->work_rows, 0);
+        net->work = aligned_alloc(64, per * (size_t)net->threads * sizeof(float));
         if (!net->work) return mlpc_seterr(&net->err, MLPC_ERR_NOMEM, "out of memory for inference buffers (%d rows)", net->work_rows);
     }
     if (net->cx) return MLPC_OK;
@@ -240,28 +247,74 @@ static mlpc_status ensure_ctx(mlpc_net *net)
     return st;
 }
 
-mlpc_status mlpc_net_predict(mlpc_net *net, const float *x, size_t n, float *out)
+typedef struct infer_job {
+    const mlpc_net *net;
+    const float *x;        /* predict: raw rows; evaluate: the dataset's rows */
+    const mlpc_dataset *d; /* evaluate, else NULL */
+    float *out;            /* predict */
+    size_t n;
+    double loss[MLPC_MAX_THREADS], aux[MLPC_MAX_THREADS];
+} infer_job;
+
+static void infer_part(void *arg, int tid, int nt)
 {
-    mlpc_status st = ensure_ctx(net);
-    if (st) return st;
+    infer_job *j = arg;
+    const mlpc_net *net = j->net;
+    mlpc_ctx one = mlpc_ctx_thread(net->cx, tid);
     mlpc_acts w;
-    mlpc_acts_bind(&w, net, net->work_rows, net->work, 0);
+    mlpc_acts_bind(&w, net, net->work_rows, net->work + mlpc_acts_floats(net, net->work_rows, 0) * (size_t)tid, 0);
+    long lo, hi;
+    mlpc_split((long)j->n, 1, tid, nt, &lo, &hi);
+    size_t n_in = (size_t)net->sizes[0];
     int L = net->n_layers, n_out = net->sizes[L];
-    for (size_t i = 0; i < n; i += (size_t)w.rows) {
-        int m = n - i < (size_t)w.rows ? (int)(n - i) : w.rows;
-        const float *in = x + i * net->sizes[0];
-        if (net->norm != MLPC_NORM_NONE) { /* raw input: normalize a copy */
+    j->loss[tid] = j->aux[tid] = 0.0;
+    for (size_t i = (size_t)lo; i < (size_t)hi; i += (size_t)w.rows) {
+        int m = (size_t)hi - i < (size_t)w.rows ? (int)((size_t)hi - i) : w.rows;
+        const float *in = j->x + i * n_in;
+        if (!j->d && net->norm != MLPC_NORM_NONE) { /* raw input: normalize a copy */
             mlpc_normalize_rows(net, in, (size_t)m, w.a[0]);
             in = w.a[0];
         }
-        mlpc_forward(net->cx, net, net->params, &w, m, in);
-        memcpy(out + i * n_out, w.a[L], sizeof(float) * (size_t)m * n_out);
+        mlpc_forward(&one, net, net->params, &w, m, in);
+        if (!j->d) {
+            memcpy(j->out + i * n_out, w.a[L], sizeof(float) * (size_t)m * n_out);
+            continue;
+        }
+        double a = 0.0;
+        j->loss[tid] += mlpc_backward(&one, net, net->params, &w, m, j->d->labels ? j->d->labels + i : NULL,
+                                      j->d->targets ? j->d->targets + i * n_out : NULL, NULL, &a);
+        j->aux[tid] += a;
     }
+}
+
+static mlpc_status infer(mlpc_net *net, const float *x, const mlpc_dataset *d, size_t n, float *out,
+                         mlpc_eval *ev)
+{
+    mlpc_status st = ensure_ctx(net);
+    if (st) return st;
+    infer_job j = {net, x, d, out, n, {0}, {0}};
+    mlpc_pool_run(net->cx->pool, infer_part, &j);
+    if (!ev) return MLPC_OK;
+    double loss = 0.0, aux = 0.0;
+    for (int t = 0; t < net->threads; t++) { /* fixed order */
+        loss += j.loss[t];
+        aux += j.aux[t];
+    }
+    double nn = n ? (double)n : NAN;
+    ev->n = n;
+    ev->loss = loss / nn;
+    ev->acc = d->labels ? aux / nn : NAN;
+    ev->mse = d->labels ? NAN : aux / (nn * net->sizes[net->n_layers]);
     return MLPC_OK;
 }
 
-/* Evaluation over an already normalized dataset on a workspace (shared by
- * the net's own evaluate and the trainer, which brings its own buffers). */
+mlpc_status mlpc_net_predict(mlpc_net *net, const float *x, size_t n, float *out)
+{
+    return infer(net, x, NULL, n, out, NULL);
+}
+
+/* Evaluation over an already normalized dataset on one workspace, the
+ * layers split over cx's threads (the trainer's per-epoch evaluation). */
 mlpc_status mlpc_evaluate_with(mlpc_ctx *cx, const mlpc_net *net, mlpc_acts *w,
                                const mlpc_dataset *d, mlpc_eval *out)
 {
@@ -291,11 +344,7 @@ mlpc_status mlpc_net_evaluate(mlpc_net *net, const mlpc_dataset *d, mlpc_eval *o
     if (!d->labels && !d->targets)
         return mlpc_seterr(&net->err, MLPC_ERR_ARG, "%s: has no labels or targets to evaluate against", d->source);
     if (mlpc_check_targets(net, d, &net->err)) return net->err.code;
-    mlpc_status st = ensure_ctx(net);
-    if (st) return st;
-    mlpc_acts w;
-    mlpc_acts_bind(&w, net, net->work_rows, net->work, 0);
-    return mlpc_evaluate_with(net->cx, net, &w, d, out);
+    return infer(net, d->x, d, d->n, NULL, out);
 }
 
 mlpc_status mlpc_check_targets(const mlpc_net *net, const mlpc_dataset *d, mlpc_error *err)
