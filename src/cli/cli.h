@@ -76,4 +76,8 @@ int cli_model_classifies(const mlpc_net *net);
 /* 1 when path ends with suffix. */
 int cli_ends_with(const char *path, const char *suffix);
 
+/* --threads auto: the cached or freshly calibrated thread count for cfg on
+ * this machine; prints the choice unless quiet. 0 ok, -1 error (in err). */
+int cli_threads_auto(const mlpc_config *cfg, int quiet, int *threads, mlpc_error *err);
+
 #endif

@@ -84,7 +84,10 @@ static cli_flag train_flags[] = {
     CLI_FLAG("seed", "N", "1",
              "random seed for init and shuffling (same seed and threads give the same result)",
              NULL),
-    CLI_FLAG("threads", "N", "1", "compute threads; 0: one per CPU core", NULL),
+    CLI_FLAG("threads", "N|auto", "1",
+             "compute threads (exactly N); 0: one per CPU core; auto: calibrated on this net and batch "
+             "(cached per machine)",
+             NULL),
     CLI_FLAG("no-shuffle", NULL, NULL, "keep the training rows in file order", NULL),
     CLI_FLAG("early-stop", "PATIENCE", "0",
              "stop after PATIENCE epochs without improvement of --es-metric; 0: off",
@@ -408,10 +411,14 @@ int cmd_train(int argc, char **argv)
     if ((rc = cli_int(&c, F("batch"), 1, 1 << 24, &cfg.batch))) goto done;
     if ((rc = cli_int(&c, F("epochs"), 1, 100000000, &cfg.epochs))) goto done;
     if ((rc = cli_u64(&c, F("seed"), &cfg.seed))) goto done;
-    if ((rc = cli_int(&c, F("threads"), 0, 4096, &cfg.threads))) goto done;
+    int threads_auto = cli_is(F("threads"), "auto");
+    if (threads_auto)
+        cfg.threads = 1; /* decided after the layers are known */
+    else if ((rc = cli_int(&c, F("threads"), 0, MLPC_MAX_THREADS, &cfg.threads)))
+        goto done;
     if (cfg.threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        cfg.threads = n > 0 ? (int)(n > 4096 ? 4096 : n) : 1;
+        cfg.threads = n > 0 ? (int)(n > MLPC_MAX_THREADS ? MLPC_MAX_THREADS : n) : 1;
     }
     cfg.shuffle = !F("no-shuffle")->on;
     if ((rc = cli_int(&c, F("early-stop"), 0, 1000000000, &cfg.es_patience))) goto done;
@@ -646,6 +653,11 @@ int cmd_train(int argc, char **argv)
     if (mlpc_config_validate(&cfg, &err) != MLPC_OK) {
         cli_error(&c, "%s", err.msg[0] ? err.msg : "invalid settings");
         rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+
+    if (threads_auto && cli_threads_auto(&cfg, quiet, &cfg.threads, &err)) {
+        rc = cli_lib_error(&c, NULL, err.code, err.msg);
         goto done;
     }
 
