@@ -1,0 +1,291 @@
+/*
+ * bench_mlpc.c - times mlpc on the benchmark workloads (see bench/README.md),
+ * through the public header only. Each measurement is one JSON line on stdout.
+ *
+ *   bench_mlpc w1   [--epochs K] [--threads T]     784-30-10 sigmoid, quadratic, SGD 3.0, batch 10, 50,000 rows
+ *   bench_mlpc w2   [--epochs K] [--threads T]     784-200-100-50-30-10, softmax+CCE, RMSprop, batch 1500, 60,000 rows
+ *   bench_mlpc w3   --layers SPEC --batch N[,N..] [--passes P] [--threads T]
+ *                                                  forward only, P passes over the 60,000 rows
+ *   bench_mlpc w4   [--epochs K] [--threads T]     Lorenz 3-16x5-3 relu, MSE, Adam, batch 100, 900 rows
+ *   bench_mlpc gemm [--threads T]                  GFLOP/s on W2's shapes
+ *
+ * Common: --data DIR (MNIST IDX files; default $MLPC_DATA/mnist or data/mnist),
+ * --impl NAME (the "impl" field of the output, default "mlpc").
+ */
+#include "mlpc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *impl = "mlpc";
+static char data_dir[1024];
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void die(const char *what, const char *msg)
+{
+    fprintf(stderr, "bench_mlpc: %s: %s\n", what, msg);
+    exit(1);
+}
+
+static mlpc_dataset *load_mnist(size_t rows)
+{
+    char img[1100], lab[1100];
+    snprintf(img, sizeof img, "%s/train-images-idx3-ubyte", data_dir);
+    snprintf(lab, sizeof lab, "%s/train-labels-idx1-ubyte", data_dir);
+    mlpc_error err;
+    mlpc_dataset *d = mlpc_dataset_load_idx(img, lab, &err);
+    if (!d) die("MNIST (run scripts/fetch-data.sh)", err.msg);
+    if (rows < mlpc_dataset_rows(d)) {
+        mlpc_dataset *s = mlpc_dataset_slice(d, 0, rows, &err);
+        if (!s) die("slice", err.msg);
+        mlpc_dataset_free(d);
+        d = s;
+    }
+    return d;
+}
+
+static void config(mlpc_config *c, const char *layers, mlpc_act hidden, mlpc_act out, int threads)
+{
+    mlpc_error err;
+    mlpc_config_default(c);
+    if (mlpc_config_set_layers(c, layers, &err)) die("layers", err.msg);
+    mlpc_config_set_acts(c, hidden, out);
+    c->threads = threads;
+}
+
+/* Trains `epochs` epochs on `train` (normalized here with `norm`) and prints
+ * the mean wall time of mlpc_trainer_epoch (shuffling included, no eval). */
+static void time_training(const char *w, mlpc_config *c, mlpc_dataset *train, mlpc_norm norm, int epochs)
+{
+    mlpc_error err;
+    if (mlpc_config_validate(c, &err)) die("config", err.msg);
+    mlpc_net *net = mlpc_net_create(c, &err);
+    if (!net) die("net", err.msg);
+    mlpc_net_fit_normalization(net, train, norm);
+    mlpc_net_normalize(net, train);
+    mlpc_trainer *tr = mlpc_trainer_create(net, c, &err);
+    if (!tr) die("trainer", err.msg);
+    if (mlpc_trainer_set_data(tr, train, NULL, NULL)) die("data", mlpc_trainer_error(tr)->msg);
+    mlpc_epoch_stats st;
+    double t0 = now();
+    for (int e = 0; e < epochs; e++)
+        if (mlpc_trainer_epoch(tr, &st)) die("epoch", mlpc_trainer_error(tr)->msg);
+    double sec = (now() - t0) / epochs;
+    printf("{\"workload\":\"%s\",\"impl\":\"%s\",\"threads\":%d,\"epochs\":%d,\"rows\":%zu,"
+           "\"sec\":%.6g,\"unit\":\"s/epoch\",\"loss\":%.6g}\n",
+           w, impl, c->threads, epochs, mlpc_dataset_rows(train), sec, st.loss);
+    fflush(stdout);
+    mlpc_trainer_free(tr);
+    mlpc_net_free(net);
+}
+
+static void w1(int epochs, int threads)
+{
+    mlpc_config c;
+    config(&c, "784-30-10", MLPC_ACT_SIGMOID, MLPC_ACT_SIGMOID, threads);
+    c.loss = MLPC_LOSS_QUADRATIC;
+    c.init = MLPC_INIT_NORMAL;
+    c.opt = MLPC_OPT_SGD;
+    c.lr = 3.0f;
+    c.batch = 10;
+    mlpc_dataset *d = load_mnist(50000);
+    time_training("w1", &c, d, MLPC_NORM_SCALE, epochs);
+    mlpc_dataset_free(d);
+}
+
+static void w2_config(mlpc_config *c, int threads)
+{
+    config(c, "784-200-100-50-30-10", MLPC_ACT_SIGMOID, MLPC_ACT_SOFTMAX, threads);
+    c->loss = MLPC_LOSS_CCE;
+    c->init = MLPC_INIT_GLOROT;
+    c->opt = MLPC_OPT_RMSPROP;
+    c->lr = 0.001f;
+    c->rho = 0.9f;
+    c->eps = 1e-7f;
+    c->batch = 1500;
+}
+
+static void w2(int epochs, int threads)
+{
+    mlpc_config c;
+    w2_config(&c, threads);
+    mlpc_dataset *d = load_mnist(60000);
+    time_training("w2", &c, d, MLPC_NORM_SCALE, epochs);
+    mlpc_dataset_free(d);
+}
+
+static void w4(int epochs, int threads)
+{
+    mlpc_config c;
+    config(&c, "3-16-16-16-16-16-3", MLPC_ACT_RELU, MLPC_ACT_LINEAR, threads);
+    c.loss = MLPC_LOSS_MSE;
+    c.init = MLPC_INIT_HE;
+    c.opt = MLPC_OPT_ADAM;
+    c.lr = 0.001f;
+    c.batch = 100;
+    mlpc_error err;
+    mlpc_dataset *d = mlpc_dataset_lorenz(NULL, 0, 900, &err);
+    if (!d) die("lorenz", err.msg);
+    time_training("w4", &c, d, MLPC_NORM_STANDARD, epochs);
+    mlpc_dataset_free(d);
+}
+
+/* Forward only: for each N, eval rows N, then `passes` predicts over all
+ * 60,000 rows (pre-scaled to [0,1], so the net's normalization is a copy).
+ * Prints seconds for the passes done and scaled to 30 passes. */
+static void w3(const char *layers, const char *batches, int passes, int threads)
+{
+    mlpc_dataset *d = load_mnist(60000);
+    size_t n = mlpc_dataset_rows(d), n_in = mlpc_dataset_features(d);
+    float *x = malloc(n * n_in * sizeof *x);
+    if (!x) die("w3", "out of memory");
+    const float *raw = mlpc_dataset_x(d);
+    for (size_t i = 0; i < n * n_in; i++) x[i] = raw[i] / 255.0f;
+    mlpc_config c;
+    config(&c, layers, MLPC_ACT_SIGMOID, MLPC_ACT_SIGMOID, threads);
+    c.norm = MLPC_NORM_NONE;
+    mlpc_error err;
+    mlpc_net *net = mlpc_net_create(&c, &err);
+    if (!net) die("net", err.msg);
+    if (mlpc_net_set_threads(net, threads)) die("threads", mlpc_net_error(net)->msg);
+    size_t n_out = (size_t)c.sizes[c.n_layers];
+    float *out = malloc(n * n_out * sizeof *out);
+    if (!out) die("w3", "out of memory");
+    for (const char *p = batches; *p;) {
+        int rows = atoi(p);
+        if (mlpc_net_set_eval_rows(net, rows)) die("batch", mlpc_net_error(net)->msg);
+        if (mlpc_net_predict(net, x, n / 6, out)) die("predict", mlpc_net_error(net)->msg); /* warm-up */
+        double t0 = now();
+        for (int k = 0; k < passes; k++)
+            if (mlpc_net_predict(net, x, n, out)) die("predict", mlpc_net_error(net)->msg);
+        double sec = now() - t0;
+        printf("{\"workload\":\"w3\",\"impl\":\"%s\",\"threads\":%d,\"net\":\"%s\",\"batch\":%d,"
+               "\"passes\":%d,\"sec_measured\":%.6g,\"sec\":%.6g,\"unit\":\"s/30 passes\",\"check\":%.6g}\n",
+               impl, threads, layers, rows, passes, sec, sec * 30.0 / passes, (double)out[0]);
+        fflush(stdout);
+        p = strchr(p, ',');
+        if (!p) break;
+        p++;
+    }
+    free(out);
+    free(x);
+    mlpc_net_free(net);
+    mlpc_dataset_free(d);
+}
+
+/* GFLOP/s on W2's shapes (batch 1500), two ways through the public API:
+ *  fwd:  a one-layer linear net per W2 layer shape (in x out), predict of
+ *        1500 rows = one GEMM 1500 x in x out plus bias (and the input copy);
+ *  step: mlpc_trainer_gradient on the whole W2 net for one 1500-row batch
+ *        (forward + backward GEMMs with activations, no optimizer update). */
+static void gemm(int threads)
+{
+    static const int shape[6] = {784, 200, 100, 50, 30, 10};
+    const int B = 1500;
+    float *x = malloc((size_t)B * 784 * sizeof *x), *out = malloc((size_t)B * 200 * sizeof *out);
+    if (!x || !out) die("gemm", "out of memory");
+    srand(1);
+    for (size_t i = 0; i < (size_t)B * 784; i++) x[i] = (float)rand() / RAND_MAX;
+    double flops_all = 0, sec_all = 0;
+    char shapes[512] = "";
+    for (int l = 0; l < 5; l++) {
+        char spec[64];
+        snprintf(spec, sizeof spec, "%d-%d", shape[l], shape[l + 1]);
+        mlpc_config c;
+        config(&c, spec, MLPC_ACT_LINEAR, MLPC_ACT_LINEAR, threads);
+        c.loss = MLPC_LOSS_MSE;
+        mlpc_error err;
+        mlpc_net *net = mlpc_net_create(&c, &err);
+        if (!net) die("net", err.msg);
+        mlpc_net_set_threads(net, threads);
+        mlpc_net_set_eval_rows(net, B);
+        mlpc_net_predict(net, x, B, out);
+        long reps = 0;
+        double t0 = now(), sec;
+        do reps++, mlpc_net_predict(net, x, B, out);
+        while ((sec = now() - t0) < 0.3);
+        sec /= reps;
+        double flops = 2.0 * B * shape[l] * shape[l + 1];
+        flops_all += flops;
+        sec_all += sec;
+        size_t len = strlen(shapes);
+        snprintf(shapes + len, sizeof shapes - len, "%s{\"m\":%d,\"k\":%d,\"n\":%d,\"gflops\":%.4g}",
+                 l ? "," : "", B, shape[l], shape[l + 1], flops / sec * 1e-9);
+        mlpc_net_free(net);
+    }
+    printf("{\"workload\":\"gemm\",\"impl\":\"%s\",\"threads\":%d,\"kind\":\"fwd\",\"shapes\":[%s],\"gflops\":%.4g}\n",
+           impl, threads, shapes, flops_all / sec_all * 1e-9);
+
+    mlpc_config c;
+    w2_config(&c, threads);
+    mlpc_error err;
+    mlpc_net *net = mlpc_net_create(&c, &err);
+    mlpc_trainer *tr = net ? mlpc_trainer_create(net, &c, &err) : NULL;
+    if (!tr) die("trainer", err.msg);
+    int32_t *labels = malloc(B * sizeof *labels);
+    if (!labels) die("gemm", "out of memory");
+    for (int i = 0; i < B; i++) labels[i] = i % 10;
+    double loss;
+    mlpc_trainer_gradient(tr, x, labels, NULL, B, &loss);
+    long reps = 0;
+    double t0 = now(), sec;
+    do reps++, mlpc_trainer_gradient(tr, x, labels, NULL, B, &loss);
+    while ((sec = now() - t0) < 0.5);
+    sec /= reps;
+    double mac = 0, mac_dx = 0; /* multiply-adds per row: forward (= dW), and dX of layers > 0 */
+    for (int l = 0; l < 5; l++) {
+        mac += (double)shape[l] * shape[l + 1];
+        if (l) mac_dx += (double)shape[l] * shape[l + 1];
+    }
+    double flops = B * (4 * mac + 2 * mac_dx);
+    printf("{\"workload\":\"gemm\",\"impl\":\"%s\",\"threads\":%d,\"kind\":\"step\",\"gflops\":%.4g}\n",
+           impl, threads, flops / sec * 1e-9);
+    fflush(stdout);
+    free(labels);
+    mlpc_trainer_free(tr);
+    mlpc_net_free(net);
+    free(x);
+    free(out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_mlpc w1|w2|w3|w4|gemm [--epochs K] [--threads T] [--layers SPEC]\n"
+                        "       [--batch N,N..] [--passes P] [--data DIR] [--impl NAME]\n");
+        return 2;
+    }
+    const char *w = argv[1], *layers = "784-100-50-10", *batches = "250";
+    int epochs = 1, threads = 1, passes = 30;
+    const char *env = getenv("MLPC_DATA");
+    snprintf(data_dir, sizeof data_dir, "%s/mnist", env && *env ? env : "data");
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) die(a, "missing value");
+        i++;
+        if (!strcmp(a, "--epochs")) epochs = atoi(v);
+        else if (!strcmp(a, "--threads")) threads = atoi(v);
+        else if (!strcmp(a, "--layers")) layers = v;
+        else if (!strcmp(a, "--batch")) batches = v;
+        else if (!strcmp(a, "--passes")) passes = atoi(v);
+        else if (!strcmp(a, "--data")) snprintf(data_dir, sizeof data_dir, "%s", v);
+        else if (!strcmp(a, "--impl")) impl = v;
+        else die(a, "unknown option");
+    }
+    if (epochs < 1 || threads < 1 || passes < 1) die(w, "--epochs, --threads and --passes must be >= 1");
+    if (!strcmp(w, "w1")) w1(epochs, threads);
+    else if (!strcmp(w, "w2")) w2(epochs, threads);
+    else if (!strcmp(w, "w3")) w3(layers, batches, passes, threads);
+    else if (!strcmp(w, "w4")) w4(epochs, threads);
+    else if (!strcmp(w, "gemm")) gemm(threads);
+    else die(w, "unknown workload (w1 w2 w3 w4 gemm)");
+    return 0;
+}

@@ -1,0 +1,213 @@
+"""Summarize bench/run.sh's JSON lines: per workload and implementation the
+median, min-max, the ratio peer/mlpc (> 1: mlpc is faster), the GFLOP/s
+reached and its fraction of the measured sgemm rates on W2's shapes.
+
+  summarize.py RAW.jsonl [--md OUT.md] [--plot OUT.png]
+
+Only python3 + numpy (+ matplotlib for --plot)."""
+import argparse
+import json
+from collections import defaultdict
+
+import numpy as np
+
+SIZES = {"w1": [784, 30, 10], "w2": [784, 200, 100, 50, 30, 10], "w4": [3, 16, 16, 16, 16, 16, 3]}
+TITLES = {
+    "w1": "W1: 784-30-10 sigmoid, quadratic, SGD lr 3.0, batch 10, 50,000 images (s/epoch)",
+    "w2": "W2: 784-200-100-50-30-10 sigmoid, softmax+CCE, RMSprop lr 0.001, batch 1500, 60,000 images (s/epoch)",
+    "w4": "W4: Lorenz 3-16-16-16-16-16-3 relu, linear out, MSE, Adam lr 0.001, batch 100, 900 rows (s/epoch)",
+}
+ORDER = ["mlpc", "numpy-nielsen", "numpy-vec", "torch", "torch-passive", "fann"]
+
+
+def macs(sizes):
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def train_flops(sizes, rows):
+    """GEMM FLOPs of one epoch: forward, dW, and dX for every layer but the first."""
+    return rows * (4 * macs(sizes) + 2 * (macs(sizes) - sizes[0] * sizes[1]))
+
+
+def stats(v):
+    v = np.asarray(v)
+    return float(np.median(v)), float(v.min()), float(v.max())
+
+
+def fmt(x):
+    return "-" if x is None else f"{x:.3g}" if x < 100 else f"{x:.0f}"
+
+
+def key_order(k):
+    impl, t = k
+    return (ORDER.index(impl) if impl in ORDER else len(ORDER), t)
+
+
+def load(path):
+    meta, recs = {}, []
+    for line in open(path):
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        r = json.loads(line)
+        if "meta" in r:
+            meta[r["meta"]] = r
+        else:
+            recs.append(r)
+    return meta, recs
+
+
+def gemm_rates(recs):
+    g = defaultdict(list)
+    for r in recs:
+        if r["workload"] == "gemm":
+            g[(r["impl"], r["kind"], r["threads"])].append(r["gflops"])
+    return {k: stats(v)[0] for k, v in g.items()}
+
+
+def summarize(meta, recs):
+    out = []
+    start, end = meta.get("start", {}), meta.get("end", {})
+    out += ["# mlpc benchmark results", "",
+            f"- date: {start.get('date', '?')}  ",
+            f"- machine: {start.get('cpu', '?')}, {start.get('cores', '?')} cores  ",
+            f"- command: `{start.get('command', '?')}` (mlpc commit {start.get('commit', '?')})  ",
+            f"- repetitions: {start.get('reps', '?')} (W3: {start.get('w3_reps', '?')}, "
+            f"{start.get('w3_passes', '?')} of the 30 passes timed and scaled to 30), interleaved: "
+            "every repetition runs mlpc and then each peer  ",
+            f"- load average at start / end: {start.get('loadavg', '?')} / {end.get('loadavg', '?')} "
+            "(anything above 0 means other processes shared the 2 cores)  ",
+            "- peer/mlpc = peer median / mlpc median at the same thread count (> 1: mlpc is faster; "
+            "mlpc/peer is its inverse); "
+            "% sgemm = GEMM FLOPs of the workload per second / numpy's OpenBLAS sgemm rate on W2's "
+            "shapes at that thread count; % mlpc GEMM the same against mlpc's own GEMM rate", ""]
+    rates = gemm_rates(recs)
+    sgemm = {t: rates.get(("numpy-vec", "fwd", t)) for t in (1, 2)}
+    mgemm = {t: rates.get(("mlpc", "fwd", t)) for t in (1, 2)}
+
+    def pct(gf, ref):
+        return f"{100 * gf / ref:.0f}%" if ref else "-"
+
+    by = defaultdict(list)
+    for r in recs:
+        if r["workload"] in SIZES:
+            by[(r["workload"], r["impl"], r["threads"])].append(r["sec"])
+    for w in SIZES:
+        keys = sorted({(i, t) for (ww, i, t) in by if ww == w}, key=key_order)
+        if not keys:
+            continue
+        rows = 50000 if w == "w1" else 60000 if w == "w2" else 900
+        gflop = train_flops(SIZES[w], rows) * 1e-9
+        out += [f"## {TITLES[w]}", "", f"GEMM work: {gflop:.3g} GFLOP per epoch.", "",
+                "| implementation | threads | median s | min-max s | peer/mlpc | mlpc/peer | GFLOP/s | % sgemm | % mlpc GEMM |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for impl, t in keys:
+            med, lo, hi = stats(by[(w, impl, t)])
+            base = by.get((w, "mlpc", t)) or by.get((w, "mlpc", 1))
+            ratio = med / stats(base)[0] if base and impl != "mlpc" else None
+            ratios = f"{ratio:.2f} | {1 / ratio:.2f}" if ratio else "- | -"
+            gf = gflop / med
+            out.append(f"| {impl} | {t} | {fmt(med)} | {fmt(lo)}-{fmt(hi)} | {ratios} | {gf:.3g} | "
+                       f"{pct(gf, sgemm.get(t))} | {pct(gf, mgemm.get(t))} |")
+        out.append("")
+
+    if rates:
+        out += ["## GEMM rate on W2's shapes (batch 1500), GFLOP/s, medians", "",
+                "fwd: the five forward products X·W (mlpc: one-layer linear nets through mlpc_net_predict; "
+                "numpy: `X @ W`); step: forward + backward products (mlpc: mlpc_trainer_gradient on the "
+                "whole W2 net, activations and loss included; numpy: pure sgemm calls); epoch: W2's "
+                "47.3 GFLOP / median s per epoch (optimizer, shuffling and activations included).", "",
+                "| implementation | threads | fwd | step | epoch |", "|---|---|---|---|---|"]
+        w2f = train_flops(SIZES["w2"], 60000) * 1e-9
+        for impl in ("mlpc", "numpy-vec"):
+            for t in (1, 2):
+                ep = by.get(("w2", impl, t))
+                out.append(f"| {impl} | {t} | {fmt(rates.get((impl, 'fwd', t)))} | "
+                           f"{fmt(rates.get((impl, 'step', t)))} | {fmt(w2f / stats(ep)[0]) if ep else '-'} |")
+        out.append("")
+
+    w3 = defaultdict(list)
+    for r in recs:
+        if r["workload"] == "w3":
+            w3[(r["net"], r["threads"], r["impl"], r["batch"])].append(r["sec"])
+    for net in sorted({k[0] for k in w3}, key=lambda s: macs([int(v) for v in s.split("-")])):
+        gflop = 2 * macs([int(v) for v in net.split("-")]) * 60000 * 30 * 1e-9
+        out += [f"## W3: forward pass {net} sigmoid, 60,000 images x 30 passes (s), {gflop:.0f} GFLOP", ""]
+        for t in (1, 2):
+            impls = sorted({k[2] for k in w3 if k[0] == net and k[1] == t}, key=lambda i: key_order((i, t)))
+            if not impls:
+                continue
+            out += [f"{t} thread{'s' if t > 1 else ''}: median [min-max], peers as ratio peer/mlpc; "
+                    "mlpc's GFLOP/s and its fraction of OpenBLAS sgemm", "",
+                    "| N | " + " | ".join(impls) + " | mlpc GFLOP/s | % sgemm |",
+                    "|---" * (len(impls) + 3) + "|"]
+            for n in sorted({k[3] for k in w3 if k[0] == net and k[1] == t}):
+                base = w3.get((net, t, "mlpc", n))
+                cells = []
+                for impl in impls:
+                    v = w3.get((net, t, impl, n))
+                    if not v:
+                        cells.append("-")
+                        continue
+                    med, lo, hi = stats(v)
+                    cell = f"{fmt(med)} [{fmt(lo)}-{fmt(hi)}]"
+                    if impl != "mlpc" and base:
+                        cell += f" x{med / stats(base)[0]:.2f}"
+                    cells.append(cell)
+                gf = gflop / stats(base)[0] if base else None
+                out.append(f"| {n} | " + " | ".join(cells) + f" | {fmt(gf)} | {pct(gf, sgemm.get(t)) if gf else '-'} |")
+            out.append("")
+    return "\n".join(out), w3
+
+
+def plot(w3, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import ticker
+    nets = sorted({k[0] for k in w3}, key=lambda s: macs([int(v) for v in s.split("-")]))
+    fig, axes = plt.subplots(1, len(nets), figsize=(6.5 * len(nets), 4.8), squeeze=False)
+    colors = {"mlpc": "C0", "numpy-vec": "C2", "torch": "C3", "torch-passive": "C1"}
+    for ax, net in zip(axes[0], nets):
+        all_n = sorted({k[3] for k in w3 if k[0] == net})
+        for impl, t in sorted({(k[2], k[1]) for k in w3 if k[0] == net}, key=key_order):
+            ns = sorted({k[3] for k in w3 if k[:3] == (net, t, impl)})
+            s = np.array([stats(w3[(net, t, impl, n)]) for n in ns])
+            ax.errorbar(ns, s[:, 0], yerr=[s[:, 0] - s[:, 1], s[:, 2] - s[:, 0]], marker="o", ms=3, capsize=2,
+                        color=colors.get(impl), ls="-" if t == 1 else "--", lw=2.2 if impl == "mlpc" else 1.2,
+                        label=f"{impl}, {t} thread{'s' if t > 1 else ''}")
+        ax.set(xscale="log", yscale="log", xlabel="batch N (rows per forward call)",
+               ylabel="seconds for 30 x 60,000 images (median, min-max)", title=f"W3 forward {net} sigmoid")
+        # neighbours closer than 20% (250, 260) get their labels on two lines
+        labels = [("\n" if i and n < 1.2 * all_n[i - 1] else "") + str(n) for i, n in enumerate(all_n)]
+        ax.set_xticks(all_n, labels, fontsize=8)
+        ax.xaxis.set_minor_locator(ticker.NullLocator())
+        ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1, 2, 3, 5, 7)))
+        ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_locator(ticker.NullLocator())
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("raw")
+    p.add_argument("--md")
+    p.add_argument("--plot")
+    a = p.parse_args()
+    meta, recs = load(a.raw)
+    text, w3 = summarize(meta, recs)
+    print(text)
+    if a.md:
+        with open(a.md, "w") as f:
+            f.write(text + "\n")
+        print(f"summarize.py: wrote {a.md}")
+    if a.plot and w3:
+        plot(w3, a.plot)
+        print(f"summarize.py: wrote {a.plot}")
+
+
+if __name__ == "__main__":
+    main()
