@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,5 +130,12 @@ void mlpc_pool_run(mlpc_pool *p, mlpc_pool_fn fn, void *arg)
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     fn(arg, 0, p->n);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) cpu_relax();
+    /* spin briefly (regions are microseconds apart), then yield the core so
+     * a descheduled worker can finish when the machine is oversubscribed */
+    for (int spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
+        if (spins < 4000)
+            cpu_relax();
+        else
+            sched_yield();
+    }
 }
