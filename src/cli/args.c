@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 static void vprint_line(const char *cmd, const char *fmt, va_list ap)
@@ -506,5 +507,14 @@ int cli_check_input(const cli_cmd *c, const char *flag, const char *path)
         cli_error(c, "%s: is a directory, not a file", what);
         return CLI_EXIT_INPUT;
     }
+    return 0;
+}
+
+int cli_threads(const cli_cmd *c, const cli_flag *f, int *out)
+{
+    int rc = cli_int(c, f, 0, MLPC_MAX_THREADS, out);
+    if (rc || *out != 0) return rc;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    *out = n > 0 ? (int)(n > MLPC_MAX_THREADS ? MLPC_MAX_THREADS : n) : 1;
     return 0;
 }

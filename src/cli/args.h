@@ -94,6 +94,8 @@ int cli_bad_value(const cli_cmd *c, const cli_flag *f, const char *fmt, ...)
 /* Value conversions; each prints the error and returns CLI_EXIT_USAGE on a
  * bad value, 0 on success. */
 int cli_int(const cli_cmd *c, const cli_flag *f, long min, long max, int *out);
+/* --threads N: 1..MLPC_MAX_THREADS, 0 meaning one per CPU core. */
+int cli_threads(const cli_cmd *c, const cli_flag *f, int *out);
 int cli_u64(const cli_cmd *c, const cli_flag *f, uint64_t *out);
 /* kind: 0 any finite, 1 positive, 2 non-negative */
 int cli_float(const cli_cmd *c, const cli_flag *f, int kind, double *out);

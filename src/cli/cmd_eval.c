@@ -58,11 +58,7 @@ int cmd_eval(int argc, char **argv)
     }
     const char *model = c.pos[0];
     int threads;
-    if ((rc = cli_int(&c, F("threads"), 0, 4096, &threads))) goto done;
-    if (threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (int)(n > 4096 ? 4096 : n) : 1;
-    }
+    if ((rc = cli_threads(&c, F("threads"), &threads))) goto done;
     const char *data = F("data")->value, *test = F("test")->value,
                *labels = F("test-labels")->value;
     mlpc_csv_options csv;

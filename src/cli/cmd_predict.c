@@ -75,11 +75,7 @@ int cmd_predict(int argc, char **argv)
     }
     int header, threads;
     if ((rc = cli_header(&c, F("header"), &header))) goto done;
-    if ((rc = cli_int(&c, F("threads"), 0, 4096, &threads))) goto done;
-    if (threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (int)(n > 4096 ? 4096 : n) : 1;
-    }
+    if ((rc = cli_threads(&c, F("threads"), &threads))) goto done;
     int is_npy = cli_ends_with(input, ".npy");
     if (is_npy && F("header")->given) {
         cli_error(&c, "--header: only for CSV input, not %s", input);

@@ -414,12 +414,8 @@ int cmd_train(int argc, char **argv)
     int threads_auto = cli_is(F("threads"), "auto");
     if (threads_auto)
         cfg.threads = 1; /* decided after the layers are known */
-    else if ((rc = cli_int(&c, F("threads"), 0, MLPC_MAX_THREADS, &cfg.threads)))
+    else if ((rc = cli_threads(&c, F("threads"), &cfg.threads)))
         goto done;
-    if (cfg.threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        cfg.threads = n > 0 ? (int)(n > MLPC_MAX_THREADS ? MLPC_MAX_THREADS : n) : 1;
-    }
     cfg.shuffle = !F("no-shuffle")->on;
     if ((rc = cli_int(&c, F("early-stop"), 0, 1000000000, &cfg.es_patience))) goto done;
     if (!cli_is(F("es-metric"), "auto") &&
