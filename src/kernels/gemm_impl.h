@@ -127,6 +127,19 @@ ROW_SET(1) ROW_SET(2) ROW_SET(3) ROW_SET(4) ROW_SET(5) ROW_SET(6) ROW_SET(7) ROW
 #define ROW_ENTRY(R) {tile_rows_##R##_full, tile_rows_##R##_e1, tile_rows_##R##_e2, tile_rows_##R##_e3}
 static const tile_fn rows_tab[9][4] = {{0}, ROW_ENTRY(1), ROW_ENTRY(2), ROW_ENTRY(3), ROW_ENTRY(4),
                                        ROW_ENTRY(5), ROW_ENTRY(6), ROW_ENTRY(7), ROW_ENTRY(8)};
+/* the same for a transposed A read in place (ars 1, aks lda): used when K
+ * is short (the weight gradient of a small batch), where packing would cost
+ * as much as the product */
+#define COL_SET(R)                                                                   \
+    TILE_WRAPPER(tile_cols_##R##_full, 1, lda, 0, NV, MIN_(R, MR))                   \
+    TILE_WRAPPER(tile_cols_##R##_e1, 1, lda, EDGE_IN_PLACE, MIN_(1, NV), MIN_(R, MR)) \
+    TILE_WRAPPER(tile_cols_##R##_e2, 1, lda, EDGE_IN_PLACE, MIN_(2, NV), MIN_(R, MR)) \
+    TILE_WRAPPER(tile_cols_##R##_e3, 1, lda, EDGE_IN_PLACE, NV, MIN_(R, MR))
+COL_SET(1) COL_SET(2) COL_SET(3) COL_SET(4) COL_SET(5) COL_SET(6) COL_SET(7) COL_SET(8)
+#define COL_ENTRY(R) {tile_cols_##R##_full, tile_cols_##R##_e1, tile_cols_##R##_e2, tile_cols_##R##_e3}
+static const tile_fn cols_tab[9][4] = {{0}, COL_ENTRY(1), COL_ENTRY(2), COL_ENTRY(3), COL_ENTRY(4),
+                                       COL_ENTRY(5), COL_ENTRY(6), COL_ENTRY(7), COL_ENTRY(8)};
+#define SHORT_K 64 /* a transposed A with K up to this is read in place */
 /* packed A slivers (transposed A): always MR rows, zero-padded */
 TILE_WRAPPER(tile_packed_full, 1, MR, 0, NV, MR)
 TILE_WRAPPER(tile_packed_e1, 1, MR, EDGE_IN_PLACE, MIN_(1, NV), MR)
@@ -194,7 +207,8 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                 int mc = M - ic < MC ? M - ic : MC;
                 /* A not transposed is read in place (rows are contiguous
                  * along k); a transposed A is packed into MR-row slivers */
-                if (ta) pack_a(ta, A, lda, ic, pc, mc, kc, Ap);
+                int packed = ta && K > SHORT_K;
+                if (packed) pack_a(ta, A, lda, ic, pc, mc, kc, Ap);
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = nc - jr < NR ? nc - jr : NR;
                     const float *bs;
@@ -211,8 +225,11 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                         int mr = mc - ir < MR ? mc - ir : MR;
                         float *Ct = C + (size_t)(ic + ir) * ldc + jc + jr;
                         int v = !edge ? 0 : nr <= VW ? 1 : nr <= 2 * VW ? 2 : 3;
-                        if (ta)
+                        if (packed)
                             packed_tab[v](kc, Ap + (size_t)ir * kc, lda, bs, bstride, Ct, ldc, mr, nr, alpha, bet);
+                        else if (ta)
+                            cols_tab[mr][v](kc, A + (size_t)pc * lda + ic + ir, lda, bs, bstride, Ct, ldc,
+                                            mr, nr, alpha, bet);
                         else
                             rows_tab[mr][v](kc, A + (size_t)(ic + ir) * lda + pc, lda, bs, bstride, Ct, ldc,
                                             mr, nr, alpha, bet);

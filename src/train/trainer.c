@@ -190,12 +190,7 @@ static void gather(mlpc_trainer *tr, size_t lo, int m)
     const mlpc_dataset *d = tr->train;
     size_t n_in = d->n_in, n_out = (size_t)tr->net->sizes[tr->net->n_layers];
     float *dst = tr->w.a[0];
-    size_t next = lo + (size_t)m; /* prefetch the next batch's rows while this one trains */
     for (int i = 0; i < m; i++) {
-        if (next + (size_t)i < d->n) {
-            const char *p = (const char *)(d->x + (size_t)tr->idx[next + (size_t)i] * n_in);
-            for (size_t off = 0; off < n_in * sizeof(float); off += 64) __builtin_prefetch(p + off);
-        }
         uint32_t r = tr->idx[lo + (size_t)i];
         memcpy(dst + (size_t)i * n_in, d->x + (size_t)r * n_in, n_in * sizeof(float));
         if (d->labels)
