@@ -185,7 +185,8 @@ typedef struct mlpc_config {
 void mlpc_config_default(mlpc_config *cfg);
 /* Parses "784-30-10" into n_layers/sizes. When the layer count changes, the
  * hidden layers take the previous first activation and the output layer
- * keeps the previous output activation (sigmoid for a fresh config). */
+ * keeps the previous output activation. A fresh config gets sigmoid hidden
+ * layers and, with its default loss cce, a softmax output. */
 mlpc_status mlpc_config_set_layers(mlpc_config *cfg, const char *spec, mlpc_error *err);
 /* Sets every hidden layer's activation to `hidden` and the last to `out`. */
 void mlpc_config_set_acts(mlpc_config *cfg, mlpc_act hidden, mlpc_act out);
@@ -293,7 +294,8 @@ mlpc_norm mlpc_net_norm_mode(const mlpc_net *net);
  * than 1024 run as tiles of 1024 rows, which keeps activations in cache. */
 mlpc_status mlpc_net_set_eval_rows(mlpc_net *net, int rows);
 
-/* out: n x outputs. x is raw (un-normalized) input, n x inputs. */
+/* out: n x outputs. x is raw (un-normalized) input, n x inputs; x and out
+ * must not overlap. */
 mlpc_status mlpc_net_predict(mlpc_net *net, const float *x, size_t n, float *out);
 
 typedef struct mlpc_eval {

@@ -19,7 +19,8 @@
 /* Run-time dispatched copies of a hot loop (AVX-512, AVX2, baseline): GCC
  * makes one clone per target and the loader picks (ifunc). Off under the
  * sanitizers and on other compilers, where the baseline copy runs. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
 #define MLPC_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define MLPC_MULTIVERSION

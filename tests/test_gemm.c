@@ -263,8 +263,8 @@ static void test_threads_deterministic(void **state)
         {0, 1, 200, 1500, 100, 1.0f, 0.0f}, /* D W^T: split by columns */
         {0, 0, 1000, 300, 784, 1.0f, 0.0f}, /* forward product */
         {0, 0, 64, 1000, 300, 1.0f, 0.0f},  /* split by columns, B read in place */
-        {1, 1, 333, 777, 300, 0.7f, 0.3f},  /* general alpha/beta */
-        {0, 1, 777, 333, 300, 0.7f, 0.3f},
+        {1, 1, 333, 777, 300, 1.0f, 1.0f},  /* accumulate into C (alpha 1, beta 1) */
+        {0, 1, 777, 333, 300, 1.0f, 1.0f},
     };
     mlpc_ctx cx[3];
     for (int t = 0; t < 3; t++) {

@@ -242,6 +242,43 @@ static void test_divergence_keeps_checkpoint(void **state)
     free(t);
 }
 
+static int poison_inf(mlpc_trainer *tr, const mlpc_epoch_stats *e, void *user)
+{
+    (void)user;
+    if (e->epoch == 2) mlpc_trainer_set_lr(tr, INFINITY);
+    return 0;
+}
+
+/* one batch per epoch: the update that blows up is the epoch's last, so the
+ * check at the end of the epoch must catch it (parameters, validation loss) */
+static void test_divergence_in_last_update(void **state)
+{
+    (void)state;
+    mlpc_config c;
+    base_config(&c, MLPC_OPT_SGD);
+    c.momentum = 0.9f;
+    c.batch = 256; /* > 200 rows */
+    run r;
+    run_open(&r, &c);
+    const char *ck = tu_path("last.ckpt");
+    mlpc_trainer_set_checkpoint(r.tr, ck);
+    mlpc_trainer_on_epoch(r.tr, poison_inf, NULL);
+    assert_int_equal(mlpc_trainer_run(r.tr), MLPC_ERR_DIVERGED);
+    assert_non_null(strstr(mlpc_trainer_error(r.tr)->msg, "epoch 3"));
+    assert_int_equal(mlpc_trainer_epochs_done(r.tr), 2);
+    mlpc_error err;
+    mlpc_net *back = mlpc_net_load(ck, &err);
+    assert_non_null(back);
+    for (size_t i = 0; i < mlpc_net_param_count(back); i++) assert_true(isfinite(mlpc_net_params(back)[i]));
+    assert_memory_equal(mlpc_net_params(back), mlpc_net_params(r.net), mlpc_net_param_count(back) * sizeof(float));
+    /* rolled back with the optimizer state: a sane rate trains on */
+    mlpc_trainer_set_lr(r.tr, 0.05f);
+    mlpc_trainer_on_epoch(r.tr, NULL, NULL);
+    assert_int_equal(mlpc_trainer_run(r.tr), MLPC_OK);
+    mlpc_net_free(back);
+    run_close(&r);
+}
+
 /* early stopping: after epoch 3 the rate turns negative (gradient ascent),
  * so the validation loss gets worse from epoch 4 on */
 typedef struct es_probe {
@@ -436,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_resume_rmsprop_es),
         cmocka_unit_test(test_resume_mismatch),
         cmocka_unit_test(test_divergence_keeps_checkpoint),
+        cmocka_unit_test(test_divergence_in_last_update),
         cmocka_unit_test(test_early_stopping_restores_best),
         cmocka_unit_test(test_batch_callback_stops),
         cmocka_unit_test(test_exact_threads),

@@ -78,7 +78,12 @@ mlpc_pool *mlpc_pool_create(int n, mlpc_error *err)
     }
     for (int i = 1; i < n; i++) {
         worker_arg *wa = malloc(sizeof *wa);
-        if (!wa) goto nomem;
+        if (!wa) {
+            p->n = i; /* join only those started */
+            mlpc_pool_free(p);
+            mlpc_seterr(err, MLPC_ERR_NOMEM, "out of memory starting compute thread %d", i);
+            return NULL;
+        }
         wa->p = p;
         wa->tid = i;
         int rc = pthread_create(&p->threads[i - 1], NULL, worker_main, wa);

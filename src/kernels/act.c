@@ -11,9 +11,10 @@
  * reduction x = n ln2 + r, a degree-6 polynomial for e^r (Cephes), and the
  * exponent n put in by bit arithmetic. Relative error about 2e-7 on
  * [-87, 88]; inputs outside are clamped (e^-87 ~ 1.6e-38, e^88 ~ 1.7e38). */
-static inline float exp_poly(float x)
+static inline float exp_poly(float xin)
 {
-    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    float x = xin < -87.0f ? -87.0f : (xin > 88.0f ? 88.0f : xin);
+    x = x == x ? x : 0.0f; /* NaN: compute on 0, return NaN below (no UB on the cast) */
     /* round to nearest by the 1.5 * 2^23 trick (no libm call, vectorizes) */
     float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = x - n * 0.693359375f + n * 2.12194440e-4f;
@@ -24,10 +25,10 @@ static inline float exp_poly(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
     float scale;
     __builtin_memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return xin == xin ? p * scale : xin;
 }
 
 MLPC_MULTIVERSION static void sigmoid_rows(float *Z, const float *b, int M, int N)

@@ -7,8 +7,10 @@
  * splits the work over threads. Blocking (BLIS style): NC columns of B,
  * KC deep panels, MC rows of A packed into MR-row slivers; B slivers are read
  * in place when B is not transposed (no packing for the common forward
- * product), packed otherwise. The k order per element is fixed, so results
- * do not depend on how the caller splits M or N. */
+ * product), packed otherwise. The k order per element is fixed, so with
+ * alpha 1 and beta 0 or 1 (all the library uses) results do not depend on
+ * how the caller splits M or N; other alpha/beta may round differently in
+ * the epilogue where the compiler contracts it differently. */
 #include "backend/backend.h"
 
 #include <string.h>

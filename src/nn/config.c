@@ -116,7 +116,8 @@ mlpc_status mlpc_config_set_layers(mlpc_config *c, const char *spec, mlpc_error 
     if (n < 2) return mlpc_seterr(err, MLPC_ERR_ARG, "layers '%s': need at least an input and an output width", spec);
     int old = c->n_layers;
     mlpc_act hidden = old > 1 ? c->act[0] : MLPC_ACT_SIGMOID;
-    mlpc_act out = old > 0 ? c->act[old - 1] : MLPC_ACT_SIGMOID;
+    mlpc_act out = old > 0 ? c->act[old - 1]
+                 : c->loss == MLPC_LOSS_CCE && sizes[n - 1] > 1 ? MLPC_ACT_SOFTMAX : MLPC_ACT_SIGMOID;
     c->n_layers = n - 1;
     for (int i = 0; i < n; i++) c->sizes[i] = sizes[i];
     if (old != c->n_layers) mlpc_config_set_acts(c, hidden, out);

@@ -22,6 +22,7 @@ mlpc_status mlpc_calibrate_threads(const mlpc_config *cfg0, int max_threads, int
 {
     if (max_threads < 1 || max_threads > 64)
         return mlpc_seterr(err, MLPC_ERR_ARG, "threads auto: max threads %d outside 1..64", max_threads);
+    if (mlpc_config_validate(cfg0, err)) return err ? err->code : MLPC_ERR_ARG;
     mlpc_config cfg = *cfg0;
     cfg.epochs = 1;
     int B = cfg.batch, n_in = cfg.sizes[0], n_out = cfg.sizes[cfg.n_layers];

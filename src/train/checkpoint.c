@@ -67,17 +67,21 @@ static mlpc_status parse_state(mlpc_trainer *tr, const char *path, const char *t
     for (int i = 0; i < 12; i++) {
         if (!get_key(text, keys[i], v, sizeof v))
             return mlpc_seterr(&tr->err, MLPC_ERR_FORMAT, "%s: checkpoint state lacks '%s'", path, keys[i]);
-        vals[i] = i == 11 ? 0.0 : strtod(v, NULL);
+        vals[i] = i == 11 || i == 9 ? 0.0 : strtod(v, NULL); /* seed and opt: text */
     }
+    char seed_text[32];
+    get_key(text, "seed", seed_text, sizeof seed_text);
     get_key(text, "opt", v, sizeof v);
-    if ((unsigned long long)vals[9] != (unsigned long long)tr->cfg.seed || (int)vals[10] != tr->cfg.batch ||
+    if (strtoull(seed_text, NULL, 10) != tr->cfg.seed || (int)vals[10] != tr->cfg.batch ||
         strcmp(v, mlpc_opt_name(tr->cfg.opt)) != 0)
         return mlpc_seterr(&tr->err, MLPC_ERR_ARG,
-                           "%s: checkpoint was made with seed %.0f, batch %.0f, opt %s; this run has seed %llu, batch %d, opt %s",
-                           path, vals[9], vals[10], v, (unsigned long long)tr->cfg.seed, tr->cfg.batch,
+                           "%s: checkpoint was made with seed %s, batch %.0f, opt %s; this run has seed %llu, batch %d, opt %s",
+                           path, seed_text, vals[10], v, (unsigned long long)tr->cfg.seed, tr->cfg.batch,
                            mlpc_opt_name(tr->cfg.opt));
+    get_key(text, "step", v, sizeof v);
+    long step = strtol(v, NULL, 10);
     tr->epoch = (int)vals[0];
-    tr->step = (long)vals[1];
+    tr->step = step;
     tr->sched.lr = (float)vals[2];
     tr->sched.best = vals[3];
     tr->sched.wait = (int)vals[4];
@@ -126,7 +130,8 @@ mlpc_status mlpc_trainer_resume(mlpc_trainer *tr, const char *path)
     memcpy(net->params, ck->params, bytes);
     memcpy(tr->m, om->data, bytes);
     memcpy(tr->v, ov->data, bytes);
-    if (best) memcpy(tr->best, best->data, bytes);
+    /* without a BEST section the loaded parameters are the best known */
+    memcpy(tr->best, best ? best->data : ck->params, bytes);
     if (ck->meta_metrics) mlpc_net_set_meta(net, "metrics", ck->meta_metrics);
 out:
     for (int i = 0; i < n_extra; i++) free(extra[i].data);

@@ -14,7 +14,8 @@ struct mlpc_trainer {
     /* arenas, each n_params floats, laid out as net->params */
     float *grads;              /* batch-mean gradients of the last step */
     float *m, *v;              /* optimizer state */
-    float *saved;              /* parameters at the start of the epoch (divergence) */
+    float *saved;              /* params, m, v at the start of the epoch (3 x n_params, divergence) */
+    long saved_step;
     float *best;               /* parameters at the best epoch (early stopping) */
     float *arena;              /* activations and deltas for max(batch, 1024) rows */
     mlpc_acts w;
@@ -25,7 +26,7 @@ struct mlpc_trainer {
     long step;                 /* optimizer steps so far */
     int epoch;                 /* epochs done */
     mlpc_sched_state sched;
-    double es_best;            /* NaN before the first epoch */
+    double es_best;            /* best monitored value, +inf before the first epoch */
     int es_wait, best_epoch, stopped;
     char stop_reason[160];
     /* callbacks */

@@ -38,7 +38,7 @@ mlpc_trainer *mlpc_trainer_create(mlpc_net *net, const mlpc_config *cfg, mlpc_er
     tr->grads = calloc(np, sizeof(float));
     tr->m = calloc(np, sizeof(float));
     tr->v = calloc(np, sizeof(float));
-    tr->saved = calloc(np, sizeof(float));
+    tr->saved = calloc(3 * np, sizeof(float)); /* params, m, v at the epoch's start */
     tr->best = calloc(np, sizeof(float));
     tr->arena = aligned_alloc(64, mlpc_acts_floats(net, rows, 1) * sizeof(float));
     tr->blabels = calloc((size_t)tr->cfg.batch, sizeof(int32_t));
@@ -50,7 +50,7 @@ mlpc_trainer *mlpc_trainer_create(mlpc_net *net, const mlpc_config *cfg, mlpc_er
     }
     mlpc_acts_bind(&tr->w, net, rows, tr->arena, 1);
     mlpc_sched_init(&tr->sched, &tr->cfg);
-    tr->es_best = NAN;
+    tr->es_best = INFINITY;
     tr->batch_every = 1;
     return tr;
 }
@@ -108,6 +108,10 @@ mlpc_status mlpc_trainer_set_data(mlpc_trainer *tr, const mlpc_dataset *train,
     const mlpc_dataset *all[3] = {train, val, test};
     for (int i = 0; i < 3; i++)
         if (all[i] && mlpc_check_targets(tr->net, all[i], &tr->err)) return tr->err.code;
+    if (!train->labels && (tr->cfg.es_metric == MLPC_METRIC_VAL_ACC || tr->cfg.es_metric == MLPC_METRIC_ACC) &&
+        tr->cfg.es_patience > 0)
+        return mlpc_seterr(&tr->err, MLPC_ERR_ARG, "es-metric %s: %s is a regression set (no accuracy); use val_loss or loss",
+                           mlpc_metric_name(tr->cfg.es_metric), train->source);
     free(tr->idx);
     tr->idx = malloc(train->n * sizeof(uint32_t));
     if (!tr->idx) return mlpc_seterr(&tr->err, MLPC_ERR_NOMEM, "out of memory for %zu row indices", train->n);
@@ -184,6 +188,25 @@ mlpc_status mlpc_trainer_step(mlpc_trainer *tr, const float *x, const int32_t *l
 
 /* ---- one epoch ------------------------------------------------------------ */
 
+/* Saves (restore = 0) or restores (1) parameters, optimizer moments and the
+ * step count as they were at the start of the epoch. */
+static void snapshot(mlpc_trainer *tr, int restore)
+{
+    size_t np = tr->net->n_params, bytes = np * sizeof(float);
+    float *dst[3] = {tr->saved, tr->saved + np, tr->saved + 2 * np};
+    float *src[3] = {tr->net->params, tr->m, tr->v};
+    for (int i = 0; i < 3; i++) {
+        if (restore)
+            memcpy(src[i], dst[i], bytes);
+        else
+            memcpy(dst[i], src[i], bytes);
+    }
+    if (restore)
+        tr->step = tr->saved_step;
+    else
+        tr->saved_step = tr->step;
+}
+
 /* copies rows idx[lo..lo+m) of the training set into the batch buffers */
 static void gather(mlpc_trainer *tr, size_t lo, int m)
 {
@@ -233,7 +256,7 @@ static double monitored(const mlpc_trainer *tr, const mlpc_epoch_stats *st)
 static void early_stop(mlpc_trainer *tr, mlpc_epoch_stats *st)
 {
     double v = monitored(tr, st);
-    st->improved = isnan(tr->es_best) || v < tr->es_best - tr->cfg.es_min_delta;
+    st->improved = v < tr->es_best - tr->cfg.es_min_delta; /* false for NaN */
     if (st->improved) {
         tr->es_best = v;
         tr->es_wait = 0;
@@ -263,7 +286,7 @@ mlpc_status mlpc_trainer_epoch(mlpc_trainer *tr, mlpc_epoch_stats *st)
     memset(st, 0, sizeof *st);
     st->epoch = tr->epoch + 1;
     st->lr = tr->sched.lr;
-    memcpy(tr->saved, net->params, net->n_params * sizeof(float));
+    snapshot(tr, 0);
     shuffle(tr);
     double t0 = mlpc_now(), sum_loss = 0.0, sum_aux = 0.0;
     for (long b = 0; b < n_batches; b++) {
@@ -273,7 +296,7 @@ mlpc_status mlpc_trainer_epoch(mlpc_trainer *tr, mlpc_epoch_stats *st)
         double aux = 0.0;
         double loss = fwd_bwd(tr, m, d->labels ? tr->blabels : NULL, d->labels ? NULL : tr->btargets, &aux);
         if (!isfinite(loss)) {
-            memcpy(net->params, tr->saved, net->n_params * sizeof(float));
+            snapshot(tr, 1);
             return mlpc_seterr(&tr->err, MLPC_ERR_DIVERGED,
                                "training diverged at epoch %d, batch %ld: loss is %s", st->epoch, b + 1,
                                isnan(loss) ? "NaN" : "Inf");
@@ -303,6 +326,15 @@ mlpc_status mlpc_trainer_epoch(mlpc_trainer *tr, mlpc_epoch_stats *st)
     evaluate(tr, tr->val, &st->val_loss, &st->val_acc, &st->val_mse);
     evaluate(tr, tr->test, &st->test_loss, &st->test_acc, &st->test_mse);
     st->eval_seconds = mlpc_now() - t1;
+    /* the last update of the epoch is checked too: parameters and the
+     * validation loss must be finite, else the epoch is rolled back */
+    int finite = isfinite(sum_loss) && (!tr->val || isfinite(st->val_loss));
+    for (size_t i = 0; finite && i < net->n_params; i++) finite = isfinite(net->params[i]);
+    if (!finite) {
+        snapshot(tr, 1);
+        return mlpc_seterr(&tr->err, MLPC_ERR_DIVERGED, "training diverged at epoch %d: %s is not finite",
+                           st->epoch, isfinite(sum_loss) && (!tr->val || isfinite(st->val_loss)) ? "a parameter" : "the loss");
+    }
     tr->epoch++;
     early_stop(tr, st);
     double mon = tr->val ? st->val_loss : st->loss;
@@ -316,11 +348,12 @@ mlpc_status mlpc_trainer_run(mlpc_trainer *tr)
         mlpc_epoch_stats st;
         mlpc_status s = mlpc_trainer_epoch(tr, &st);
         if (s) return s;
-        if (tr->ckpt_path && mlpc_trainer_save_checkpoint(tr, tr->ckpt_path)) return tr->err.code;
+        /* the callback runs first: what it changes (the rate) is in the checkpoint */
         if (tr->on_epoch && tr->on_epoch(tr, &st, tr->epoch_user) && !tr->stopped) {
             tr->stopped = 1;
             snprintf(tr->stop_reason, sizeof tr->stop_reason, "stopped by the epoch callback");
         }
+        if (tr->ckpt_path && mlpc_trainer_save_checkpoint(tr, tr->ckpt_path)) return tr->err.code;
     }
     return MLPC_OK;
 }
