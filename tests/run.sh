@@ -4,7 +4,8 @@
 # Runs, from the repository root:
 #   1. fast tier: every build-asan/tests/test_* (ASan + UBSan build)
 #   2. slow tier (skipped when MLPC_FAST=1): every build/tests/slow_* and
-#      every tests/cli/*.sh (with MLPC=<repo>/build/mlpc exported)
+#      every tests/cli/*.sh (with MLPC=<repo>/build/mlpc exported), then
+#      tests/e2e/run.sh (the dashboard in headless chromium)
 # Each program or script is one suite.  cmocka's summary lines
 # ("[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)") give the number of
 # tests; a program without them that prints a line "N passed, N failed" is
@@ -191,6 +192,8 @@ else
         [ -f "$s" ] || continue
         run_script "$s"
     done
+    # the dashboard's end-to-end tests (node's test runner, headless chromium)
+    if [ -f tests/e2e/run.sh ]; then run_suite e2e/dashboard e2e sh tests/e2e/run.sh; fi
 fi
 
 end=$(now_ms)

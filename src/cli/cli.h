@@ -12,6 +12,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 /* config.c: reads a JSON config file whose keys are the long flag names
  * ("out-act" or "out_act") and sets every flag not given on the command

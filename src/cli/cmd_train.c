@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "dash/dash.h"
 
 static cli_flag train_flags[] = {
     /* name, meta, default, help, group */
@@ -113,6 +114,22 @@ static cli_flag train_flags[] = {
         NULL),
     CLI_FLAG("quiet", NULL, NULL, "print nothing but errors", NULL),
     CLI_FLAG("progress", NULL, NULL, "also print the running loss ten times per epoch", NULL),
+    CLI_FLAG("dashboard", NULL, NULL,
+             "serve a live dashboard while training and print its URL; --dashboard=PORT picks the "
+             "port (otherwise 6150 or the next free one; 0: any free port); see docs/dashboard.md",
+             "Dashboard"),
+    CLI_FLAG("bind", "ADDR", "127.0.0.1",
+             "dashboard address; one that is not loopback (e.g. 0.0.0.0) needs a token", NULL),
+    CLI_FLAG("token", "TOKEN", "auto",
+             "dashboard token, required in the URL (?token=TOKEN); auto: generated for a "
+             "non-loopback --bind, none on loopback",
+             NULL),
+    CLI_FLAG("linger", "SECONDS", "0",
+             "keep the dashboard up this long after training ends; -1: until Ctrl-C", NULL),
+    CLI_FLAG("layer-stats", NULL, NULL,
+             "add per-layer RMS of weights and gradients (w_rms, g_rms) to --metrics lines; on "
+             "with --dashboard",
+             NULL),
     CLI_FLAG("help", NULL, NULL, "show this help and exit", NULL),
 };
 
@@ -135,6 +152,9 @@ typedef struct train_ctx {
     const char *metrics_path;
     int metrics_errno; /* set when a metrics line could not be written */
     const char *run;
+    dash_train *dash;  /* dashboard and progress bar (src/dash), or NULL */
+    mlpc_net *net;     /* for --layer-stats */
+    int layer_stats;
 } train_ctx;
 
 static int digits(int v)
@@ -175,6 +195,7 @@ static int on_epoch(mlpc_trainer *tr, const mlpc_epoch_stats *e, void *user)
 {
     (void)tr;
     train_ctx *x = user;
+    dash_train_epoch_begin(x->dash);
     if (!x->quiet) {
         if (x->regress) {
             printf("epoch %*d/%d  loss %.4g", x->width, e->epoch, x->total_epochs, e->loss);
@@ -223,6 +244,10 @@ static int on_epoch(mlpc_trainer *tr, const mlpc_epoch_stats *e, void *user)
         jb_knum(&b, "epoch_seconds", e->epoch_seconds);
         jb_knum(&b, "eval_seconds", e->eval_seconds);
         jb_knum(&b, "samples_per_second", e->samples_per_second);
+        char rms[2048];
+        if (x->layer_stats &&
+            dash_rms_json(x->net, mlpc_trainer_grads(tr), rms, sizeof rms) > 0)
+            jb_raw(&b, rms);
         jb_raw(&b, "}\n");
         int bad = b.oom;
         if (!bad) {
@@ -235,6 +260,7 @@ static int on_epoch(mlpc_trainer *tr, const mlpc_epoch_stats *e, void *user)
             return 1; /* stop training: the record would be incomplete */
         }
     }
+    dash_train_epoch(x->dash, tr, e);
     return 0;
 }
 
@@ -321,6 +347,9 @@ int cmd_train(int argc, char **argv)
     mlpc_dataset *train = NULL, *val = NULL, *test = NULL;
     mlpc_net *net = NULL;
     mlpc_trainer *tr = NULL;
+    dash_train *dash = NULL;
+    int dash_port = -1;
+    char dash_err[512];
     FILE *metrics = NULL;
     const char *metrics_path = NULL;
     char *ckpt_auto = NULL, *run_auto = NULL, *cfg_json = NULL;
@@ -328,7 +357,13 @@ int cmd_train(int argc, char **argv)
     jb_init(&mj);
     mlpc_error err;
     memset(&err, 0, sizeof err);
-    int rc = cli_parse(&c, argc, argv);
+    int rc = 0;
+    if (dash_take_port_arg(argc, argv, &dash_port, dash_err, sizeof dash_err)) {
+        cli_error(&c, "%s", dash_err);
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    rc = cli_parse(&c, argc, argv);
     if (rc) goto done;
     if (c.help) {
         cli_help(&c, stdout);
@@ -547,6 +582,19 @@ int cmd_train(int argc, char **argv)
     if (metrics_path && (rc = check_output_dir(&c, "metrics", metrics_path))) goto done;
     if (resume && (rc = cli_check_input(&c, "resume", resume))) goto done;
     int quiet = F("quiet")->on, progress = F("progress")->on;
+    dash_train_opts dopt;
+    memset(&dopt, 0, sizeof dopt);
+    dopt.dashboard = F("dashboard")->on;
+    dopt.server.port = dash_port;
+    dopt.server.bind = F("bind")->value;
+    dopt.server.token = cli_is(F("token"), "auto") ? NULL : F("token")->value;
+    if ((rc = cli_float(&c, F("linger"), 0, &d))) goto done;
+    dopt.linger = d;
+    if (dopt.dashboard && dash_server_check(&dopt.server, dash_err, sizeof dash_err)) {
+        cli_error(&c, "%s", dash_err);
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
 
     /* ---- 2. data */
     const char *data_name = data ? data : train_path;
@@ -704,7 +752,23 @@ int cmd_train(int argc, char **argv)
         long nb = (long)((rows + (size_t)cfg.batch - 1) / (size_t)cfg.batch);
         ctx.every = nb / 10 > 0 ? nb / 10 : 1;
     }
-    if (progress && !quiet) mlpc_trainer_on_batch(tr, on_batch, 1, &ctx);
+    ctx.net = net;
+    ctx.layer_stats = F("layer-stats")->on || dopt.dashboard;
+    dopt.quiet = quiet;
+    dopt.bar = -1;
+    dopt.run = run;
+    dopt.metrics = metrics_path;
+    dopt.regress = regress;
+    dopt.epochs = cfg.epochs;
+    dopt.batch = cfg.batch;
+    dopt.n_batches = (long)((mlpc_dataset_rows(train) + (size_t)cfg.batch - 1) / (size_t)cfg.batch);
+    dopt.next = progress && !quiet ? on_batch : NULL;
+    dopt.next_user = &ctx;
+    dash = ctx.dash = dash_train_start(tr, net, &dopt, dash_err, sizeof dash_err, &rc);
+    if (!dash) {
+        cli_error(&c, "%s", dash_err);
+        goto done;
+    }
     mlpc_trainer_on_epoch(tr, on_epoch, &ctx);
     if (ckpt) mlpc_trainer_set_checkpoint(tr, ckpt);
     if (resume) {
@@ -735,6 +799,10 @@ int cmd_train(int argc, char **argv)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     st = mlpc_trainer_run(tr);
+    dash_train_finish(dash, st == MLPC_OK && !mlpc_trainer_stopped(tr)
+                                ? DASH_DONE
+                                : (st == MLPC_OK || st == MLPC_ERR_STOPPED ? DASH_STOPPED
+                                                                           : DASH_FAILED));
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     if (ctx.metrics_errno) {
@@ -835,6 +903,7 @@ done:
                   strerror(errno));
         rc = CLI_EXIT_INPUT;
     }
+    dash_train_free(dash); /* after --linger, if training finished */
     if (tr) mlpc_trainer_free(tr);
     if (net) mlpc_net_free(net);
     if (train) mlpc_dataset_free(train);

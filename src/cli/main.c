@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "search/search.h"
 
 static const char USAGE[] =
     "usage: mlpc <command> [flags]\n"
@@ -14,6 +15,9 @@ static const char USAGE[] =
     "  eval      loss and accuracy (or mse) of a saved model on labelled data\n"
     "  predict   predictions of a saved model for new rows (CSV or .npy)\n"
     "  info      layers, settings and metrics stored in a model file\n"
+    "  dashboard live training dashboard in the browser for metrics files on disk\n"
+    "  plot      the dashboard's figures from metrics files into a PNG, SVG or PDF\n"
+    "  search    parallel hyperparameter search from SPACE.json (SQLite store, MPI)\n"
     "  help CMD  the flags of a command (same as mlpc CMD --help)\n"
     "\n"
     "Flags:\n"
@@ -38,6 +42,10 @@ static const char USAGE[] =
 
 typedef int (*cmd_fn)(int, char **);
 
+/* src/cli/cmd_dashboard.c, src/cli/cmd_plot.c (src/dash, docs/dashboard.md) */
+int cmd_dashboard(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+
 static const struct {
     const char *name;
     cmd_fn fn;
@@ -46,6 +54,9 @@ static const struct {
     {"eval", cmd_eval},
     {"predict", cmd_predict},
     {"info", cmd_info},
+    {"dashboard", cmd_dashboard},
+    {"plot", cmd_plot},
+    {"search", cmd_search},
 };
 
 static cmd_fn find(const char *name)
@@ -68,6 +79,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
         printf("mlpc %s\n", MLPC_VERSION_STRING);
+        printf("search over MPI: %s\n", srch_mpi_built() ? srch_mpi_info() : "no (built without MPI)");
         return CLI_EXIT_OK;
     }
     if (!strcmp(cmd, "help")) {

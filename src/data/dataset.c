@@ -68,9 +68,11 @@ nomem:
 void mlpc_dataset_free(mlpc_dataset *d)
 {
     if (!d) return;
-    free(d->x);
-    free(d->labels);
-    free(d->targets);
+    if (!d->borrowed) {
+        free(d->x);
+        free(d->labels);
+        free(d->targets);
+    }
     free(d);
 }
 

@@ -1,0 +1,129 @@
+/* cmd_dashboard.c - `mlpc dashboard DIR|FILE...`: the live dashboard over
+ * metrics files already on disk (finished runs, or a search still writing
+ * them): folders are searched for *.jsonl and every file is watched for new
+ * lines until Ctrl-C. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "dash/dash.h"
+
+static cli_flag dashboard_flags[] = {
+    CLI_FLAG("port", "PORT", "6150",
+             "port to listen on; when not given, 6150 or the next free one; 0: any free port",
+             "Server"),
+    CLI_FLAG("bind", "ADDR", "127.0.0.1",
+             "address to listen on; one that is not loopback (e.g. 0.0.0.0) needs a token", NULL),
+    CLI_FLAG("token", "TOKEN", "auto",
+             "token required in the URL (?token=TOKEN); auto: generated for a non-loopback --bind, "
+             "none on loopback",
+             NULL),
+    CLI_FLAG("max-conns", "N", "32", "most connections served at once; more are closed", NULL),
+    CLI_FLAG("quiet", NULL, NULL, "print only the URL (on standard error)", "Output"),
+    CLI_FLAG("help", NULL, NULL, "show this help and exit", NULL),
+};
+
+static const char SUMMARY[] =
+    "Serves the live training dashboard for metrics files written by\n"
+    "mlpc train --metrics (and by searches): every *.jsonl in each folder (three\n"
+    "levels deep) or each FILE given. Files are watched, so runs that are still\n"
+    "writing appear and grow live. Runs until Ctrl-C. See docs/dashboard.md.\n"
+    "Exit status: 0 ok, 1 bad input file or I/O error (a port in use), 2 usage error,\n"
+    "4 internal error.";
+
+static volatile sig_atomic_t stop_now;
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_now = 1;
+}
+
+int cmd_dashboard(int argc, char **argv)
+{
+    cli_cmd c;
+    memset(&c, 0, sizeof c);
+    c.name = "dashboard";
+    c.usage = "mlpc dashboard DIR|FILE... [--port PORT] [--bind ADDR] [--token TOKEN]";
+    c.summary = SUMMARY;
+    c.flags = dashboard_flags;
+    c.n_flags = (int)(sizeof dashboard_flags / sizeof dashboard_flags[0]);
+    c.max_pos = 4;
+    dash_store *store = NULL;
+    dash_server *srv = NULL;
+    char err[512];
+    int rc = cli_parse(&c, argc, argv);
+    if (rc) goto done;
+    if (c.help) {
+        cli_help(&c, stdout);
+        goto done;
+    }
+#define F(n) cli_flag_get(&c, n)
+    if (c.n_pos == 0) {
+        cli_error(&c, "give a folder or metrics file to watch, e.g. mlpc dashboard runs/");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    dash_server_opts so;
+    memset(&so, 0, sizeof so);
+    so.port = -1;
+    if (F("port")->given && (rc = cli_int(&c, F("port"), 0, 65535, &so.port))) goto done;
+    if ((rc = cli_int(&c, F("max-conns"), 1, 1024, &so.max_conns))) goto done;
+    so.bind = F("bind")->value;
+    so.token = cli_is(F("token"), "auto") ? NULL : F("token")->value;
+    if (dash_server_check(&so, err, sizeof err)) {
+        cli_error(&c, "%s", err);
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    store = dash_store_create(0);
+    if (!store) {
+        cli_error(&c, "out of memory");
+        rc = CLI_EXIT_INTERNAL;
+        goto done;
+    }
+    for (int i = 0; i < c.n_pos; i++)
+        if (dash_store_watch(store, c.pos[i], err, sizeof err)) {
+            cli_error(&c, "%s", err);
+            rc = CLI_EXIT_INPUT;
+            goto done;
+        }
+    dash_store_poll(store, 0); /* the files there now, before the first page asks */
+    if (dash_store_start_pump(store, 100)) {
+        cli_error(&c, "cannot start the pump thread");
+        rc = CLI_EXIT_INTERNAL;
+        goto done;
+    }
+    srv = dash_server_start(store, &so, err, sizeof err);
+    if (!srv) {
+        cli_error(&c, "%s", err);
+        rc = strncmp(err, "--", 2) == 0 ? CLI_EXIT_USAGE : CLI_EXIT_INPUT;
+        goto done;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (F("quiet")->on) {
+        fprintf(stderr, "dashboard: %s\n", dash_server_url(srv));
+    } else {
+        printf("dashboard: %s\n", dash_server_url(srv));
+        int n = dash_store_runs(store);
+        printf("%d run%s so far; watching for more (Ctrl-C to stop)\n", n, n == 1 ? "" : "s");
+        fflush(stdout);
+    }
+    while (!stop_now) {
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    rc = 0;
+#undef F
+done:
+    dash_server_stop(srv);
+    dash_store_free(store);
+    cli_cmd_free(&c);
+    return rc;
+}

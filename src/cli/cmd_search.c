@@ -1,0 +1,325 @@
+/* cmd_search.c - `mlpc search SPACE.json`: parallel hyperparameter search
+ * over worker processes (and MPI ranks), stored in SQLite; and
+ * `mlpc search --report DB`. The format and the design: docs/search.md. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "search/search.h"
+
+static cli_flag search_flags[] = {
+    CLI_FLAG("db", "FILE", "auto", "SQLite database of the search; auto: STUDY.db in the current folder",
+             "Search"),
+    CLI_FLAG("study", "NAME", "auto", "study name in the database; auto: \"study\" of SPACE.json, else its file name",
+             NULL),
+    CLI_FLAG("trials", "N", "space", "trial budget (overrides \"trials\"; grid: 0 or none means the whole grid)", NULL),
+    CLI_FLAG("seed", "N", "space", "study seed (overrides \"seed\"; each trial's seed comes from it and the trial number)",
+             NULL),
+    CLI_FLAG("sampler", "NAME", "space", "grid or random (overrides \"sampler\")", NULL),
+    CLI_FLAG("metric", "NAME", "space",
+             "val_loss, val_acc, val_mse, loss, acc or mse (overrides \"metric\"; the space's default: val_loss with validation data, else loss)", NULL),
+    CLI_FLAG("direction", "DIR", "space", "minimize or maximize (overrides \"direction\"; the space's default: maximize for accuracies)", NULL),
+    CLI_FLAG("workers", "W", "auto", "worker processes on this machine (or MPI rank); auto: cores / threads", "Resources"),
+    CLI_FLAG("threads", "C", "space", "compute threads of every trial (overrides \"threads\", which defaults to 1)", NULL),
+    CLI_FLAG("oversubscribe", NULL, NULL, "allow workers x threads above the cores", NULL),
+    CLI_FLAG("resume", NULL, NULL,
+             "continue the study in --db: finished trials are kept, trials that were running start again", "Recovery"),
+    CLI_FLAG("retry", "N", "0", "run a trial again up to N times when its worker dies (else it is marked failed)", NULL),
+    CLI_FLAG("report", "DB", NULL, "print the report of the studies in DB and exit (with --study: only that one)",
+             "Report"),
+    CLI_FLAG("top", "N", "10", "rows of the best-trials table", NULL),
+    CLI_FLAG("csv", NULL, NULL, "with --report: every trial as CSV (number, state, epochs, value, seed, params)", NULL),
+    CLI_FLAG("quiet", NULL, NULL, "print nothing but errors", NULL),
+    CLI_FLAG("help", NULL, NULL, "show this help and exit", NULL),
+};
+
+#define N_FLAGS ((int)(sizeof search_flags / sizeof search_flags[0]))
+
+static const char SUMMARY[] =
+    "Searches hyperparameters (layers, widths, activation, optimizer, learning rate, batch,\n"
+    "epochs, L2, threads) with a grid or random sampler and optional ASHA early stopping.\n"
+    "W worker processes x C threads per trial fill the cores; the data is loaded once and\n"
+    "shared read-only; one process writes the SQLite database, so a killed search loses\n"
+    "nothing (--resume). Under `mpirun -np N mlpc search ...` rank 0 schedules and every\n"
+    "rank runs its own workers. SPACE.json is described in docs/search.md.\n"
+    "Exit status: 0 ok, 1 bad input file or I/O error, 2 usage error, 4 internal error,\n"
+    "130 interrupted (continue with --resume).";
+
+static char *read_text(const char *path, int *err_no)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *err_no = errno;
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (n + 1 < cap) break;
+        if (cap > ((size_t)16 << 20)) {
+            free(buf);
+            buf = NULL;
+            *err_no = EFBIG;
+            break;
+        }
+        char *nb = realloc(buf, cap * 2);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            *err_no = ENOMEM;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    if (buf && ferror(f)) {
+        *err_no = EIO;
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) buf[n] = '\0';
+    return buf;
+}
+
+/* loads the data the space names, split and normalized like `mlpc train` */
+static int load_data(cli_cmd *c, const srch_space *s, mlpc_dataset **train, mlpc_dataset **val)
+{
+    int rc;
+    mlpc_error err;
+    memset(&err, 0, sizeof err);
+    if (s->data[0]) {
+        if ((rc = cli_load_builtin(c, s->data, train, strcmp(s->data, "lorenz") ? NULL : val, NULL))) return rc;
+    } else {
+        mlpc_csv_options csv;
+        mlpc_csv_options_default(&csv);
+        if (s->header[0]) csv.header = !strcmp(s->header, "yes") ? 1 : !strcmp(s->header, "no") ? 0 : -1;
+        if (!strcmp(s->task, "regress")) csv.task = MLPC_TASK_REGRESS;
+        csv.n_targets = s->n_targets;
+        csv.label_col = s->label_col[0] ? s->label_col : NULL;
+        if ((rc = cli_load_files(c, "train", s->train, "train-labels", s->train_labels[0] ? s->train_labels : NULL,
+                                 &csv, train)))
+            return rc;
+    }
+    if (s->val_split[0] && strcmp(s->val_split, "0")) {
+        size_t n = mlpc_dataset_rows(*train);
+        double v = atof(s->val_split);
+        size_t nv = strchr(s->val_split, '.') ? (size_t)llround(v * (double)n) : (size_t)v;
+        if (nv == 0 || nv >= n) {
+            cli_error(c, "%s: val_split %s: must leave training and validation rows (the data has %zu rows)", s->path,
+                      s->val_split, n);
+            return CLI_EXIT_USAGE;
+        }
+        mlpc_dataset *a = mlpc_dataset_slice(*train, 0, n - nv, &err);
+        mlpc_dataset *b = a ? mlpc_dataset_slice(*train, n - nv, nv, &err) : NULL;
+        if (!a || !b) {
+            mlpc_dataset_free(a);
+            return cli_lib_error(c, NULL, err.code, err.msg);
+        }
+        mlpc_dataset_free(*train);
+        *train = a;
+        *val = b;
+    }
+    /* normalization fitted on the training rows, applied once to the data
+     * every worker shares (what `mlpc train --norm` does per run) */
+    mlpc_config cfg;
+    mlpc_config_default(&cfg);
+    cfg.n_layers = 1;
+    cfg.sizes[0] = (int)mlpc_dataset_features(*train);
+    cfg.sizes[1] = (int)mlpc_dataset_outputs(*train);
+    if (cfg.sizes[1] < 1) cfg.sizes[1] = 1;
+    cfg.act[0] = MLPC_ACT_LINEAR;
+    cfg.loss = MLPC_LOSS_MSE;
+    mlpc_net *net = mlpc_net_create(&cfg, &err);
+    if (!net) return cli_lib_error(c, NULL, err.code, err.msg);
+    mlpc_status st = mlpc_net_fit_normalization(net, *train, s->norm);
+    if (!st) st = mlpc_net_normalize(net, *train);
+    if (!st && *val) st = mlpc_net_normalize(net, *val);
+    rc = st ? cli_lib_error(c, NULL, st, mlpc_net_error(net)->msg) : 0;
+    mlpc_net_free(net);
+    return rc;
+}
+
+int cmd_search(int argc, char **argv)
+{
+    cli_cmd c;
+    memset(&c, 0, sizeof c);
+    c.name = "search";
+    c.usage = "mlpc search SPACE.json [flags]   |   mlpc search --report DB [--study NAME] [--top N] [--csv]";
+    c.summary = SUMMARY;
+    c.flags = search_flags;
+    c.n_flags = N_FLAGS;
+    c.max_pos = 1;
+    mlpc_dataset *train = NULL, *val = NULL;
+    char *text = NULL, *db_auto = NULL;
+    srch_space *s = NULL;
+    mlpc_error err;
+    memset(&err, 0, sizeof err);
+    int rc = cli_parse(&c, argc, argv);
+    if (rc) goto done;
+    if (c.help) {
+        cli_help(&c, stdout);
+        goto done;
+    }
+#define F(n) cli_flag_get(&c, n)
+    int top;
+    if ((rc = cli_int(&c, F("top"), 1, 1000000, &top))) goto done;
+    if (F("report")->given) {
+        if (c.n_pos) {
+            cli_error(&c, "--report DB takes no SPACE.json (got '%s')", c.pos[0]);
+            rc = CLI_EXIT_USAGE;
+            goto done;
+        }
+        const char *db = F("report")->value;
+        if ((rc = cli_check_input(&c, "report", db))) goto done;
+        if (srch_report(db, F("study")->given ? F("study")->value : NULL, top, F("csv")->on, stdout, &err)) {
+            rc = cli_lib_error(&c, db, err.code, err.msg);
+            goto done;
+        }
+        goto done;
+    }
+    if (F("csv")->on) {
+        cli_error(&c, "--csv: only with --report DB");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    if (c.n_pos != 1) {
+        cli_error(&c, "missing SPACE.json (see mlpc search --help and docs/search.md)");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    const char *path = c.pos[0];
+    if ((rc = cli_check_input(&c, NULL, path))) goto done;
+    int err_no = 0;
+    text = read_text(path, &err_no);
+    if (!text) {
+        cli_error(&c, "%s: %s", path, strerror(err_no));
+        rc = err_no == ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_INPUT;
+        goto done;
+    }
+    s = malloc(sizeof *s);
+    if (!s) {
+        cli_error(&c, "out of memory");
+        rc = CLI_EXIT_INTERNAL;
+        goto done;
+    }
+    if (srch_space_parse(s, path, text, &err)) {
+        cli_error(&c, "%s", err.msg);
+        rc = CLI_EXIT_INPUT;
+        goto done;
+    }
+
+    /* ---- flags over the file */
+    srch_opts o;
+    memset(&o, 0, sizeof o);
+    o.space_text = text;
+    if (F("study")->given) {
+        const char *v = F("study")->value;
+        if (!*v || strlen(v) >= sizeof s->study) {
+            rc = cli_bad_value(&c, F("study"), "a non-empty name of at most %zu characters", sizeof s->study - 1);
+            goto done;
+        }
+        snprintf(s->study, sizeof s->study, "%s", v);
+    }
+    if (F("trials")->given && (rc = cli_int(&c, F("trials"), 0, 10000000, &s->trials))) goto done;
+    if (F("seed")->given) {
+        uint64_t seed;
+        if ((rc = cli_u64(&c, F("seed"), &seed))) goto done;
+        if (seed > ((1ULL << 53) - 1)) {
+            rc = cli_bad_value(&c, F("seed"), "must be below 2^53");
+            goto done;
+        }
+        s->seed = seed;
+    }
+    if (F("sampler")->given) {
+        if (!cli_is(F("sampler"), "grid") && !cli_is(F("sampler"), "random")) {
+            rc = cli_bad_value(&c, F("sampler"), "grid or random");
+            goto done;
+        }
+        s->grid = cli_is(F("sampler"), "grid");
+    }
+    if (F("metric")->given && (s->metric = srch_metric_parse(F("metric")->value)) < 0) {
+        rc = cli_bad_value(&c, F("metric"), "val_loss, val_acc, val_mse, loss, acc or mse");
+        goto done;
+    }
+    if (F("direction")->given) {
+        const char *d = F("direction")->value;
+        if (!strcmp(d, "minimize") || !strcmp(d, "min")) s->maximize = 0;
+        else if (!strcmp(d, "maximize") || !strcmp(d, "max")) s->maximize = 1;
+        else {
+            rc = cli_bad_value(&c, F("direction"), "minimize or maximize");
+            goto done;
+        }
+    }
+    if (srch_space_check(s, &err)) {
+        cli_error(&c, "%s", err.msg);
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    if (!cli_is(F("workers"), "auto") && (rc = cli_int(&c, F("workers"), 1, 4096, &o.workers))) goto done;
+    if (F("threads")->given && (rc = cli_int(&c, F("threads"), 1, 4096, &o.threads))) goto done;
+    if ((rc = cli_int(&c, F("retry"), 0, 1000, &o.retries))) goto done;
+    o.oversubscribe = F("oversubscribe")->on;
+    o.resume = F("resume")->on;
+    o.quiet = F("quiet")->on;
+    o.top = top;
+    if (cli_is(F("db"), "auto")) {
+        size_t n = strlen(s->study) + 4;
+        db_auto = malloc(n);
+        if (!db_auto) {
+            cli_error(&c, "out of memory");
+            rc = CLI_EXIT_INTERNAL;
+            goto done;
+        }
+        snprintf(db_auto, n, "%s.db", s->study);
+        o.db = db_auto;
+    } else {
+        o.db = F("db")->value;
+        struct stat stb;
+        if (!*o.db || (stat(o.db, &stb) == 0 && S_ISDIR(stb.st_mode))) {
+            rc = cli_bad_value(&c, F("db"), "must be a file name");
+            goto done;
+        }
+    }
+
+    /* ---- data, once */
+    if ((rc = load_data(&c, s, &train, &val))) goto done;
+    if (srch_space_resolve(s, val != NULL, mlpc_dataset_task(train) == MLPC_TASK_REGRESS, &err)) {
+        cli_error(&c, "%s", err.msg);
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    int r = srch_run(s, &o, &train, &val, &err);
+    if (r < 0) {
+        if (err.code == MLPC_ERR_STOPPED) {
+            cli_error(&c, "%s", err.msg);
+            rc = 130;
+        } else {
+            rc = cli_lib_error(&c, NULL, err.code, err.msg);
+            if (err.code == MLPC_ERR_UNSUPPORTED) rc = CLI_EXIT_USAGE;
+        }
+        goto done;
+    }
+    if (r == 0 && !o.quiet) {
+        printf("\n");
+        if (srch_report(o.db, s->study, top, 0, stdout, &err)) {
+            rc = cli_lib_error(&c, o.db, err.code, err.msg);
+            goto done;
+        }
+    }
+    rc = 0;
+#undef F
+done:
+    mlpc_dataset_free(train);
+    mlpc_dataset_free(val);
+    free(text);
+    free(db_auto);
+    free(s);
+    cli_cmd_free(&c);
+    return rc;
+}

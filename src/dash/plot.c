@@ -1,0 +1,450 @@
+/* plot.c - `mlpc plot`: the dashboard's figures drawn with cairo into a PNG,
+ * SVG or PDF file. Seven panels in a 3 x 3 grid (loss, accuracy or MSE,
+ * learning rate, throughput, epoch time, weight RMS and gradient RMS per
+ * layer) and a legend; runs are told apart by colour, validation curves are
+ * dashed, layers in the RMS panels by colour with one dash pattern per run. */
+#include <cairo-pdf.h>
+#include <cairo-svg.h>
+#include <cairo.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dash/dash.h"
+
+static const double PALETTE[10][3] = {
+    {0.122, 0.467, 0.706}, {1.000, 0.498, 0.055}, {0.173, 0.627, 0.173}, {0.839, 0.153, 0.157},
+    {0.580, 0.404, 0.741}, {0.549, 0.337, 0.294}, {0.890, 0.467, 0.761}, {0.498, 0.498, 0.498},
+    {0.737, 0.741, 0.133}, {0.090, 0.745, 0.812}};
+
+typedef struct line {
+    const double *x, *y;
+    int n;
+    size_t stride; /* y[i * stride] */
+    int color;
+    int dash;      /* 0 solid, 1 dashed, 2 dotted, 3 dash-dot */
+} line;
+
+typedef struct panel {
+    const char *title;
+    int logy;
+    line lines[256];
+    int n;
+} panel;
+
+int dash_nice_ticks(double lo, double hi, int max, double *ticks)
+{
+    if (!(hi > lo) || max < 2) {
+        ticks[0] = lo;
+        return 1;
+    }
+    double raw = (hi - lo) / (max - 1);
+    double mag = pow(10.0, floor(log10(raw)));
+    double r = raw / mag, step;
+    if (r <= 1.0)
+        step = mag;
+    else if (r <= 2.0)
+        step = 2 * mag;
+    else if (r <= 5.0)
+        step = 5 * mag;
+    else
+        step = 10 * mag;
+    int n = 0;
+    for (double t = ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9 && n < max; t += step)
+        ticks[n++] = fabs(t) < step * 1e-9 ? 0.0 : t;
+    return n;
+}
+
+static void set_dash(cairo_t *cr, int dash, double lw)
+{
+    double d[4];
+    switch (dash % 4) {
+    case 1: d[0] = 6 * lw; d[1] = 4 * lw; cairo_set_dash(cr, d, 2, 0); break;
+    case 2: d[0] = 1.5 * lw; d[1] = 3 * lw; cairo_set_dash(cr, d, 2, 0); break;
+    case 3: d[0] = 7 * lw; d[1] = 3 * lw; d[2] = 1.5 * lw; d[3] = 3 * lw; cairo_set_dash(cr, d, 4, 0); break;
+    default: cairo_set_dash(cr, NULL, 0, 0);
+    }
+}
+
+static void tick_label(char *buf, size_t cap, double v, double step, int logy)
+{
+    if (logy) {
+        snprintf(buf, cap, "%g", v);
+        return;
+    }
+    if (v == 0) {
+        snprintf(buf, cap, "0");
+        return;
+    }
+    double a = fabs(v);
+    if (a >= 1e5 || a < 1e-3) {
+        snprintf(buf, cap, "%.2g", v);
+        return;
+    }
+    int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+    if (dec > 6) dec = 6;
+    snprintf(buf, cap, "%.*f", dec, v);
+}
+
+static void text(cairo_t *cr, double x, double y, const char *s, double ax, double ay)
+{
+    cairo_text_extents_t e;
+    cairo_text_extents(cr, s, &e);
+    cairo_move_to(cr, x - ax * e.width - e.x_bearing, y - ay * e.height - e.y_bearing);
+    cairo_show_text(cr, s);
+}
+
+static void draw_panel(cairo_t *cr, const panel *p, double x0, double y0, double w, double h,
+                       double fs)
+{
+    /* frame and title */
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_rectangle(cr, x0, y0, w, h);
+    cairo_fill(cr);
+    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+    cairo_set_font_size(cr, fs * 1.1);
+    text(cr, x0 + w / 2, y0 + fs * 0.4, p->title, 0.5, 0.0);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, fs * 0.85);
+
+    /* ranges over the finite (and, for log, positive) values */
+    double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+    for (int i = 0; i < p->n; i++) {
+        const line *l = &p->lines[i];
+        for (int k = 0; k < l->n; k++) {
+            double xv = l->x[k], yv = l->y[(size_t)k * l->stride];
+            if (!isfinite(xv) || !isfinite(yv) || (p->logy && yv <= 0)) continue;
+            if (xv < xlo) xlo = xv;
+            if (xv > xhi) xhi = xv;
+            if (yv < ylo) ylo = yv;
+            if (yv > yhi) yhi = yv;
+        }
+    }
+    double px = x0 + fs * 4.6, py = y0 + fs * 2.0, pw = w - fs * 5.6, ph = h - fs * 4.4;
+    cairo_set_line_width(cr, 1.0);
+    cairo_set_source_rgb(cr, 0.55, 0.55, 0.55);
+    cairo_rectangle(cr, px, py, pw, ph);
+    cairo_stroke(cr);
+    if (!(xlo <= xhi)) {
+        cairo_set_source_rgb(cr, 0.45, 0.45, 0.45);
+        text(cr, px + pw / 2, py + ph / 2, "no data", 0.5, 0.5);
+        return;
+    }
+    if (xhi == xlo) {
+        xlo -= 0.5;
+        xhi += 0.5;
+    }
+    int logy = p->logy;
+    double a = ylo, b = yhi;
+    if (logy) {
+        a = log10(ylo);
+        b = log10(yhi);
+        if (b - a < 1e-9) {
+            a -= 0.5;
+            b += 0.5;
+        }
+        double pad = (b - a) * 0.05;
+        a -= pad;
+        b += pad;
+    } else {
+        if (b - a < 1e-12 * (fabs(a) + 1)) {
+            a -= fabs(a) * 0.05 + 1e-6;
+            b += fabs(b) * 0.05 + 1e-6;
+        }
+        double pad = (b - a) * 0.06;
+        a -= pad;
+        b += pad;
+        if (ylo >= 0 && a < 0) a = 0;
+    }
+#define MX(v) (px + ((v) - xlo) / (xhi - xlo) * pw)
+#define MY(v) (py + ph - ((logy ? log10(v) : (v)) - a) / (b - a) * ph)
+
+    /* grid and tick labels */
+    double ticks[16];
+    int nt = dash_nice_ticks(xlo, xhi, 7, ticks);
+    char lab[48];
+    for (int i = 0; i < nt; i++) {
+        double X = MX(ticks[i]);
+        cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
+        cairo_move_to(cr, X, py);
+        cairo_line_to(cr, X, py + ph);
+        cairo_stroke(cr);
+        cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
+        tick_label(lab, sizeof lab, ticks[i], nt > 1 ? ticks[1] - ticks[0] : 1, 0);
+        text(cr, X, py + ph + fs * 0.35, lab, 0.5, 0.0);
+    }
+    cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
+    text(cr, px + pw / 2, y0 + h - fs * 0.2, "epoch", 0.5, 1.0);
+    if (logy && b - a > 1.0) {
+        for (int e = (int)ceil(a); e <= (int)floor(b); e++) {
+            double v = pow(10.0, e), Y = MY(v);
+            cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
+            cairo_move_to(cr, px, Y);
+            cairo_line_to(cr, px + pw, Y);
+            cairo_stroke(cr);
+            cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
+            tick_label(lab, sizeof lab, v, 1, 1);
+            text(cr, px - fs * 0.35, Y, lab, 1.0, 0.5);
+        }
+    } else {
+        double lo = logy ? pow(10.0, a) : a, hi = logy ? pow(10.0, b) : b;
+        nt = dash_nice_ticks(lo, hi, 6, ticks);
+        for (int i = 0; i < nt; i++) {
+            if (logy && ticks[i] <= 0) continue;
+            double Y = MY(ticks[i]);
+            cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
+            cairo_move_to(cr, px, Y);
+            cairo_line_to(cr, px + pw, Y);
+            cairo_stroke(cr);
+            cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
+            tick_label(lab, sizeof lab, ticks[i], nt > 1 ? ticks[1] - ticks[0] : 1, 0);
+            text(cr, px - fs * 0.35, Y, lab, 1.0, 0.5);
+        }
+    }
+
+    /* the curves, clipped to the plot area */
+    cairo_save(cr);
+    cairo_rectangle(cr, px, py, pw, ph);
+    cairo_clip(cr);
+    double lw = fs / 7.0;
+    cairo_set_line_width(cr, lw);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    for (int i = 0; i < p->n; i++) {
+        const line *l = &p->lines[i];
+        const double *c = PALETTE[l->color % 10];
+        cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+        set_dash(cr, l->dash, lw);
+        int pen = 0, pts = 0;
+        double lx = 0, ly = 0;
+        for (int k = 0; k < l->n; k++) {
+            double xv = l->x[k], yv = l->y[(size_t)k * l->stride];
+            if (!isfinite(xv) || !isfinite(yv) || (logy && yv <= 0)) continue; /* gaps are spanned */
+            lx = MX(xv);
+            ly = MY(yv);
+            if (!pen)
+                cairo_move_to(cr, lx, ly);
+            else
+                cairo_line_to(cr, lx, ly);
+            pen = 1;
+            pts++;
+        }
+        cairo_stroke(cr);
+        if (pts == 1) { /* a single epoch: a dot */
+            cairo_arc(cr, lx, ly, lw * 1.8, 0, 2 * M_PI);
+            cairo_fill(cr);
+        }
+    }
+    cairo_set_dash(cr, NULL, 0, 0);
+    cairo_restore(cr);
+#undef MX
+#undef MY
+}
+
+static void add(panel *p, const double *x, const double *y, int n, size_t stride, int color,
+                int dash)
+{
+    if (p->n >= (int)(sizeof p->lines / sizeof p->lines[0])) return;
+    line *l = &p->lines[p->n++];
+    l->x = x;
+    l->y = y;
+    l->n = n;
+    l->stride = stride;
+    l->color = color;
+    l->dash = dash;
+}
+
+static int any_finite(const double *v, int n, size_t stride)
+{
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[(size_t)i * stride])) return 1;
+    return 0;
+}
+
+static void draw_legend(cairo_t *cr, const dash_runs *runs, int max_layers, double x0, double y0,
+                        double w, double h, double fs)
+{
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_rectangle(cr, x0, y0, w, h);
+    cairo_fill(cr);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+    cairo_set_font_size(cr, fs * 1.1);
+    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    text(cr, x0 + fs, y0 + fs * 0.4, "Runs", 0.0, 0.0);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, fs * 0.9);
+    double y = y0 + fs * 2.4, lw = fs / 7.0;
+    int shown = 0;
+    for (int i = 0; i < runs->n && y < y0 + h - fs * 4.5; i++, shown++) {
+        const dash_series *s = &runs->s[i];
+        const double *c = PALETTE[i % 10];
+        cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+        cairo_set_line_width(cr, lw * 1.4);
+        cairo_move_to(cr, x0 + fs, y);
+        cairo_line_to(cr, x0 + fs * 3.2, y);
+        cairo_stroke(cr);
+        cairo_set_dash(cr, NULL, 0, 0);
+        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+        char lab[200];
+        snprintf(lab, sizeof lab, "%s  (%d epoch%s)", s->name, s->n, s->n == 1 ? "" : "s");
+        text(cr, x0 + fs * 3.8, y, lab, 0.0, 0.5);
+        y += fs * 1.45;
+    }
+    if (shown < runs->n) {
+        char lab[64];
+        snprintf(lab, sizeof lab, "... and %d more", runs->n - shown);
+        text(cr, x0 + fs * 3.8, y, lab, 0.0, 0.5);
+        y += fs * 1.45;
+    }
+    y += fs * 0.6;
+    cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+    text(cr, x0 + fs, y, "solid: training set   dashed: validation set", 0.0, 0.5);
+    y += fs * 1.45;
+    if (max_layers > 0) {
+        text(cr, x0 + fs, y, "RMS panels: colour = layer", 0.0, 0.5);
+        double x = x0 + fs * 15.0;
+        for (int l = 0; l < max_layers && l < 10; l++) {
+            const double *c = PALETTE[l % 10];
+            cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+            cairo_rectangle(cr, x, y - fs * 0.35, fs * 0.7, fs * 0.7);
+            cairo_fill(cr);
+            cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+            char lab[16];
+            snprintf(lab, sizeof lab, "L%d", l + 1);
+            text(cr, x + fs * 0.9, y, lab, 0.0, 0.5);
+            x += fs * 3.0;
+        }
+        y += fs * 1.45;
+        if (runs->n > 1) { /* and the run by its dash pattern */
+            cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+            text(cr, x0 + fs, y, "line pattern = run:", 0.0, 0.5);
+            x = x0 + fs * 15.0;
+            for (int i = 0; i < runs->n && i < 4 && x < x0 + w - fs * 8; i++) {
+                cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+                cairo_set_line_width(cr, lw * 1.4);
+                set_dash(cr, i, lw);
+                cairo_move_to(cr, x, y);
+                cairo_line_to(cr, x + fs * 2.2, y);
+                cairo_stroke(cr);
+                cairo_set_dash(cr, NULL, 0, 0);
+                text(cr, x + fs * 2.6, y, runs->s[i].name, 0.0, 0.5);
+                cairo_text_extents_t e;
+                cairo_text_extents(cr, runs->s[i].name, &e);
+                x += fs * 4.0 + e.x_advance;
+            }
+        }
+    }
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    if (a < b) return 0;
+    for (size_t i = 0; i < b; i++) {
+        char c = s[a - b + i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        if (c != suf[i]) return 0;
+    }
+    return 1;
+}
+
+int dash_plot(const dash_runs *runs, const char *path, const dash_plot_opts *o, char *err,
+              size_t cap)
+{
+    int W = o && o->width > 0 ? o->width : 1500, H = o && o->height > 0 ? o->height : 960;
+    int fmt = ends_with(path, ".png") ? 0 : ends_with(path, ".svg") ? 1 : ends_with(path, ".pdf") ? 2 : -1;
+    if (fmt < 0) {
+        snprintf(err, cap, "-o %s: use a .png, .svg or .pdf file name", path);
+        return -1;
+    }
+    if (W < 300 || H < 200 || W > 20000 || H > 20000) {
+        snprintf(err, cap, "--size %dx%d: between 300x200 and 20000x20000", W, H);
+        return -1;
+    }
+    panel *P = calloc(7, sizeof *P);
+    if (!P) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    int classify = 0, max_layers = 0;
+    for (int i = 0; i < runs->n; i++) {
+        if (!runs->s[i].regress) classify = 1;
+        if (runs->s[i].n_layers > max_layers) max_layers = runs->s[i].n_layers;
+    }
+    P[0].title = o && o->log_loss ? "Loss (log scale)" : "Loss";
+    P[0].logy = o && o->log_loss;
+    P[1].title = classify ? "Accuracy" : "Mean squared error";
+    P[2].title = "Learning rate";
+    P[3].title = "Throughput (samples/s)";
+    P[4].title = "Epoch time (s)";
+    P[5].title = "Weight RMS per layer";
+    P[6].title = "Gradient RMS per layer (last batch)";
+    P[6].logy = 1;
+    for (int i = 0; i < runs->n; i++) {
+        const dash_series *s = &runs->s[i];
+        add(&P[0], s->epoch, s->loss, s->n, 1, i, 0);
+        if (any_finite(s->val_loss, s->n, 1)) add(&P[0], s->epoch, s->val_loss, s->n, 1, i, 1);
+        if (classify) {
+            add(&P[1], s->epoch, s->acc, s->n, 1, i, 0);
+            if (any_finite(s->val_acc, s->n, 1)) add(&P[1], s->epoch, s->val_acc, s->n, 1, i, 1);
+        } else {
+            add(&P[1], s->epoch, s->mse, s->n, 1, i, 0);
+            if (any_finite(s->val_mse, s->n, 1)) add(&P[1], s->epoch, s->val_mse, s->n, 1, i, 1);
+        }
+        add(&P[2], s->epoch, s->lr, s->n, 1, i, 0);
+        add(&P[3], s->epoch, s->sps, s->n, 1, i, 0);
+        add(&P[4], s->epoch, s->secs, s->n, 1, i, 0);
+        for (int l = 0; l < s->n_layers; l++) {
+            add(&P[5], s->epoch, s->w_rms + l, s->n, (size_t)s->n_layers, l, i);
+            add(&P[6], s->epoch, s->g_rms + l, s->n, (size_t)s->n_layers, l, i);
+        }
+    }
+
+    cairo_surface_t *sf;
+    if (fmt == 0)
+        sf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+    else if (fmt == 1)
+        sf = cairo_svg_surface_create(path, W, H);
+    else
+        sf = cairo_pdf_surface_create(path, W, H);
+    if (cairo_surface_status(sf) != CAIRO_STATUS_SUCCESS) {
+        snprintf(err, cap, "-o %s: %s", path, cairo_status_to_string(cairo_surface_status(sf)));
+        cairo_surface_destroy(sf);
+        free(P);
+        return -1;
+    }
+    cairo_t *cr = cairo_create(sf);
+    cairo_set_source_rgb(cr, 0.96, 0.96, 0.97);
+    cairo_paint(cr);
+    double fs = (double)(W < H * 1.5 ? W / 1.5 : H) / 960.0 * 15.0;
+    if (fs < 8) fs = 8;
+    double top = 0;
+    if (o && o->title && *o->title) {
+        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+        cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+        cairo_set_font_size(cr, fs * 1.4);
+        text(cr, W / 2.0, fs * 0.6, o->title, 0.5, 0.0);
+        top = fs * 2.6;
+    }
+    double gap = fs * 0.6, cw = (W - 4 * gap) / 3.0, ch = (H - top - 4 * gap) / 3.0;
+    for (int k = 0; k < 9; k++) {
+        double x = gap + (k % 3) * (cw + gap), y = top + gap + (k / 3) * (ch + gap);
+        if (k < 7)
+            draw_panel(cr, &P[k], x, y, cw, ch, fs);
+        else if (k == 7)
+            draw_legend(cr, runs, max_layers, x, y, cw * 2 + gap, ch, fs);
+    }
+    cairo_destroy(cr);
+    free(P);
+    cairo_status_t st = CAIRO_STATUS_SUCCESS;
+    if (fmt == 0) st = cairo_surface_write_to_png(sf, path);
+    cairo_surface_finish(sf);
+    if (st == CAIRO_STATUS_SUCCESS) st = cairo_surface_status(sf);
+    cairo_surface_destroy(sf);
+    if (st != CAIRO_STATUS_SUCCESS) {
+        snprintf(err, cap, "-o %s: %s", path, cairo_status_to_string(st));
+        return -1;
+    }
+    return 0;
+}

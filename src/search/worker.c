@@ -1,0 +1,254 @@
+/*
+ * worker.c - the local worker processes.
+ *
+ * The coordinator forks W workers after the data is in shared memory. Each
+ * talks to it over its own SOCK_SEQPACKET socket pair with fixed-size
+ * messages (srch_msg): a trial's config in, epoch records (batched) and one
+ * result out. A worker runs one trial at a time with cfg.threads compute
+ * threads, checks for a STOP (pruned) every few milliseconds and at rung
+ * epochs, and dies with its parent (PR_SET_PDEATHSIG).
+ */
+#include "search/search.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int srch_send(int fd, const srch_msg *m)
+{
+    for (;;) {
+        ssize_t n = send(fd, m, sizeof *m, MSG_NOSIGNAL);
+        if (n == (ssize_t)sizeof *m) return 0;
+        if (n < 0 && errno == EINTR) continue;
+        return -1;
+    }
+}
+
+int srch_recv(int fd, srch_msg *m)
+{
+    for (;;) {
+        ssize_t n = recv(fd, m, sizeof *m, 0);
+        if (n == (ssize_t)sizeof *m) return 1;
+        if (n == 0) return 0;
+        if (n < 0 && errno == EINTR) continue;
+        return -1;
+    }
+}
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void flush_epochs(int fd, srch_msg *ep)
+{
+    if (ep->u.epochs.n == 0) return;
+    if (srch_send(fd, ep)) _exit(0); /* the coordinator is gone */
+    ep->u.epochs.n = 0;
+}
+
+static void run_trial(int fd, const srch_msg *in, const srch_shared *data, double gap)
+{
+    const mlpc_config *cfg = &in->u.trial.cfg;
+    srch_msg *ep = calloc(1, sizeof *ep), done;
+    memset(&done, 0, sizeof done);
+    done.type = MSG_DONE;
+    done.trial = in->trial;
+    done.attempt = in->attempt;
+    done.slot = in->slot;
+    done.u.done.pid = (int32_t)getpid();
+    done.u.done.gap_s = gap;
+    double w0 = mlpc_now(), c0 = cpu_now();
+    mlpc_error err;
+    memset(&err, 0, sizeof err);
+    mlpc_net *net = NULL;
+    mlpc_trainer *tr = NULL;
+    int status = DONE_OK, epochs = 0;
+    if (!ep) {
+        status = DONE_ERROR;
+        snprintf(done.u.done.err, sizeof done.u.done.err, "out of memory");
+        goto out;
+    }
+    *ep = done;
+    ep->type = MSG_EPOCHS;
+    net = mlpc_net_create(cfg, &err);
+    if (net) tr = mlpc_trainer_create(net, cfg, &err);
+    if (!tr) {
+        status = DONE_ERROR;
+        snprintf(done.u.done.err, sizeof done.u.done.err, "%.200s", err.msg);
+        goto out;
+    }
+    if (mlpc_trainer_set_data(tr, data->train, data->val, NULL) != MLPC_OK) {
+        status = DONE_ERROR;
+        snprintf(done.u.done.err, sizeof done.u.done.err, "%.200s", mlpc_trainer_error(tr)->msg);
+        goto out;
+    }
+    double last_flush = mlpc_now(), last_poll = last_flush;
+    int rung = 0;
+    while (epochs < cfg->epochs) {
+        mlpc_epoch_stats st;
+        mlpc_status s = mlpc_trainer_epoch(tr, &st);
+        if (s != MLPC_OK) {
+            status = s == MLPC_ERR_DIVERGED ? DONE_DIVERGED : DONE_ERROR;
+            snprintf(done.u.done.err, sizeof done.u.done.err, "%.200s", mlpc_trainer_error(tr)->msg);
+            break;
+        }
+        epochs++;
+        srch_epoch *r = &ep->u.epochs.e[ep->u.epochs.n++];
+        r->epoch = epochs;
+        r->loss = st.loss;
+        r->acc = st.acc;
+        r->val_loss = st.val_loss;
+        r->val_acc = st.val_acc;
+        r->val_mse = st.val_mse;
+        r->mse = st.mse;
+        r->seconds = st.epoch_seconds + st.eval_seconds;
+        int at_rung = rung < in->u.trial.n_rungs && epochs == in->u.trial.rungs[rung];
+        if (at_rung) rung++;
+        double t = mlpc_now();
+        if (ep->u.epochs.n == SRCH_EPOCH_BATCH || at_rung || t - last_flush > 0.05 || epochs == cfg->epochs) {
+            flush_epochs(fd, ep);
+            last_flush = t;
+        }
+        if (at_rung || t - last_poll > 0.002) {
+            last_poll = t;
+            struct pollfd pf = {fd, POLLIN, 0};
+            if (poll(&pf, 1, 0) > 0) {
+                srch_msg m;
+                int got = srch_recv(fd, &m);
+                if (got <= 0 || m.type == MSG_SHUTDOWN) _exit(0);
+                if (m.type == MSG_STOP && m.trial == in->trial) {
+                    status = DONE_STOPPED;
+                    break;
+                }
+            }
+        }
+    }
+    flush_epochs(fd, ep);
+out:
+    done.u.done.status = status;
+    done.u.done.epochs = epochs;
+    done.u.done.cpu_s = cpu_now() - c0;
+    done.u.done.wall_s = mlpc_now() - w0;
+    mlpc_trainer_free(tr);
+    mlpc_net_free(net);
+    free(ep);
+    if (srch_send(fd, &done)) _exit(0);
+}
+
+static void worker_main(int fd, srch_shared *data, pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(0);
+    signal(SIGINT, SIG_IGN); /* the coordinator handles ^C and stops us */
+    signal(SIGPIPE, SIG_IGN);
+    srch_share_readonly(data);
+    double idle_since = -1;
+    for (;;) {
+        srch_msg m;
+        int got = srch_recv(fd, &m);
+        if (got <= 0 || m.type == MSG_SHUTDOWN) _exit(0);
+        if (m.type != MSG_TRIAL) continue; /* a late STOP of a finished trial */
+        double gap = idle_since >= 0 ? mlpc_now() - idle_since : -1;
+        run_trial(fd, &m, data, gap);
+        idle_since = mlpc_now();
+    }
+}
+
+static int spawn(srch_pool *p, int i, mlpc_error *err)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+        mlpc_seterr(err, MLPC_ERR_IO, "socketpair for worker %d: %s", i, strerror(errno));
+        return -1;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        mlpc_seterr(err, MLPC_ERR_IO, "fork of worker %d: %s", i, strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        close(sv[0]);
+        for (int j = 0; j < p->n; j++)
+            if (p->w[j].fd >= 0) close(p->w[j].fd);
+        if (p->close_fd >= 0) close(p->close_fd);
+        worker_main(sv[1], p->data, parent);
+        _exit(0);
+    }
+    close(sv[1]);
+    p->w[i].pid = pid;
+    p->w[i].fd = sv[0];
+    p->w[i].trial = -1;
+    return 0;
+}
+
+int srch_pool_start(srch_pool *p, int n, srch_shared *data, int close_fd, mlpc_error *err)
+{
+    memset(p, 0, sizeof *p);
+    p->w = calloc((size_t)n, sizeof *p->w);
+    if (!p->w) {
+        mlpc_seterr(err, MLPC_ERR_NOMEM, "out of memory for %d workers", n);
+        return -1;
+    }
+    p->n = n;
+    p->data = data;
+    p->close_fd = close_fd;
+    for (int i = 0; i < n; i++) p->w[i].fd = -1;
+    for (int i = 0; i < n; i++)
+        if (spawn(p, i, err)) {
+            srch_pool_stop(p);
+            return -1;
+        }
+    return 0;
+}
+
+int srch_pool_reap(srch_pool *p, int i, char *why, size_t cap, mlpc_error *err)
+{
+    srch_worker *w = &p->w[i];
+    int st = 0;
+    close(w->fd);
+    w->fd = -1;
+    if (w->pid > 0) {
+        kill(w->pid, SIGKILL); /* it closed its socket: make sure it is gone */
+        while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR) {
+        }
+        if (WIFSIGNALED(st))
+            snprintf(why, cap, "worker pid %d was killed by signal %d (%s)", (int)w->pid, WTERMSIG(st),
+                     strsignal(WTERMSIG(st)));
+        else
+            snprintf(why, cap, "worker pid %d exited with status %d", (int)w->pid, WEXITSTATUS(st));
+    }
+    w->pid = 0;
+    return spawn(p, i, err);
+}
+
+void srch_pool_stop(srch_pool *p)
+{
+    if (!p->w) return;
+    for (int i = 0; i < p->n; i++) {
+        srch_worker *w = &p->w[i];
+        if (w->fd >= 0) close(w->fd);
+        if (w->pid > 0) {
+            kill(w->pid, SIGKILL);
+            while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR) {
+            }
+        }
+    }
+    free(p->w);
+    memset(p, 0, sizeof *p);
+}

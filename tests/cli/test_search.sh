@@ -1,0 +1,182 @@
+#!/bin/sh
+# mlpc search: usage errors, a small Lorenz search, its report and the best
+# trial trained again by the printed command; crash safety by actually
+# killing processes: kill -9 of the whole search then --resume (finished
+# trials kept and not run again, running ones restarted), kill -9 of one
+# worker (its trial failed, or run again with --retry).
+. "$(dirname "$0")/common.inc"
+
+NCPU=$(nproc 2>/dev/null || echo 2)
+
+# ---- usage and malformed input: one line, naming the file or flag
+expect_fail "search: no space" 2 "missing SPACE.json" search
+expect_fail "search: missing space file" 1 "nope.json" search "$T/nope.json"
+printf '{"data": "lorenz", "params": {' >"$T/bad1.json"
+expect_fail "search: invalid JSON" 1 "bad1.json: invalid JSON at line 1" search "$T/bad1.json"
+echo '{"data":"lorenz","params":{"hidden":[8],"act":"swish"}}' >"$T/bad2.json"
+expect_fail "search: unknown activation" 1 'bad2.json: params.act: unknown value "swish"' search "$T/bad2.json"
+echo '{"data":"lorenz","params":{"hidden":[8]},"trials":"many"}' >"$T/bad3.json"
+expect_fail "search: bad trials" 1 "bad3.json: trials:" search "$T/bad3.json"
+echo '{"data":"lorenz","params":{"hidden":[8],"lr":{"min":1,"max":2}}}' >"$T/bad4.json"
+expect_fail "search: grid needs a step" 1 'params.lr: the grid sampler needs "step" or "n"' search "$T/bad4.json"
+echo '{"data":"lorenz","metric":"val_acc","params":{"hidden":[8]}}' >"$T/bad5.json"
+expect_fail "search: accuracy on regression" 2 "accuracy is not defined for regression" search "$T/bad5.json" --db "$T/b5.db"
+expect_fail "search: unknown flag" 2 "unknown flag --trails" search "$T/bad5.json" --trails 3
+expect_fail "search: --csv alone" 2 "--csv: only with --report" search "$T/bad5.json" --csv
+expect_fail "search: bad --direction" 2 "--direction" search "$T/bad5.json" --direction up
+expect_fail "search: --report missing db" 1 "missing.db" search --report "$T/missing.db"
+echo "not a database, just some text that is long enough to be read as a header" >"$T/junk.db"
+expect_fail "search: --report junk" 1 "junk.db" search --report "$T/junk.db"
+
+cat >"$T/small.json" <<'EOF'
+{"study": "small", "data": "lorenz", "norm": "standard", "sampler": "random", "trials": 6, "seed": 4,
+ "params": {"depth": {"min": 1, "max": 2}, "width": [4, 8], "act": "relu", "out_act": "linear",
+            "loss": "mse", "opt": "adam", "lr": {"min": 0.001, "max": 0.01, "log": true},
+            "batch": 100, "epochs": [20, 40]}}
+EOF
+W=$((NCPU + 1))
+expect_fail "search: workers over the cores" 2 "--oversubscribe" search "$T/small.json" --db "$T/o.db" --workers $W
+expect_fail "search: threads over the cores" 2 "--oversubscribe" search "$T/small.json" --db "$T/o.db" --threads $W
+
+# ---- a small search, its report, and the best trial trained again
+expect_ok "search: small lorenz search" search "$T/small.json" --db "$T/small.db" --workers 2 --oversubscribe
+check "search: the split is printed" grep -q "^workers: 2 x 1 thread = 2 of [0-9]* cores" "$T/out"
+check "search: six trials complete" grep -q '6 trials: 6 complete, 0 pruned, 0 failed, 0 running, 0 not started' "$T/out"
+check "search: efficiency reported" grep -q "^parallel efficiency [0-9.]*: trial CPU" "$T/out"
+check "search: memory reported" grep -q "^memory (PSS, rank 0): workers" "$T/out"
+check "search: dispatch overhead reported" grep -q "^dispatch overhead: [0-9.]* ms mean" "$T/out"
+expect_fail "search: study exists" 2 "--resume" search "$T/small.json" --db "$T/small.db"
+expect_ok "search: report" search --report "$T/small.db" --top 3
+check "search: report has 3 ranked rows" test "$(grep -c '^ *[123] ' "$T/out")" -ge 3
+CMD=$(grep -A1 '^best: trial' "$T/out" | tail -n 1 | sed 's/^ *mlpc train//')
+BEST=$(sed -n 's/^best: trial [0-9]*, val_loss \([0-9.e+-]*\);.*/\1/p' "$T/out")
+# shellcheck disable=SC2086 # the printed command line is split as a shell would
+run train $CMD --metrics "$T/best.jsonl" --quiet
+if [ "$RC" -eq 0 ] && [ -n "$BEST" ]; then
+    GOT=$(tail -n 1 "$T/best.jsonl" | sed 's/.*"val_loss":\([0-9.e+-]*\),.*/\1/')
+    check "search: the best command reproduces val_loss $BEST" \
+        awk -v a="$BEST" -v b="$GOT" 'BEGIN { exit !(sprintf("%.6g", a) == sprintf("%.6g", b)) }'
+else
+    bad "search: the best command runs" "rc $RC, best '$BEST': $(head -c 300 "$T/err")"
+fi
+expect_ok "search: report as CSV" search --report "$T/small.db" --csv
+check "search: CSV has a header and 6 rows" test "$(grep -c '^small,[0-9]*,complete,' "$T/out")" -eq 6
+
+# ---- kill -9 of the whole search, then --resume
+cat >"$T/long.json" <<'EOF'
+{"study": "long", "data": "lorenz", "norm": "standard", "sampler": "random", "trials": 8, "seed": 3,
+ "params": {"hidden": [[32, 32], [32, 32, 32]], "epochs": [500, 700], "batch": 10, "act": "relu",
+            "opt": "adam", "lr": {"min": 0.0001, "max": 0.01, "log": true}}}
+EOF
+# children PID: the processes whose parent is PID; proc_state PID: R, S, Z...
+# (from /proc, so no procps is needed)
+children() {
+    for _f in /proc/[0-9]*/status; do
+        awk -v p="$1" '$1 == "PPid:" && $2 == p { split(FILENAME, a, "/"); print a[3] }' "$_f" 2>/dev/null
+    done
+}
+proc_state() { awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# wait_for DB STATE N: until the report shows N trials in STATE (30 s at most)
+wait_for() {
+    _i=0
+    while [ $_i -lt 300 ]; do
+        if [ -f "$1" ]; then
+            _n=$("$MLPC" search --report "$1" --csv 2>/dev/null | grep -c ",$2,")
+            [ "$_n" -ge "$3" ] && return 0
+        fi
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    return 1
+}
+"$MLPC" search "$T/long.json" --db "$T/long.db" --workers 2 --oversubscribe >"$T/long1.out" 2>&1 &
+P=$!
+if wait_for "$T/long.db" complete 1 && wait_for "$T/long.db" running 1; then
+    KIDS=$(children "$P")
+    kill -9 "$P"
+    wait "$P" 2>/dev/null
+    sleep 0.5
+    "$MLPC" search --report "$T/long.db" --csv >"$T/before.csv"
+    KEPT=$(grep -c ',complete,' "$T/before.csv")
+    RUNNING=$(grep -c ',running,' "$T/before.csv")
+    alive=0
+    for k in $KIDS; do # a zombie is dead too (waiting for init to reap it)
+        case $(proc_state "$k") in '' | Z*) ;; *) alive=$((alive + 1)) ;; esac
+    done
+    check "kill -9: the $(echo $KIDS | wc -w) workers died with the coordinator" test -n "$KIDS" -a "$alive" -eq 0
+    check "kill -9: $KEPT complete and $RUNNING running trials in the database" test "$KEPT" -ge 1 -a "$RUNNING" -ge 1
+    run search "$T/long.json" --db "$T/long.db" --workers 2 --oversubscribe --resume
+    check "resume: exit 0" test "$RC" -eq 0
+    check "resume: says what it kept" grep -q "^resume: $KEPT trials kept ($KEPT complete, 0 pruned, 0 failed), $RUNNING restarted" "$T/out"
+    "$MLPC" search --report "$T/long.db" --csv >"$T/after.csv"
+    check "resume: all 8 trials complete" test "$(grep -c ',complete,' "$T/after.csv")" -eq 8
+    rerun=0
+    for n in $(grep ',complete,' "$T/before.csv" | cut -d, -f2); do
+        grep -q "^trial $n complete" "$T/out" && rerun=1
+        grep -qxF "$(grep "^long,$n," "$T/before.csv")" "$T/after.csv" || rerun=1
+    done
+    check "resume: no finished trial ran again, each kept as it was" test "$rerun" -eq 0
+    started=1
+    for n in $(grep ',running,' "$T/before.csv" | cut -d, -f2); do
+        grep -q "^trial $n complete" "$T/out" || started=0
+    done
+    check "resume: the interrupted trials were restarted" test "$started" -eq 1
+else
+    kill -9 "$P" 2>/dev/null
+    bad "kill -9: the search got going" "$(tail -n 5 "$T/long1.out")"
+fi
+
+# ---- ASHA: killed and resumed gives what an uninterrupted run gives
+cat >"$T/ash.json" <<'EOF2'
+{"study": "ash", "data": "lorenz", "norm": "standard", "sampler": "random", "trials": 12, "seed": 9,
+ "pruner": {"type": "asha", "min_epochs": 20, "eta": 2},
+ "params": {"depth": {"min": 2, "max": 3}, "width": [32], "act": ["relu", "tanh"], "out_act": "linear",
+            "loss": "mse", "opt": "adam", "lr": {"min": 0.0005, "max": 0.02, "log": true},
+            "batch": 10, "epochs": [160, 200]}}
+EOF2
+expect_ok "asha: uninterrupted run" search "$T/ash.json" --db "$T/ash1.db" --workers 2 --oversubscribe --quiet
+"$MLPC" search "$T/ash.json" --db "$T/ash2.db" --workers 2 --oversubscribe --quiet >/dev/null 2>&1 &
+P=$!
+wait_for "$T/ash2.db" pruned 2
+kill -9 "$P" 2>/dev/null
+wait "$P" 2>/dev/null
+expect_ok "asha: resumed after kill -9" search "$T/ash.json" --db "$T/ash2.db" --workers 2 --oversubscribe --resume --quiet
+"$MLPC" search --report "$T/ash1.db" --csv >"$T/ash1.csv"
+"$MLPC" search --report "$T/ash2.db" --csv >"$T/ash2.csv"
+check "asha: some trials pruned" grep -q ',pruned,' "$T/ash1.csv"
+if cmp -s "$T/ash1.csv" "$T/ash2.csv"; then
+    ok "asha: the same trials, prunings and values after kill -9 and --resume"
+else
+    bad "asha: the same results after kill -9 and --resume" "$(diff "$T/ash1.csv" "$T/ash2.csv" | head -n 6)"
+fi
+
+# ---- kill -9 of one worker: failed, or run again with --retry
+for mode in fail retry; do
+    extra=""
+    [ "$mode" = retry ] && extra="--retry 1"
+    # shellcheck disable=SC2086
+    "$MLPC" search "$T/long.json" --db "$T/w$mode.db" --workers 2 --oversubscribe --trials 4 $extra >"$T/w$mode.out" 2>&1 &
+    P=$!
+    if wait_for "$T/w$mode.db" running 1; then
+        sleep 0.3
+        VICTIM=$(children "$P" | head -n 1)
+        kill -9 "$VICTIM"
+        wait "$P"
+        RC=$?
+        check "kill one worker ($mode): the search finished (exit $RC)" test "$RC" -eq 0
+        "$MLPC" search --report "$T/w$mode.db" --csv >"$T/w$mode.csv"
+        if [ "$mode" = fail ]; then
+            check "kill one worker: its trial is failed" grep -q "killed by signal 9" "$T/w$mode.out"
+            check "kill one worker: 1 failed, 3 complete" \
+                test "$(grep -c ',failed,' "$T/w$mode.csv")" -eq 1 -a "$(grep -c ',complete,' "$T/w$mode.csv")" -eq 3
+        else
+            check "kill one worker --retry: run again" grep -q "running it again (attempt 2 of 2)" "$T/w$mode.out"
+            check "kill one worker --retry: 4 complete" test "$(grep -c ',complete,' "$T/w$mode.csv")" -eq 4
+        fi
+    else
+        kill -9 "$P" 2>/dev/null
+        bad "kill one worker ($mode): the search got going" "$(tail -n 5 "$T/w$mode.out")"
+    fi
+done
+
+finish

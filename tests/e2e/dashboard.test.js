@@ -1,0 +1,314 @@
+// tests/e2e/dashboard.test.js - end-to-end tests of the live dashboard, the
+// progress bar and `mlpc plot`, with node's built-in test runner:
+//
+//   node --test tests/e2e/          (tests/e2e/run.sh does this for make test)
+//
+// The browser tests drive Debian's chromium (/usr/bin/chromium, or
+// $MLPC_CHROMIUM) through playwright-core from web/node_modules; no browser
+// is downloaded. Where chromium is missing they are skipped with the line
+// "skipped: chromium not installed". All traffic stays on 127.0.0.1.
+"use strict";
+const { test, after } = require("node:test");
+const assert = require("node:assert/strict");
+const { spawn, spawnSync } = require("node:child_process");
+const fs = require("node:fs");
+const http = require("node:http");
+const os = require("node:os");
+const path = require("node:path");
+
+const REPO = path.resolve(__dirname, "..", "..");
+const MLPC = process.env.MLPC || path.join(REPO, "build", "mlpc");
+const CHROMIUM = process.env.MLPC_CHROMIUM || "/usr/bin/chromium";
+const DATA = process.env.MLPC_DATA || path.join(REPO, "data");
+const HAVE_MNIST = fs.existsSync(path.join(DATA, "mnist", "train-images-idx3-ubyte")) ||
+  fs.existsSync(path.join(DATA, "mnist", "train-images-idx3-ubyte.gz"));
+const SHOT = path.join(REPO, "build", "dashboard.png");
+
+let playwright = null;
+try {
+  playwright = require(path.join(REPO, "web", "node_modules", "playwright-core"));
+} catch (e) {
+  playwright = null;
+}
+const browserSkip = !fs.existsSync(CHROMIUM)
+  ? "skipped: chromium not installed"
+  : !playwright ? "skipped: playwright-core not installed (npm ci --prefix web)" : false;
+if (browserSkip) console.log(browserSkip);
+
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), "mlpc-e2e-"));
+const children = new Set();
+after(() => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  fs.rmSync(TMP, { recursive: true, force: true });
+});
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Starts mlpc; resolves with {child, url, out()} once it printed "dashboard: URL".
+function startWithUrl(args, timeoutMs = 30000) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(MLPC, args, { cwd: REPO, env: { ...process.env, MLPC_DATA: DATA } });
+    children.add(child);
+    let out = "";
+    const onData = (d) => {
+      out += d.toString();
+      const m = out.match(/dashboard: (http:\/\/\S+)/);
+      if (m && !child.urlSeen) {
+        child.urlSeen = true;
+        resolve({ child, url: m[1], out: () => out });
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => {
+      children.delete(child);
+      if (!child.urlSeen) reject(new Error(`mlpc exited ${code} before printing a URL:\n${out}`));
+    });
+    setTimeout(() => {
+      if (!child.urlSeen) reject(new Error(`no dashboard URL after ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs).unref();
+  });
+}
+
+function exited(child) {
+  return child.exitCode !== null ? Promise.resolve(child.exitCode)
+    : new Promise((r) => child.on("exit", (code) => r(code)));
+}
+
+// A fresh profile each time (--user-data-dir, given the playwright way).
+async function launch() {
+  return playwright.chromium.launchPersistentContext(fs.mkdtempSync(path.join(TMP, "chromium-")), {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1600, height: 1000 },
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+async function points(page, key) {
+  return page.evaluate((k) => {
+    const el = document.getElementById("chart-" + k);
+    return el ? Number(el.dataset.points || 0) : 0;
+  }, key);
+}
+
+// Reads /events for ms milliseconds and returns the parsed events.
+function readEvents(url, ms) {
+  return new Promise((resolve, reject) => {
+    const u = new URL("events", url);
+    const events = [];
+    let buf = "";
+    const req = http.get(u, (res) => {
+      res.setEncoding("utf8");
+      res.on("data", (d) => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf("\n\n")) >= 0) {
+          const msg = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          for (const line of msg.split("\n"))
+            if (line.startsWith("data: ")) events.push(JSON.parse(line.slice(6)));
+        }
+      });
+      res.on("error", () => {});
+    });
+    req.on("error", reject);
+    setTimeout(() => { req.destroy(); resolve(events); }, ms);
+  });
+}
+
+function run(args, opts = {}) {
+  return spawnSync(MLPC, args, { cwd: REPO, encoding: "utf8", env: { ...process.env, MLPC_DATA: DATA },
+    timeout: 120000, ...opts });
+}
+
+// A training command that runs long enough to be watched (several seconds).
+function longTraining(extra) {
+  if (HAVE_MNIST)
+    return ["train", "--data", "mnist", "--layers", "784-30-10", "--act", "sigmoid", "--out-act",
+      "sigmoid", "--loss", "quadratic", "--opt", "sgd", "--lr", "3", "--batch", "10", "--epochs",
+      "40", "--init", "normal", "--val-split", "10000", "--run", "w1", ...extra];
+  return ["train", "--data", "lorenz", "--layers", "3-256-256-3", "--act", "relu", "--loss", "mse",
+    "--opt", "adam", "--batch", "1", "--epochs", "400", "--run", "lorenz", ...extra];
+}
+
+test("train --dashboard: the page's loss figure gains points while training runs", {
+  skip: browserSkip, timeout: 240000,
+}, async () => {
+  const metrics = path.join(TMP, "live.jsonl");
+  const { child, url } = await startWithUrl(longTraining(
+    ["--dashboard=0", "--metrics", metrics, "--linger", "20"]));
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    const problems = [];
+    page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+    page.on("pageerror", (e) => problems.push(String(e)));
+    await page.goto(url);
+    await page.waitForFunction(() => {
+      const el = document.getElementById("chart-loss");
+      return el && Number(el.dataset.points) > 0;
+    }, null, { timeout: 60000 });
+    // sample (points, running?) until two samples taken while the run was
+    // running show the loss figure growing
+    const samples = [];
+    let grew = false;
+    for (let i = 0; i < 100 && !grew; i++) {
+      const n = await points(page, "loss");
+      const running = (await page.locator("#runs .st.running").count()) >= 1;
+      if (running) grew = samples.some((p) => p.running && n > p.n);
+      samples.push({ n, running });
+      await sleep(300);
+    }
+    assert.ok(grew, "the loss figure gained points while the run was running: " +
+      JSON.stringify(samples.slice(0, 12)));
+    assert.equal(await page.locator("#conn.live").count(), 1, "the page says it is live");
+    // every figure is there and the run is listed
+    for (const k of ["loss", "acc", "lr", "sps", "secs", "wrms", "grms"])
+      assert.equal(await page.locator("#chart-" + k).count(), 1, `figure ${k}`);
+    assert.ok(await points(page, "wrms") > 0, "per-layer weight RMS has points");
+    // the log-scale toggle redraws the loss figure with a log axis
+    await page.check("#logloss");
+    await page.waitForFunction(() => /log scale/.test(document.querySelector("#chart-loss .u-title").textContent));
+    // wait for the end of the run (linger keeps the page up), then the screenshot
+    await page.waitForFunction(() => document.querySelector("#runs .st.done") !== null, null,
+      { timeout: 200000 });
+    await sleep(600);
+    fs.mkdirSync(path.dirname(SHOT), { recursive: true });
+    await page.screenshot({ path: SHOT, fullPage: true });
+    assert.deepEqual(problems, [], "no errors in the page's console (CSP included)");
+    console.log(`screenshot: ${path.relative(REPO, SHOT)}`);
+  } finally {
+    await browser.close();
+    child.kill("SIGINT");
+    await exited(child);
+  }
+});
+
+test("dashboard DIR: the page reconnects by itself after the server restarts", {
+  skip: browserSkip, timeout: 120000,
+}, async () => {
+  const dir = path.join(TMP, "restart");
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, "a.jsonl"),
+    [1, 2, 3].map((e) => JSON.stringify({ run: "a", epoch: e, loss: 1 / e, acc: 0.5 + e / 10,
+      val_loss: 1.2 / e, val_acc: 0.4 + e / 10, lr: 0.1 })).join("\n") + "\n");
+  let srv = await startWithUrl(["dashboard", dir, "--port", "0"]);
+  const port = new URL(srv.url).port;
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    await page.goto(srv.url);
+    await page.waitForSelector("#conn.live");
+    await page.waitForFunction(() => Number(document.getElementById("chart-loss").dataset.points) === 6);
+    srv.child.kill("SIGTERM");
+    assert.equal(await exited(srv.child), 0, "mlpc dashboard exits 0 on SIGTERM");
+    await page.waitForSelector("#conn.down", { timeout: 10000 });
+    // the figures keep what they had while the server is away
+    assert.equal(await points(page, "loss"), 6);
+    srv = await startWithUrl(["dashboard", dir, "--port", port]);
+    await page.waitForSelector("#conn.live", { timeout: 20000 });
+    await page.waitForFunction(() => Number(document.getElementById("chart-loss").dataset.points) === 6);
+  } finally {
+    await browser.close();
+    srv.child.kill("SIGTERM");
+    await exited(srv.child);
+  }
+});
+
+test("dashboard DIR: finished runs from files, a new run file appears live", { timeout: 60000 }, async () => {
+  const dir = path.join(TMP, "watch");
+  fs.mkdirSync(path.join(dir, "trials"), { recursive: true });
+  const line = (run, e) => JSON.stringify({ run, epoch: e, loss: 1 / e, acc: 0.9, val_loss: 1 / e,
+    val_acc: 0.8, lr: 0.01, epoch_seconds: 0.1, samples_per_second: 1000 }) + "\n";
+  fs.writeFileSync(path.join(dir, "old.jsonl"), line("old", 1) + line("old", 2));
+  const { child, url } = await startWithUrl(["dashboard", dir, "--port", "0"]);
+  try {
+    let ev = await readEvents(url, 800);
+    const runs = ev.filter((e) => e.type === "run");
+    assert.equal(ev[0].type, "hello");
+    assert.ok(runs.some((r) => r.name === "old"), "the finished run is listed");
+    assert.equal(ev.filter((e) => e.type === "epoch").length, 2);
+    // a trial of a running search: a new file, then more lines
+    fs.writeFileSync(path.join(dir, "trials", "t1.jsonl"), line("t1", 1));
+    await sleep(1200);
+    fs.appendFileSync(path.join(dir, "trials", "t1.jsonl"), line("t1", 2));
+    ev = await readEvents(url, 1500);
+    const t1 = ev.filter((e) => e.type === "run" && e.name === "t1");
+    assert.ok(t1.length >= 1, "the new file's run is announced");
+    assert.equal(t1[t1.length - 1].status, "running", "a growing file is a running run");
+    assert.equal(ev.filter((e) => e.type === "epoch" && e.run === t1[0].id).length, 2);
+  } finally {
+    child.kill("SIGTERM");
+    await exited(child);
+  }
+});
+
+test("dashboard flags: a non-loopback bind without a token is refused before anything starts", () => {
+  const r = run(["train", "--data", "lorenz", "--layers", "3-4-3", "--dashboard", "--bind", "0.0.0.0",
+    "--token", ""]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^mlpc train: --bind 0\.0\.0\.0: an address that is not loopback needs a token/);
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+  const bad = run(["train", "--data", "lorenz", "--layers", "3-4-3", "--dashboard=70000"]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--dashboard=70000: the port must be 0-65535/);
+  const host = run(["dashboard", TMP, "--bind", "example.com"]);
+  assert.equal(host.status, 2);
+  assert.match(host.stderr, /--bind example\.com: not an IPv4 or IPv6 address/);
+});
+
+test("progress: a bar on a terminal, one line per epoch otherwise, nothing with --quiet", () => {
+  const args = ["train", "--data", "lorenz", "--layers", "3-64-3", "--act", "relu", "--loss", "mse",
+    "--opt", "adam", "--batch", "1", "--epochs", "3"];
+  // a pseudo-terminal from script(1): the bar is drawn with carriage returns
+  const cmd = [MLPC, ...args].map((a) => `'${a}'`).join(" ");
+  const tty = spawnSync("script", ["-qfec", cmd, "/dev/null"], { cwd: REPO, encoding: "utf8",
+    env: { ...process.env, COLUMNS: "100" }, timeout: 60000 });
+  assert.equal(tty.status, 0, tty.stdout + tty.stderr);
+  assert.match(tty.stdout, /\repoch 1\/3 +\d+\/900 \[[=>.]+\] ETA [0-9.:]+s?  loss/);
+  assert.match(tty.stdout, /epoch 3\/3  loss/);
+  // not a terminal: one plain line per epoch, no bar
+  const plain = run(args);
+  assert.equal(plain.status, 0);
+  assert.equal(plain.stderr, "");
+  assert.equal(plain.stdout.split("\n").filter((l) => /^epoch \d\/3/.test(l)).length, 3);
+  assert.ok(!plain.stdout.includes("\r"));
+  const quiet = run([...args, "--quiet"]);
+  assert.equal(quiet.status, 0);
+  assert.equal(quiet.stdout + quiet.stderr, "");
+  const qtty = spawnSync("script", ["-qfec", cmd + " --quiet", "/dev/null"], { cwd: REPO,
+    encoding: "utf8", timeout: 60000 });
+  assert.equal(qtty.stdout.trim(), "", "--quiet draws no bar on a terminal");
+});
+
+test("plot: PNG, SVG and PDF from metrics files; errors name the file", () => {
+  const m = path.join(TMP, "plot.jsonl");
+  const tr = run(["train", "--data", "lorenz", "--layers", "3-16-16-3", "--act", "relu", "--loss", "mse",
+    "--opt", "adam", "--batch", "10", "--epochs", "8", "--metrics", m, "--layer-stats", "--run", "a",
+    "--quiet"]);
+  assert.equal(tr.status, 0, tr.stderr);
+  const first = fs.readFileSync(m, "utf8").split("\n")[0];
+  assert.match(first, /"w_rms":\[[^\]]+\],"g_rms":\[[^\]]+\]\}$/, "--layer-stats adds per-layer RMS");
+  const magic = { png: Buffer.from([0x89, 0x50, 0x4e, 0x47]), svg: Buffer.from("<?xml"), pdf: Buffer.from("%PDF") };
+  for (const ext of ["png", "svg", "pdf"]) {
+    const out = path.join(TMP, "curves." + ext);
+    const r = run(["plot", m, "-o", out]);
+    assert.equal(r.status, 0, r.stderr);
+    const head = fs.readFileSync(out).subarray(0, magic[ext].length);
+    assert.deepEqual(head, magic[ext], ext + " header");
+    assert.ok(fs.statSync(out).size > 2000, ext + " has content");
+  }
+  const ext = run(["plot", m, "-o", path.join(TMP, "x.gif")]);
+  assert.equal(ext.status, 2);
+  assert.match(ext.stderr, /^mlpc plot: -o .*x\.gif: use a \.png, \.svg or \.pdf file name\n$/);
+  const missing = run(["plot", path.join(TMP, "nope.jsonl"), "-o", path.join(TMP, "y.png")]);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /^mlpc plot: .*nope\.jsonl: No such file or directory\n$/);
+  fs.writeFileSync(path.join(TMP, "bad.jsonl"), "{\"epoch\":1}\nnot json\n");
+  const bad = run(["plot", path.join(TMP, "bad.jsonl"), "-o", path.join(TMP, "z.png")]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /bad\.jsonl:2: not a JSON object/);
+});
