@@ -18,7 +18,7 @@ libsqlite3-dev libopenmpi-dev openmpi-bin"
 
 # The live dashboard and `mlpc plot` (docs/dashboard.md): HTTP server, cairo,
 # a font for the figures.
-PACKAGES="$PACKAGES libmicrohttpd-dev libcairo2-dev fonts-dejavu-core"
+PACKAGES="$PACKAGES libmicrohttpd-dev libcairo2-dev fonts-dejavu-core curl"
 # The dashboard's end-to-end test drives Debian's chromium, which is large
 # (about 300 MB with its libraries): installed in CI (CI=true) or with
 # MLPC_BROWSER=1; elsewhere that test says "skipped: chromium not installed".

@@ -3,12 +3,16 @@
  * `mlpc search --report DB`. The format and the design: docs/search.md. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "search/search.h"
+#include "dash/dash.h"
 
 static cli_flag search_flags[] = {
     CLI_FLAG("db", "FILE", "auto", "SQLite database of the search; auto: STUDY.db in the current folder",
@@ -32,7 +36,12 @@ static cli_flag search_flags[] = {
              "Report"),
     CLI_FLAG("top", "N", "10", "rows of the best-trials table", NULL),
     CLI_FLAG("csv", NULL, NULL, "with --report: every trial as CSV (number, state, epochs, value, seed, params)", NULL),
-    CLI_FLAG("quiet", NULL, NULL, "print nothing but errors", NULL),
+    CLI_FLAG("dashboard", NULL, NULL,
+             "serve the live dashboard of all trials and print its URL (MPI: on rank 0); "
+             "--dashboard=PORT picks the port; see docs/dashboard.md", "Dashboard"),
+    CLI_FLAG("bind", "ADDR", "127.0.0.1", "dashboard address; one that is not loopback needs a token", NULL),
+    CLI_FLAG("token", "TOKEN", "auto", "dashboard token; auto: generated for a non-loopback --bind", NULL),
+    CLI_FLAG("quiet", NULL, NULL, "print nothing but errors", "Output"),
     CLI_FLAG("help", NULL, NULL, "show this help and exit", NULL),
 };
 
@@ -145,6 +154,34 @@ static int load_data(cli_cmd *c, const srch_space *s, mlpc_dataset **train, mlpc
     return rc;
 }
 
+/* --dashboard: the coordinator creates the store inside srch_run, so a
+ * thread waits for the database to hold its tables, then serves the page
+ * that follows it (the workers are forked processes: they do not inherit
+ * this thread). */
+typedef struct dash_waiter_state {
+    const char *db;
+    int quiet, started;
+    dash_server_opts opts;
+    pthread_t thread;
+    atomic_int stop;
+    dash_follow *follow;
+} dash_waiter_state;
+
+static void *dash_waiter(void *arg)
+{
+    dash_waiter_state *w = arg;
+    char err[512] = "";
+    while (!atomic_load(&w->stop)) {
+        int code;
+        w->follow = dash_follow_start(w->db, &w->opts, w->quiet, err, sizeof err, &code);
+        if (w->follow) return NULL;
+        if (!strstr(err, "not an mlpc search database") && !strstr(err, "No such file")) break;
+        usleep(100000);
+    }
+    if (!atomic_load(&w->stop)) fprintf(stderr, "mlpc search: --dashboard: %s\n", err);
+    return NULL;
+}
+
 int cmd_search(int argc, char **argv)
 {
     cli_cmd c;
@@ -158,9 +195,19 @@ int cmd_search(int argc, char **argv)
     mlpc_dataset *train = NULL, *val = NULL;
     char *text = NULL, *db_auto = NULL;
     srch_space *s = NULL;
+    dash_waiter_state dw;
+    memset(&dw, 0, sizeof dw);
+    int dash_port = -1;
+    char dash_err[512];
     mlpc_error err;
     memset(&err, 0, sizeof err);
-    int rc = cli_parse(&c, argc, argv);
+    int rc = 0;
+    if (dash_take_port_arg(argc, argv, &dash_port, dash_err, sizeof dash_err)) {
+        cli_error(&c, "%s", dash_err);
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    rc = cli_parse(&c, argc, argv);
     if (rc) goto done;
     if (c.help) {
         cli_help(&c, stdout);
@@ -294,6 +341,26 @@ int cmd_search(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto done;
     }
+    const char *rank = getenv("OMPI_COMM_WORLD_RANK");
+    if (F("dashboard")->on && (!rank || strcmp(rank, "0") == 0)) {
+        memset(&dw, 0, sizeof dw);
+        dw.db = o.db;
+        dw.quiet = o.quiet;
+        dw.opts.port = dash_port;
+        dw.opts.bind = F("bind")->value;
+        dw.opts.token = cli_is(F("token"), "auto") ? NULL : F("token")->value;
+        if (dash_server_check(&dw.opts, dash_err, sizeof dash_err)) {
+            cli_error(&c, "%s", dash_err);
+            rc = CLI_EXIT_USAGE;
+            goto done;
+        }
+        if (pthread_create(&dw.thread, NULL, dash_waiter, &dw) != 0) {
+            cli_error(&c, "--dashboard: cannot start its thread");
+            rc = CLI_EXIT_INTERNAL;
+            goto done;
+        }
+        dw.started = 1;
+    }
     int r = srch_run(s, &o, &train, &val, &err);
     if (r < 0) {
         if (err.code == MLPC_ERR_STOPPED) {
@@ -315,6 +382,11 @@ int cmd_search(int argc, char **argv)
     rc = 0;
 #undef F
 done:
+    if (dw.started) {
+        atomic_store(&dw.stop, 1);
+        pthread_join(dw.thread, NULL);
+        dash_follow_stop(dw.follow);
+    }
     mlpc_dataset_free(train);
     mlpc_dataset_free(val);
     free(text);

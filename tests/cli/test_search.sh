@@ -179,4 +179,25 @@ for mode in fail retry; do
     fi
 done
 
+# ---- --dashboard: the page follows the trials while the search runs
+"$MLPC" search "$T/long.json" --db "$T/dash.db" --dashboard=0 >"$T/dash.out" 2>&1 &
+P=$!
+url=""
+for _i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    sleep 0.25
+    url=$(grep -o 'http://127.0.0.1:[0-9]*/' "$T/dash.out" | head -n 1)
+    [ -n "$url" ] && break
+done
+if [ -n "$url" ] && command -v curl >/dev/null 2>&1; then
+    sleep 1
+    curl -s -m 2 "${url}events" >"$T/dash.events" 2>/dev/null
+    check "search --dashboard: serves the trials while the search runs" grep -q '"type":"run"' "$T/dash.events"
+elif [ -n "$url" ]; then
+    skip "search --dashboard: serves the trials" "no curl"
+else
+    bad "search --dashboard: prints its URL" "$(head -n 5 "$T/dash.out")"
+fi
+kill "$P" 2>/dev/null
+wait "$P" 2>/dev/null
+
 finish
