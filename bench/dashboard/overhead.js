@@ -1,8 +1,8 @@
-// tests/e2e/overhead.js - measures what the live dashboard costs training:
+// bench/dashboard/overhead.js - measures what the live dashboard costs training:
 // W1 (scripts/quickstart.sh's net) epoch time without --dashboard and with
 // --dashboard plus one page open in headless chromium, interleaved runs.
 //
-//   node tests/e2e/overhead.js [ROUNDS] [EPOCHS]      (default 6 rounds x 6 epochs)
+//   node bench/dashboard/overhead.js [ROUNDS] [EPOCHS]      (default 6 rounds x 6 epochs)
 //
 // Epoch 1 of every run is left out (the page is still opening then). Prints
 // the median epoch_seconds of each setting and the difference. Not part of
