@@ -7,10 +7,16 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <sqlite3.h>
+#include <spawn.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
+
+extern char **environ;
 #include "search/search.h"
 #include "dash/dash.h"
 
@@ -155,30 +161,61 @@ static int load_data(cli_cmd *c, const srch_space *s, mlpc_dataset **train, mlpc
 }
 
 /* --dashboard: the coordinator creates the store inside srch_run, so a
- * thread waits for the database to hold its tables, then serves the page
- * that follows it (the workers are forked processes: they do not inherit
- * this thread). */
+ * thread waits for the database to hold its tables and then starts
+ * `mlpc dashboard DB` as a separate process (the coordinator forks workers,
+ * which must not share the server's sockets and threads). It is stopped
+ * when the search ends. */
 typedef struct dash_waiter_state {
-    const char *db;
-    int quiet, started;
-    dash_server_opts opts;
+    const char *db, *bind, *token;
+    int port, quiet, started;
     pthread_t thread;
     atomic_int stop;
-    dash_follow *follow;
+    pid_t child;
 } dash_waiter_state;
+
+static int store_ready(const char *db)
+{
+    sqlite3 *h = NULL;
+    sqlite3_stmt *q = NULL;
+    int ok = sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+             sqlite3_prepare_v2(h, "SELECT 1 FROM trials t JOIN studies s ON s.id = t.study_id", -1, &q, NULL) ==
+                 SQLITE_OK;
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+    return ok;
+}
 
 static void *dash_waiter(void *arg)
 {
     dash_waiter_state *w = arg;
-    char err[512] = "";
-    while (!atomic_load(&w->stop)) {
-        int code;
-        w->follow = dash_follow_start(w->db, &w->opts, w->quiet, err, sizeof err, &code);
-        if (w->follow) return NULL;
-        if (!strstr(err, "not an mlpc search database") && !strstr(err, "No such file")) break;
-        usleep(100000);
+    while (!atomic_load(&w->stop) && !store_ready(w->db)) usleep(100000);
+    if (atomic_load(&w->stop)) return NULL;
+    char port[32];
+    const char *argv[12];
+    int n = 0;
+    argv[n++] = "mlpc";
+    argv[n++] = "dashboard";
+    argv[n++] = w->db;
+    if (w->port >= 0) {
+        snprintf(port, sizeof port, "%d", w->port);
+        argv[n++] = "--port";
+        argv[n++] = port;
     }
-    if (!atomic_load(&w->stop)) fprintf(stderr, "mlpc search: --dashboard: %s\n", err);
+    argv[n++] = "--bind";
+    argv[n++] = w->bind;
+    if (w->token) {
+        argv[n++] = "--token";
+        argv[n++] = w->token;
+    }
+    if (w->quiet) argv[n++] = "--quiet";
+    argv[n] = NULL;
+    fflush(stdout);
+    pid_t pid;
+    int rc = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, (char *const *)argv, environ);
+    if (rc != 0)
+        fprintf(stderr, "mlpc search: --dashboard: cannot start mlpc dashboard: %s\n", strerror(rc));
+    else
+        w->child = pid;
     return NULL;
 }
 
@@ -346,10 +383,15 @@ int cmd_search(int argc, char **argv)
         memset(&dw, 0, sizeof dw);
         dw.db = o.db;
         dw.quiet = o.quiet;
-        dw.opts.port = dash_port;
-        dw.opts.bind = F("bind")->value;
-        dw.opts.token = cli_is(F("token"), "auto") ? NULL : F("token")->value;
-        if (dash_server_check(&dw.opts, dash_err, sizeof dash_err)) {
+        dw.port = dash_port;
+        dw.bind = F("bind")->value;
+        dw.token = cli_is(F("token"), "auto") ? NULL : F("token")->value;
+        dash_server_opts so;
+        memset(&so, 0, sizeof so);
+        so.port = dash_port;
+        so.bind = dw.bind;
+        so.token = dw.token;
+        if (dash_server_check(&so, dash_err, sizeof dash_err)) {
             cli_error(&c, "%s", dash_err);
             rc = CLI_EXIT_USAGE;
             goto done;
@@ -385,7 +427,11 @@ done:
     if (dw.started) {
         atomic_store(&dw.stop, 1);
         pthread_join(dw.thread, NULL);
-        dash_follow_stop(dw.follow);
+        if (dw.child > 0) {
+            kill(dw.child, SIGTERM);
+            while (waitpid(dw.child, NULL, 0) < 0 && errno == EINTR) {
+            }
+        }
     }
     mlpc_dataset_free(train);
     mlpc_dataset_free(val);

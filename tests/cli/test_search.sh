@@ -189,9 +189,13 @@ for _i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
     [ -n "$url" ] && break
 done
 if [ -n "$url" ] && command -v curl >/dev/null 2>&1; then
-    sleep 1
-    curl -s -m 2 "${url}events" >"$T/dash.events" 2>/dev/null
-    check "search --dashboard: serves the trials while the search runs" grep -q '"type":"run"' "$T/dash.events"
+    # the first trials appear once the coordinator has written them: retry
+    # for up to 20 s (a loaded machine starts workers slowly)
+    for _i in 1 2 3 4 5 6 7 8 9 10; do
+        curl -sv -m 2 "${url}events" >"$T/dash.events" 2>"$T/dash.curl"
+        grep -q '"type":"run"' "$T/dash.events" && break
+    done
+    if grep -q '"type":"run"' "$T/dash.events"; then ok "search --dashboard: serves the trials while the search runs"; else bad "search --dashboard: serves the trials while the search runs" "$(head -c 300 "$T/dash.events"; head -n 12 "$T/dash.curl")"; fi
 elif [ -n "$url" ]; then
     skip "search --dashboard: serves the trials" "no curl"
 else
