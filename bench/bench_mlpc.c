@@ -2,7 +2,7 @@
  * bench_mlpc.c - times mlpc on the benchmark workloads (see bench/README.md),
  * through the public header only. Each measurement is one JSON line on stdout.
  *
- *   bench_mlpc w1   [--epochs K] [--threads T]     784-30-10 sigmoid, quadratic, SGD 3.0, batch 10, 50,000 rows
+ *   bench_mlpc w1   [--epochs K] [--threads T|auto] 784-30-10 sigmoid, quadratic, SGD 3.0, batch 10, 50,000 rows
  *   bench_mlpc w2   [--epochs K] [--threads T]     784-200-100-50-30-10, softmax+CCE, RMSprop, batch 1500, 60,000 rows
  *   bench_mlpc w3   --layers SPEC --batch N[,N..] [--passes P] [--threads T]
  *                                                  forward only, P passes over the 60,000 rows
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 static const char *impl = "mlpc";
@@ -66,6 +67,17 @@ static void config(mlpc_config *c, const char *layers, mlpc_act hidden, mlpc_act
 static void time_training(const char *w, mlpc_config *c, mlpc_dataset *train, mlpc_norm norm, int epochs)
 {
     mlpc_error err;
+    const char *name = impl;
+    double calib = 0.0;
+    if (c->threads == 0) { /* --threads auto: what mlpc train --threads auto picks */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        c->threads = 1;
+        double t0 = now();
+        if (mlpc_calibrate_threads(c, cores < 1 ? 1 : cores > 64 ? 64 : (int)cores, &c->threads, NULL, NULL, 0, &err))
+            die("threads auto", err.msg);
+        calib = now() - t0;
+        name = "mlpc-auto";
+    }
     if (mlpc_config_validate(c, &err)) die("config", err.msg);
     mlpc_net *net = mlpc_net_create(c, &err);
     if (!net) die("net", err.msg);
@@ -80,8 +92,8 @@ static void time_training(const char *w, mlpc_config *c, mlpc_dataset *train, ml
         if (mlpc_trainer_epoch(tr, &st)) die("epoch", mlpc_trainer_error(tr)->msg);
     double sec = (now() - t0) / epochs;
     printf("{\"workload\":\"%s\",\"impl\":\"%s\",\"threads\":%d,\"epochs\":%d,\"rows\":%zu,"
-           "\"sec\":%.6g,\"unit\":\"s/epoch\",\"loss\":%.6g}\n",
-           w, impl, c->threads, epochs, mlpc_dataset_rows(train), sec, st.loss);
+           "\"sec\":%.6g,\"unit\":\"s/epoch\",\"loss\":%.6g,\"calibration_sec\":%.3g}\n",
+           w, name, c->threads, epochs, mlpc_dataset_rows(train), sec, st.loss, calib);
     fflush(stdout);
     mlpc_trainer_free(tr);
     mlpc_net_free(net);
@@ -272,7 +284,7 @@ int main(int argc, char **argv)
         if (!v) die(a, "missing value");
         i++;
         if (!strcmp(a, "--epochs")) epochs = atoi(v);
-        else if (!strcmp(a, "--threads")) threads = atoi(v);
+        else if (!strcmp(a, "--threads")) threads = strcmp(v, "auto") ? atoi(v) : 0; /* 0: auto */
         else if (!strcmp(a, "--layers")) layers = v;
         else if (!strcmp(a, "--batch")) batches = v;
         else if (!strcmp(a, "--passes")) passes = atoi(v);
@@ -280,7 +292,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--impl")) impl = v;
         else die(a, "unknown option");
     }
-    if (epochs < 1 || threads < 1 || passes < 1) die(w, "--epochs, --threads and --passes must be >= 1");
+    if (epochs < 1 || threads < 0 || passes < 1) die(w, "--epochs and --passes must be >= 1, --threads N or auto");
+    if (threads == 0 && strcmp(w, "w1") && strcmp(w, "w2") && strcmp(w, "w4")) die(w, "--threads auto is for w1, w2 and w4");
     if (!strcmp(w, "w1")) w1(epochs, threads);
     else if (!strcmp(w, "w2")) w2(epochs, threads);
     else if (!strcmp(w, "w3")) w3(layers, batches, passes, threads);

@@ -84,6 +84,8 @@ np1="OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1"
 for r in $(seq "$REPS"); do
     echo "== W1, repetition $r/$REPS"
     run -- "$MLPC" w1 --epochs 3 --threads 1
+    run -- "$MLPC" w1 --epochs 3 --threads 2
+    run -- "$MLPC" w1 --epochs 3 --threads auto
     run $np1 -- $PY $PEERS/nielsen.py w1 $NIELSEN
     run $np1 -- $PY $PEERS/numpy_vec.py w1 --epochs 2
     run $np1 -- $PY $PEERS/torch_mlp.py w1 --threads 1
@@ -96,6 +98,7 @@ for r in $(seq "$REPS"); do
         run -- "$MLPC" w2 --epochs 3 --threads $t
         run OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t -- $PY $PEERS/numpy_vec.py w2 --epochs 2 --threads $t
     done
+    run -- "$MLPC" w2 --epochs 3 --threads auto
     run $np1 -- $PY $PEERS/torch_mlp.py w2 --threads 1
     run -- $PY $PEERS/torch_mlp.py w2 --threads 2
     run OMP_WAIT_POLICY=PASSIVE -- $PY $PEERS/torch_mlp.py w2 --threads 2 --impl torch-passive
@@ -104,6 +107,8 @@ done
 for r in $(seq "$REPS"); do
     echo "== W4, repetition $r/$REPS"
     run -- "$MLPC" w4 --epochs 2000 --threads 1
+    run -- "$MLPC" w4 --epochs 2000 --threads 2
+    run -- "$MLPC" w4 --epochs 2000 --threads auto
     run $np1 -- $PY $PEERS/numpy_vec.py w4 --epochs 300
     run $np1 -- $PY $PEERS/torch_mlp.py w4 --epochs 200 --threads 1
 done

@@ -17,7 +17,7 @@ TITLES = {
     "w2": "W2: 784-200-100-50-30-10 sigmoid, softmax+CCE, RMSprop lr 0.001, batch 1500, 60,000 images (s/epoch)",
     "w4": "W4: Lorenz 3-16-16-16-16-16-3 relu, linear out, MSE, Adam lr 0.001, batch 100, 900 rows (s/epoch)",
 }
-ORDER = ["mlpc", "numpy-nielsen", "numpy-vec", "torch", "torch-passive", "fann"]
+ORDER = ["mlpc", "mlpc-auto", "numpy-nielsen", "numpy-vec", "torch", "torch-passive", "fann"]
 
 
 def macs(sizes):
@@ -109,6 +109,14 @@ def summarize(meta, recs):
             gf = gflop / med
             out.append(f"| {impl} | {t} | {fmt(med)} | {fmt(lo)}-{fmt(hi)} | {ratios} | {gf:.3g} | "
                        f"{pct(gf, sgemm.get(t))} | {pct(gf, mgemm.get(t))} |")
+        fixed = {t: stats(by[(w, i, t)])[0] for (i, t) in keys if i == "mlpc"}
+        auto = [(t, stats(by[(w, i, t)])[0]) for (i, t) in keys if i == "mlpc-auto"]
+        if fixed and auto:
+            bt = min(fixed, key=fixed.get)
+            for t, med in auto:
+                out += ["", f"`--threads auto` chose {t} thread{'s' if t > 1 else ''}: {fmt(med)} s against "
+                        f"{fmt(fixed[bt])} s for the best fixed count ({bt}): "
+                        f"{(med / fixed[bt] - 1) * 100:+.1f}% (target: at most +5%)."]
         out.append("")
 
     if rates:

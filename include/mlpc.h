@@ -397,10 +397,10 @@ mlpc_status mlpc_trainer_gradient(mlpc_trainer *tr, const float *x, const int32_
                                   const float *targets, int n, double *loss);
 
 /* Picks a thread count for cfg's net and batch size by timing training
- * steps with 1..max_threads threads on synthetic data (well under a second
- * for W1-W4). *chosen gets the fastest count, preferring fewer threads
- * within 2%; *step_seconds its median step time (may be NULL); why (may be
- * NULL) a one-line account of the measurements. */
+ * steps with 1..max_threads threads on synthetic data (a second or two at
+ * most for W1-W4). *chosen gets the fastest count by the best of several
+ * rounds, preferring fewer threads within 3%; *step_seconds its step time
+ * (may be NULL); why (may be NULL) a one-line account of the measurements. */
 mlpc_status mlpc_calibrate_threads(const mlpc_config *cfg, int max_threads, int *chosen,
                                    double *step_seconds, char *why, size_t why_cap, mlpc_error *err);
 

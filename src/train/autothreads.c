@@ -1,7 +1,8 @@
 /* autothreads.c - `--threads auto`: time training steps of the actual net
  * and batch size with 1..max threads on synthetic data, interleaved over
- * rounds, and pick the fastest (the fewest threads among those within 2% of
- * it, since idle cores are worth keeping). */
+ * rounds, and pick the fastest by the best round (the least disturbed by
+ * other work on the machine): the fewest threads among those within 3% of
+ * it, since idle cores are worth keeping. */
 #include "train/train.h"
 
 #include <math.h>
@@ -71,15 +72,15 @@ mlpc_status mlpc_calibrate_threads(const mlpc_config *cfg0, int max_threads, int
     double med[64], best = INFINITY;
     for (int t = 0; t < max_threads; t++) {
         qsort(times[t], ROUNDS, sizeof(double), cmp_double);
-        med[t] = times[t][ROUNDS / 2];
+        med[t] = times[t][0]; /* the best round */
         best = med[t] < best ? med[t] : best;
     }
     int pick = 0;
-    while (med[pick] > best * 1.02) pick++;
+    while (med[pick] > best * 1.03) pick++;
     *chosen = pick + 1;
     if (step_seconds) *step_seconds = med[pick];
     if (why) {
-        size_t len = (size_t)snprintf(why, why_cap, "median step time over %d rounds of %ld steps:", ROUNDS, steps);
+        size_t len = (size_t)snprintf(why, why_cap, "best step time of %d rounds of %ld steps:", ROUNDS, steps);
         for (int t = 0; t < max_threads && len < why_cap; t++)
             len += (size_t)snprintf(why + len, why_cap - len, " %d thread%s %.3g ms%s", t + 1, t ? "s" : "",
                                     med[t] * 1e3, t == pick ? " (chosen)" : "");
