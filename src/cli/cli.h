@@ -20,29 +20,8 @@ int cmd_search(int argc, char **argv);
  * an exit code after printing the error. */
 int cli_config_apply(cli_cmd *c, const char *path, const char *const *deny);
 
-/* output.c: a growable text buffer for JSON output. */
-typedef struct jbuf {
-    char *s;
-    size_t len, cap;
-    int oom;
-} jbuf;
-void jb_init(jbuf *b);
-void jb_free(jbuf *b);
-void jb_raw(jbuf *b, const char *s);
-void jb_printf(jbuf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-/* Appends a JSON string literal (quoted, escaped). */
-void jb_str(jbuf *b, const char *s);
-/* Appends a number, or null when it is NaN or infinite. */
-void jb_num(jbuf *b, double v);
-/* ,"key": helpers (comma added unless the buffer ends in '{' or '[') */
-void jb_key(jbuf *b, const char *key);
-void jb_kstr(jbuf *b, const char *key, const char *v);
-void jb_knum(jbuf *b, const char *key, double v);
-void jb_kint(jbuf *b, const char *key, long long v);
+/* JSON text is built with the dashboard's growable buffer (src/dash/sbuf.h). */
+#include "dash/sbuf.h"
 
 /* Writes predictions to `path` ("-" or NULL: stdout). CSV unless the path
  * ends in ".npy". Files are written to PATH.tmp and renamed into place, so a

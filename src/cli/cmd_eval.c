@@ -146,26 +146,27 @@ int cmd_eval(int argc, char **argv)
         goto done;
     }
     if (F("json")->on) {
-        jbuf b;
-        jb_init(&b);
-        jb_raw(&b, "{");
-        jb_kstr(&b, "model", model);
-        jb_kstr(&b, "data", src);
-        jb_knum(&b, "loss", ev.loss);
+        sbuf b;
+        sb_init(&b);
+        b.digits = 9; /* float32 values exactly */
+        sb_raw(&b, "{");
+        sb_kstr(&b, "model", model);
+        sb_kstr(&b, "data", src);
+        sb_knum(&b, "loss", ev.loss);
         if (classify)
-            jb_knum(&b, "acc", ev.acc);
+            sb_knum(&b, "acc", ev.acc);
         else
-            jb_knum(&b, "mse", ev.mse);
-        jb_kint(&b, "n", (long long)ev.n);
-        jb_raw(&b, "}");
+            sb_knum(&b, "mse", ev.mse);
+        sb_kint(&b, "n", (long long)ev.n);
+        sb_raw(&b, "}");
         if (b.oom) {
-            jb_free(&b);
+            sb_free(&b);
             cli_error(&c, "out of memory");
             rc = CLI_EXIT_INTERNAL;
             goto done;
         }
         printf("%s\n", b.s);
-        jb_free(&b);
+        sb_free(&b);
     } else if (classify) {
         printf("loss %.6f  acc %.4f  n %zu\n", ev.loss, ev.acc, ev.n);
     } else {

@@ -218,43 +218,44 @@ static int on_epoch(mlpc_trainer *tr, const mlpc_epoch_stats *e, void *user)
         fflush(stdout);
     }
     if (x->metrics) {
-        jbuf b;
-        jb_init(&b);
-        jb_raw(&b, "{");
-        jb_kstr(&b, "run", x->run);
-        jb_key(&b, "time");
-        jb_printf(&b, "%.3f", unix_time());
-        jb_kint(&b, "epoch", e->epoch);
-        jb_knum(&b, "loss", e->loss);
-        jb_knum(&b, "acc", e->acc);
-        jb_knum(&b, "val_loss", e->val_loss);
-        jb_knum(&b, "val_acc", e->val_acc);
-        jb_knum(&b, "test_loss", e->test_loss);
-        jb_knum(&b, "test_acc", e->test_acc);
+        sbuf b;
+        sb_init(&b);
+        b.digits = 9; /* float32 values exactly */
+        sb_raw(&b, "{");
+        sb_kstr(&b, "run", x->run);
+        sb_key(&b, "time");
+        sb_printf(&b, "%.3f", unix_time());
+        sb_kint(&b, "epoch", e->epoch);
+        sb_knum(&b, "loss", e->loss);
+        sb_knum(&b, "acc", e->acc);
+        sb_knum(&b, "val_loss", e->val_loss);
+        sb_knum(&b, "val_acc", e->val_acc);
+        sb_knum(&b, "test_loss", e->test_loss);
+        sb_knum(&b, "test_acc", e->test_acc);
         if (x->regress) {
-            jb_knum(&b, "mse", e->mse);
-            jb_knum(&b, "val_mse", e->val_mse);
-            jb_knum(&b, "test_mse", e->test_mse);
+            sb_knum(&b, "mse", e->mse);
+            sb_knum(&b, "val_mse", e->val_mse);
+            sb_knum(&b, "test_mse", e->test_mse);
         }
-        jb_key(&b, "lr");
+        sb_key(&b, "lr");
         if (isfinite(e->lr))
-            jb_printf(&b, "%.7g", (double)e->lr);
+            sb_printf(&b, "%.7g", (double)e->lr);
         else
-            jb_raw(&b, "null");
-        jb_knum(&b, "epoch_seconds", e->epoch_seconds);
-        jb_knum(&b, "eval_seconds", e->eval_seconds);
-        jb_knum(&b, "samples_per_second", e->samples_per_second);
+            sb_raw(&b, "null");
+        sb_knum(&b, "epoch_seconds", e->epoch_seconds);
+        sb_knum(&b, "eval_seconds", e->eval_seconds);
+        sb_knum(&b, "samples_per_second", e->samples_per_second);
         char rms[2048];
         if (x->layer_stats &&
             dash_rms_json(x->net, mlpc_trainer_grads(tr), rms, sizeof rms) > 0)
-            jb_raw(&b, rms);
-        jb_raw(&b, "}\n");
+            sb_raw(&b, rms);
+        sb_raw(&b, "}\n");
         int bad = b.oom;
         if (!bad) {
             errno = 0;
             if (fputs(b.s, x->metrics) == EOF || fflush(x->metrics) != 0) bad = 1;
         }
-        jb_free(&b);
+        sb_free(&b);
         if (bad) {
             x->metrics_errno = errno ? errno : EIO;
             return 1; /* stop training: the record would be incomplete */
@@ -310,17 +311,17 @@ static const char *src_name(const mlpc_dataset *d, const char *fallback)
     return s && *s ? s : fallback;
 }
 
-static void eval_json(jbuf *b, const char *key, const mlpc_eval *e, int regress)
+static void eval_json(sbuf *b, const char *key, const mlpc_eval *e, int regress)
 {
-    jb_key(b, key);
-    jb_raw(b, "{");
-    jb_knum(b, "loss", e->loss);
+    sb_key(b, key);
+    sb_raw(b, "{");
+    sb_knum(b, "loss", e->loss);
     if (regress)
-        jb_knum(b, "mse", e->mse);
+        sb_knum(b, "mse", e->mse);
     else
-        jb_knum(b, "acc", e->acc);
-    jb_kint(b, "n", (long long)e->n);
-    jb_raw(b, "}");
+        sb_knum(b, "acc", e->acc);
+    sb_kint(b, "n", (long long)e->n);
+    sb_raw(b, "}");
 }
 
 static void eval_text(const char *name, const mlpc_eval *e, int regress)
@@ -353,8 +354,9 @@ int cmd_train(int argc, char **argv)
     FILE *metrics = NULL;
     const char *metrics_path = NULL;
     char *ckpt_auto = NULL, *run_auto = NULL, *cfg_json = NULL;
-    jbuf mj;
-    jb_init(&mj);
+    sbuf mj;
+    sb_init(&mj);
+    mj.digits = 9; /* float32 values exactly */
     mlpc_error err;
     memset(&err, 0, sizeof err);
     int rc = 0;
@@ -869,16 +871,16 @@ int cmd_train(int argc, char **argv)
             }
             cap *= 2;
         }
-        jb_raw(&mj, "{");
-        jb_kstr(&mj, "task", regress ? "regress" : "classify");
-        jb_kstr(&mj, "data", data ? data : train_src);
-        jb_kstr(&mj, "run", run);
-        jb_kint(&mj, "epochs", epochs_done);
-        jb_knum(&mj, "seconds", seconds);
-        if (reason && *reason) jb_kstr(&mj, "stop_reason", reason);
+        sb_raw(&mj, "{");
+        sb_kstr(&mj, "task", regress ? "regress" : "classify");
+        sb_kstr(&mj, "data", data ? data : train_src);
+        sb_kstr(&mj, "run", run);
+        sb_kint(&mj, "epochs", epochs_done);
+        sb_knum(&mj, "seconds", seconds);
+        if (reason && *reason) sb_kstr(&mj, "stop_reason", reason);
         for (int i = 0; i < 3; i++)
             if (sets[i]) eval_json(&mj, names[i], &ev[i], regress);
-        jb_raw(&mj, "}");
+        sb_raw(&mj, "}");
         if (mj.oom) {
             cli_error(&c, "out of memory");
             rc = CLI_EXIT_INTERNAL;
@@ -912,7 +914,7 @@ done:
     free(ckpt_auto);
     free(run_auto);
     free(cfg_json);
-    jb_free(&mj);
+    sb_free(&mj);
     cli_cmd_free(&c);
     return rc;
 }

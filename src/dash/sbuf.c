@@ -91,7 +91,7 @@ void sb_num(sbuf *b, double v)
     if (!isfinite(v))
         sb_raw(b, "null");
     else
-        sb_printf(b, "%.7g", v);
+        sb_printf(b, "%.*g", b->digits ? b->digits : 7, v);
 }
 
 void sb_key(sbuf *b, const char *key)
@@ -125,7 +125,10 @@ void sb_karr(sbuf *b, const char *key, const float *v, int n)
     sb_raw(b, "[");
     for (int i = 0; i < n; i++) {
         if (i) sb_raw(b, ",");
-        sb_num(b, (double)v[i]);
+        if (isfinite(v[i]))
+            sb_printf(b, "%.7g", (double)v[i]); /* display values: 7 digits whatever b->digits */
+        else
+            sb_raw(b, "null");
     }
     sb_raw(b, "]");
 }

@@ -1,4 +1,5 @@
-/* sbuf.h - a growable text buffer for the dashboard's JSON events. */
+/* sbuf.h - a growable text buffer for JSON: the dashboard's events and the
+ * CLI's metrics lines and reports. */
 #ifndef MLPC_DASH_SBUF_H
 #define MLPC_DASH_SBUF_H
 
@@ -7,7 +8,8 @@
 typedef struct sbuf {
     char *s;
     size_t len, cap;
-    int oom; /* set once an allocation failed; later appends are ignored */
+    int oom;    /* set once an allocation failed; later appends are ignored */
+    int digits; /* significant digits of sb_num (0: 7; the CLI's metrics use 9) */
 } sbuf;
 
 void sb_init(sbuf *b);
@@ -22,7 +24,8 @@ void sb_printf(sbuf *b, const char *fmt, ...)
     ;
 /* A JSON string literal (quoted and escaped). */
 void sb_str(sbuf *b, const char *s);
-/* A number with %.7g, or null when it is NaN or infinite. */
+/* A number with b->digits (default 7) significant digits, or null when it is
+ * NaN or infinite. */
 void sb_num(sbuf *b, double v);
 /* ,"key":value helpers (the comma is left out after '{' or '['). */
 void sb_key(sbuf *b, const char *key);
