@@ -53,7 +53,7 @@ typedef struct cli_cmd {
     cli_flag *flags;
     int n_flags;
     int max_pos; /* positional arguments accepted */
-    const char *pos[4];
+    const char *pos[1024]; /* at most max_pos of them (<= 1024) */
     int n_pos;
     int help; /* --help or -h was given */
 } cli_cmd;

@@ -49,7 +49,7 @@ int cmd_dashboard(int argc, char **argv)
     c.summary = SUMMARY;
     c.flags = dashboard_flags;
     c.n_flags = (int)(sizeof dashboard_flags / sizeof dashboard_flags[0]);
-    c.max_pos = 4;
+    c.max_pos = 1024;
     dash_store *store = NULL;
     dash_server *srv = NULL;
     char err[512];

@@ -33,7 +33,7 @@ int cmd_plot(int argc, char **argv)
     c.summary = SUMMARY;
     c.flags = plot_flags;
     c.n_flags = (int)(sizeof plot_flags / sizeof plot_flags[0]);
-    c.max_pos = 4;
+    c.max_pos = 1024;
     dash_runs runs;
     memset(&runs, 0, sizeof runs);
     char err[1024];

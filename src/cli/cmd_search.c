@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <sqlite3.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -210,12 +210,22 @@ static void *dash_waiter(void *arg)
     if (w->quiet) argv[n++] = "--quiet";
     argv[n] = NULL;
     fflush(stdout);
-    pid_t pid;
-    int rc = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, (char *const *)argv, environ);
-    if (rc != 0)
-        fprintf(stderr, "mlpc search: --dashboard: cannot start mlpc dashboard: %s\n", strerror(rc));
-    else
-        w->child = pid;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) { /* only async-signal-safe calls until exec */
+        /* the dashboard ends with this thread, also when the search is
+         * killed with SIGKILL (the thread stays alive until the search ends) */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) _exit(0);
+        execv("/proc/self/exe", (char *const *)argv);
+        _exit(127);
+    }
+    if (pid < 0) {
+        fprintf(stderr, "mlpc search: --dashboard: cannot start mlpc dashboard: %s\n", strerror(errno));
+        return NULL;
+    }
+    w->child = pid;
+    while (!atomic_load(&w->stop)) usleep(100000);
     return NULL;
 }
 

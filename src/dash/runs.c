@@ -149,7 +149,11 @@ int dash_runs_load(dash_runs *runs, const char *path, char *err, size_t cap)
         const cJSON *ga = cJSON_GetObjectItemCaseSensitive(o, "g_rms");
         int nl = cJSON_IsArray(wa) ? cJSON_GetArraySize(wa) : 0;
         if (nl > MLPC_MAX_LAYERS) nl = MLPC_MAX_LAYERS;
-        /* find the last series of this file with this name */
+        /* find the last series of this file with this name (as stored: cut
+         * below the series name's size, with room for a " #k" suffix) */
+        char cut[100];
+        snprintf(cut, sizeof cut, "%.99s", name);
+        name = cut;
         dash_series *s = NULL;
         for (int i = runs->n - 1; i >= first && !s; i--) {
             const char *base = runs->s[i].name;

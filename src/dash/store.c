@@ -235,11 +235,13 @@ static int emit_run(dash_store *s, dash_run *r)
 /* A name not used by another run: "w1", else "w1 #2", "w1 #3", ... */
 static void unique_name(dash_store *s, const char *want, char *out, size_t cap)
 {
+    char nm[100]; /* cut once, so " #k" always fits and stays distinct */
+    snprintf(nm, sizeof nm, "%.99s", want);
     for (int k = 1;; k++) {
         if (k == 1)
-            snprintf(out, cap, "%s", want);
+            snprintf(out, cap, "%s", nm);
         else
-            snprintf(out, cap, "%s #%d", want, k);
+            snprintf(out, cap, "%s #%d", nm, k);
         int used = 0;
         for (int i = 0; i < s->n_runs && !used; i++) used = !strcmp(s->runs[i]->name, out);
         if (!used) return;
@@ -400,8 +402,10 @@ static void file_stem(const char *path, char *out, size_t cap)
     if (dot && dot != out) *dot = '\0';
 }
 
-static wkey *file_key(wfile *f, const char *name)
+static wkey *file_key(wfile *f, const char *name_in)
 {
+    char name[sizeof f->keys[0].name]; /* keys hold names cut to their size */
+    snprintf(name, sizeof name, "%s", name_in);
     for (int i = 0; i < f->n_keys; i++)
         if (!strcmp(f->keys[i].name, name)) return &f->keys[i];
     if (f->n_keys == f->cap_keys) {
@@ -647,7 +651,12 @@ int dash_store_load_once(dash_store *s, const char *path, char *err, size_t cap)
     pthread_mutex_lock(&s->mu);
     wfile *f = add_file(s, path, 1);
     if (f) {
-        file_poll(s, f, (long long)st.st_size);
+        /* file_poll reads a chunk at a time: read up to the size seen */
+        long long before = -1;
+        while (f->off < (long long)st.st_size && f->off != before) {
+            before = f->off;
+            file_poll(s, f, (long long)st.st_size);
+        }
         /* a last line without its newline is complete in a finished file */
         if (f->part.len && !f->part.oom) file_line(s, f, f->part.s);
         sb_free(&f->part);

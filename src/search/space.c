@@ -168,6 +168,7 @@ static int parse_param(srch_space *s, srch_pid id, const cJSON *j, mlpc_error *e
 {
     srch_param *p = &s->p[id];
     const char *nm = PDEF[id].name;
+    if (p->given) return bad(err, s, "params.%s: given twice", nm);
     p->given = 1;
     if (id == P_HIDDEN) {
         if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) == 0)
@@ -421,9 +422,12 @@ int srch_space_resolve(srch_space *s, int has_val, int regress, mlpc_error *err)
     if (!regress && (m == SM_VAL_MSE || m == SM_MSE))
         return bad(err, s, "metric %s: mse is for regression; use %s", METRICS[m], m == SM_MSE ? "loss" : "val_loss");
     if (s->maximize < 0) s->maximize = m == SM_VAL_ACC || m == SM_ACC;
-    if (s->grid && s->trials == 0) {
+    if (s->grid) {
         uint64_t g = srch_grid_size(s);
-        s->trials = (int)g;
+        if (s->trials == 0) s->trials = (int)g;
+        if ((uint64_t)s->trials > g) /* more would run grid points again */
+            return bad(err, s, "trials %d: the grid has only %llu points (0: the whole grid)", s->trials,
+                       (unsigned long long)g);
     }
     if (s->trials < 1) return bad(err, s, "trials: at least 1");
     return 0;
