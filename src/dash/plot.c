@@ -87,8 +87,31 @@ static void tick_label(char *buf, size_t cap, double v, double step, int logy)
     snprintf(buf, cap, "%.*f", dec, v);
 }
 
-static void text(cairo_t *cr, double x, double y, const char *s, double ax, double ay)
+/* Copies s with every byte that is not part of valid UTF-8 replaced by '?':
+ * cairo stops drawing altogether after invalid UTF-8. */
+static void utf8_clean(const char *s, char *out, size_t cap)
 {
+    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p && o + 5 < cap) {
+        int n = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
+        int ok = n > 0;
+        for (int i = 1; ok && i < n; i++) ok = (p[i] >> 6) == 2;
+        if (!ok) {
+            out[o++] = '?';
+            p++;
+            continue;
+        }
+        for (int i = 0; i < n; i++) out[o++] = (char)p[i];
+        p += n;
+    }
+    out[o] = '\0';
+}
+
+static void text(cairo_t *cr, double x, double y, const char *s_in, double ax, double ay)
+{
+    char s[512];
+    utf8_clean(s_in, s, sizeof s);
     cairo_text_extents_t e;
     cairo_text_extents(cr, s, &e);
     cairo_move_to(cr, x - ax * e.width - e.x_bearing, y - ay * e.height - e.y_bearing);

@@ -127,7 +127,7 @@ int dash_runs_load(dash_runs *runs, const char *path, char *err, size_t cap)
         char *p = line;
         while (*p == ' ' || *p == '\t') p++;
         if (*p == '\n' || *p == '\r' || *p == '\0') continue;
-        cJSON *o = cJSON_Parse(p);
+        cJSON *o = cJSON_ParseWithOpts(p, NULL, 1);
         if (!o || !cJSON_IsObject(o)) {
             snprintf(err, cap, "%s:%ld: not a JSON object (a metrics file from --metrics?)", path,
                      lineno);

@@ -426,7 +426,7 @@ static int file_line(dash_store *s, wfile *f, const char *line)
 {
     while (*line == ' ' || *line == '\t' || *line == '\r') line++;
     if (*line != '{') return 0;
-    cJSON *o = cJSON_Parse(line);
+    cJSON *o = cJSON_ParseWithOpts(line, NULL, 1); /* the whole line, no trailing text */
     if (!o) return 0;
     int n = 0;
     cJSON *ep = cJSON_GetObjectItemCaseSensitive(o, "epoch");
