@@ -122,7 +122,7 @@ typedef struct dash_server_opts {
                           text: required on every request, whatever the bind */
     int require_token; /* 1: a token even on loopback (generated when none is given) */
     int max_conns;     /* concurrent connections; 0: 32 */
-    int keepalive_ms;  /* ping an idle stream this often; 0: 15000 */
+    int keepalive_ms;  /* ping an idle stream this often; 0: 3000 (a gone client is noticed then) */
 } dash_server_opts;
 
 typedef struct dash_server dash_server;

@@ -477,7 +477,7 @@ dash_server *dash_server_start(dash_store *store, const dash_server_opts *o, cha
     }
     srv->store = store;
     srv->max_conns = o->max_conns > 0 ? o->max_conns : 32;
-    srv->keepalive_ms = o->keepalive_ms > 0 ? o->keepalive_ms : 15000;
+    srv->keepalive_ms = o->keepalive_ms > 0 ? o->keepalive_ms : 3000; /* a closed page frees its slot within 3 s */
     atomic_init(&srv->conns, 0);
     atomic_init(&srv->stopping, 0);
     if (o->token && o->token[0]) {
