@@ -518,3 +518,26 @@ int cli_threads(const cli_cmd *c, const cli_flag *f, int *out)
     *out = n > 0 ? (int)(n > MLPC_MAX_THREADS ? MLPC_MAX_THREADS : n) : 1;
     return 0;
 }
+
+void cli_cmd_init(cli_cmd *c, const char *name, const char *usage, const char *summary, cli_flag *flags,
+                  int n_flags, int max_pos)
+{
+    memset(c, 0, sizeof *c);
+    c->name = name;
+    c->usage = usage;
+    c->summary = summary;
+    c->flags = flags;
+    c->n_flags = n_flags;
+    c->max_pos = max_pos;
+}
+
+int cli_parse_or_help(cli_cmd *c, int argc, char **argv)
+{
+    int rc = cli_parse(c, argc, argv);
+    if (rc) return rc;
+    if (c->help) {
+        cli_help(c, stdout);
+        return -1;
+    }
+    return 0;
+}

@@ -93,6 +93,12 @@ int cli_bad_value(const cli_cmd *c, const cli_flag *f, const char *fmt, ...)
 
 /* Value conversions; each prints the error and returns CLI_EXIT_USAGE on a
  * bad value, 0 on success. */
+/* Sets up a command: clears c and fills in its name, usage, summary and flags. */
+void cli_cmd_init(cli_cmd *c, const char *name, const char *usage, const char *summary, cli_flag *flags,
+                  int n_flags, int max_pos);
+/* cli_parse, then --help: returns the parse error code, -1 when the help was
+ * printed (the command should exit 0), or 0 to go on. */
+int cli_parse_or_help(cli_cmd *c, int argc, char **argv);
 int cli_int(const cli_cmd *c, const cli_flag *f, long min, long max, int *out);
 /* --threads N: 1..MLPC_MAX_THREADS, 0 meaning one per CPU core. */
 int cli_threads(const cli_cmd *c, const cli_flag *f, int *out);

@@ -43,20 +43,13 @@ static void on_signal(int sig)
 int cmd_dashboard(int argc, char **argv)
 {
     cli_cmd c;
-    memset(&c, 0, sizeof c);
-    c.name = "dashboard";
-    c.usage = "mlpc dashboard DIR|FILE... [--port PORT] [--bind ADDR] [--token TOKEN]";
-    c.summary = SUMMARY;
-    c.flags = dashboard_flags;
-    c.n_flags = (int)(sizeof dashboard_flags / sizeof dashboard_flags[0]);
-    c.max_pos = 1024;
+    cli_cmd_init(&c, "dashboard", "mlpc dashboard DIR|FILE... [--port PORT] [--bind ADDR] [--token TOKEN]", SUMMARY, dashboard_flags, (int)(sizeof dashboard_flags / sizeof dashboard_flags[0]), 1024);
     dash_store *store = NULL;
     dash_server *srv = NULL;
     char err[512];
-    int rc = cli_parse(&c, argc, argv);
-    if (rc) goto done;
-    if (c.help) {
-        cli_help(&c, stdout);
+    int rc = cli_parse_or_help(&c, argc, argv);
+    if (rc) {
+        rc = rc < 0 ? 0 : rc; /* -1: --help was shown */
         goto done;
     }
 #define F(n) cli_flag_get(&c, n)

@@ -33,21 +33,14 @@ static const char SUMMARY[] =
 int cmd_eval(int argc, char **argv)
 {
     cli_cmd c;
-    memset(&c, 0, sizeof c);
-    c.name = "eval";
-    c.usage = "mlpc eval MODEL (--data NAME | --test FILE [--test-labels FILE]) [flags]";
-    c.summary = SUMMARY;
-    c.flags = eval_flags;
-    c.n_flags = (int)(sizeof eval_flags / sizeof eval_flags[0]);
-    c.max_pos = 1;
+    cli_cmd_init(&c, "eval", "mlpc eval MODEL (--data NAME | --test FILE [--test-labels FILE]) [flags]", SUMMARY, eval_flags, (int)(sizeof eval_flags / sizeof eval_flags[0]), 1);
     mlpc_net *net = NULL;
     mlpc_dataset *ds = NULL;
     mlpc_error err;
     memset(&err, 0, sizeof err);
-    int rc = cli_parse(&c, argc, argv);
-    if (rc) goto done;
-    if (c.help) {
-        cli_help(&c, stdout);
+    int rc = cli_parse_or_help(&c, argc, argv);
+    if (rc) {
+        rc = rc < 0 ? 0 : rc; /* -1: --help was shown */
         goto done;
     }
 #define F(n) cli_flag_get(&c, n)

@@ -53,20 +53,13 @@ static size_t layer_params(const mlpc_net *net, int l)
 int cmd_info(int argc, char **argv)
 {
     cli_cmd c;
-    memset(&c, 0, sizeof c);
-    c.name = "info";
-    c.usage = "mlpc info MODEL [--json]";
-    c.summary = SUMMARY;
-    c.flags = info_flags;
-    c.n_flags = (int)(sizeof info_flags / sizeof info_flags[0]);
-    c.max_pos = 1;
+    cli_cmd_init(&c, "info", "mlpc info MODEL [--json]", SUMMARY, info_flags, (int)(sizeof info_flags / sizeof info_flags[0]), 1);
     mlpc_net *net = NULL;
     mlpc_error err;
     memset(&err, 0, sizeof err);
-    int rc = cli_parse(&c, argc, argv);
-    if (rc) goto done;
-    if (c.help) {
-        cli_help(&c, stdout);
+    int rc = cli_parse_or_help(&c, argc, argv);
+    if (rc) {
+        rc = rc < 0 ? 0 : rc; /* -1: --help was shown */
         goto done;
     }
     if (c.n_pos != 1) {

@@ -27,13 +27,7 @@ static const char SUMMARY[] =
 int cmd_plot(int argc, char **argv)
 {
     cli_cmd c;
-    memset(&c, 0, sizeof c);
-    c.name = "plot";
-    c.usage = "mlpc plot METRICS.jsonl... -o FILE.png|.svg|.pdf [flags]";
-    c.summary = SUMMARY;
-    c.flags = plot_flags;
-    c.n_flags = (int)(sizeof plot_flags / sizeof plot_flags[0]);
-    c.max_pos = 1024;
+    cli_cmd_init(&c, "plot", "mlpc plot METRICS.jsonl... -o FILE.png|.svg|.pdf [flags]", SUMMARY, plot_flags, (int)(sizeof plot_flags / sizeof plot_flags[0]), 1024);
     dash_runs runs;
     memset(&runs, 0, sizeof runs);
     char err[1024];
@@ -42,10 +36,9 @@ int cmd_plot(int argc, char **argv)
         if (!strcmp(argv[i], "--")) break;
         if (!strcmp(argv[i], "-o")) argv[i] = long_o;
     }
-    int rc = cli_parse(&c, argc, argv);
-    if (rc) goto done;
-    if (c.help) {
-        cli_help(&c, stdout);
+    int rc = cli_parse_or_help(&c, argc, argv);
+    if (rc) {
+        rc = rc < 0 ? 0 : rc; /* -1: --help was shown */
         goto done;
     }
 #define F(n) cli_flag_get(&c, n)

@@ -34,23 +34,16 @@ static const char SUMMARY[] =
 int cmd_predict(int argc, char **argv)
 {
     cli_cmd c;
-    memset(&c, 0, sizeof c);
-    c.name = "predict";
-    c.usage = "mlpc predict MODEL --input FILE [--output FILE] [flags]";
-    c.summary = SUMMARY;
-    c.flags = predict_flags;
-    c.n_flags = (int)(sizeof predict_flags / sizeof predict_flags[0]);
-    c.max_pos = 1;
+    cli_cmd_init(&c, "predict", "mlpc predict MODEL --input FILE [--output FILE] [flags]", SUMMARY, predict_flags, (int)(sizeof predict_flags / sizeof predict_flags[0]), 1);
     mlpc_net *net = NULL;
     mlpc_dataset *ds = NULL;
     float *out = NULL;
     int *classes = NULL;
     mlpc_error err;
     memset(&err, 0, sizeof err);
-    int rc = cli_parse(&c, argc, argv);
-    if (rc) goto done;
-    if (c.help) {
-        cli_help(&c, stdout);
+    int rc = cli_parse_or_help(&c, argc, argv);
+    if (rc) {
+        rc = rc < 0 ? 0 : rc; /* -1: --help was shown */
         goto done;
     }
 #define F(n) cli_flag_get(&c, n)

@@ -232,13 +232,7 @@ static void *dash_waiter(void *arg)
 int cmd_search(int argc, char **argv)
 {
     cli_cmd c;
-    memset(&c, 0, sizeof c);
-    c.name = "search";
-    c.usage = "mlpc search SPACE.json [flags]   |   mlpc search --report DB [--study NAME] [--top N] [--csv]";
-    c.summary = SUMMARY;
-    c.flags = search_flags;
-    c.n_flags = N_FLAGS;
-    c.max_pos = 1;
+    cli_cmd_init(&c, "search", "mlpc search SPACE.json [flags]   |   mlpc search --report DB [--study NAME] [--top N] [--csv]", SUMMARY, search_flags, N_FLAGS, 1);
     mlpc_dataset *train = NULL, *val = NULL;
     char *text = NULL, *db_auto = NULL;
     srch_space *s = NULL;
@@ -254,10 +248,9 @@ int cmd_search(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto done;
     }
-    rc = cli_parse(&c, argc, argv);
-    if (rc) goto done;
-    if (c.help) {
-        cli_help(&c, stdout);
+    rc = cli_parse_or_help(&c, argc, argv);
+    if (rc) {
+        rc = rc < 0 ? 0 : rc; /* -1: --help was shown */
         goto done;
     }
 #define F(n) cli_flag_get(&c, n)

@@ -337,13 +337,7 @@ static void eval_text(const char *name, const mlpc_eval *e, int regress)
 int cmd_train(int argc, char **argv)
 {
     cli_cmd c;
-    memset(&c, 0, sizeof c);
-    c.name = "train";
-    c.usage = "mlpc train --layers SPEC (--data NAME | --train FILE [--test FILE]) [flags]";
-    c.summary = SUMMARY;
-    c.flags = train_flags;
-    c.n_flags = N_FLAGS;
-    c.max_pos = 0;
+    cli_cmd_init(&c, "train", "mlpc train --layers SPEC (--data NAME | --train FILE [--test FILE]) [flags]", SUMMARY, train_flags, N_FLAGS, 0);
 
     mlpc_dataset *train = NULL, *val = NULL, *test = NULL;
     mlpc_net *net = NULL;
@@ -365,10 +359,9 @@ int cmd_train(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto done;
     }
-    rc = cli_parse(&c, argc, argv);
-    if (rc) goto done;
-    if (c.help) {
-        cli_help(&c, stdout);
+    rc = cli_parse_or_help(&c, argc, argv);
+    if (rc) {
+        rc = rc < 0 ? 0 : rc; /* -1: --help was shown */
         goto done;
     }
 #define F(n) cli_flag_get(&c, n)
