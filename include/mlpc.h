@@ -359,6 +359,14 @@ const mlpc_error *mlpc_trainer_error(const mlpc_trainer *tr);
  * be NULL. Checks that widths and targets fit the net. */
 mlpc_status mlpc_trainer_set_data(mlpc_trainer *tr, const mlpc_dataset *train,
                                   const mlpc_dataset *val, const mlpc_dataset *test);
+/* Byte rows: when every normalized training value is ((float)u - shift) *
+ * scale of a byte u under the net's normalization (pixel data), set_data
+ * keeps that exact byte copy (a quarter of the float size) and gathers
+ * batches from it; results are bit-identical. On by default; pass 0 before
+ * set_data to save the memory (the search does, to share one float copy).
+ * mlpc_trainer_byte_rows says whether the copy is in use. */
+void mlpc_trainer_set_byte_rows(mlpc_trainer *tr, int on);
+int mlpc_trainer_byte_rows(const mlpc_trainer *tr);
 /* Called every `every` batches (>= 1) and after every epoch. */
 void mlpc_trainer_on_batch(mlpc_trainer *tr, mlpc_batch_fn fn, int every, void *user);
 void mlpc_trainer_on_epoch(mlpc_trainer *tr, mlpc_epoch_fn fn, void *user);

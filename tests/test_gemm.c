@@ -331,6 +331,54 @@ static void test_threads_deterministic(void **state)
     for (int t = 0; t < 3; t++) mlpc_ctx_free(&cx[t]);
 }
 
+/* short A (9..13 rows: one wide tile of up to 12 rows where the variant has
+ * one) against narrow layers: right against the reference, and bit for bit
+ * equal to computing the rows one at a time, so a batch's rows do not
+ * depend on which tile they fall in */
+static void test_wide_rows(void **state)
+{
+    (void)state;
+    static const int ns[] = {1, 16, 17, 30, 32, 33};
+    static const int ks[] = {10, 784};
+    static const float alphas[2] = {1.0f, 1.0f}, betas[2] = {0.0f, 1.0f};
+    variant v[3];
+    int nv = variants(v), fails = 0;
+    float *pack = new_pack();
+    for (int M = 9; M <= 13; M++)
+        for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
+            for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
+                int N = ns[ni], K = ks[ki], pad = (M + (int)ni) % 2 ? 3 : 0;
+                for (int f = 0; f < 4; f++)
+                    fails += check_problem(v, nv, pack, f >> 1, f & 1, M, N, K, alphas, betas, 2, pad);
+                /* whole vs row by row, forward shape (A and B not transposed) */
+                int lda = K + pad, ldb = N + pad, ldc = N + pad;
+                float *A = mat_new(M, K, lda, NAN), *B = mat_new(K, N, ldb, NAN);
+                size_t cn = mat_size(M, N, ldc);
+                float *C1 = calloc(cn, sizeof(float)), *C2 = calloc(cn, sizeof(float));
+                assert_non_null(C1);
+                assert_non_null(C2);
+                for (int k = 0; k < nv; k++) {
+                    v[k].fn(0, 0, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C1, ldc, pack);
+                    for (int r = 0; r < M; r++)
+                        v[k].fn(0, 0, 1, N, K, 1.0f, A + (size_t)r * lda, lda, B, ldb, 0.0f, C2 + (size_t)r * ldc,
+                                ldc, pack);
+                    for (int r = 0; r < M; r++)
+                        if (memcmp(C1 + (size_t)r * ldc, C2 + (size_t)r * ldc, sizeof(float) * (size_t)N)) {
+                            print_error("%s: M=%d N=%d K=%d: row %d differs from computing it alone\n", v[k].name,
+                                        M, N, K, r);
+                            fails++;
+                            break;
+                        }
+                }
+                free(A);
+                free(B);
+                free(C1);
+                free(C2);
+            }
+    free(pack);
+    assert_int_equal(fails, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_blocking_shapes),
         cmocka_unit_test(test_degenerate),
         cmocka_unit_test(test_threads_deterministic),
+        cmocka_unit_test(test_wide_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

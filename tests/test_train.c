@@ -463,6 +463,158 @@ static void test_bad_settings(void **state)
     mlpc_dataset_free(d);
 }
 
+/* ---- byte rows and the fused update ------------------------------------ */
+
+#define PF 200 /* "pixels": 200 x 40 weights span several L1 blocks of the fused update */
+
+/* n rows of byte-valued features (0..255) and 3 classes */
+static mlpc_dataset *pixels(int n, uint64_t seed)
+{
+    float *x = malloc(sizeof(float) * n * PF);
+    int32_t *y = malloc(sizeof(int32_t) * n);
+    uint64_t s = seed;
+    for (int i = 0; i < n; i++) {
+        y[i] = i % NC;
+        for (int j = 0; j < PF; j++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            int u = (int)((s >> 33) % 200) + (j % NC == y[i] ? 55 : 0);
+            x[i * PF + j] = (float)u;
+        }
+    }
+    mlpc_error err;
+    mlpc_dataset *d = mlpc_dataset_from_arrays((size_t)n, PF, x, y, NC, NULL, 0, &err);
+    assert_non_null(d);
+    free(x);
+    free(y);
+    return d;
+}
+
+static void pixel_config(mlpc_config *c, mlpc_opt opt, int batch)
+{
+    mlpc_error err;
+    mlpc_config_default(c);
+    assert_int_equal(mlpc_config_set_layers(c, "200-40-20-3", &err), MLPC_OK);
+    mlpc_config_set_acts(c, MLPC_ACT_SIGMOID, MLPC_ACT_SOFTMAX);
+    c->loss = MLPC_LOSS_CCE;
+    c->opt = opt;
+    c->lr = opt == MLPC_OPT_SGD ? 0.5f : 0.01f;
+    c->momentum = opt == MLPC_OPT_SGD ? 0.9f : 0.0f;
+    c->nesterov = opt == MLPC_OPT_SGD;
+    c->l2 = 1e-3f;
+    c->batch = batch;
+    c->epochs = 2;
+    c->seed = 3;
+    c->norm = MLPC_NORM_SCALE;
+}
+
+/* a trainer on pixel data d (normalized in place with the first trainer
+ * made for it); the normalization is fitted on the raw copy `raw`; byte
+ * rows on or off */
+static mlpc_trainer *pixel_trainer(const mlpc_config *c, const mlpc_dataset *raw, mlpc_dataset *d,
+                                   int normalize, mlpc_net **net, int bytes)
+{
+    mlpc_error err;
+    *net = mlpc_net_create(c, &err);
+    assert_non_null(*net);
+    assert_int_equal(mlpc_net_fit_normalization(*net, raw, c->norm), MLPC_OK);
+    if (normalize) assert_int_equal(mlpc_net_normalize(*net, d), MLPC_OK);
+    mlpc_trainer *tr = mlpc_trainer_create(*net, c, &err);
+    assert_non_null(tr);
+    mlpc_trainer_set_byte_rows(tr, bytes);
+    assert_int_equal(mlpc_trainer_set_data(tr, d, NULL, NULL), MLPC_OK);
+    return tr;
+}
+
+/* byte rows are found on pixel data and give bit-identical training; they
+ * are not used on data that is not bytes, nor when switched off */
+static void test_byte_rows_exact(void **state)
+{
+    (void)state;
+    mlpc_config c;
+    pixel_config(&c, MLPC_OPT_ADAM, 10);
+    mlpc_dataset *raw = pixels(250, 5), *d = pixels(250, 5);
+    mlpc_net *na, *nb;
+    mlpc_trainer *a = pixel_trainer(&c, raw, d, 1, &na, 1), *b = pixel_trainer(&c, raw, d, 0, &nb, 0);
+    assert_int_equal(mlpc_trainer_byte_rows(a), 1);
+    assert_int_equal(mlpc_trainer_byte_rows(b), 0);
+    for (int e = 0; e < 2; e++) {
+        mlpc_epoch_stats sa, sb;
+        assert_int_equal(mlpc_trainer_epoch(a, &sa), MLPC_OK);
+        assert_int_equal(mlpc_trainer_epoch(b, &sb), MLPC_OK);
+        assert_memory_equal(&sa.loss, &sb.loss, sizeof sa.loss);
+    }
+    size_t np = mlpc_net_param_count(na);
+    assert_memory_equal(mlpc_net_params(na), mlpc_net_params(nb), np * sizeof(float));
+    /* switching on after set_data builds the copy too */
+    mlpc_trainer_set_byte_rows(b, 1);
+    assert_int_equal(mlpc_trainer_byte_rows(b), 1);
+    mlpc_trainer_free(a);
+    mlpc_trainer_free(b);
+    mlpc_net_free(na);
+    mlpc_net_free(nb);
+    mlpc_dataset_free(d);
+    mlpc_dataset_free(raw);
+    /* Gaussian features are not bytes */
+    run r;
+    mlpc_config g;
+    base_config(&g, MLPC_OPT_SGD);
+    run_open(&r, &g);
+    assert_int_equal(mlpc_trainer_byte_rows(r.tr), 0);
+    run_close(&r);
+}
+
+/* the epoch loop updates each layer's parameters as soon as their
+ * gradients are ready (in L1-sized blocks for small batches): the result is
+ * bit for bit that of mlpc_trainer_step on the same batches, which computes
+ * all gradients first and then updates */
+static void fused_equals_steps(mlpc_opt opt, int batch)
+{
+    mlpc_config c;
+    pixel_config(&c, opt, batch);
+    c.shuffle = 0; /* batches in row order, as the manual loop takes them */
+    mlpc_dataset *raw = pixels(230, 11), *d = pixels(230, 11);
+    mlpc_net *na, *nb;
+    mlpc_trainer *a = pixel_trainer(&c, raw, d, 1, &na, 1);
+    assert_int_equal(mlpc_trainer_byte_rows(a), 1);
+    mlpc_trainer *b = pixel_trainer(&c, raw, d, 0, &nb, 1);
+    mlpc_epoch_stats st;
+    assert_int_equal(mlpc_trainer_epoch(a, &st), MLPC_OK);
+    const float *x = mlpc_dataset_x(d);
+    const int32_t *y = mlpc_dataset_labels(d);
+    double sum = 0.0;
+    for (int lo = 0; lo < 230; lo += batch) {
+        int m = 230 - lo < batch ? 230 - lo : batch;
+        double loss;
+        assert_int_equal(mlpc_trainer_step(b, x + (size_t)lo * PF, y + lo, NULL, m, &loss), MLPC_OK);
+        sum += loss * m;
+    }
+    size_t np = mlpc_net_param_count(na);
+    const float *pa = mlpc_net_params(na), *pb = mlpc_net_params(nb);
+    for (size_t i = 0; i < np; i++)
+        if (memcmp(&pa[i], &pb[i], sizeof(float))) {
+            print_error("opt %d batch %d: parameter %zu is %.9g after the epoch, %.9g after the steps\n", (int)opt,
+                        batch, i, (double)pa[i], (double)pb[i]);
+            fail();
+        }
+    assert_true(fabs(st.loss - sum / 230) <= 1e-12 * fabs(st.loss));
+    mlpc_trainer_free(a);
+    mlpc_trainer_free(b);
+    mlpc_net_free(na);
+    mlpc_net_free(nb);
+    mlpc_dataset_free(d);
+    mlpc_dataset_free(raw);
+}
+
+static void test_fused_update_equals_steps(void **state)
+{
+    (void)state;
+    static const mlpc_opt opts[] = {MLPC_OPT_SGD, MLPC_OPT_ADAM, MLPC_OPT_RMSPROP};
+    for (int o = 0; o < 3; o++) {
+        fused_equals_steps(opts[o], 10);  /* small batch: weight gradients in L1 blocks */
+        fused_equals_steps(opts[o], 100); /* one block per layer */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -479,6 +631,8 @@ int main(void)
         cmocka_unit_test(test_exact_threads),
         cmocka_unit_test(test_deterministic_across_threads),
         cmocka_unit_test(test_bad_settings),
+        cmocka_unit_test(test_byte_rows_exact),
+        cmocka_unit_test(test_fused_update_equals_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

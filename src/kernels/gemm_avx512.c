@@ -8,6 +8,7 @@
 #define VW 16
 #define MR 8
 #define NR 48
+#define WIDE_MR 12 /* 12 x 2 accumulators + 2 of B fit the 32 zmm */
 #define LOAD_N(p, n) ((vf)_mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1u), (p)))
 #define STORE_N(p, v, n) _mm512_mask_storeu_ps((p), (__mmask16)((1u << (n)) - 1u), (__m512)(v))
 #include "kernels/gemm_impl.h"

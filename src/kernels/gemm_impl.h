@@ -21,6 +21,13 @@
 
 typedef float vf __attribute__((vector_size(VW * 4), aligned(4)));
 #define NV (NR / VW)
+/* WIDE_MR (set by a variant with 32 vector registers): a short A of up to
+ * WIDE_MR rows against at most two vectors of columns is one tile, so B is
+ * read once (a batch of 10 against a 30-wide layer: not 8 + 2 rows) */
+#ifndef WIDE_MR
+#define WIDE_MR 0
+#endif
+#define TMAX (WIDE_MR > MR ? WIDE_MR : MR)
 
 /* op(A)[i][k] and op(B)[k][j] */
 #define OPA(i, k) (ta ? A[(size_t)(k) * lda + (i)] : A[(size_t)(i) * lda + (k)])
@@ -40,9 +47,9 @@ tile(int kc, const float *restrict A, long ars, long aks, const float *restrict 
     /* nv <= NV vectors of B and rows <= MR rows of A are computed (both
      * compile-time constants in each wrapper): narrow edges and short row
      * remainders cost only what they use */
-    vf acc[MR][NV]; /* kept in registers: no memset/memcpy on it */
+    vf acc[TMAX][NV]; /* kept in registers: no memset/memcpy on it */
 #pragma GCC unroll 16
-    for (int r = 0; r < MR; r++)
+    for (int r = 0; r < rows; r++)
 #pragma GCC unroll 8
         for (int j = 0; j < NV; j++) acc[r][j] = (vf){0};
 #ifdef LOAD_N
@@ -70,7 +77,7 @@ tile(int kc, const float *restrict A, long ars, long aks, const float *restrict 
     }
     if (nr == NR || edge) { /* whole or masked vectors, straight from registers */
 #pragma GCC unroll 16
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < rows; r++) {
             if (r >= mr) break;
 #pragma GCC unroll 8
             for (int j = 0; j < nv; j++) {
@@ -91,9 +98,11 @@ tile(int kc, const float *restrict A, long ars, long aks, const float *restrict 
     }
     float t[MR][NR]; /* packed narrow edge without masked stores */
 #pragma GCC unroll 16
-    for (int r = 0; r < MR; r++)
+    for (int r = 0; r < MR; r++) {
+        if (r >= rows) break; /* rows <= MR here: wide tiles are masked */
 #pragma GCC unroll 8
-        for (int j = 0; j < NV; j++) *(vf *)&t[r][j * VW] = acc[r][j];
+        for (int j = 0; j < NV; j++) *(vf *)&t[r][j * VW] = j < nv ? acc[r][j] : (vf){0};
+    }
     for (int r = 0; r < mr; r++)
         for (int j = 0; j < nr; j++) {
             float *c = &C[r * ldc + j];
@@ -150,6 +159,18 @@ TILE_WRAPPER(tile_packed_e3, 1, MR, EDGE_IN_PLACE, NV, MR)
 static const tile_fn packed_tab[4] = {tile_packed_full, tile_packed_e1, tile_packed_e2, tile_packed_e3};
 #if MR > 8 || NV > 3
 #error "gemm_impl.h: the tile tables cover MR <= 8 and NV <= 3"
+#endif
+#if WIDE_MR
+#if WIDE_MR > 12 || !EDGE_IN_PLACE
+#error "gemm_impl.h: wide tiles cover up to 12 rows with masked edges"
+#endif
+/* rows MR+1..WIDE_MR in place, masked edges of one or two vectors */
+#define WIDE_SET(R)                                                        \
+    TILE_WRAPPER(tile_wide_##R##_e1, lda, 1, 1, 1, R)                      \
+    TILE_WRAPPER(tile_wide_##R##_e2, lda, 1, 1, 2, R)
+WIDE_SET(9) WIDE_SET(10) WIDE_SET(11) WIDE_SET(12)
+#define WIDE_ENTRY(R) {tile_wide_##R##_e1, tile_wide_##R##_e2}
+static const tile_fn wide_tab[4][2] = {WIDE_ENTRY(9), WIDE_ENTRY(10), WIDE_ENTRY(11), WIDE_ENTRY(12)};
 #endif
 
 static void pack_a(int ta, const float *A, int lda, int i0, int k0, int mc, int kc, float *Ap)
@@ -223,6 +244,13 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                         bstride = ldb;
                     }
                     int edge = nr < NR && !tb;
+#if WIDE_MR
+                    if (!ta && edge && nr <= 2 * VW && mc > MR && mc <= WIDE_MR) {
+                        wide_tab[mc - MR - 1][nr > VW](kc, A + (size_t)ic * lda + pc, lda, bs, bstride,
+                                                       C + (size_t)ic * ldc + jc + jr, ldc, mc, nr, alpha, bet);
+                        continue;
+                    }
+#endif
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = mc - ir < MR ? mc - ir : MR;
                         float *Ct = C + (size_t)(ic + ir) * ldc + jc + jr;

@@ -88,6 +88,7 @@ static void run_trial(int fd, const srch_msg *in, const srch_shared *data, doubl
         snprintf(done.u.done.err, sizeof done.u.done.err, "%.200s", err.msg);
         goto out;
     }
+    mlpc_trainer_set_byte_rows(tr, 0); /* workers share one float copy of the data */
     if (mlpc_trainer_set_data(tr, data->train, data->val, NULL) != MLPC_OK) {
         status = DONE_ERROR;
         snprintf(done.u.done.err, sizeof done.u.done.err, "%.200s", mlpc_trainer_error(tr)->msg);

@@ -22,6 +22,11 @@ struct mlpc_trainer {
     uint32_t *idx;             /* training row order, train->n */
     int32_t *blabels;          /* batch labels */
     float *btargets;           /* batch targets (batch x outputs) */
+    /* the training rows as bytes when that copy is exact (kernels/rows8.c):
+     * the gather then reads a quarter of the memory */
+    uint8_t *codes;
+    float *code_shift, *code_scale; /* n_in each */
+    int no_codes;              /* mlpc_trainer_set_byte_rows(tr, 0) */
     /* loop state (checkpointed) */
     long step;                 /* optimizer steps so far */
     int epoch;                 /* epochs done */

@@ -3,6 +3,7 @@
  * evaluation, schedules, early stopping, callbacks, checkpoints and resume.
  * Every buffer is allocated in mlpc_trainer_create; an epoch allocates
  * nothing. */
+#include "kernels/kernels.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
 #include "train/train.h"
@@ -68,6 +69,9 @@ void mlpc_trainer_free(mlpc_trainer *tr)
     free(tr->blabels);
     free(tr->btargets);
     free(tr->idx);
+    free(tr->codes);
+    free(tr->code_shift);
+    free(tr->code_scale);
     free(tr->ckpt_path);
     free(tr);
 }
@@ -99,6 +103,38 @@ void mlpc_trainer_set_checkpoint(mlpc_trainer *tr, const char *path)
     tr->ckpt_path = path ? strdup(path) : NULL;
 }
 
+/* The byte copy of the training rows (see kernels/rows8.c), tried against
+ * the net's normalization (or none): kept only when exact. */
+static void build_codes(mlpc_trainer *tr, const mlpc_dataset *train)
+{
+    free(tr->codes);
+    tr->codes = NULL;
+    if (tr->no_codes) return;
+    size_t n_in = train->n_in;
+    if (!tr->code_shift) tr->code_shift = malloc(n_in * sizeof(float));
+    if (!tr->code_scale) tr->code_scale = malloc(n_in * sizeof(float));
+    if (!tr->code_shift || !tr->code_scale) return;
+    const mlpc_net *net = tr->net;
+    for (size_t j = 0; j < n_in; j++) {
+        tr->code_shift[j] = net->norm == MLPC_NORM_NONE ? 0.0f : net->norm_shift[j];
+        tr->code_scale[j] = net->norm == MLPC_NORM_NONE ? 1.0f : net->norm_scale[j];
+    }
+    tr->codes = mlpc_rows8_build(train->x, train->n, n_in, tr->code_shift, tr->code_scale);
+}
+
+void mlpc_trainer_set_byte_rows(mlpc_trainer *tr, int on)
+{
+    tr->no_codes = !on;
+    if (!on) {
+        free(tr->codes);
+        tr->codes = NULL;
+    } else if (tr->train && !tr->codes) {
+        build_codes(tr, tr->train);
+    }
+}
+
+int mlpc_trainer_byte_rows(const mlpc_trainer *tr) { return tr->codes != NULL; }
+
 mlpc_status mlpc_trainer_set_data(mlpc_trainer *tr, const mlpc_dataset *train,
                                   const mlpc_dataset *val, const mlpc_dataset *test)
 {
@@ -115,6 +151,7 @@ mlpc_status mlpc_trainer_set_data(mlpc_trainer *tr, const mlpc_dataset *train,
     free(tr->idx);
     tr->idx = malloc(train->n * sizeof(uint32_t));
     if (!tr->idx) return mlpc_seterr(&tr->err, MLPC_ERR_NOMEM, "out of memory for %zu row indices", train->n);
+    build_codes(tr, train);
     tr->train = train;
     tr->val = val && val->n ? val : NULL;
     tr->test = test && test->n ? test : NULL;
@@ -142,6 +179,31 @@ static void update(mlpc_trainer *tr)
         s.l2 = 0.0f;
         tr->cx.be->opt_update(&tr->cx, &s, net->params + b0, tr->grads + b0, tr->m + b0, tr->v + b0, nb);
     }
+}
+
+/* the optimizer on one range of parameters as soon as its gradients are
+ * ready (mlpc_backward_update); tr->step was advanced for this batch */
+static void update_range(void *user, size_t off, size_t n, int is_weight)
+{
+    mlpc_trainer *tr = user;
+    const mlpc_config *c = &tr->cfg;
+    mlpc_opt_step s = {c->opt, tr->sched.lr, c->momentum, c->rho, c->beta1, c->beta2, c->eps,
+                       c->nesterov, is_weight ? c->l2 : 0.0f, tr->step};
+    tr->cx.be->opt_update(&tr->cx, &s, tr->net->params + off, tr->grads + off, tr->m + off,
+                          tr->v + off, n);
+}
+
+/* forward, backward and the update fused (the epoch loop); the same
+ * arithmetic as fwd_bwd followed by update. Returns the summed loss; if
+ * it is not finite nothing was updated. */
+static double train_batch(mlpc_trainer *tr, int m, const int32_t *labels, const float *targets, double *aux)
+{
+    mlpc_forward(&tr->cx, tr->net, tr->net->params, &tr->w, m, tr->w.a[0]);
+    tr->step++;
+    double loss = mlpc_backward_update(&tr->cx, tr->net, tr->net->params, &tr->w, m, labels, targets,
+                                       tr->grads, aux, update_range, tr);
+    if (!isfinite(loss)) tr->step--;
+    return loss;
 }
 
 /* forward + backward on the m rows in w.a[0]; returns the summed loss */
@@ -213,13 +275,32 @@ static void gather(mlpc_trainer *tr, size_t lo, int m)
     const mlpc_dataset *d = tr->train;
     size_t n_in = d->n_in, n_out = (size_t)tr->net->sizes[tr->net->n_layers];
     float *dst = tr->w.a[0];
+    if (tr->codes)
+        mlpc_rows8_gather(tr->codes, n_in, tr->idx + lo, m, tr->code_shift, tr->code_scale, dst);
     for (int i = 0; i < m; i++) {
         uint32_t r = tr->idx[lo + (size_t)i];
-        memcpy(dst + (size_t)i * n_in, d->x + (size_t)r * n_in, n_in * sizeof(float));
+        if (!tr->codes) memcpy(dst + (size_t)i * n_in, d->x + (size_t)r * n_in, n_in * sizeof(float));
         if (d->labels)
             tr->blabels[i] = d->labels[r];
         else
             memcpy(tr->btargets + (size_t)i * n_out, d->targets + (size_t)r * n_out, n_out * sizeof(float));
+    }
+}
+
+/* asks for rows idx[lo..lo+m) to be brought into L2 while the current batch
+ * computes, so the next gather copies from cache instead of waiting on
+ * memory for each shuffled row */
+static void prefetch_rows(const mlpc_trainer *tr, size_t lo, int m)
+{
+    const mlpc_dataset *d = tr->train;
+    if (tr->codes) {
+        mlpc_rows8_prefetch(tr->codes, d->n_in, tr->idx + lo, m);
+        return;
+    }
+    size_t row_bytes = d->n_in * sizeof(float);
+    for (int i = 0; i < m; i++) {
+        const char *p = (const char *)(d->x + (size_t)tr->idx[lo + (size_t)i] * d->n_in);
+        for (size_t o = 0; o < row_bytes; o += 64) __builtin_prefetch(p + o, 0, 2);
     }
 }
 
@@ -293,15 +374,18 @@ mlpc_status mlpc_trainer_epoch(mlpc_trainer *tr, mlpc_epoch_stats *st)
         size_t lo = (size_t)b * (size_t)B;
         int m = n - lo < (size_t)B ? (int)(n - lo) : B;
         gather(tr, lo, m);
+        if (b + 1 < n_batches) {
+            size_t nlo = lo + (size_t)B;
+            prefetch_rows(tr, nlo, n - nlo < (size_t)B ? (int)(n - nlo) : B);
+        }
         double aux = 0.0;
-        double loss = fwd_bwd(tr, m, d->labels ? tr->blabels : NULL, d->labels ? NULL : tr->btargets, &aux);
+        double loss = train_batch(tr, m, d->labels ? tr->blabels : NULL, d->labels ? NULL : tr->btargets, &aux);
         if (!isfinite(loss)) {
             snapshot(tr, 1);
             return mlpc_seterr(&tr->err, MLPC_ERR_DIVERGED,
                                "training diverged at epoch %d, batch %ld: loss is %s", st->epoch, b + 1,
                                isnan(loss) ? "NaN" : "Inf");
         }
-        update(tr);
         sum_loss += loss;
         sum_aux += aux;
         if (tr->on_batch && ((b + 1) % tr->batch_every == 0 || b + 1 == n_batches)) {
