@@ -11,7 +11,7 @@ OPT      ?= -O3
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
               -Iinclude -Isrc -pthread -fPIC -g
 CFLAGS   ?=
-LIBS     = -lz -lcjson -lm -pthread
+LIBS     = -lz -lcjson -lm -ldl -pthread
 
 LIB_SRC  = $(wildcard src/core/*.c src/kernels/*.c src/backend/*.c src/nn/*.c \
                       src/optim/*.c src/data/*.c src/train/*.c src/io/*.c)
@@ -28,6 +28,7 @@ $(BUILD)/src/kernels/%_avx512.o: ISA = -mavx512f -mavx512vl -mavx512bw -mavx512d
 $(BUILD)/src/kernels/%_avx2.o:   ISA = -mavx2 -mfma -ffp-contract=fast
 # activations: no FP-exception semantics, so selects (relu) vectorize
 $(BUILD)/src/kernels/act.o:      ISA = -fno-trapping-math
+$(BUILD)/src/kernels/rows8.o:    ISA = -fno-trapping-math
 
 all: $(BUILD)/libmlpc.a $(BUILD)/mlpc
 
@@ -60,6 +61,67 @@ else
   SEARCH_NET := $(BUILD)/src/search/nompi.o
   $(info mlpc build: search MPI transport OFF (no mpicc; apt-get install libopenmpi-dev openmpi-bin, or make MPI=1))
 endif
+# The CUDA plugin (src/cuda/, README "GPU"): build/libmlpc_cuda.so, opened at
+# run time by the library (src/backend/device.c) when --device asks for a GPU,
+# so the same mlpc runs where there is no CUDA. CUDA=auto (the default) builds
+# it when nvcc is found, CUDA=1 requires it, CUDA=0 leaves it out. The CUDA
+# runtime is linked statically (-cudart static), cuBLAS dynamically with an
+# rpath to $(CUDA_HOME)/lib64. CUDA_ARCHS: the GPUs to compile machine code
+# for (those this nvcc does not know are dropped), with PTX for the newest so
+# later GPUs compile it at load time.
+CUDA       ?= auto
+NVCC       ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
+CUDA_ARCHS ?= 75 80 86 89 90
+ifeq ($(CUDA),auto)
+  CUDA_ON := $(if $(NVCC),1,0)
+else
+  CUDA_ON := $(CUDA)
+endif
+ifeq ($(CUDA_ON),1)
+  $(if $(NVCC),,$(error CUDA=1 but nvcc was not found: install the CUDA toolkit or set NVCC=/path/to/nvcc))
+  CUDA_HOME   ?= $(patsubst %/bin/nvcc,%,$(realpath $(NVCC)))
+  CUDA_VER    := $(shell $(NVCC) --version 2>/dev/null | sed -n 's/.*release \([0-9.]*\).*/\1/p')
+  CUDA_KNOWN  := $(patsubst compute_%,%,$(shell $(NVCC) --list-gpu-arch 2>/dev/null))
+  CUDA_USE    := $(if $(CUDA_KNOWN),$(filter $(CUDA_KNOWN),$(CUDA_ARCHS)),$(CUDA_ARCHS))
+  $(if $(CUDA_USE),,$(error CUDA_ARCHS=$(CUDA_ARCHS): $(NVCC) supports none of them ($(CUDA_KNOWN))))
+  CUDA_PTX    := $(lastword $(CUDA_USE))
+  CUDA_GENCODE := $(foreach a,$(CUDA_USE),-gencode arch=compute_$(a),code=sm_$(a)) \
+                  -gencode arch=compute_$(CUDA_PTX),code=compute_$(CUDA_PTX)
+  NVCCFLAGS   ?= -O3
+  CUDA_FLAGS   = -std=c++17 -Iinclude -Isrc -Xcompiler -fPIC,-Wall,-Wextra,-fvisibility=hidden \
+                 -DMLPC_CUDA_ARCHS='"$(CUDA_USE)"' -DMLPC_CUDA_PTX='"$(CUDA_PTX)"' $(CUDA_GENCODE)
+  CUDA_SRC    := $(wildcard src/cuda/*.cu)
+  CUDA_OBJ     = $(CUDA_SRC:%.cu=$(BUILD)/%.o)
+  CUDA_PLUGIN  = $(BUILD)/libmlpc_cuda.so
+  DEVICE_DEFS  = -DMLPC_CUDA_BUILT
+  $(info mlpc build: CUDA plugin ON ($(NVCC), CUDA $(CUDA_VER), sm_$(subst $() ,/,$(CUDA_USE)) + PTX $(CUDA_PTX)): $(BUILD)/libmlpc_cuda.so, --device cuda)
+else
+  CUDA_PLUGIN :=
+  $(info mlpc build: CUDA plugin OFF ($(if $(filter 0,$(CUDA)),CUDA=0,no nvcc; install the CUDA toolkit, or make CUDA=1)): --device cpu only)
+endif
+
+$(BUILD)/src/cuda/%.o: src/cuda/%.cu src/cuda/plugin.h $(wildcard src/cuda/*.cuh) include/mlpc.h
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) $(CUDA_FLAGS) -c $< -o $@
+
+$(BUILD)/libmlpc_cuda.so: $(CUDA_OBJ) src/cuda/plugin.map
+	$(NVCC) -shared -cudart static $(CUDA_GENCODE) -o $@ $(CUDA_OBJ) \
+	    -L$(CUDA_HOME)/lib64 -lcublas -Xlinker --version-script=src/cuda/plugin.map -Xlinker -z,defs \
+	    -Xlinker -rpath,'$$ORIGIN' -Xlinker -rpath,$(CUDA_HOME)/lib64
+
+all: $(CUDA_PLUGIN)
+
+# where the loader looks after the program's own folder
+$(BUILD)/src/backend/device.o: CFLAGS_BASE += -DMLPC_LIBDIR='"$(PREFIX)/lib"' $(DEVICE_DEFS)
+
+# stand-ins for the plugin in tests/test_device.c: an old ABI, and probes
+# that report no driver, an old driver, no GPU and one fake GPU
+FAKE_PLUGINS = $(addprefix $(BUILD)/tests/fake_cuda_,badabi.so nosym.so nodriver.so olddriver.so nodevice.so onegpu.so)
+$(BUILD)/tests/fake_cuda_%.so: tests/fake_cuda_plugin.c src/cuda/plugin.h include/mlpc.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -Iinclude -Isrc -fPIC -shared -g -O1 -DFAKE_$* -o $@ $< -lm
+$(BUILD)/tests/test_device $(BUILD)/tests/slow_cuda_parity: $(FAKE_PLUGINS)
+
 SEARCH_SRC  = $(filter-out src/search/mpi.c src/search/nompi.c,$(wildcard src/search/*.c))
 SEARCH_OBJ  = $(SEARCH_SRC:%.c=$(BUILD)/%.o)
 SEARCH_LIBS = -lsqlite3 $(MPI_LIBS)
@@ -129,7 +191,7 @@ tests: $(TESTS)
 # The sanitizer build lives in its own folder.
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 CFLAGS="$(SAN_FLAGS)" all fast-tests
+	$(MAKE) BUILD=build-asan OPT=-O1 CFLAGS="$(SAN_FLAGS)" CUDA=0 all fast-tests
 
 fast-tests: $(FAST_TESTS)
 
@@ -143,6 +205,7 @@ install: all
 	install -m 644 include/mlpc.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/libmlpc.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/mlpc $(DESTDIR)$(PREFIX)/bin/
+	$(if $(CUDA_PLUGIN),install -m 755 $(CUDA_PLUGIN) $(DESTDIR)$(PREFIX)/lib/)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*MLPC_VERSION_STRING "\(.*\)"/\1/p' include/mlpc.h)|' \
 	    mlpc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlpc.pc
 

@@ -1,6 +1,7 @@
 /*
  * mlpc.h - the one public header of mlpc, a C11 library that trains dense
- * neural networks (multilayer perceptrons) on the CPU.
+ * neural networks (multilayer perceptrons) on the CPU, or on a CUDA GPU
+ * through a plugin loaded at run time (see "devices").
  *
  * Intended usage:
  *   mlpc_error err;
@@ -411,6 +412,88 @@ mlpc_status mlpc_trainer_gradient(mlpc_trainer *tr, const float *x, const int32_
  * (may be NULL); why (may be NULL) a one-line account of the measurements. */
 mlpc_status mlpc_calibrate_threads(const mlpc_config *cfg, int max_threads, int *chosen,
                                    double *step_seconds, char *why, size_t why_cap, mlpc_error *err);
+
+/* ---------------------------------------------------------------- devices */
+
+/* Training and inference run on the CPU unless a CUDA device is asked for.
+ * The CUDA code is a plugin (libmlpc_cuda.so, built when nvcc is present)
+ * that is loaded at run time, so the same program works on machines without
+ * CUDA: asking for a GPU there fails with one line naming what is missing.
+ * The plugin is looked for at $MLPC_CUDA_PLUGIN, next to the running
+ * program, in ../lib from there, and in the install libdir. */
+
+typedef enum mlpc_device_kind {
+    MLPC_DEVICE_CPU = 0,
+    MLPC_DEVICE_CUDA = 1,
+    MLPC_DEVICE_AUTO = 2 /* the first CUDA device when it works, else the CPU */
+} mlpc_device_kind;
+
+typedef struct mlpc_device {
+    mlpc_device_kind kind;
+    int index; /* CUDA ordinal (cuda:N); 0 otherwise */
+} mlpc_device;
+
+/* "cpu", "cuda" (cuda:0), "cuda:N" or "auto". 0, or -1 for anything else. */
+int mlpc_device_parse(const char *s, mlpc_device *out);
+/* "cpu", "cuda:N" or "auto" into buf; returns buf. */
+const char *mlpc_device_name(const mlpc_device *d, char *buf, size_t cap);
+
+/* A byte count: a number (decimals allowed) with an optional suffix K, M, G
+ * or T (powers of 1024; "KiB"/"KB" forms and a final "B" are accepted):
+ * "1024M", "1.5G", "65536". 0, or -1 for anything else. */
+int mlpc_size_parse(const char *s, uint64_t *bytes);
+
+typedef struct mlpc_device_info {
+    mlpc_device dev;
+    char name[256];       /* CPU model or GPU name */
+    uint64_t memory;      /* bytes: the host's RAM or the GPU's memory */
+    uint64_t memory_free; /* bytes available now; 0 when unknown */
+    int cores;            /* CPU cores online, or the GPU's multiprocessors */
+    int cc_major, cc_minor; /* CUDA compute capability; 0 for the CPU */
+    char detail[64];      /* CPU: the GEMM variant chosen at run time ("avx512"); GPU: PCI bus id */
+} mlpc_device_info;
+
+typedef struct mlpc_device_list {
+    int n;                     /* entries in dev; dev[0] is the CPU */
+    mlpc_device_info dev[17];  /* the CPU and up to 16 CUDA devices */
+    int cuda_driver;           /* CUDA version of the driver, e.g. 13000; 0: no driver (or no plugin) */
+    int cuda_runtime;          /* CUDA runtime inside the plugin, e.g. 13000; 0: no plugin */
+    char driver_release[32];   /* NVIDIA driver release ("580.65.06"), "" when unknown */
+    char cuda_plugin[512];     /* the plugin's path, "" when none was found */
+    char cuda_build[160];      /* the plugin's build: CUDA version and GPU code compiled in */
+    char cuda_why[512];        /* one line on why no CUDA device is listed; "" when some are */
+} mlpc_device_list;
+
+/* The CPU and every CUDA device. Succeeds without a plugin, driver or GPU
+ * too: cuda_why then says what is missing. */
+mlpc_status mlpc_device_list_get(mlpc_device_list *out, mlpc_error *err);
+
+/* Resolves a requested device to one that works. cpu: as is. cuda:N: loads
+ * the plugin and runs a kernel on that device; fails with
+ * MLPC_ERR_UNSUPPORTED ("no usable GPU: CUDA driver not found (...)") or
+ * MLPC_ERR_ARG (no such index). auto: cuda:0 when it works, else the CPU.
+ * why (may be NULL) gets one line on what was chosen and why. */
+mlpc_status mlpc_device_select(const mlpc_device *want, mlpc_device *got, char *why, size_t why_cap,
+                               mlpc_error *err);
+
+/* Where each layer's work runs on dev (as selected), one line per layer and
+ * one for the rest, into buf. training: with backward pass and optimizer.
+ * Returns the length, or -1. */
+int mlpc_device_plan(const mlpc_net *net, const mlpc_device *dev, int threads, int training, char *buf,
+                     size_t cap);
+
+/* Puts training on a selected device (after mlpc_trainer_set_data; cpu is
+ * the default). For CUDA the data sets are uploaded once and the device
+ * memory the run needs is checked against mem_limit (bytes; 0: only the
+ * device's free memory) before anything is allocated: over the limit is
+ * MLPC_ERR_ARG, over the free memory MLPC_ERR_NOMEM. Parameters and
+ * optimizer state come back to the host after every epoch, so checkpoints,
+ * callbacks and divergence rollback work as on the CPU. */
+mlpc_status mlpc_trainer_set_device(mlpc_trainer *tr, const mlpc_device *dev, uint64_t mem_limit);
+
+/* Runs mlpc_net_predict and mlpc_net_evaluate of this net on a selected
+ * device (cpu: the default), with the same memory check. */
+mlpc_status mlpc_net_set_device(mlpc_net *net, const mlpc_device *dev, uint64_t mem_limit);
 
 /* ---------------------------------------------------------------- dashboard */
 

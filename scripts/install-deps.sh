@@ -22,7 +22,8 @@ PACKAGES="$PACKAGES libmicrohttpd-dev libcairo2-dev fonts-dejavu-core curl"
 # The dashboard's end-to-end test drives Debian's chromium, which is large
 # (about 300 MB with its libraries): installed in CI (CI=true) or with
 # MLPC_BROWSER=1; elsewhere that test says "skipped: chromium not installed".
-if [ "${CI:-}" = true ] || [ "${MLPC_BROWSER:-0}" = 1 ]; then PACKAGES="$PACKAGES chromium"; fi
+# It also edits a search database with the sqlite3 command-line tool.
+if [ "${CI:-}" = true ] || [ "${MLPC_BROWSER:-0}" = 1 ]; then PACKAGES="$PACKAGES chromium sqlite3"; fi
 
 # nodejs/npm are only needed for `npm pack` in fetch-data.sh.  If node and npm
 # are already on PATH (e.g. a NodeSource or nvm install, whose nodejs conflicts

@@ -103,6 +103,9 @@ struct mlpc_net {
     struct mlpc_ctx *cx;           /* made on first predict/evaluate */
     float *work;                   /* activations for eval chunks */
     int work_rows;
+    /* predict/evaluate on a CUDA device (mlpc_net_set_device), else NULL */
+    struct mlpc_devsess *dev;
+    uint64_t dev_limit;            /* its --gpu-memory-limit in bytes, 0: none */
 };
 
 /* Allocates a net with the given architecture; params zeroed, no init. */

@@ -2,7 +2,8 @@
  * bounded ring never blocks (drops and counts when full), a concurrent
  * producer loses nothing it was not told about, metrics files are followed
  * as they grow, the log cap drops only batch events, the per-layer RMS, the
- * progress bar text, and the --dashboard=PORT argument. */
+ * progress bar text, the --dashboard=PORT argument, and search databases
+ * (a trial run again after its worker died starts over). */
 #include "testutil.h"
 
 #include <math.h>
@@ -392,14 +393,14 @@ static void test_watch_search_db(void **state)
     sql(db, "PRAGMA journal_mode=WAL;"
             "CREATE TABLE studies(id INTEGER PRIMARY KEY, name TEXT);"
             "CREATE TABLE trials(id INTEGER PRIMARY KEY, study_id INTEGER, number INTEGER,"
-            " state TEXT, params TEXT);"
+            " state TEXT, params TEXT, attempts INTEGER DEFAULT 1);"
             "CREATE TABLE metrics(trial_id INTEGER, epoch INTEGER, loss REAL, acc REAL, mse REAL,"
             " val_loss REAL, val_acc REAL, val_mse REAL, seconds REAL,"
             " PRIMARY KEY(trial_id, epoch)) WITHOUT ROWID;"
             "INSERT INTO studies VALUES(1, 'w4');"
-            "INSERT INTO trials VALUES(1, 1, 0, 'complete', '{\"layers\":\"3-8-3\"}');"
-            "INSERT INTO trials VALUES(2, 1, 1, 'running', '{\"layers\":\"3-16-3\"}');"
-            "INSERT INTO trials VALUES(3, 1, 2, 'queued', '{}');"
+            "INSERT INTO trials(id, study_id, number, state, params) VALUES(1, 1, 0, 'complete', '{\"layers\":\"3-8-3\"}');"
+            "INSERT INTO trials(id, study_id, number, state, params) VALUES(2, 1, 1, 'running', '{\"layers\":\"3-16-3\"}');"
+            "INSERT INTO trials(id, study_id, number, state, params) VALUES(3, 1, 2, 'queued', '{}');"
             "INSERT INTO metrics VALUES(1, 1, 0.9, NULL, 0.9, 1.0, NULL, 1.0, 0.01);"
             "INSERT INTO metrics VALUES(1, 2, 0.5, NULL, 0.5, 0.6, NULL, 0.6, 0.01);"
             "INSERT INTO metrics VALUES(2, 1, 0.8, NULL, 0.8, 0.9, NULL, 0.9, 0.01);");
@@ -452,6 +453,116 @@ static void test_watch_search_db(void **state)
     dash_store_free(s);
 }
 
+/* The epoch events of run `id` in the log after its last reset (the page's
+ * view of it): their epochs into ep (at most cap), the count returned. */
+static int epochs_since_reset(const char *log, int id, int *ep, int cap)
+{
+    char run[64], reset[64], rec[64];
+    snprintf(run, sizeof run, "\"type\":\"run\",\"id\":%d,", id);
+    snprintf(rec, sizeof rec, "\"type\":\"epoch\",\"run\":%d,\"x\":", id);
+    snprintf(reset, sizeof reset, "\"reset\":1");
+    const char *from = log;
+    for (const char *p = log; (p = strstr(p, run)) != NULL; p++) {
+        const char *end = strstr(p, "\n\n"); /* the end of the event */
+        const char *r = strstr(p, reset);
+        if (r && end && r < end) from = end;
+    }
+    int n = 0;
+    for (const char *p = from; (p = strstr(p, rec)) != NULL; p += strlen(rec))
+        if (n < cap) ep[n++] = atoi(p + strlen(rec));
+        else n++;
+    return n;
+}
+
+/* A trial whose worker died runs again (mlpc search --retry): the search
+ * requeues it (state queued, its metrics deleted), then starts it again with
+ * attempts + 1 and writes epochs from 1. The dashboard's run starts over too:
+ * a reset, then the new attempt's epochs only, whether or not a poll saw
+ * the queued state in between, and whether the new attempt has fewer or
+ * more epochs than the first one had. */
+static void test_search_db_retry(void **state)
+{
+    (void)state;
+    const char *path = tu_path("retry.db");
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sql(db, "PRAGMA journal_mode=WAL;"
+            "CREATE TABLE studies(id INTEGER PRIMARY KEY, name TEXT);"
+            "CREATE TABLE trials(id INTEGER PRIMARY KEY, study_id INTEGER, number INTEGER,"
+            " state TEXT, params TEXT, attempts INTEGER);"
+            "CREATE TABLE metrics(trial_id INTEGER, epoch INTEGER, loss REAL, acc REAL, mse REAL,"
+            " val_loss REAL, val_acc REAL, val_mse REAL, seconds REAL,"
+            " PRIMARY KEY(trial_id, epoch)) WITHOUT ROWID;"
+            "INSERT INTO studies VALUES(1, 'r');"
+            "INSERT INTO trials VALUES(1, 1, 0, 'running', '{\"layers\":\"3-8-3\"}', 1);"
+            "INSERT INTO trials VALUES(2, 1, 1, 'running', '{\"layers\":\"3-4-3\"}', 1);"
+            "INSERT INTO trials VALUES(3, 1, 2, 'running', '{\"layers\":\"3-2-3\"}', 1);");
+    for (int id = 1; id <= 3; id++)
+        for (int e = 1; e <= 5; e++) {
+            char q[200];
+            snprintf(q, sizeof q, "INSERT INTO metrics VALUES(%d, %d, %g, NULL, 1, 1, NULL, 1, 0.01);", id, e, 1.0 / e);
+            sql(db, q);
+        }
+    char err[256];
+    dash_store *s = dash_store_create(0);
+    assert_int_equal(dash_store_watch(s, path, err, sizeof err), 0);
+    dash_store_poll(s, 0);
+    assert_int_equal(dash_store_runs(s), 3);
+    char *t = log_text(s);
+    int ep[16];
+    for (int id = 1; id <= 3; id++) assert_int_equal(epochs_since_reset(t, id, ep, 16), 5);
+    free(t);
+    /* the workers of trials 1 and 2 die: requeued (as srch_trial_requeue) */
+    sql(db, "UPDATE trials SET state='queued' WHERE id IN (1, 2);"
+            "DELETE FROM metrics WHERE trial_id IN (1, 2);");
+    dash_store_poll(s, 0); /* sees them queued */
+    t = log_text(s);
+    assert_int_equal(count(t, "\"reset\":1"), 2);
+    assert_int_equal(epochs_since_reset(t, 1, ep, 16), 0);
+    assert_int_equal(epochs_since_reset(t, 2, ep, 16), 0);
+    free(t);
+    /* they run again (as srch_trial_begin): trial 1 reaches epoch 2, trial 2 epoch 7 */
+    sql(db, "UPDATE trials SET state='running', attempts=2 WHERE id IN (1, 2);"
+            "INSERT INTO metrics VALUES(1, 1, 0.7, NULL, 0.7, 0.7, NULL, 0.7, 0.01);"
+            "INSERT INTO metrics VALUES(1, 2, 0.6, NULL, 0.6, 0.6, NULL, 0.6, 0.01);");
+    for (int e = 1; e <= 7; e++) {
+        char q[200];
+        snprintf(q, sizeof q, "INSERT INTO metrics VALUES(2, %d, 0.5, NULL, 0.5, 0.5, NULL, 0.5, 0.01);", e);
+        sql(db, q);
+    }
+    /* trial 3 dies and runs again between two polls: the dashboard never sees it queued */
+    sql(db, "UPDATE trials SET attempts=2 WHERE id=3;"
+            "DELETE FROM metrics WHERE trial_id=3;"
+            "INSERT INTO metrics VALUES(3, 1, 0.9, NULL, 0.9, 0.9, NULL, 0.9, 0.01);"
+            "INSERT INTO metrics VALUES(3, 2, 0.8, NULL, 0.8, 0.8, NULL, 0.8, 0.01);"
+            "INSERT INTO metrics VALUES(3, 3, 0.7, NULL, 0.7, 0.7, NULL, 0.7, 0.01);");
+    dash_store_poll(s, 0);
+    t = log_text(s);
+    assert_int_equal(count(t, "\"reset\":1"), 3); /* no second reset for 1 and 2 */
+    assert_int_equal(epochs_since_reset(t, 1, ep, 16), 2);
+    assert_true(ep[0] == 1 && ep[1] == 2);
+    assert_int_equal(epochs_since_reset(t, 2, ep, 16), 7);
+    for (int e = 0; e < 7; e++) assert_int_equal(ep[e], e + 1);
+    assert_int_equal(epochs_since_reset(t, 3, ep, 16), 3);
+    for (int e = 0; e < 3; e++) assert_int_equal(ep[e], e + 1);
+    free(t);
+    /* then it goes on as usual: trial 1's next epoch, and its end */
+    sql(db, "INSERT INTO metrics VALUES(1, 3, 0.5, NULL, 0.5, 0.5, NULL, 0.5, 0.01);"
+            "UPDATE trials SET state='complete' WHERE id=1;");
+    dash_store_poll(s, 0);
+    size_t len = dash_store_log_len(s);
+    dash_store_poll(s, 0);
+    assert_int_equal(dash_store_log_len(s), len);
+    t = log_text(s);
+    assert_int_equal(count(t, "\"reset\":1"), 3);
+    assert_int_equal(epochs_since_reset(t, 1, ep, 16), 3);
+    assert_int_equal(ep[2], 3);
+    assert_non_null(strstr(t, "\"name\":\"r #0 3-8-3\",\"source\""));
+    free(t);
+    dash_store_free(s);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_layer_rms),             cmocka_unit_test(test_progress_bar_text),
         cmocka_unit_test(test_hook_publishes_and_chains), cmocka_unit_test(test_port_argument),
         cmocka_unit_test(test_runs_loader),           cmocka_unit_test(test_watch_search_db),
+        cmocka_unit_test(test_search_db_retry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,10 @@
 /* test_search.c - the hyperparameter search's pieces: SPACE.json parsing
  * (good and malformed files), samplers (deterministic, the grid visited once),
  * the ASHA rule, the SQLite store (one writer lock, requeue), shared data
- * views, and whole searches with forked workers: every trial complete, and
- * the same results (ASHA included) for 1 and 2 workers. */
+ * views, whole searches with forked workers: every trial complete, and
+ * the same results (ASHA included) for 1 and 2 workers, and the CSV report
+ * (free text quoted as RFC 4180 says). The coordinator's bookkeeping is in
+ * test_search_coord.c. */
 #include "testutil.h"
 
 #include <math.h>
@@ -307,6 +309,82 @@ static char *dump(const char *db, const char *study)
     return buf;
 }
 
+/* One CSV record (RFC 4180) at *p split into fields (255 bytes at most
+ * each); returns the count and moves *p past the record's line break. */
+static int csv_record(const char **p, char fields[][256], int max)
+{
+    const char *s = *p;
+    int n = 0;
+    for (;;) {
+        char *f = fields[n < max ? n : max - 1];
+        size_t len = 0;
+        if (*s == '"') {
+            for (s++; *s && !(*s == '"' && s[1] != '"'); s++) {
+                if (*s == '"') s++; /* "" is one quote */
+                if (len < 255) f[len++] = *s;
+            }
+            if (*s == '"') s++;
+        } else {
+            for (; *s && *s != ',' && *s != '\n'; s++)
+                if (len < 255) f[len++] = *s;
+        }
+        f[len] = '\0';
+        n++;
+        if (*s != ',') break;
+        s++;
+    }
+    if (*s == '\n') s++;
+    *p = s;
+    return n;
+}
+
+/* --report --csv: study names with commas, quotes and line breaks are
+ * quoted (RFC 4180), so every record has its 7 fields; plain names stay bare. */
+static void test_report_csv(void **st)
+{
+    (void)st;
+    static const char *names[] = {"plain", "a,b", "say \"hi\"", "two\nlines", "cr\r,\"all\"\n"};
+    static const char *params = "{\"layers\":\"2-8-2\",\"note\":\"x,\\\"y\\\"\"}";
+    enum { N = sizeof names / sizeof names[0] };
+    const char *db = tu_path("csv.db");
+    mlpc_error err;
+    srch_store *w = srch_store_open(db, 1, &err);
+    assert_non_null(w);
+    srch_space s;
+    assert_int_equal(srch_space_parse(&s, "good.json", GOOD, &err), 0);
+    assert_int_equal(srch_space_resolve(&s, 1, 1, &err), 0);
+    assert_int_equal(srch_store_begin(w), 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(s.study, sizeof s.study, "%s", names[i]);
+        int64_t study = srch_study_create(w, &s, GOOD, "canon", 42);
+        int64_t sess = srch_session_start(w, study, 1, 1, 1, 1, 0, "h", 100);
+        int64_t t = srch_trial_begin(w, study, sess, i, 5, params, "mlpc train", 1, "h", 0, 1);
+        assert_true(study > 0 && sess > 0 && t > 0);
+        assert_int_equal(srch_trial_end(w, t, TS_COMPLETE, 3, 0.25, 0.5, 0.6, NULL), 0);
+    }
+    assert_int_equal(srch_store_commit(w), 0);
+    srch_store_close(w);
+    char *out = dump(db, NULL);
+    const char *p = out;
+    char f[8][256];
+    assert_int_equal(csv_record(&p, f, 8), 7);
+    assert_string_equal(f[0], "study");
+    for (int i = 0; i < N; i++) {
+        int n = csv_record(&p, f, 8);
+        if (n != 7 || strcmp(f[0], names[i]))
+            fail_msg("record %d: %d fields, study \"%s\" for \"%s\" in:\n%s", i + 1, n, f[0], names[i], out);
+        assert_int_equal(atoi(f[1]), i);
+        assert_string_equal(f[2], "complete");
+        assert_string_equal(f[4], "0.25");
+        assert_string_equal(f[6], params);
+    }
+    assert_string_equal(p, "");
+    assert_non_null(strstr(out, "\nplain,0,complete,3,0.25,"));
+    assert_non_null(strstr(out, "\n\"a,b\",1,"));
+    assert_non_null(strstr(out, "\n\"say \"\"hi\"\"\",2,"));
+    free(out);
+}
+
 static const char *ASHA =
     "{\"sampler\":\"random\",\"trials\":12,\"seed\":5,\"data\":\"lorenz\","
     " \"pruner\":{\"type\":\"asha\",\"min_epochs\":2,\"eta\":2},"
@@ -375,7 +453,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_good), cmocka_unit_test(test_parse_bad),  cmocka_unit_test(test_sampler),
         cmocka_unit_test(test_asha_rule),  cmocka_unit_test(test_store),      cmocka_unit_test(test_shared_view),
-        cmocka_unit_test(test_search_runs),
+        cmocka_unit_test(test_search_runs), cmocka_unit_test(test_report_csv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

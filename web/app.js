@@ -2,7 +2,8 @@
  * run's points, and redraws the uPlot figures at most twice a second.
  * Events (JSON in each message's data):
  *   {"type":"hello", "session"}                       sent first on every connection
- *   {"type":"run", "id", "name", "source", "live", "regress", "status"}
+ *   {"type":"run", "id", "name", "source", "live", "regress", "status"[, "reset":1]}
+ *     (reset: the run starts over, e.g. a search trial run again; its points go)
  *   {"type":"batch", "run", "x", "loss", "acc", "lr", "samples_per_second", "w_rms", "g_rms"}
  *   {"type":"epoch", "run", "x", "loss", "acc", "val_loss", "val_acc", "mse", "val_mse",
  *    "lr", "samples_per_second", "epoch_seconds", "w_rms", "g_rms", ...}
@@ -52,7 +53,10 @@
     }
     if (ev.type === "run") {
       const r = state.runs.get(ev.id);
-      if (r) {
+      if (ev.reset) {
+        state.runs.set(ev.id, newRun(ev));
+        state.dirty = true;
+      } else if (r) {
         r.status = ev.status; r.name = ev.name; r.regress = !!ev.regress;
       } else {
         state.runs.set(ev.id, newRun(ev));

@@ -8,7 +8,7 @@
 #include "internal.h"
 #include "backend/pool.h"
 
-#define MLPC_BACKEND_VERSION 1
+#define MLPC_BACKEND_VERSION 2
 
 /* Per-run compute state: the thread pool and scratch the kernels need
  * (allocated once when the context is made). */
@@ -27,6 +27,13 @@ typedef struct mlpc_opt_step {
     float l2;   /* applied to this range (0 for biases) */
     long t;     /* step number, 1-based (Adam bias correction) */
 } mlpc_opt_step;
+
+/* Called as soon as the gradients of parameters [off, off + n) are final
+ * (a block of one layer's weight rows, is_weight 1, or its biases), with
+ * the context to use for work on them (a one-thread context when called
+ * from a pool thread): the optimizer update runs there while the block is
+ * in cache. */
+typedef void (*mlpc_grad_ready_fn)(void *user, mlpc_ctx *cx, size_t off, size_t n, int is_weight);
 
 struct mlpc_backend {
     int version;
@@ -50,6 +57,12 @@ struct mlpc_backend {
                    float scale, double *aux);
     /* out[N] = sum over rows of D[M x N] (bias gradients). */
     void (*col_sum)(mlpc_ctx *cx, const float *D, int M, int N, float *out);
+    /* The weight gradient G[in x out] = A^T D of a layer (A: m x in
+     * activations, D: m x out deltas, both contiguous), each row block
+     * handed to ready(user, ., off + first row * out, rows * out, 1) as
+     * soon as it is written; for small m the blocks fit in L1. */
+    void (*weight_grad)(mlpc_ctx *cx, int in, int out, int m, const float *A, const float *D,
+                        float *G, size_t off, mlpc_grad_ready_fn ready, void *user);
     /* One optimizer update of w[n] with gradients g[n] and state m[n], v[n]. */
     void (*opt_update)(mlpc_ctx *cx, const mlpc_opt_step *s, float *w, const float *g, float *m,
                        float *v, size_t n);

@@ -13,6 +13,34 @@ int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_devices(int argc, char **argv);
+
+/* cmd_devices.c: --device, --gpu-memory-limit and --log-device, the same on
+ * train, eval and predict (put CLI_DEVICE_FLAGS in the flag table). */
+#define CLI_DEVICE_FLAGS                                                                            \
+    CLI_FLAG("device", "DEV", "cpu",                                                                \
+             "where to compute: cpu, cuda (= cuda:0), cuda:N, or auto (the GPU when one works, "    \
+             "else the CPU; one line on stderr says which and why); see mlpc devices",              \
+             "Device"),                                                                             \
+        CLI_FLAG("gpu-memory-limit", "SIZE", "none",                                                \
+                 "hard cap on the GPU memory this run may allocate, e.g. 1024M or 2G (K, M, G, T "  \
+                 "suffixes); a run that needs more stops with an error before allocating anything", \
+                 NULL),                                                                             \
+        CLI_FLAG("log-device", NULL, NULL,                                                          \
+                 "print on stderr where each layer's work runs (device, GEMM variant, threads)", NULL)
+
+typedef struct cli_device {
+    mlpc_device dev;    /* the device selected (auto resolved) */
+    uint64_t mem_limit; /* bytes, 0: none */
+    int log;            /* --log-device */
+} cli_device;
+
+/* Parses the three flags and selects the device (before any data is read):
+ * a device that does not work is one line and CLI_EXIT_USAGE; --device auto
+ * prints its choice and the reason on stderr unless quiet. 0 or an exit code. */
+int cli_device_setup(cli_cmd *c, int quiet, cli_device *out);
+/* --log-device: one stderr line per layer saying where it runs. */
+void cli_device_log(const cli_cmd *c, const cli_device *d, const mlpc_net *net, int threads, int training);
 
 /* config.c: reads a JSON config file whose keys are the long flag names
  * ("out-act" or "out_act") and sets every flag not given on the command

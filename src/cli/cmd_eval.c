@@ -21,6 +21,7 @@ static cli_flag eval_flags[] = {
     CLI_FLAG("header", "MODE", "auto", "CSV header row: auto, yes or no", NULL),
     CLI_FLAG("threads", "N", "1", "compute threads; 0: one per CPU core", "Output"),
     CLI_FLAG("json", NULL, NULL, "print the result as one JSON object", NULL),
+    CLI_DEVICE_FLAGS,
     CLI_FLAG("help", NULL, NULL, "show this help and exit", NULL),
 };
 
@@ -84,6 +85,9 @@ int cmd_eval(int argc, char **argv)
         goto done;
     }
 
+    cli_device dev;
+    if ((rc = cli_device_setup(&c, 0, &dev))) goto done;
+
     if ((rc = cli_check_input(&c, NULL, model))) goto done;
     net = mlpc_net_load(model, &err);
     if (!net) {
@@ -130,6 +134,15 @@ int cmd_eval(int argc, char **argv)
         goto done;
     }
     mlpc_status st = mlpc_net_set_threads(net, threads);
+    if (st == MLPC_OK && dev.dev.kind != MLPC_DEVICE_CPU) {
+        st = mlpc_net_set_device(net, &dev.dev, dev.mem_limit);
+        if (st != MLPC_OK) {
+            cli_error(&c, "--device %s: %s", F("device")->value, mlpc_net_error(net)->msg);
+            rc = st == MLPC_ERR_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
+            goto done;
+        }
+    }
+    cli_device_log(&c, &dev, net, threads, 0);
     if (st == MLPC_OK) st = mlpc_net_normalize(net, ds);
     mlpc_eval ev;
     memset(&ev, 0, sizeof ev);

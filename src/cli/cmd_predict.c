@@ -22,6 +22,7 @@ static cli_flag predict_flags[] = {
         "probabilities alone)",
         NULL),
     CLI_FLAG("threads", "N", "1", "compute threads; 0: one per CPU core", NULL),
+    CLI_DEVICE_FLAGS,
     CLI_FLAG("help", NULL, NULL, "show this help and exit", NULL),
 };
 
@@ -76,6 +77,9 @@ int cmd_predict(int argc, char **argv)
         goto done;
     }
 
+    cli_device dev;
+    if ((rc = cli_device_setup(&c, 0, &dev))) goto done;
+
     if ((rc = cli_check_input(&c, NULL, model))) goto done;
     net = mlpc_net_load(model, &err);
     if (!net) {
@@ -120,6 +124,15 @@ int cmd_predict(int argc, char **argv)
             goto done;
         }
         mlpc_status st = mlpc_net_set_threads(net, threads);
+        if (st == MLPC_OK && dev.dev.kind != MLPC_DEVICE_CPU) {
+            st = mlpc_net_set_device(net, &dev.dev, dev.mem_limit);
+            if (st != MLPC_OK) {
+                cli_error(&c, "--device %s: %s", F("device")->value, mlpc_net_error(net)->msg);
+                rc = st == MLPC_ERR_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
+                goto done;
+            }
+        }
+        cli_device_log(&c, &dev, net, threads, 0);
         if (st == MLPC_OK) st = mlpc_net_predict(net, mlpc_dataset_x(ds), n, out);
         if (st != MLPC_OK) {
             rc = cli_lib_error(&c, NULL, st, mlpc_net_error(net)->msg);

@@ -90,6 +90,7 @@ static cli_flag train_flags[] = {
              "(cached per machine)",
              NULL),
     CLI_FLAG("no-shuffle", NULL, NULL, "keep the training rows in file order", NULL),
+    CLI_DEVICE_FLAGS,
     CLI_FLAG("early-stop", "PATIENCE", "0",
              "stop after PATIENCE epochs without improvement of --es-metric; 0: off",
              "Early stopping"),
@@ -529,6 +530,8 @@ int cmd_train(int argc, char **argv)
         }
     }
     int has_val = val_n > 0 || val_frac > 0 || (data && !strcmp(data, "lorenz"));
+    cli_device dev;
+    if ((rc = cli_device_setup(&c, F("quiet")->on, &dev))) goto done;
     if (es_metric >= 0 && !has_val &&
         (es_metric == MLPC_METRIC_VAL_LOSS || es_metric == MLPC_METRIC_VAL_ACC)) {
         rc = cli_bad_value(&c, F("es-metric"), "needs a validation set (--val-split N)");
@@ -724,6 +727,15 @@ int cmd_train(int argc, char **argv)
         rc = cli_lib_error(&c, NULL, st, mlpc_trainer_error(tr)->msg);
         goto done;
     }
+    if (dev.dev.kind != MLPC_DEVICE_CPU) {
+        st = mlpc_trainer_set_device(tr, &dev.dev, dev.mem_limit);
+        if (st != MLPC_OK) {
+            cli_error(&c, "--device %s: %s", F("device")->value, mlpc_trainer_error(tr)->msg);
+            rc = st == MLPC_ERR_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
+            goto done;
+        }
+    }
+    cli_device_log(&c, &dev, net, cfg.threads, 1);
     if (metrics_path) {
         metrics = fopen(metrics_path, "a");
         if (!metrics) {
@@ -784,7 +796,12 @@ int cmd_train(int argc, char **argv)
                mlpc_dataset_rows(train));
         if (val) printf(", %zu val", mlpc_dataset_rows(val));
         if (test) printf(", %zu test", mlpc_dataset_rows(test));
-        printf(" rows\n");
+        printf(" rows");
+        if (dev.dev.kind != MLPC_DEVICE_CPU) {
+            char dn[32];
+            printf("  device %s", mlpc_device_name(&dev.dev, dn, sizeof dn));
+        }
+        printf("\n");
         if (resume)
             printf("resumed from %s after epoch %d\n", resume, mlpc_trainer_epochs_done(tr));
         fflush(stdout);

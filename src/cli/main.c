@@ -8,7 +8,7 @@
 static const char USAGE[] =
     "usage: mlpc <command> [flags]\n"
     "\n"
-    "Trains dense neural networks (multilayer perceptrons) on the CPU.\n"
+    "Trains dense neural networks (multilayer perceptrons) on the CPU or a CUDA GPU.\n"
     "\n"
     "Commands:\n"
     "  train     train a network on a built-in or file data set, save the model\n"
@@ -18,6 +18,7 @@ static const char USAGE[] =
     "  dashboard live training dashboard in the browser for metrics files on disk\n"
     "  plot      the dashboard's figures from metrics files into a PNG, SVG or PDF\n"
     "  search    parallel hyperparameter search from SPACE.json (SQLite store, MPI)\n"
+    "  devices   the CPU and CUDA GPUs mlpc can use (--device), or why there is no GPU\n"
     "  help CMD  the flags of a command (same as mlpc CMD --help)\n"
     "\n"
     "Flags:\n"
@@ -34,6 +35,7 @@ static const char USAGE[] =
     "\n"
     "Environment:\n"
     "  MLPC_DATA  folder holding mnist/ and fashion-mnist/ (default: ./data)\n"
+    "  MLPC_CUDA_PLUGIN  path of libmlpc_cuda.so (default: next to mlpc, ../lib, the install libdir)\n"
     "\n"
     "Example:\n"
     "  mlpc train --data mnist --val-split 10000 --layers 784-30-10 --opt sgd --lr 3 \\\n"
@@ -57,6 +59,7 @@ static const struct {
     {"dashboard", cmd_dashboard},
     {"plot", cmd_plot},
     {"search", cmd_search},
+    {"devices", cmd_devices},
 };
 
 static cmd_fn find(const char *name)

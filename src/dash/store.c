@@ -43,8 +43,9 @@ struct dash_run {
     wfile *file;
     /* search trials (SQLite) */
     long long trial_id;
-    int last_epoch;
-    int final; /* the trial ended and its last metrics were read */
+    int attempt;    /* trials.attempts of the rows read */
+    int last_epoch; /* of this attempt */
+    int final;      /* the trial ended and its last metrics were read */
 };
 
 typedef struct wkey {
@@ -213,7 +214,9 @@ static int append_event(dash_store *s, const char *json, size_t n, int droppable
     return 1;
 }
 
-static int emit_run(dash_store *s, dash_run *r)
+/* reset: the run starts over, the page drops its points (a search trial that
+ * runs again) */
+static int emit_run_event(dash_store *s, dash_run *r, int reset)
 {
     sbuf b;
     sb_init(&b);
@@ -225,12 +228,15 @@ static int emit_run(dash_store *s, dash_run *r)
     sb_kint(&b, "live", r->live);
     sb_kint(&b, "regress", r->regress);
     sb_kstr(&b, "status", status_name(r->status));
+    if (reset) sb_kint(&b, "reset", 1);
     sb_raw(&b, "}");
     int n = b.oom ? 0 : append_event(s, b.s, b.len, 0);
     sb_free(&b);
     r->status_sent = r->status;
     return n;
 }
+
+static int emit_run(dash_store *s, dash_run *r) { return emit_run_event(s, r, 0); }
 
 /* A name not used by another run: "w1", else "w1 #2", "w1 #3", ... */
 static void unique_name(dash_store *s, const char *want, char *out, size_t cap)
@@ -690,8 +696,8 @@ static wdb *open_db(const char *path, char *err, size_t cap)
     }
     if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(w->db,
-                           "SELECT t.id, t.number, t.state, coalesce(t.params,''), s.name "
-                           "FROM trials t JOIN studies s ON s.id = t.study_id ORDER BY t.id",
+                           "SELECT t.id, t.number, t.state, coalesce(t.params,''), s.name, "
+                           "coalesce(t.attempts,0) FROM trials t JOIN studies s ON s.id = t.study_id ORDER BY t.id",
                            -1, &w->trials, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(w->db,
                            "SELECT epoch, loss, acc, mse, val_loss, val_acc, val_mse, seconds "
@@ -734,11 +740,14 @@ static int poll_db(dash_store *s, wdb *w)
         const char *state = (const char *)sqlite3_column_text(w->trials, 2);
         const char *params = (const char *)sqlite3_column_text(w->trials, 3);
         const char *study = (const char *)sqlite3_column_text(w->trials, 4);
-        if (!state || !strcmp(state, "queued")) continue;
+        int attempt = sqlite3_column_int(w->trials, 5);
+        if (!state) continue;
+        int queued = !strcmp(state, "queued");
         /* rows come in id order, so the next trial is usually the next entry */
         int k = hint < w->n && w->ids[hint] == id ? hint : -1;
         for (int j = 0; k < 0 && j < w->n; j++)
             if (w->ids[j] == id) k = j;
+        if (k < 0 && queued) continue; /* not a run yet */
         if (k < 0) {
             k = w->n;
             if (w->n == w->cap) {
@@ -760,12 +769,26 @@ static int poll_db(dash_store *s, wdb *w)
             dash_run *r = new_run(s, name, src);
             if (!r) break;
             r->trial_id = id;
+            r->attempt = attempt;
             w->ids[w->n] = id;
             w->runs[w->n++] = r;
         }
         hint = k + 1;
         dash_run *r = w->runs[k];
-        if (r->final) continue;
+        /* Back in the queue (its worker died: --retry, or --resume), or
+         * running again: the search deleted the earlier attempt's rows and
+         * the trial starts over at epoch 1. The page drops its points, and
+         * the rows are read from the first again. */
+        if (queued || attempt != r->attempt) {
+            if (r->last_epoch > 0 || r->final) {
+                r->last_epoch = 0;
+                r->final = 0;
+                r->status = DASH_RUNNING;
+                if (r->status_sent >= 0) n += emit_run_event(s, r, 1);
+            }
+            r->attempt = attempt;
+        }
+        if (queued || r->final) continue;
         int status = trial_status(state);
         r->status = status;
         /* the trial's new rows */

@@ -76,10 +76,6 @@ double mlpc_backward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlp
     return loss;
 }
 
-/* weight-gradient rows per block when the batch is small: about 16 KB */
-#define READY_BLOCK_FLOATS 4096
-#define READY_SMALL_BATCH 64
-
 double mlpc_backward_update(mlpc_ctx *cx, const mlpc_net *net, float *params, mlpc_acts *w, int m,
                             const int32_t *labels, const float *targets, float *grads,
                             double *aux, mlpc_grad_ready_fn ready, void *user)
@@ -97,19 +93,9 @@ double mlpc_backward_update(mlpc_ctx *cx, const mlpc_net *net, float *params, ml
             be->gemm(cx, 0, 1, m, in, out, 1.0f, D, out, params + net->w_off[l], out, 0.0f, Dprev, in);
             be->act_backward(cx, Dprev, w->a[l], m, in, net->act[l - 1]);
         }
-        int rows = in;
-        if (m <= READY_SMALL_BATCH) {
-            rows = READY_BLOCK_FLOATS / out;
-            rows = rows < 16 ? 16 : rows - rows % 16; /* whole micro-tiles of every GEMM variant */
-        }
-        for (int r0 = 0; r0 < in; r0 += rows) {
-            int mr = in - r0 < rows ? in - r0 : rows;
-            size_t off = net->w_off[l] + (size_t)r0 * out;
-            be->gemm(cx, 1, 0, mr, out, m, 1.0f, w->a[l] + r0, in, D, out, 0.0f, grads + off, out);
-            ready(user, off, (size_t)mr * out, 1);
-        }
+        be->weight_grad(cx, in, out, m, w->a[l], D, grads + net->w_off[l], net->w_off[l], ready, user);
         be->col_sum(cx, D, m, out, grads + net->b_off[l]);
-        ready(user, net->b_off[l], (size_t)out, 0);
+        ready(user, cx, net->b_off[l], (size_t)out, 0);
         D = Dprev;
     }
     return loss;

@@ -1,6 +1,7 @@
 /* model.c - the net: architecture, the parameter arena, initialization,
  * input normalization, and inference (predict / evaluate). */
 #include "nn/nn.h"
+#include "backend/device.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -106,6 +107,7 @@ void mlpc_net_free(mlpc_net *net)
 {
     if (!net) return;
     drop_ctx(net);
+    mlpc_net_device_free(net);
     free(net->params);
     free(net->norm_shift);
     free(net->norm_scale);
@@ -310,6 +312,7 @@ static mlpc_status infer(mlpc_net *net, const float *x, const mlpc_dataset *d, s
 
 mlpc_status mlpc_net_predict(mlpc_net *net, const float *x, size_t n, float *out)
 {
+    if (net->dev) return mlpc_net_device_infer(net, x, NULL, n, out, NULL);
     return infer(net, x, NULL, n, out, NULL);
 }
 
@@ -344,6 +347,7 @@ mlpc_status mlpc_net_evaluate(mlpc_net *net, const mlpc_dataset *d, mlpc_eval *o
     if (!d->labels && !d->targets)
         return mlpc_seterr(&net->err, MLPC_ERR_ARG, "%s: has no labels or targets to evaluate against", d->source);
     if (mlpc_check_targets(net, d, &net->err)) return net->err.code;
+    if (net->dev) return mlpc_net_device_infer(net, d->x, d, d->n, NULL, out);
     return infer(net, d->x, d, d->n, NULL, out);
 }
 

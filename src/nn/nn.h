@@ -28,17 +28,11 @@ void mlpc_forward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_a
 double mlpc_backward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_acts *w, int m,
                      const int32_t *labels, const float *targets, float *grads, double *aux);
 
-/* Called by mlpc_backward_update as soon as the gradients of params
- * [off, off + n) are final: a range of one layer's weights (is_weight) or
- * its biases. */
-typedef void (*mlpc_grad_ready_fn)(void *user, size_t off, size_t n, int is_weight);
-
-/* mlpc_backward that hands each range of gradients to `ready` as soon as
- * it is computed, while it is still in cache, so the optimizer update runs
- * fused with the backward pass. The weights of layer l are used (for the
- * delta of layer l-1) before their range is handed over, so `ready` may
- * update params in place. With a small batch a layer's weight gradient is
- * produced in blocks of rows that fit in L1. If the loss is not finite,
+/* mlpc_backward that hands each range of gradients to `ready` (see
+ * backend.h) as soon as it is computed, while it is still in cache, so the
+ * optimizer update runs fused with the backward pass. The weights of layer
+ * l are used (for the delta of layer l-1) before their range is handed
+ * over, so `ready` may update params in place. If the loss is not finite,
  * nothing is handed over (the caller rolls back). Each gradient element is
  * computed exactly as by mlpc_backward. */
 double mlpc_backward_update(mlpc_ctx *cx, const mlpc_net *net, float *params, mlpc_acts *w, int m,

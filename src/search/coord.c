@@ -10,6 +10,12 @@
  * has reached it (or can no longer). A trial does not idle while it waits:
  * it goes on training, and if it is pruned the epochs past the rung are
  * dropped. The outcome does not depend on timing, workers or ranks.
+ *
+ * Per event the work does not grow with the number of trials: decide()
+ * visits only the running trials, each rung keeps a frontier below which
+ * every trial is resolved and their values in an ordered tree (srch_ranks),
+ * and dispatch() goes on from a cursor. Only a requeued trial (its worker
+ * died) moves the frontiers back down to it.
  */
 #include "search/search.h"
 
@@ -38,6 +44,8 @@ typedef struct ctrial {
     double last;
     double cpu_s, wall_s;
     double cost;
+    unsigned counted; /* bit k: rv[k] is in the coordinator's rung_vals[k] */
+    int listed;       /* in the coordinator's run[] */
 } ctrial;
 
 typedef struct cslot {
@@ -54,7 +62,8 @@ typedef struct coord {
     int64_t study, session;
     ctrial *t;
     int n, finals;
-    int *order, cursor;
+    int *order, *pos, cursor; /* pos[i]: trial i's place in order */
+    int *run, n_run;          /* the running trials by number (and some that just stopped) */
     cslot *slots;
     int n_slots, cap_slots;
     int ranks, *rank_cores, *rank_used, *rank_base, hellos;
@@ -64,6 +73,10 @@ typedef struct coord {
     size_t n_in, n_out, rows;
     int regress;
     int rungs[SRCH_MAX_RUNGS], n_rungs;
+    /* ASHA: every trial below front[k] is resolved at rung k, and the values
+     * of those that reached it are in rung_vals[k] */
+    int front[SRCH_MAX_RUNGS];
+    srch_ranks rung_vals[SRCH_MAX_RUNGS];
     char host[64];
     /* measurements */
     double t0, cpu_total, gap_sum, gap_max;
@@ -182,7 +195,9 @@ static int init_trials(coord *c, mlpc_error *err)
 {
     c->t = calloc((size_t)c->n, sizeof *c->t);
     c->order = calloc((size_t)c->n, sizeof *c->order);
-    if (!c->t || !c->order) return mlpc_seterr(err, MLPC_ERR_NOMEM, "out of memory for %d trials", c->n), -1;
+    c->pos = calloc((size_t)c->n, sizeof *c->pos);
+    c->run = calloc((size_t)c->n, sizeof *c->run);
+    if (!c->t || !c->order || !c->pos || !c->run) return mlpc_seterr(err, MLPC_ERR_NOMEM, "out of memory for %d trials", c->n), -1;
     int max_epochs = 1;
     for (int i = 0; i < c->n; i++) {
         ctrial *t = &c->t[i];
@@ -211,7 +226,34 @@ static int init_trials(coord *c, mlpc_error *err)
     /* without pruning the order of trials changes nothing: longest first
      * keeps every core busy to the end */
     if (!c->s->asha) qsort_r(c->order, (size_t)c->n, sizeof *c->order, cmp_cost_desc, c->t);
+    for (int oi = 0; oi < c->n; oi++) c->pos[c->order[oi]] = oi;
     return 0;
+}
+
+static void free_trials(coord *c)
+{
+    free(c->t);
+    free(c->order);
+    free(c->pos);
+    free(c->run);
+    for (int k = 0; k < SRCH_MAX_RUNGS; k++) srch_ranks_free(&c->rung_vals[k]);
+}
+
+/* Trial i is running: into run[], kept in number order (decide() goes
+ * through the trials in that order). */
+static void run_add(coord *c, int i)
+{
+    if (c->t[i].listed) return;
+    int lo = 0, hi = c->n_run;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (c->run[mid] < i) lo = mid + 1;
+        else hi = mid;
+    }
+    memmove(c->run + lo + 1, c->run + lo, sizeof *c->run * (size_t)(c->n_run - lo));
+    c->run[lo] = i;
+    c->n_run++;
+    c->t[i].listed = 1;
 }
 
 /* ---- the store ---------------------------------------------------------------- */
@@ -232,10 +274,15 @@ static void say(const coord *c, const char *fmt, ...)
     fflush(stdout);
 }
 
+static void uncount(coord *c, int j, int k);
+
 static void finalize(coord *c, int i, int state, int epochs, double value, const char *error)
 {
     ctrial *t = &c->t[i];
     t->state = state;
+    if (state == TS_FAILED) /* a failed trial's NaN at a rung no longer competes there (resolved()) */
+        for (int k = 0; k < c->n_rungs; k++)
+            if (isnan(t->rv[k])) uncount(c, i, k);
     c->finals++;
     c->done_session++;
     c->must_commit = 1;
@@ -272,25 +319,83 @@ static int resolved(const coord *c, int j, int k, int *has)
     }
 }
 
+/* The frontier of rung k: moves up to trial i over the trials that are
+ * resolved there, adding their values to rung_vals[k]. 1: every trial below
+ * i is resolved at rung k; 0: one is not yet; -1: out of memory, or the
+ * frontier is past i already (the caller then counts by a pass over the
+ * trials).
+ * A trial's standing at a rung, once resolved, changes only when it goes
+ * back to the queue (retract) or fails with a NaN there (finalize). */
+static int advance(coord *c, int k, int i)
+{
+    while (c->front[k] < i) {
+        int j = c->front[k], has;
+        if (!resolved(c, j, k, &has)) return 0;
+        if (has) {
+            if (srch_ranks_add(&c->rung_vals[k], c->t[j].rv[k], j)) return -1;
+            c->t[j].counted |= 1u << k;
+        }
+        c->front[k]++;
+    }
+    return c->front[k] == i ? 1 : -1;
+}
+
+static void uncount(coord *c, int j, int k)
+{
+    ctrial *t = &c->t[j];
+    if (!(t->counted & 1u << k)) return;
+    srch_ranks_remove(&c->rung_vals[k], t->rv[k], j);
+    t->counted &= ~(1u << k);
+}
+
+/* Trial j goes back to the queue (before its values are reset): the
+ * frontiers above it come back down to it. */
+static void retract(coord *c, int j)
+{
+    for (int k = 0; k < c->n_rungs; k++) {
+        for (int x = j; x < c->front[k]; x++) uncount(c, x, k);
+        if (c->front[k] > j) c->front[k] = j;
+    }
+}
+
+/* Trial i's decision at rung k: 1 with *promote, or 0 while a trial below
+ * i has not reached the rung (and still can). */
+static int decision(coord *c, int i, int k, int *promote)
+{
+    int ok = advance(c, k, i);
+    if (ok > 0) *promote = srch_asha_promote_ranked(c->t[i].rv[k], &c->rung_vals[k], c->s->eta, c->s->maximize);
+    if (ok >= 0) return ok;
+    double *vals = malloc(sizeof *vals * (size_t)(i + 1));
+    if (!vals) return 0;
+    int nv = 0;
+    for (int j = 0; j < i; j++) {
+        int has;
+        if (!resolved(c, j, k, &has)) {
+            free(vals);
+            return 0;
+        }
+        if (has) vals[nv++] = c->t[j].rv[k];
+    }
+    vals[nv++] = c->t[i].rv[k];
+    *promote = srch_asha_promote(c->t[i].rv[k], vals, nv, c->s->eta, c->s->maximize);
+    free(vals);
+    return 1;
+}
+
 static void send_to_slot(coord *c, int slot, srch_msg *m);
 
+/* The running trials in number order: their rung decisions, and the end of
+ * those whose run is complete. Trials that stopped leave run[] here. */
 static void decide(coord *c)
 {
-    double *vals = NULL;
-    for (int i = 0; i < c->n; i++) {
+    int kept = 0;
+    for (int x = 0; x < c->n_run; x++) {
+        int i = c->run[x];
         ctrial *t = &c->t[i];
-        if (t->state != TS_RUNNING) continue;
-        while (t->decided < t->n_dec && t->seen >= c->rungs[t->decided]) {
-            int k = t->decided, nv = 0, ok = 1;
-            if (!vals && !(vals = malloc(sizeof *vals * (size_t)c->n))) return;
-            for (int j = 0; j < i && ok; j++) {
-                int has;
-                if (!resolved(c, j, k, &has)) ok = 0;
-                else if (has) vals[nv++] = c->t[j].rv[k];
-            }
-            if (!ok) break;
-            vals[nv++] = t->rv[k];
-            if (srch_asha_promote(t->rv[k], vals, nv, c->s->eta, c->s->maximize)) {
+        while (t->state == TS_RUNNING && t->decided < t->n_dec && t->seen >= c->rungs[t->decided]) {
+            int k = t->decided, promote;
+            if (!decision(c, i, k, &promote)) break;
+            if (promote) {
                 t->decided++;
                 continue;
             }
@@ -309,8 +414,10 @@ static void decide(coord *c)
         }
         if (t->state == TS_RUNNING && t->worker_done && t->decided >= t->n_dec)
             finalize(c, i, TS_COMPLETE, t->seen, t->last, NULL);
+        if (t->state == TS_RUNNING) c->run[kept++] = i;
+        else t->listed = 0;
     }
-    free(vals);
+    c->n_run = kept;
 }
 
 /* ---- dispatch ----------------------------------------------------------------- */
@@ -382,6 +489,7 @@ static void dispatch(coord *c)
         m->u.trial.n_rungs = t->n_dec;
         memcpy(m->u.trial.rungs, c->rungs, sizeof c->rungs);
         t->state = TS_RUNNING;
+        run_add(c, i);
         t->slot = slot;
         sl->trial = i;
         sl->threads = t->threads;
@@ -423,9 +531,10 @@ static void worker_died(coord *c, int slot, int trial, int attempt, const char *
         say(c, "trial %d: %s; running it again (attempt %d of %d)\n", trial, why, t->attempts + 1, c->o->retries + 1);
         db_check(c, srch_trial_requeue(c->st, t->id));
         c->must_commit = 1;
+        retract(c, trial);
         t->state = TS_QUEUED;
         reset_run(t);
-        c->cursor = 0;
+        if (c->pos[trial] < c->cursor) c->cursor = c->pos[trial]; /* every trial before the cursor is out of the queue */
         return;
     }
     char msg[400];
@@ -942,8 +1051,7 @@ out:
     if (lock_fd >= 0) close(lock_fd);
     srch_store_close(c.st);
     srch_unshare(&sh);
-    free(c.t);
-    free(c.order);
+    free_trials(&c);
     free(c.slots);
     free(c.rank_cores);
     free(c.rank_used);

@@ -66,6 +66,7 @@ static const char *col_text(sqlite3_stmt *q, int i)
     return t ? (const char *)t : "";
 }
 
+/* A CSV field, always in quotes (RFC 4180: a quote inside is doubled). */
 static void csv_field(FILE *out, const char *s)
 {
     fputc('"', out);
@@ -74,6 +75,14 @@ static void csv_field(FILE *out, const char *s)
         fputc(*s, out);
     }
     fputc('"', out);
+}
+
+/* A CSV field from free text: as it is, or in quotes when it holds a comma,
+ * a quote or a line break (RFC 4180). */
+static void csv_text(FILE *out, const char *s)
+{
+    if (strpbrk(s, ",\"\r\n")) csv_field(out, s);
+    else fputs(s, out);
 }
 
 static void param_str(const cJSON *p, const char *key, char *buf, size_t cap)
@@ -112,7 +121,10 @@ static int report_one(sqlite3 *db, int64_t study, const char *dbpath, int top, i
             return -1;
         sqlite3_bind_int64(q, 1, study);
         while (sqlite3_step(q) == SQLITE_ROW) {
-            fprintf(out, "%s,%d,%s,%d,", name, sqlite3_column_int(q, 0), col_text(q, 1), sqlite3_column_int(q, 2));
+            csv_text(out, name);
+            fprintf(out, ",%d,", sqlite3_column_int(q, 0));
+            csv_text(out, col_text(q, 1));
+            fprintf(out, ",%d,", sqlite3_column_int(q, 2));
             if (sqlite3_column_type(q, 3) != SQLITE_NULL) fprintf(out, "%.17g", sqlite3_column_double(q, 3));
             fprintf(out, ",%lld,", (long long)sqlite3_column_int64(q, 4));
             csv_field(out, col_text(q, 5));

@@ -136,6 +136,31 @@ int srch_rungs(int min_epochs, int eta, int max_epochs, int *rungs, int cap);
  * max(1, floor(n / eta)) of competing[0..n) (which includes value)? NaN is worst. */
 int srch_asha_promote(double value, const double *competing, int n, int eta, int maximize);
 
+/* The values at one rung, ordered (a treap keyed by value, then id), so that
+ * the rule above costs O(log n). NaN values are only counted. */
+typedef struct srch_rank_node {
+    double v;
+    int id, l, r, size; /* l, r: node indexes, 0 none */
+    uint32_t pri;
+} srch_rank_node;
+
+typedef struct srch_ranks {
+    srch_rank_node *node; /* node[0] is unused */
+    int root, used, cap, free_list;
+    int n_nan;
+} srch_ranks;
+
+/* Adds value v of trial id (each id at most once): 0, or -1 out of memory. */
+int srch_ranks_add(srch_ranks *r, double v, int id);
+/* Removes what srch_ranks_add(r, v, id) added. */
+void srch_ranks_remove(srch_ranks *r, double v, int id);
+int srch_ranks_count(const srch_ranks *r); /* values, NaN included */
+/* How many values are strictly better than v (larger when maximize). */
+int srch_ranks_better(const srch_ranks *r, double v, int maximize);
+void srch_ranks_free(srch_ranks *r);
+/* srch_asha_promote(value, the values of `others` and value itself). */
+int srch_asha_promote_ranked(double value, const srch_ranks *others, int eta, int maximize);
+
 /* ---- messages between coordinator, ranks and workers ---------------------- */
 
 enum {

@@ -36,7 +36,7 @@ struct srch_store {
     sqlite3 *db;
     char path[512];
     char msg[600];
-    sqlite3_stmt *ins_metric, *end_trial;
+    sqlite3_stmt *ins_metric, *end_trial, *begin_trial, *trim_trial; /* per event: prepared once */
 };
 
 static const char *const STATES[] = {"queued", "running", "complete", "pruned", "failed"};
@@ -137,7 +137,17 @@ srch_store *srch_store_open(const char *path, int create, mlpc_error *err)
                            -1, &st->ins_metric, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db,
                            "UPDATE trials SET state=?, epochs=?, value=?, ended=?, cpu_s=coalesce(cpu_s,0)+?, wall_s=?, error=? WHERE id=?",
-                           -1, &st->end_trial, NULL) != SQLITE_OK) {
+                           -1, &st->end_trial, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT INTO trials(study_id, number, state, params, command, seed, value, epochs, attempts,"
+                           " started, ended, cpu_s, wall_s, host, rank, pid, session_id, error)"
+                           " VALUES(?1,?2,'running',?3,?4,?5,NULL,0,?6,?7,NULL,NULL,NULL,?8,?9,?10,?11,NULL)"
+                           " ON CONFLICT(study_id, number) DO UPDATE SET state='running', value=NULL, epochs=0,"
+                           " attempts=?6, started=?7, ended=NULL, wall_s=NULL, host=?8, rank=?9, pid=?10,"
+                           " session_id=?11, error=NULL RETURNING id",
+                           -1, &st->begin_trial, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "DELETE FROM metrics WHERE trial_id=? AND epoch>?", -1, &st->trim_trial, NULL) !=
+            SQLITE_OK) {
         mlpc_seterr(err, MLPC_ERR_FORMAT, "%s: %s", path, sqlite3_errmsg(st->db));
         srch_store_close(st);
         return NULL;
@@ -150,6 +160,8 @@ void srch_store_close(srch_store *st)
     if (!st) return;
     sqlite3_finalize(st->ins_metric);
     sqlite3_finalize(st->end_trial);
+    sqlite3_finalize(st->begin_trial);
+    sqlite3_finalize(st->trim_trial);
     sqlite3_close(st->db);
     free(st);
 }
@@ -347,14 +359,8 @@ int64_t srch_trial_begin(srch_store *st, int64_t study, int64_t session, int num
                          const char *params, const char *command, int attempts, const char *host,
                          int rank, int pid)
 {
-    sqlite3_stmt *q = prep(st,
-        "INSERT INTO trials(study_id, number, state, params, command, seed, value, epochs, attempts,"
-        " started, ended, cpu_s, wall_s, host, rank, pid, session_id, error)"
-        " VALUES(?1,?2,'running',?3,?4,?5,NULL,0,?6,?7,NULL,NULL,NULL,?8,?9,?10,?11,NULL)"
-        " ON CONFLICT(study_id, number) DO UPDATE SET state='running', value=NULL, epochs=0,"
-        " attempts=?6, started=?7, ended=NULL, wall_s=NULL, host=?8, rank=?9, pid=?10,"
-        " session_id=?11, error=NULL RETURNING id");
-    if (!q) return -1;
+    sqlite3_stmt *q = st->begin_trial;
+    sqlite3_reset(q);
     sqlite3_bind_int64(q, 1, study);
     sqlite3_bind_int(q, 2, number);
     sqlite3_bind_text(q, 3, params, -1, SQLITE_TRANSIENT);
@@ -369,7 +375,7 @@ int64_t srch_trial_begin(srch_store *st, int64_t study, int64_t session, int num
     int64_t id = -1;
     if (sqlite3_step(q) == SQLITE_ROW) id = sqlite3_column_int64(q, 0);
     else fail(st, "recording a trial");
-    sqlite3_finalize(q);
+    sqlite3_reset(q); /* RETURNING: the statement ends here */
     return id;
 }
 
@@ -414,11 +420,11 @@ int srch_trial_end(srch_store *st, int64_t trial_id, int state, int epochs, doub
     sqlite3_bind_int64(q, 8, trial_id);
     if (sqlite3_step(q) != SQLITE_DONE) return fail(st, "ending a trial");
     if (state == TS_PRUNED) {
-        sqlite3_stmt *d = prep(st, "DELETE FROM metrics WHERE trial_id=? AND epoch>?");
-        if (!d) return -1;
+        sqlite3_stmt *d = st->trim_trial;
+        sqlite3_reset(d);
         sqlite3_bind_int64(d, 1, trial_id);
         sqlite3_bind_int(d, 2, epochs);
-        return step_done(st, d, "trimming a pruned trial");
+        if (sqlite3_step(d) != SQLITE_DONE) return fail(st, "trimming a pruned trial");
     }
     return 0;
 }

@@ -41,6 +41,19 @@ struct mlpc_trainer {
     mlpc_epoch_fn on_epoch;
     void *epoch_user;
     char *ckpt_path;
+    /* training on a CUDA device (mlpc_trainer_set_device), else NULL */
+    struct mlpc_devsess *dev;
 };
+
+/* src/train/ondevice.c: the device side of mlpc_trainer_epoch */
+void mlpc_trainer_device_free(mlpc_trainer *tr);
+/* the epoch's batches on the device, after the shuffle (see ondevice.c) */
+mlpc_status mlpc_trainer_device_batches(mlpc_trainer *tr, mlpc_epoch_stats *st, double t0, double *sum_loss,
+                                        double *sum_aux, size_t *n);
+/* 0 with the set's loss/acc/mse from the device, -1: evaluate on the CPU */
+int mlpc_trainer_device_eval(mlpc_trainer *tr, const mlpc_dataset *d, double *loss, double *acc, double *mse);
+/* loss and batch-mean gradients of n host rows on the device (parity tests) */
+mlpc_status mlpc_trainer_device_gradient(mlpc_trainer *tr, const float *x, const int32_t *labels,
+                                         const float *targets, int n, float *grads, double *loss);
 
 #endif

@@ -59,6 +59,7 @@ mlpc_trainer *mlpc_trainer_create(mlpc_net *net, const mlpc_config *cfg, mlpc_er
 void mlpc_trainer_free(mlpc_trainer *tr)
 {
     if (!tr) return;
+    mlpc_trainer_device_free(tr);
     mlpc_ctx_free(&tr->cx);
     free(tr->grads);
     free(tr->m);
@@ -183,21 +184,67 @@ static void update(mlpc_trainer *tr)
 
 /* the optimizer on one range of parameters as soon as its gradients are
  * ready (mlpc_backward_update); tr->step was advanced for this batch */
-static void update_range(void *user, size_t off, size_t n, int is_weight)
+static void update_range(void *user, mlpc_ctx *cx, size_t off, size_t n, int is_weight)
 {
     mlpc_trainer *tr = user;
     const mlpc_config *c = &tr->cfg;
     mlpc_opt_step s = {c->opt, tr->sched.lr, c->momentum, c->rho, c->beta1, c->beta2, c->eps,
                        c->nesterov, is_weight ? c->l2 : 0.0f, tr->step};
-    tr->cx.be->opt_update(&tr->cx, &s, tr->net->params + off, tr->grads + off, tr->m + off,
-                          tr->v + off, n);
+    cx->be->opt_update(cx, &s, tr->net->params + off, tr->grads + off, tr->m + off, tr->v + off, n);
 }
 
-/* forward, backward and the update fused (the epoch loop); the same
- * arithmetic as fwd_bwd followed by update. Returns the summed loss; if
- * it is not finite nothing was updated. */
-static double train_batch(mlpc_trainer *tr, int m, const int32_t *labels, const float *targets, double *aux)
+/* the batch being gathered: rows idx[lo..lo+m), and the next batch's
+ * rows to prefetch */
+typedef struct batch_pos {
+    mlpc_trainer *tr;
+    size_t lo, next_lo;
+    int m, next_m;
+} batch_pos;
+
+/* the batch's input rows (the float rows, or rebuilt from the byte copy)
+ * into w.a[0]; the next batch's rows are asked into cache meanwhile */
+static void gather_rows(const batch_pos *b)
 {
+    const mlpc_trainer *tr = b->tr;
+    const mlpc_dataset *d = tr->train;
+    size_t n_in = d->n_in;
+    float *dst = tr->w.a[0];
+    if (tr->codes) {
+        mlpc_rows8_gather(tr->codes, n_in, tr->idx + b->lo, b->m, tr->code_shift, tr->code_scale, dst);
+        if (b->next_m) mlpc_rows8_prefetch(tr->codes, n_in, tr->idx + b->next_lo, b->next_m);
+        return;
+    }
+    for (int i = 0; i < b->m; i++)
+        memcpy(dst + (size_t)i * n_in, d->x + (size_t)tr->idx[b->lo + (size_t)i] * n_in, n_in * sizeof(float));
+    for (int i = 0; i < b->next_m; i++) {
+        const char *p = (const char *)(d->x + (size_t)tr->idx[b->next_lo + (size_t)i] * n_in);
+        for (size_t o = 0; o < n_in * sizeof(float); o += 64) __builtin_prefetch(p + o, 0, 2);
+    }
+}
+
+/* the batch's labels or targets */
+static void gather_outputs(mlpc_trainer *tr, size_t lo, int m)
+{
+    const mlpc_dataset *d = tr->train;
+    size_t n_out = (size_t)tr->net->sizes[tr->net->n_layers];
+    for (int i = 0; i < m; i++) {
+        uint32_t r = tr->idx[lo + (size_t)i];
+        if (d->labels)
+            tr->blabels[i] = d->labels[r];
+        else
+            memcpy(tr->btargets + (size_t)i * n_out, d->targets + (size_t)r * n_out, n_out * sizeof(float));
+    }
+}
+
+/* gather, forward, backward and the update fused (the epoch loop); the
+ * same arithmetic as copying the rows, fwd_bwd and update. Returns the
+ * summed loss; if it is not finite nothing was updated. */
+static double train_batch(mlpc_trainer *tr, batch_pos *pos, const int32_t *labels, const float *targets,
+                          double *aux)
+{
+    int m = pos->m;
+    gather_rows(pos);
+    gather_outputs(tr, pos->lo, m);
     mlpc_forward(&tr->cx, tr->net, tr->net->params, &tr->w, m, tr->w.a[0]);
     tr->step++;
     double loss = mlpc_backward_update(&tr->cx, tr->net, tr->net->params, &tr->w, m, labels, targets,
@@ -269,41 +316,6 @@ static void snapshot(mlpc_trainer *tr, int restore)
         tr->saved_step = tr->step;
 }
 
-/* copies rows idx[lo..lo+m) of the training set into the batch buffers */
-static void gather(mlpc_trainer *tr, size_t lo, int m)
-{
-    const mlpc_dataset *d = tr->train;
-    size_t n_in = d->n_in, n_out = (size_t)tr->net->sizes[tr->net->n_layers];
-    float *dst = tr->w.a[0];
-    if (tr->codes)
-        mlpc_rows8_gather(tr->codes, n_in, tr->idx + lo, m, tr->code_shift, tr->code_scale, dst);
-    for (int i = 0; i < m; i++) {
-        uint32_t r = tr->idx[lo + (size_t)i];
-        if (!tr->codes) memcpy(dst + (size_t)i * n_in, d->x + (size_t)r * n_in, n_in * sizeof(float));
-        if (d->labels)
-            tr->blabels[i] = d->labels[r];
-        else
-            memcpy(tr->btargets + (size_t)i * n_out, d->targets + (size_t)r * n_out, n_out * sizeof(float));
-    }
-}
-
-/* asks for rows idx[lo..lo+m) to be brought into L2 while the current batch
- * computes, so the next gather copies from cache instead of waiting on
- * memory for each shuffled row */
-static void prefetch_rows(const mlpc_trainer *tr, size_t lo, int m)
-{
-    const mlpc_dataset *d = tr->train;
-    if (tr->codes) {
-        mlpc_rows8_prefetch(tr->codes, d->n_in, tr->idx + lo, m);
-        return;
-    }
-    size_t row_bytes = d->n_in * sizeof(float);
-    for (int i = 0; i < m; i++) {
-        const char *p = (const char *)(d->x + (size_t)tr->idx[lo + (size_t)i] * d->n_in);
-        for (size_t o = 0; o < row_bytes; o += 64) __builtin_prefetch(p + o, 0, 2);
-    }
-}
-
 static void shuffle(mlpc_trainer *tr)
 {
     size_t n = tr->train->n;
@@ -317,6 +329,7 @@ static void shuffle(mlpc_trainer *tr)
 static void evaluate(mlpc_trainer *tr, const mlpc_dataset *d, double *loss, double *acc, double *mse)
 {
     mlpc_eval e = {NAN, NAN, NAN, 0};
+    if (d && tr->dev && mlpc_trainer_device_eval(tr, d, loss, acc, mse) == 0) return;
     if (d) mlpc_evaluate_with(&tr->cx, tr->net, &tr->w, d, &e);
     *loss = e.loss;
     *acc = e.acc;
@@ -370,16 +383,18 @@ mlpc_status mlpc_trainer_epoch(mlpc_trainer *tr, mlpc_epoch_stats *st)
     snapshot(tr, 0);
     shuffle(tr);
     double t0 = mlpc_now(), sum_loss = 0.0, sum_aux = 0.0;
+    if (tr->dev) { /* the batches run on the device (src/train/ondevice.c); the rest as below */
+        mlpc_status ds = mlpc_trainer_device_batches(tr, st, t0, &sum_loss, &sum_aux, &n);
+        if (ds) return ds;
+        n_batches = 0;
+    }
     for (long b = 0; b < n_batches; b++) {
         size_t lo = (size_t)b * (size_t)B;
         int m = n - lo < (size_t)B ? (int)(n - lo) : B;
-        gather(tr, lo, m);
-        if (b + 1 < n_batches) {
-            size_t nlo = lo + (size_t)B;
-            prefetch_rows(tr, nlo, n - nlo < (size_t)B ? (int)(n - nlo) : B);
-        }
+        size_t nlo = lo + (size_t)B;
+        batch_pos pos = {tr, lo, nlo, m, b + 1 < n_batches ? (n - nlo < (size_t)B ? (int)(n - nlo) : B) : 0};
         double aux = 0.0;
-        double loss = train_batch(tr, m, d->labels ? tr->blabels : NULL, d->labels ? NULL : tr->btargets, &aux);
+        double loss = train_batch(tr, &pos, d->labels ? tr->blabels : NULL, d->labels ? NULL : tr->btargets, &aux);
         if (!isfinite(loss)) {
             snapshot(tr, 1);
             return mlpc_seterr(&tr->err, MLPC_ERR_DIVERGED,

@@ -218,6 +218,52 @@ test("dashboard DIR: the page reconnects by itself after the server restarts", {
   }
 });
 
+const HAVE_SQLITE3 = spawnSync("sqlite3", ["-version"]).status === 0;
+
+test("dashboard STUDY.db: a trial run again after its worker died starts over on the page", {
+  skip: browserSkip || (HAVE_SQLITE3 ? false : "skipped: sqlite3 not installed"), timeout: 60000,
+}, async () => {
+  // the tables the dashboard reads, written as mlpc search does (src/search/store.c)
+  const db = path.join(TMP, "retry.db");
+  const sql = (q) => {
+    const r = spawnSync("sqlite3", [db, q], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+  };
+  const rows = (n, loss) => Array.from({ length: n }, (_, i) =>
+    `INSERT INTO metrics VALUES(1, ${i + 1}, ${loss / (i + 1)}, NULL, 1, 1, NULL, 1, 0.01);`).join("");
+  sql("PRAGMA journal_mode=WAL;" +
+    "CREATE TABLE studies(id INTEGER PRIMARY KEY, name TEXT);" +
+    "CREATE TABLE trials(id INTEGER PRIMARY KEY, study_id INTEGER, number INTEGER, state TEXT," +
+    " params TEXT, attempts INTEGER);" +
+    "CREATE TABLE metrics(trial_id INTEGER, epoch INTEGER, loss REAL, acc REAL, mse REAL, val_loss REAL," +
+    " val_acc REAL, val_mse REAL, seconds REAL, PRIMARY KEY(trial_id, epoch)) WITHOUT ROWID;" +
+    "INSERT INTO studies VALUES(1, 'r');" +
+    "INSERT INTO trials VALUES(1, 1, 0, 'running', '{\"layers\":\"3-8-3\"}', 1);" + rows(5, 1));
+  const { child, url } = await startWithUrl(["dashboard", db, "--port", "0"]);
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    const problems = [];
+    page.on("pageerror", (e) => problems.push(String(e)));
+    await page.goto(url);
+    await page.waitForFunction(() => /epoch 5\b/.test(document.getElementById("runs").textContent));
+    assert.equal(await points(page, "loss"), 10, "5 epochs, training and validation");
+    // --retry: requeued (its rows deleted), then run again; 2 epochs so far
+    sql("UPDATE trials SET state='queued' WHERE id=1; DELETE FROM metrics WHERE trial_id=1;");
+    sql("UPDATE trials SET state='running', attempts=2 WHERE id=1;" + rows(2, 0.5));
+    await page.waitForFunction(() => /epoch 2\b/.test(document.getElementById("runs").textContent),
+      null, { timeout: 10000 });
+    await page.waitForFunction(() => Number(document.getElementById("chart-loss").dataset.points) === 4,
+      null, { timeout: 5000 });
+    assert.equal((await page.textContent("#runs")).match(/epoch \d+/g).join(), "epoch 2");
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    child.kill("SIGTERM");
+    await exited(child);
+  }
+});
+
 test("dashboard DIR: finished runs from files, a new run file appears live", { timeout: 60000 }, async () => {
   const dir = path.join(TMP, "watch");
   fs.mkdirSync(path.join(dir, "trials"), { recursive: true });
