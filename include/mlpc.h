@@ -365,7 +365,8 @@ mlpc_status mlpc_trainer_set_data(mlpc_trainer *tr, const mlpc_dataset *train,
  * keeps that exact byte copy (a quarter of the float size) and gathers
  * batches from it; results are bit-identical. On by default; pass 0 before
  * set_data to save the memory (the search does, to share one float copy).
- * mlpc_trainer_byte_rows says whether the copy is in use. */
+ * The copy is taken by set_data: call it again after changing the training
+ * rows. mlpc_trainer_byte_rows says whether the copy is in use. */
 void mlpc_trainer_set_byte_rows(mlpc_trainer *tr, int on);
 int mlpc_trainer_byte_rows(const mlpc_trainer *tr);
 /* Called every `every` batches (>= 1) and after every epoch. */

@@ -96,7 +96,7 @@ static float act_f(float z, int act)
     switch (act) {
     case MLPC_ACT_SIGMOID: return 1.0f / (1.0f + expf(-z));
     case MLPC_ACT_TANH: return tanhf(z);
-    case MLPC_ACT_RELU: return z > 0.0f ? z : 0.0f;
+    case MLPC_ACT_RELU: return z > 0.0f ? z : 0.0f * z; /* NaN stays NaN, as act.c */
     case MLPC_ACT_LEAKY_RELU: return z > 0.0f ? z : 0.01f * z;
     default: return z;
     }

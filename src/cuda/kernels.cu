@@ -80,7 +80,9 @@ __device__ __forceinline__ float act_f(float z, int act)
     switch (act) {
     case MLPC_ACT_SIGMOID: return 1.0f / (1.0f + expf(-z));
     case MLPC_ACT_TANH: return tanhf(z);
-    case MLPC_ACT_RELU: return z > 0.0f ? z : 0.0f;
+    /* act.c's slope * v with slope 0: NaN and -inf give NaN as on the CPU
+     * (not 0), so a diverging batch shows in the loss at the same batch */
+    case MLPC_ACT_RELU: return z > 0.0f ? z : 0.0f * z;
     case MLPC_ACT_LEAKY_RELU: return z > 0.0f ? z : LEAKY_SLOPE * z;
     default: return z; /* linear */
     }

@@ -206,7 +206,7 @@ static inline void mlpc_cuda_mem_plan(const mlpc_cuda_net *net, const mlpc_cuda_
         out->acts += mlpc_cuda_round(rows * 4u) + mlpc_cuda_round(rows * n_out * 4u); /* batch labels, targets */
     }
     out->acts += 2u * mlpc_cuda_round(rows * 8u); /* per-row loss and aux */
-    out->workspace = net->blas_workspace + mlpc_cuda_round(64u) /* scalars */
+    out->workspace = mlpc_cuda_round(net->blas_workspace) + mlpc_cuda_round(64u) /* scalars */
                      + 2u * mlpc_cuda_round((max_batches ? max_batches : 1u) * 8u);
     out->total = out->data + out->params + out->optimizer + out->acts + out->workspace;
 }

@@ -273,13 +273,14 @@ void mlpc_cs_close(void *session)
         cudaFree(s->set[i].labels);
         cudaFree(s->set[i].targets);
     }
+    /* the handle first: it holds the workspace freed below */
+    if (s->blas) cublasDestroy(s->blas);
     void *dev[] = {s->order, s->params, s->grads, s->m, s->v, s->d[0], s->d[1], s->blab, s->btgt,
                    s->rloss, s->raux, s->bloss, s->baux, s->hyp, s->ws};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) cudaFree(dev[i]);
     for (int l = 0; l <= s->L; l++) cudaFree(s->a[l]);
     if (s->h_hyp) cudaFreeHost(s->h_hyp);
     if (s->h_res) cudaFreeHost(s->h_res);
-    if (s->blas) cublasDestroy(s->blas);
     if (s->st) cudaStreamDestroy(s->st);
     cudaGetLastError();
     free(s);
@@ -365,8 +366,9 @@ int mlpc_cs_open(const mlpc_cuda_net *net, void **session, char *msg, size_t cap
 int mlpc_cs_upload(void *session, int slot, const mlpc_cuda_data *d, char *msg, size_t cap)
 {
     csess *s = (csess *)session;
+    /* targets are read with the output width as their stride (gather, loss) */
     if (slot < 0 || slot > 3 || !d || !d->x || !d->labels == !d->targets ||
-        d->n_in != (uint64_t)s->net.sizes[0]) {
+        d->n_in != (uint64_t)s->net.sizes[0] || (d->targets && d->n_out != (uint64_t)s->net.sizes[s->L])) {
         snprintf(msg, cap, "cuda:%d: invalid data set for slot %d", s->dev, slot);
         return MLPC_ERR_ARG;
     }
