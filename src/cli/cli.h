@@ -41,6 +41,9 @@ typedef struct cli_device {
 int cli_device_setup(cli_cmd *c, int quiet, cli_device *out);
 /* --log-device: one stderr line per layer saying where it runs. */
 void cli_device_log(const cli_cmd *c, const cli_device *d, const mlpc_net *net, int threads, int training);
+/* eval and predict: threads and the device for a loaded net, then the
+ * --log-device lines. 0, or the exit code after printing the error. */
+int cli_net_device(cli_cmd *c, const cli_device *d, mlpc_net *net, int threads);
 
 /* config.c: reads a JSON config file whose keys are the long flag names
  * ("out-act" or "out_act") and sets every flag not given on the command

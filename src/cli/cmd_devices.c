@@ -215,3 +215,18 @@ void cli_device_log(const cli_cmd *c, const cli_device *d, const mlpc_net *net, 
     }
     fflush(stderr);
 }
+
+int cli_net_device(cli_cmd *c, const cli_device *d, mlpc_net *net, int threads)
+{
+    mlpc_status st = mlpc_net_set_threads(net, threads);
+    if (st == MLPC_OK && d->dev.kind != MLPC_DEVICE_CPU) {
+        st = mlpc_net_set_device(net, &d->dev, d->mem_limit);
+        if (st != MLPC_OK) {
+            cli_error(c, "--device %s: %s", cli_flag_get(c, "device")->value, mlpc_net_error(net)->msg);
+            return st == MLPC_ERR_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
+        }
+    }
+    if (st != MLPC_OK) return cli_lib_error(c, NULL, st, mlpc_net_error(net)->msg);
+    cli_device_log(c, d, net, threads, 0);
+    return 0;
+}

@@ -133,17 +133,8 @@ int cmd_eval(int argc, char **argv)
         rc = CLI_EXIT_INPUT;
         goto done;
     }
-    mlpc_status st = mlpc_net_set_threads(net, threads);
-    if (st == MLPC_OK && dev.dev.kind != MLPC_DEVICE_CPU) {
-        st = mlpc_net_set_device(net, &dev.dev, dev.mem_limit);
-        if (st != MLPC_OK) {
-            cli_error(&c, "--device %s: %s", F("device")->value, mlpc_net_error(net)->msg);
-            rc = st == MLPC_ERR_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
-            goto done;
-        }
-    }
-    cli_device_log(&c, &dev, net, threads, 0);
-    if (st == MLPC_OK) st = mlpc_net_normalize(net, ds);
+    if ((rc = cli_net_device(&c, &dev, net, threads))) goto done;
+    mlpc_status st = mlpc_net_normalize(net, ds);
     mlpc_eval ev;
     memset(&ev, 0, sizeof ev);
     if (st == MLPC_OK) st = mlpc_net_evaluate(net, ds, &ev);

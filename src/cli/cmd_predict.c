@@ -123,17 +123,8 @@ int cmd_predict(int argc, char **argv)
             rc = CLI_EXIT_INTERNAL;
             goto done;
         }
-        mlpc_status st = mlpc_net_set_threads(net, threads);
-        if (st == MLPC_OK && dev.dev.kind != MLPC_DEVICE_CPU) {
-            st = mlpc_net_set_device(net, &dev.dev, dev.mem_limit);
-            if (st != MLPC_OK) {
-                cli_error(&c, "--device %s: %s", F("device")->value, mlpc_net_error(net)->msg);
-                rc = st == MLPC_ERR_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
-                goto done;
-            }
-        }
-        cli_device_log(&c, &dev, net, threads, 0);
-        if (st == MLPC_OK) st = mlpc_net_predict(net, mlpc_dataset_x(ds), n, out);
+        if ((rc = cli_net_device(&c, &dev, net, threads))) goto done;
+        mlpc_status st = mlpc_net_predict(net, mlpc_dataset_x(ds), n, out);
         if (st != MLPC_OK) {
             rc = cli_lib_error(&c, NULL, st, mlpc_net_error(net)->msg);
             goto done;
