@@ -489,7 +489,9 @@ int mlpc_device_plan(const mlpc_net *net, const mlpc_device *dev, int threads, i
  * device's free memory) before anything is allocated: over the limit is
  * MLPC_ERR_ARG, over the free memory MLPC_ERR_NOMEM. Parameters and
  * optimizer state come back to the host after every epoch, so checkpoints,
- * callbacks and divergence rollback work as on the CPU. */
+ * callbacks and divergence rollback work as on the CPU. The upload is taken
+ * here: after mlpc_trainer_set_data, set the device again (an epoch fails
+ * with MLPC_ERR_ARG until then). */
 mlpc_status mlpc_trainer_set_device(mlpc_trainer *tr, const mlpc_device *dev, uint64_t mem_limit);
 
 /* Runs mlpc_net_predict and mlpc_net_evaluate of this net on a selected

@@ -502,6 +502,51 @@ static void test_fake_session(void **state)
     unsetenv("MLPC_CUDA_PLUGIN");
 }
 
+/* mlpc_trainer_set_data again (the way to hand over changed rows, as for the
+ * byte copy) after mlpc_trainer_set_device: the device's upload is of the
+ * old rows, so the next epoch must not train on it silently (nor size its
+ * per-batch results by the old row count) but ask for the device again */
+static void test_set_data_after_device(void **state)
+{
+    (void)state;
+    setenv("MLPC_CUDA_PLUGIN", beside("fake_cuda_onegpu.so"), 1);
+    enum { N = 90, IN = 3, OUT = 2 };
+    float x[N * IN];
+    int32_t y[N];
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < IN; j++) x[i * IN + j] = (float)((i * 7 + j * 13) % 17) + 3.0f;
+        y[i] = (i * 7) % 17 > 8;
+    }
+    mlpc_error e;
+    mlpc_dataset *d = mlpc_dataset_from_arrays(N, IN, x, y, OUT, NULL, 0, &e);
+    assert_non_null(d);
+    mlpc_config cfg;
+    mlpc_config_default(&cfg);
+    assert_int_equal(mlpc_config_set_layers(&cfg, "3-5-2", &e), MLPC_OK);
+    mlpc_config_set_acts(&cfg, MLPC_ACT_TANH, MLPC_ACT_SOFTMAX);
+    cfg.batch = 16;
+    mlpc_net *net = mlpc_net_create(&cfg, &e);
+    mlpc_trainer *tr = mlpc_trainer_create(net, &cfg, &e);
+    assert_true(net && tr);
+    assert_int_equal(mlpc_trainer_set_data(tr, d, NULL, NULL), MLPC_OK);
+    mlpc_device dev = {MLPC_DEVICE_CUDA, 0};
+    assert_int_equal(mlpc_trainer_set_device(tr, &dev, 0), MLPC_OK);
+    /* the rows change in place (normalized), and are handed over again */
+    assert_int_equal(mlpc_net_fit_normalization(net, d, MLPC_NORM_STANDARD), MLPC_OK);
+    assert_int_equal(mlpc_net_normalize(net, d), MLPC_OK);
+    assert_int_equal(mlpc_trainer_set_data(tr, d, NULL, NULL), MLPC_OK);
+    mlpc_epoch_stats st;
+    assert_int_equal(mlpc_trainer_epoch(tr, &st), MLPC_ERR_ARG);
+    HAS(mlpc_trainer_error(tr)->msg, "set the device again");
+    /* setting it again uploads the new rows */
+    assert_int_equal(mlpc_trainer_set_device(tr, &dev, 0), MLPC_OK);
+    assert_int_equal(mlpc_trainer_epoch(tr, &st), MLPC_OK);
+    mlpc_trainer_free(tr);
+    mlpc_net_free(net);
+    mlpc_dataset_free(d);
+    unsetenv("MLPC_CUDA_PLUGIN");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -519,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_plan_log),
         cmocka_unit_test(test_mem_plan),
         cmocka_unit_test(test_fake_session),
+        cmocka_unit_test(test_set_data_after_device),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

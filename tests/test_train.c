@@ -615,6 +615,60 @@ static void test_fused_update_equals_steps(void **state)
     }
 }
 
+/* a small batch on a layer with more than 2^18 weights: the fused update's
+ * blocks are split over the threads, with the same bits as one thread */
+static void test_fused_wide_layer_threads(void **state)
+{
+    (void)state;
+    enum { N = 120, F = 600 };
+    float *x = malloc(sizeof(float) * N * F);
+    int32_t *y = malloc(sizeof(int32_t) * N);
+    assert_non_null(x);
+    assert_non_null(y);
+    uint64_t r = 9;
+    for (int i = 0; i < N * F; i++) {
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        x[i] = (float)((r >> 40) & 0xFFFF) / 65536.0f;
+    }
+    for (int i = 0; i < N; i++) y[i] = i % NC;
+    mlpc_error err;
+    mlpc_dataset *d = mlpc_dataset_from_arrays(N, F, x, y, NC, NULL, 0, &err);
+    assert_non_null(d);
+    float *params[2];
+    for (int t = 0; t < 2; t++) {
+        mlpc_config c;
+        mlpc_config_default(&c);
+        assert_int_equal(mlpc_config_set_layers(&c, "600-512-3", &err), MLPC_OK);
+        mlpc_config_set_acts(&c, MLPC_ACT_SIGMOID, MLPC_ACT_SOFTMAX);
+        c.loss = MLPC_LOSS_CCE;
+        c.opt = MLPC_OPT_ADAM;
+        c.lr = 0.01f;
+        c.batch = 10;
+        c.seed = 4;
+        c.threads = t + 1;
+        c.norm = MLPC_NORM_NONE;
+        mlpc_net *net = mlpc_net_create(&c, &err);
+        assert_non_null(net);
+        mlpc_trainer *tr = mlpc_trainer_create(net, &c, &err);
+        assert_non_null(tr);
+        assert_int_equal(mlpc_trainer_set_data(tr, d, NULL, NULL), MLPC_OK);
+        mlpc_epoch_stats st;
+        assert_int_equal(mlpc_trainer_epoch(tr, &st), MLPC_OK);
+        size_t np = mlpc_net_param_count(net);
+        params[t] = malloc(np * sizeof(float));
+        assert_non_null(params[t]);
+        memcpy(params[t], mlpc_net_params(net), np * sizeof(float));
+        if (t == 1) assert_memory_equal(params[0], params[1], np * sizeof(float));
+        mlpc_trainer_free(tr);
+        mlpc_net_free(net);
+    }
+    free(params[0]);
+    free(params[1]);
+    mlpc_dataset_free(d);
+    free(x);
+    free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -633,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_bad_settings),
         cmocka_unit_test(test_byte_rows_exact),
         cmocka_unit_test(test_fused_update_equals_steps),
+        cmocka_unit_test(test_fused_wide_layer_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

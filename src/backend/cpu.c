@@ -203,26 +203,55 @@ static double cpu_loss(mlpc_ctx *cx, mlpc_loss loss, mlpc_act out_act, const flo
 #define WG_SMALL_BATCH 64
 #define WG_BLOCK_FLOATS 4096
 
+/* with more weights than this (floats, 1 MB) a small-batch layer's
+ * gradient blocks are split over the threads: W does not stay in one
+ * core's cache anyway, and the work is large */
+#define WG_PAR_FLOATS (1L << 18)
+
+typedef struct wgrad_job {
+    cpu_scratch *s;
+    int in, out, m, rows;
+    const float *A, *D;
+    float *G;
+    size_t off;
+    mlpc_grad_ready_fn ready;
+    void *user;
+} wgrad_job;
+
+static void wgrad_part(void *arg, int tid, int n)
+{
+    wgrad_job *j = arg;
+    long lo, hi;
+    mlpc_split(j->in, 16, tid, n, &lo, &hi); /* whole micro-tiles of every GEMM variant */
+    mlpc_ctx one = {&mlpc_backend_cpu, NULL, 1, n == 1 ? j->s : j->s->sub[tid]};
+    float *pack = j->s->pack[n == 1 ? 0 : tid];
+    for (long r0 = lo; r0 < hi; r0 += j->rows) {
+        int mr = (int)(hi - r0 < j->rows ? hi - r0 : j->rows);
+        j->s->gemm(1, 0, mr, j->out, j->m, 1.0f, j->A + r0, j->in, j->D, j->out, 0.0f, j->G + r0 * j->out,
+                   j->out, pack);
+        j->ready(j->user, &one, j->off + (size_t)r0 * j->out, (size_t)mr * j->out, 1);
+    }
+}
+
 static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A, const float *D,
                             float *G, size_t off, mlpc_grad_ready_fn ready, void *user)
 {
-    cpu_scratch *s = cx->scratch;
     if (m > WG_SMALL_BATCH) { /* a big product: threads split the GEMM, then the update */
         cpu_gemm(cx, 1, 0, in, out, m, 1.0f, A, in, D, out, 0.0f, G, out);
         ready(user, cx, off, (size_t)in * out, 1);
         return;
     }
-    /* blocks on the calling thread: the forward product reads all of W
-     * there, so rows updated on another core would cross between the
-     * cores' caches twice per step (measured: W1 on 2 threads 2.4x slower) */
     int rows = WG_BLOCK_FLOATS / out;
     rows = rows < 16 ? 16 : rows - rows % 16; /* whole micro-tiles of every GEMM variant */
-    mlpc_ctx one = {&mlpc_backend_cpu, NULL, 1, s};
-    for (int r0 = 0; r0 < in; r0 += rows) {
-        int mr = in - r0 < rows ? in - r0 : rows;
-        s->gemm(1, 0, mr, out, m, 1.0f, A + r0, in, D, out, 0.0f, G + (size_t)r0 * out, out, s->pack[0]);
-        ready(user, &one, off + (size_t)r0 * out, (size_t)mr * out, 1);
-    }
+    wgrad_job j = {cx->scratch, in, out, m, rows, A, D, G, off, ready, user};
+    /* Blocks on the calling thread for small layers: the forward product
+     * reads all of W there, so rows updated on another core would cross
+     * between the cores' caches twice per step (W1 on 2 threads was 2.4x
+     * slower so). Large layers split the blocks over the threads. */
+    if (cx->threads > 1 && (long)in * out >= WG_PAR_FLOATS)
+        mlpc_pool_run(cx->pool, wgrad_part, &j);
+    else
+        wgrad_part(&j, 0, 1);
 }
 
 /* ---- optimizer: split the flat range ------------------------------------ */

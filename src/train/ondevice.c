@@ -30,6 +30,11 @@ void mlpc_trainer_device_free(mlpc_trainer *tr)
     tr->dev = NULL;
 }
 
+void mlpc_trainer_device_data_changed(mlpc_trainer *tr)
+{
+    if (tr->dev) memset(tr->dev->sets, 0, sizeof tr->dev->sets); /* matches no set: epochs refuse, eval on the CPU */
+}
+
 mlpc_status mlpc_trainer_set_device(mlpc_trainer *tr, const mlpc_device *dev, uint64_t mem_limit)
 {
     mlpc_device got = {MLPC_DEVICE_CPU, 0};

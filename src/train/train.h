@@ -47,6 +47,9 @@ struct mlpc_trainer {
 
 /* src/train/ondevice.c: the device side of mlpc_trainer_epoch */
 void mlpc_trainer_device_free(mlpc_trainer *tr);
+/* mlpc_trainer_set_data was called again: the device's upload is of the
+ * old rows, so the next device epoch asks for mlpc_trainer_set_device */
+void mlpc_trainer_device_data_changed(mlpc_trainer *tr);
 /* the epoch's batches on the device, after the shuffle (see ondevice.c) */
 mlpc_status mlpc_trainer_device_batches(mlpc_trainer *tr, mlpc_epoch_stats *st, double t0, double *sum_loss,
                                         double *sum_aux, size_t *n);

@@ -156,6 +156,7 @@ mlpc_status mlpc_trainer_set_data(mlpc_trainer *tr, const mlpc_dataset *train,
     tr->train = train;
     tr->val = val && val->n ? val : NULL;
     tr->test = test && test->n ? test : NULL;
+    mlpc_trainer_device_data_changed(tr); /* the rows may have changed at the same addresses */
     return MLPC_OK;
 }
 
