@@ -151,7 +151,10 @@ mlpc_status mlpc_trainer_set_data(mlpc_trainer *tr, const mlpc_dataset *train,
                            mlpc_metric_name(tr->cfg.es_metric), train->source);
     free(tr->idx);
     tr->idx = malloc(train->n * sizeof(uint32_t));
-    if (!tr->idx) return mlpc_seterr(&tr->err, MLPC_ERR_NOMEM, "out of memory for %zu row indices", train->n);
+    if (!tr->idx) {
+        tr->train = NULL; /* the next epoch says there is no data instead of using a NULL order */
+        return mlpc_seterr(&tr->err, MLPC_ERR_NOMEM, "out of memory for %zu row indices", train->n);
+    }
     build_codes(tr, train);
     tr->train = train;
     tr->val = val && val->n ? val : NULL;
