@@ -8,7 +8,7 @@
 #include "internal.h"
 #include "backend/pool.h"
 
-#define MLPC_BACKEND_VERSION 2
+#define MLPC_BACKEND_VERSION 3
 
 /* Per-run compute state: the thread pool and scratch the kernels need
  * (allocated once when the context is made). */
@@ -33,6 +33,18 @@ typedef struct mlpc_opt_step {
  * the context to use for work on them (a one-thread context when called
  * from a pool thread): the optimizer update runs there while the block is
  * in cache. */
+/* Plain SGD (no momentum, no L2 decay) done by the backend inside
+ * weight_grad, while each block of the gradient is in registers or L1. */
+typedef struct mlpc_sgd_fused {
+    float *W;             /* the layer's weights (in x out) */
+    float lr;
+    int keep_grads;       /* 1: G gets the gradient too; 0: G is scratch */
+    const int32_t *rows;  /* NULL, or the n_rows columns of A (ascending) that
+                           * are not +0.0 in every row: the other rows of
+                           * the gradient are zero and their weights stay */
+    int n_rows;
+} mlpc_sgd_fused;
+
 typedef void (*mlpc_grad_ready_fn)(void *user, mlpc_ctx *cx, size_t off, size_t n, int is_weight);
 
 struct mlpc_backend {
@@ -60,9 +72,18 @@ struct mlpc_backend {
     /* The weight gradient G[in x out] = A^T D of a layer (A: m x in
      * activations, D: m x out deltas, both contiguous), each row block
      * handed to ready(user, ., off + first row * out, rows * out, 1) as
-     * soon as it is written; for small m the blocks fit in L1. */
+     * soon as it is written; for small m the blocks fit in L1. With sgd
+     * (not NULL) the backend applies sgd->W -= sgd->lr G itself (the same
+     * two roundings as opt_update), in the same pass where it can, and
+     * calls ready for no weight block. */
     void (*weight_grad)(mlpc_ctx *cx, int in, int out, int m, const float *A, const float *D,
-                        float *G, size_t off, mlpc_grad_ready_fn ready, void *user);
+                        float *G, const mlpc_sgd_fused *sgd, size_t off, mlpc_grad_ready_fn ready,
+                        void *user);
+    /* C[M x N] = A B (A: M x K, B: K x N, not transposed) where only the
+     * columns idx[0..n) of A (ascending) are not +0.0: the GEMM's result
+     * from those terms alone (bit for bit for finite B). */
+    void (*gemm_cols)(mlpc_ctx *cx, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                      const int32_t *idx, int n, float *C, int ldc);
     /* One optimizer update of w[n] with gradients g[n] and state m[n], v[n]. */
     void (*opt_update)(mlpc_ctx *cx, const mlpc_opt_step *s, float *w, const float *g, float *m,
                        float *v, size_t n);

@@ -213,6 +213,7 @@ typedef struct wgrad_job {
     int in, out, m, rows;
     const float *A, *D;
     float *G;
+    const mlpc_sgd_fused *sgd;
     size_t off;
     mlpc_grad_ready_fn ready;
     void *user;
@@ -227,28 +228,54 @@ static void wgrad_part(void *arg, int tid, int n)
     float *pack = j->s->pack[n == 1 ? 0 : tid];
     for (long r0 = lo; r0 < hi; r0 += j->rows) {
         int mr = (int)(hi - r0 < j->rows ? hi - r0 : j->rows);
-        j->s->gemm(1, 0, mr, j->out, j->m, 1.0f, j->A + r0, j->in, j->D, j->out, 0.0f, j->G + r0 * j->out,
-                   j->out, pack);
-        j->ready(j->user, &one, j->off + (size_t)r0 * j->out, (size_t)mr * j->out, 1);
+        float *G = j->G + r0 * j->out, *W = j->sgd ? j->sgd->W + r0 * j->out : NULL;
+        size_t n_blk = (size_t)mr * j->out;
+        /* the short-K kernel, with the SGD step fused when asked; else the
+         * GEMM tiles, then the step or the caller's optimizer */
+        if (j->s->gemm == mlpc_gemm_avx512 &&
+            mlpc_k_wgrad_small(mr, j->out, j->m, j->A + r0, j->in, j->D, W && !j->sgd->keep_grads ? NULL : G, W,
+                               W ? j->sgd->lr : 0.0f)) {
+            if (W) continue;
+        } else {
+            j->s->gemm(1, 0, mr, j->out, j->m, 1.0f, j->A + r0, j->in, j->D, j->out, 0.0f, G, j->out, pack);
+            if (W) {
+                mlpc_opt_step step = {.opt = MLPC_OPT_SGD, .lr = j->sgd->lr};
+                mlpc_opt_apply(&step, W, G, NULL, NULL, n_blk);
+                continue;
+            }
+        }
+        j->ready(j->user, &one, j->off + (size_t)r0 * j->out, n_blk, 1);
     }
 }
 
 static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A, const float *D,
-                            float *G, size_t off, mlpc_grad_ready_fn ready, void *user)
+                            float *G, const mlpc_sgd_fused *sgd, size_t off, mlpc_grad_ready_fn ready,
+                            void *user)
 {
+    cpu_scratch *s = cx->scratch;
+    int one_thread = cx->threads == 1 || (long)in * out < WG_PAR_FLOATS;
+    /* sparse input rows (sparse.c): only their weights change */
+    if (sgd && sgd->rows && m <= WG_SMALL_BATCH && one_thread && s->gemm == mlpc_gemm_avx512 &&
+        mlpc_k_sgd_rows(in, out, m, A, in, D, sgd->rows, sgd->n_rows, sgd->W, sgd->lr, sgd->keep_grads ? G : NULL))
+        return;
     if (m > WG_SMALL_BATCH) { /* a big product: threads split the GEMM, then the update */
         cpu_gemm(cx, 1, 0, in, out, m, 1.0f, A, in, D, out, 0.0f, G, out);
-        ready(user, cx, off, (size_t)in * out, 1);
+        if (sgd) {
+            mlpc_opt_step step = {.opt = MLPC_OPT_SGD, .lr = sgd->lr};
+            cx->be->opt_update(cx, &step, sgd->W, G, NULL, NULL, (size_t)in * out);
+        } else {
+            ready(user, cx, off, (size_t)in * out, 1);
+        }
         return;
     }
     int rows = WG_BLOCK_FLOATS / out;
     rows = rows < 16 ? 16 : rows - rows % 16; /* whole micro-tiles of every GEMM variant */
-    wgrad_job j = {cx->scratch, in, out, m, rows, A, D, G, off, ready, user};
+    wgrad_job j = {s, in, out, m, rows, A, D, G, sgd, off, ready, user};
     /* Blocks on the calling thread for small layers: the forward product
      * reads all of W there, so rows updated on another core would cross
      * between the cores' caches twice per step (W1 on 2 threads was 2.4x
      * slower so). Large layers split the blocks over the threads. */
-    if (cx->threads > 1 && (long)in * out >= WG_PAR_FLOATS)
+    if (!one_thread)
         mlpc_pool_run(cx->pool, wgrad_part, &j);
     else
         wgrad_part(&j, 0, 1);
@@ -283,6 +310,18 @@ static void cpu_opt_update(mlpc_ctx *cx, const mlpc_opt_step *s, float *w, const
         mlpc_pool_run(cx->pool, opt_part, &j);
 }
 
+/* ---- the first layer over the input's non-zero columns (sparse.c) ---- */
+
+static void cpu_gemm_cols(mlpc_ctx *cx, int M, int N, int K, const float *A, int lda, const float *B,
+                          int ldb, const int32_t *idx, int n, float *C, int ldc)
+{
+    cpu_scratch *s = cx->scratch;
+    /* one thread: the products this is for are small (the caller asks for
+     * it with small batches); the GEMM if the kernel is not there */
+    if (s->gemm == mlpc_gemm_avx512 && mlpc_k_gemm_cols(M, N, K, A, lda, B, ldb, idx, n, C, ldc)) return;
+    cpu_gemm(cx, 0, 0, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+}
+
 const mlpc_backend mlpc_backend_cpu = {
     .version = MLPC_BACKEND_VERSION,
     .name = "cpu",
@@ -292,5 +331,6 @@ const mlpc_backend mlpc_backend_cpu = {
     .loss = cpu_loss,
     .col_sum = cpu_col_sum,
     .weight_grad = cpu_weight_grad,
+    .gemm_cols = cpu_gemm_cols,
     .opt_update = cpu_opt_update,
 };

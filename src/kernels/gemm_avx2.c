@@ -19,4 +19,5 @@ static inline void store_n_avx2(float *p, __m256 v, int n)
 }
 #define LOAD_N(p, n) ((vf)load_n_avx2((p), (n)))
 #define STORE_N(p, v, n) store_n_avx2((p), (__m256)(v), (n))
+#define FMA_S(a, b, c) ((vf)_mm256_fmadd_ps(_mm256_set1_ps(a), (__m256)(b), (__m256)(c)))
 #include "kernels/gemm_impl.h"

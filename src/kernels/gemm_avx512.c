@@ -11,4 +11,5 @@
 #define WIDE_MR 12 /* 12 x 2 accumulators + 2 of B fit the 32 zmm */
 #define LOAD_N(p, n) ((vf)_mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1u), (p)))
 #define STORE_N(p, v, n) _mm512_mask_storeu_ps((p), (__mmask16)((1u << (n)) - 1u), (__m512)(v))
+#define FMA_S(a, b, c) ((vf)_mm512_fmadd_ps(_mm512_set1_ps(a), (__m512)(b), (__m512)(c)))
 #include "kernels/gemm_impl.h"

@@ -12,14 +12,22 @@
  * how the caller splits M or N; other alpha/beta may round differently in
  * the epilogue where the compiler contracts it differently. */
 #include "backend/backend.h"
+#include "kernels/kernels.h"
 
 #include <string.h>
 
-#define KC 256
+#define KC 256 /* = the bound in mlpc_gemm_kstep */
 #define MC (MR * (128 / MR))
 #define NC (NR * 64)
 
 typedef float vf __attribute__((vector_size(VW * 4), aligned(4)));
+/* acc + a b for a scalar a: an explicit FMA where the variant has one (its
+ * file defines FMA_S), so the rounding does not depend on whether the
+ * compiler contracts at this optimization level (it does not at -O1, the
+ * sanitizer build); the sparse and short-K kernels use the same FMAs */
+#ifndef FMA_S
+#define FMA_S(a, b, c) ((c) + (a) * (b))
+#endif
 #define NV (NR / VW)
 /* WIDE_MR (set by a variant with 32 vector registers): a short A of up to
  * WIDE_MR rows against at most two vectors of columns is one tile, so B is
@@ -72,7 +80,7 @@ tile(int kc, const float *restrict A, long ars, long aks, const float *restrict 
         for (int r = 0; r < rows; r++) {
             float a = A[r * ars + k * aks];
 #pragma GCC unroll 8
-            for (int j = 0; j < nv; j++) acc[r][j] += a * b[j];
+            for (int j = 0; j < nv; j++) acc[r][j] = FMA_S(a, b[j], acc[r][j]);
         }
     }
     if (nr == NR || edge) { /* whole or masked vectors, straight from registers */
@@ -216,8 +224,9 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
     float *Bp = pack + MC * KC;   /* KC x NC */
     for (int jc = 0; jc < N; jc += NC) {
         int nc = N - jc < NC ? N - jc : NC;
-        /* K in equal blocks of at most KC (784 = 4 x 196, not 3 x 256 + 16) */
-        int kb = (K + KC - 1) / KC, kstep = (K + kb - 1) / kb;
+        /* K in equal blocks of at most KC (784 = 4 x 196, not 3 x 256 + 16);
+         * the sparse kernels (sparse.c) block K the same way */
+        int kstep = mlpc_gemm_kstep(K);
         for (int pc = 0; pc < K; pc += kstep) {
             int kc = K - pc < kstep ? K - pc : kstep;
             float bet = pc == 0 ? beta : 1.0f;

@@ -1,6 +1,9 @@
 /* gemm_select.c - run-time choice of the GEMM variant from cpuid. */
 #include "backend/backend.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 mlpc_gemm_fn mlpc_gemm_select(const char **name)
 {
     const char *n = "generic";
@@ -12,6 +15,15 @@ mlpc_gemm_fn mlpc_gemm_select(const char **name)
         n = "avx512";
         f = mlpc_gemm_avx512;
     } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        n = "avx2";
+        f = mlpc_gemm_avx2;
+    }
+    /* MLPC_GEMM=avx2|generic picks a lower variant (for A/B measurements) */
+    const char *want = getenv("MLPC_GEMM");
+    if (want && !strcmp(want, "generic")) {
+        n = "generic";
+        f = mlpc_gemm_generic;
+    } else if (want && !strcmp(want, "avx2") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         n = "avx2";
         f = mlpc_gemm_avx2;
     }

@@ -15,6 +15,37 @@ void mlpc_k_col_sum(const float *D, int M, int N, int j0, int j1, float *out);
 double mlpc_k_loss(mlpc_loss loss, mlpc_act out_act, const float *A, const int32_t *labels,
                    const float *targets, int M, int N, float *delta, float scale, double *aux);
 
+/* wgrad.c: G[rows x out] = A^T D for a small batch (A: m rows of stride
+ * lda, its first `rows` columns; D: m x out), and if W is not NULL the plain
+ * SGD step W -= lr G (W rows of stride out) in the same pass. Returns 0,
+ * computing nothing, when this CPU has no kernel for it (the caller uses
+ * the GEMM and the optimizer). */
+int mlpc_k_wgrad_small(int rows, int out, int m, const float *A, int lda, const float *D, float *G,
+                       float *W, float lr);
+
+/* the depth of the GEMM's k blocks for a product of depth K (gemm_impl.h:
+ * K in equal blocks of at most 256, as 784 = 4 x 196) */
+static inline int mlpc_gemm_kstep(int K)
+{
+    int kb = (K + 255) / 256;
+    return (K + kb - 1) / kb;
+}
+
+/* sparse.c: the first layer of a small batch over the input columns that
+ * are not +0.0 in every row. mlpc_k_active_cols lists them (ascending) in
+ * idx (n entries at most) and returns how many. mlpc_k_gemm_cols computes
+ * C[M x N] = A B from those columns of A (M x K, stride lda) and rows of B,
+ * bit for bit the avx512 GEMM's C = A B (beta 0) for finite B.
+ * mlpc_k_sgd_rows does the plain SGD step W -= lr A^T D on the listed rows
+ * of W (in x out, out <= 32; the others have a zero gradient) and, if G is
+ * not NULL, writes the whole gradient there. Both return 0, computing
+ * nothing, when this CPU has no kernel for them. */
+int mlpc_k_active_cols(const float *X, int m, int n, int32_t *idx);
+int mlpc_k_gemm_cols(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                     const int32_t *idx, int n, float *C, int ldc);
+int mlpc_k_sgd_rows(int in, int out, int m, const float *A, int lda, const float *D, const int32_t *idx,
+                    int n, float *W, float lr, float *G);
+
 /* rows8.c: an exact byte copy of normalized rows for the batch gather.
  * Returns the n x n_in bytes u with ((float)u - shift[j]) * scale[j] equal
  * bit for bit to x, or NULL when some value is not of that form (or memory

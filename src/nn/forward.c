@@ -45,11 +45,20 @@ void mlpc_acts_bind(mlpc_acts *w, const mlpc_net *net, int rows, float *arena, i
 void mlpc_forward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_acts *w, int m,
                   const float *x)
 {
+    mlpc_forward_cols(cx, net, params, w, m, x, NULL, 0);
+}
+
+void mlpc_forward_cols(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_acts *w, int m,
+                       const float *x, const int32_t *cols, int n_cols)
+{
     const mlpc_backend *be = cx->be;
     for (int l = 0; l < net->n_layers; l++) {
         int in = net->sizes[l], out = net->sizes[l + 1];
-        be->gemm(cx, 0, 0, m, out, in, 1.0f, l == 0 ? x : w->a[l], in, params + net->w_off[l], out,
-                 0.0f, w->a[l + 1], out);
+        if (l == 0 && cols)
+            be->gemm_cols(cx, m, out, in, x, in, params + net->w_off[l], out, cols, n_cols, w->a[1], out);
+        else
+            be->gemm(cx, 0, 0, m, out, in, 1.0f, l == 0 ? x : w->a[l], in, params + net->w_off[l], out,
+                     0.0f, w->a[l + 1], out);
         be->bias_act(cx, w->a[l + 1], params + net->b_off[l], m, out, net->act[l]);
     }
 }
@@ -78,7 +87,7 @@ double mlpc_backward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlp
 
 double mlpc_backward_update(mlpc_ctx *cx, const mlpc_net *net, float *params, mlpc_acts *w, int m,
                             const int32_t *labels, const float *targets, float *grads,
-                            double *aux, mlpc_grad_ready_fn ready, void *user)
+                            double *aux, const mlpc_fuse *fuse, mlpc_grad_ready_fn ready, void *user)
 {
     const mlpc_backend *be = cx->be;
     int L = net->n_layers;
@@ -93,7 +102,12 @@ double mlpc_backward_update(mlpc_ctx *cx, const mlpc_net *net, float *params, ml
             be->gemm(cx, 0, 1, m, in, out, 1.0f, D, out, params + net->w_off[l], out, 0.0f, Dprev, in);
             be->act_backward(cx, Dprev, w->a[l], m, in, net->act[l - 1]);
         }
-        be->weight_grad(cx, in, out, m, w->a[l], D, grads + net->w_off[l], net->w_off[l], ready, user);
+        mlpc_sgd_fused sgd = {0};
+        if (fuse && fuse->sgd_lr)
+            sgd = (mlpc_sgd_fused){params + net->w_off[l], *fuse->sgd_lr, fuse->keep_grads,
+                                   l == 0 ? fuse->cols : NULL, l == 0 ? fuse->n_cols : 0};
+        be->weight_grad(cx, in, out, m, w->a[l], D, grads + net->w_off[l], sgd.W ? &sgd : NULL,
+                        net->w_off[l], ready, user);
         be->col_sum(cx, D, m, out, grads + net->b_off[l]);
         ready(user, cx, net->b_off[l], (size_t)out, 0);
         D = Dprev;

@@ -34,10 +34,24 @@ double mlpc_backward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlp
  * l are used (for the delta of layer l-1) before their range is handed
  * over, so `ready` may update params in place. If the loss is not finite,
  * nothing is handed over (the caller rolls back). Each gradient element is
- * computed exactly as by mlpc_backward. */
+ * computed exactly as by mlpc_backward (but see fuse->keep_grads). */
+typedef struct mlpc_fuse {
+    /* plain SGD (no momentum, no L2 decay) at *sgd_lr, applied to the
+     * weights by the backend; `ready` then gets only the biases. NULL:
+     * `ready` gets every range. */
+    const float *sgd_lr;
+    int keep_grads;       /* with sgd_lr: 0 leaves the weight gradients unwritten */
+    const int32_t *cols;  /* NULL, or the n_cols input columns (ascending) not
+                           * +0.0 in every row (mlpc_k_active_cols) */
+    int n_cols;
+} mlpc_fuse;
 double mlpc_backward_update(mlpc_ctx *cx, const mlpc_net *net, float *params, mlpc_acts *w, int m,
                             const int32_t *labels, const float *targets, float *grads,
-                            double *aux, mlpc_grad_ready_fn ready, void *user);
+                            double *aux, const mlpc_fuse *fuse, mlpc_grad_ready_fn ready, void *user);
+/* mlpc_forward where only the input columns cols[0..n_cols) (ascending)
+ * are not +0.0: the first layer skips the others (same results). */
+void mlpc_forward_cols(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_acts *w, int m,
+                       const float *x, const int32_t *cols, int n_cols);
 
 /* Copies rows of raw input into dst applying the net's normalization. */
 void mlpc_normalize_rows(const mlpc_net *net, const float *x, size_t rows, float *dst);

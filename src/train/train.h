@@ -21,6 +21,7 @@ struct mlpc_trainer {
     mlpc_acts w;
     uint32_t *idx;             /* training row order, train->n */
     int32_t *blabels;          /* batch labels */
+    int32_t *cols;             /* the batch's input columns not zero in every row (n_in) */
     float *btargets;           /* batch targets (batch x outputs) */
     /* the training rows as bytes when that copy is exact (kernels/rows8.c):
      * the gather then reads a quarter of the memory */
