@@ -615,6 +615,111 @@ static void test_fused_update_equals_steps(void **state)
     }
 }
 
+/* "strokes": each row is zero but for a window of 40 byte-valued columns
+ * starting in the first 60, so a batch of 10 uses at most 100 of the 200
+ * columns and the first layer skips the rest (kernels/sparse.c) */
+static mlpc_dataset *strokes(int n, uint64_t seed)
+{
+    float *x = calloc((size_t)n * PF, sizeof(float));
+    int32_t *y = malloc(sizeof(int32_t) * n);
+    uint64_t s = seed;
+    for (int i = 0; i < n; i++) {
+        y[i] = i % NC;
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        int start = (int)((s >> 33) % 60);
+        for (int j = start; j < start + 40; j++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            x[i * PF + j] = (float)((int)((s >> 33) % 200) + (j % NC == y[i] ? 55 : 1));
+        }
+    }
+    mlpc_error err;
+    mlpc_dataset *d = mlpc_dataset_from_arrays((size_t)n, PF, x, y, NC, NULL, 0, &err);
+    assert_non_null(d);
+    free(x);
+    free(y);
+    return d;
+}
+
+typedef struct grads_at {
+    long batch;
+    size_t np;
+    float *g;
+} grads_at;
+
+static int copy_grads(mlpc_trainer *tr, const mlpc_batch_info *b, void *user)
+{
+    grads_at *ga = user;
+    if (b->batch == ga->batch) memcpy(ga->g, mlpc_trainer_grads(tr), ga->np * sizeof(float));
+    return 0;
+}
+
+/* plain SGD at batch 10 on sparse rows: the backend does the step inside
+ * the gradient pass, the first layer (30 wide) skips the columns that are
+ * zero in the whole batch, and the weight gradients are written only for
+ * the batches a callback sees and the last one. Parameters after the epoch,
+ * the gradients seen by the callback and those after the epoch are all bit
+ * for bit those of mlpc_trainer_step on the same batches. */
+static void test_sparse_sgd_equals_steps(void **state)
+{
+    (void)state;
+    mlpc_config c;
+    pixel_config(&c, MLPC_OPT_SGD, 10);
+    mlpc_error err;
+    assert_int_equal(mlpc_config_set_layers(&c, "200-30-12-3", &err), MLPC_OK);
+    c.momentum = 0.0f;
+    c.nesterov = 0;
+    c.l2 = 0.0f;
+    c.lr = 3.0f;
+    c.shuffle = 0;
+    mlpc_dataset *raw = strokes(230, 7), *d = strokes(230, 7);
+    mlpc_net *na, *nb;
+    mlpc_trainer *a = pixel_trainer(&c, raw, d, 1, &na, 1);
+    mlpc_trainer *b = pixel_trainer(&c, raw, d, 0, &nb, 1);
+    const float *x = mlpc_dataset_x(d);
+    const int32_t *y = mlpc_dataset_labels(d);
+    /* every batch is sparse enough for the skipping path (<= 3/4 used) */
+    for (int lo = 0; lo < 230; lo += 10) {
+        int used = 0;
+        for (int j = 0; j < PF; j++) {
+            int any = 0;
+            for (int i = lo; i < lo + 10 && i < 230; i++) any |= x[(size_t)i * PF + j] != 0.0f;
+            used += any;
+        }
+        assert_true(used <= PF - PF / 4);
+    }
+    size_t np = mlpc_net_param_count(na);
+    grads_at ga = {5, np, calloc(np, sizeof(float))};
+    float *gb5 = calloc(np, sizeof(float));
+    mlpc_trainer_on_batch(a, copy_grads, 5, &ga);
+    for (int e = 0; e < 2; e++) {
+        mlpc_epoch_stats st;
+        assert_int_equal(mlpc_trainer_epoch(a, &st), MLPC_OK);
+        for (int lo = 0; lo < 230; lo += 10) {
+            int m = 230 - lo < 10 ? 230 - lo : 10;
+            double loss;
+            assert_int_equal(mlpc_trainer_step(b, x + (size_t)lo * PF, y + lo, NULL, m, &loss), MLPC_OK);
+            if (lo / 10 + 1 == 5) memcpy(gb5, mlpc_trainer_grads(b), np * sizeof(float));
+        }
+        const float *pa = mlpc_net_params(na), *pb = mlpc_net_params(nb);
+        for (size_t i = 0; i < np; i++)
+            if (memcmp(&pa[i], &pb[i], sizeof(float))) {
+                print_error("epoch %d: parameter %zu is %.9g after the epoch, %.9g after the steps\n", e + 1, i,
+                            (double)pa[i], (double)pb[i]);
+                fail();
+            }
+        assert_memory_equal(ga.g, gb5, np * sizeof(float));
+        assert_memory_equal(mlpc_trainer_grads(a), mlpc_trainer_grads(b), np * sizeof(float));
+    }
+    free(ga.g);
+    free(gb5);
+    mlpc_trainer_free(a);
+    mlpc_trainer_free(b);
+    mlpc_net_free(na);
+    mlpc_net_free(nb);
+    mlpc_dataset_free(d);
+    mlpc_dataset_free(raw);
+}
+
 /* a small batch on a layer with more than 2^18 weights: the fused update's
  * blocks are split over the threads, with the same bits as one thread */
 static void test_fused_wide_layer_threads(void **state)
@@ -688,6 +793,7 @@ int main(void)
         cmocka_unit_test(test_byte_rows_exact),
         cmocka_unit_test(test_fused_update_equals_steps),
         cmocka_unit_test(test_fused_wide_layer_threads),
+        cmocka_unit_test(test_sparse_sgd_equals_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
