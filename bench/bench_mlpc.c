@@ -8,6 +8,8 @@
  *                                                  forward only, P passes over the 60,000 rows
  *   bench_mlpc w4   [--epochs K] [--threads T]     Lorenz 3-16x5-3 relu, MSE, Adam, batch 100, 900 rows
  *   bench_mlpc gemm [--threads T]                  GFLOP/s on W2's shapes
+ *   bench_mlpc peak [--threads T]                  the FMA peak: GFLOP/s of independent
+ *                                                  512-bit (and 256-bit) FMAs, T threads at once
  *
  * Common: --data DIR (MNIST IDX files; default $MLPC_DATA/mnist or data/mnist),
  * --impl NAME (the "impl" field of the output, default "mlpc").
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -268,10 +271,67 @@ static void gemm(int threads)
     free(out);
 }
 
+/* ---- the machine's FMA peak: 12 independent chains of register FMAs ---- */
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define PEAK_ITERS 100000000L
+#define FMA12(r)                                                                                       \
+    "vfmadd231ps %%" r "20,%%" r "21,%%" r "0\n\tvfmadd231ps %%" r "20,%%" r "21,%%" r "1\n\t"          \
+    "vfmadd231ps %%" r "20,%%" r "21,%%" r "2\n\tvfmadd231ps %%" r "20,%%" r "21,%%" r "3\n\t"          \
+    "vfmadd231ps %%" r "20,%%" r "21,%%" r "4\n\tvfmadd231ps %%" r "20,%%" r "21,%%" r "5\n\t"          \
+    "vfmadd231ps %%" r "20,%%" r "21,%%" r "6\n\tvfmadd231ps %%" r "20,%%" r "21,%%" r "7\n\t"          \
+    "vfmadd231ps %%" r "20,%%" r "21,%%" r "8\n\tvfmadd231ps %%" r "20,%%" r "21,%%" r "9\n\t"          \
+    "vfmadd231ps %%" r "20,%%" r "21,%%" r "10\n\tvfmadd231ps %%" r "20,%%" r "21,%%" r "11\n\t"
+#define FMA_CLOBBER "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11"
+
+__attribute__((target("avx512f"))) static void *peak_zmm(void *arg)
+{
+    (void)arg;
+    for (long i = 0; i < PEAK_ITERS; i++) __asm__ volatile(FMA12("zmm")::: FMA_CLOBBER);
+    return NULL;
+}
+
+__attribute__((target("avx512f"))) static void *peak_ymm(void *arg)
+{
+    (void)arg;
+    for (long i = 0; i < PEAK_ITERS; i++) __asm__ volatile(FMA12("ymm")::: FMA_CLOBBER);
+    return NULL;
+}
+
+/* GFLOP/s of `threads` threads running fn at once (12 FMAs of `lanes` floats per iteration) */
+static double peak_run(void *(*fn)(void *), int threads, int lanes)
+{
+    pthread_t t[64];
+    double t0 = now();
+    for (int i = 0; i < threads; i++)
+        if (pthread_create(&t[i], NULL, fn, NULL)) die("peak", "cannot start a thread");
+    for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+    return (double)threads * PEAK_ITERS * 12.0 * lanes * 2.0 / (now() - t0) * 1e-9;
+}
+
+static void peak(int threads)
+{
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f")) die("peak", "this measurement needs AVX-512");
+    if (threads > 64) die("peak", "at most 64 threads");
+    printf("{\"workload\":\"peak\",\"impl\":\"fma512\",\"threads\":%d,\"gflops\":%.4g}\n", threads,
+           peak_run(peak_zmm, threads, 16));
+    printf("{\"workload\":\"peak\",\"impl\":\"fma256\",\"threads\":%d,\"gflops\":%.4g}\n", threads,
+           peak_run(peak_ymm, threads, 8));
+    fflush(stdout);
+}
+#else
+static void peak(int threads)
+{
+    (void)threads;
+    die("peak", "this measurement is for x86-64 with AVX-512");
+}
+#endif
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_mlpc w1|w2|w3|w4|gemm [--epochs K] [--threads T] [--layers SPEC]\n"
+        fprintf(stderr, "usage: bench_mlpc w1|w2|w3|w4|gemm|peak [--epochs K] [--threads T] [--layers SPEC]\n"
                         "       [--batch N,N..] [--passes P] [--data DIR] [--impl NAME]\n");
         return 2;
     }
@@ -299,6 +359,7 @@ int main(int argc, char **argv)
     else if (!strcmp(w, "w3")) w3(layers, batches, passes, threads);
     else if (!strcmp(w, "w4")) w4(epochs, threads);
     else if (!strcmp(w, "gemm")) gemm(threads);
-    else die(w, "unknown workload (w1 w2 w3 w4 gemm)");
+    else if (!strcmp(w, "peak")) peak(threads);
+    else die(w, "unknown workload (w1 w2 w3 w4 gemm peak)");
     return 0;
 }

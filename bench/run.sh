@@ -116,6 +116,7 @@ done
 for r in $(seq "$REPS"); do
     echo "== GEMM on W2's shapes, repetition $r/$REPS"
     for t in 1 2; do
+        run -- "$MLPC" peak --threads $t
         run -- "$MLPC" gemm --threads $t
         run OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t -- $PY $PEERS/numpy_vec.py gemm --threads $t
     done

@@ -1,10 +1,14 @@
 /* test_gemm.c - every packed GEMM variant this CPU can run against the naive
  * reference (odd shapes, all transpose flags, padded leading dimensions,
  * alpha/beta), and the threaded backend GEMM: bitwise the same result for
- * 1, 2 and 3 threads. */
+ * 1, 2 and 3 threads. Also the small-batch kernels built on the avx512
+ * GEMM's arithmetic (kernels/sparse.c, kernels/wgrad.c): bit for bit the
+ * GEMM plus the optimizer's SGD step. */
 #include "testutil.h"
 
 #include "backend/backend.h"
+#include "kernels/kernels.h"
+#include "optim/optim.h"
 
 #include <math.h>
 
@@ -379,6 +383,403 @@ static void test_wide_rows(void **state)
     assert_int_equal(fails, 0);
 }
 
+/* ---- the small-batch kernels (sparse.c, wgrad.c) --------------------------- */
+
+/* whether the avx512 kernels can run here: then they must (a 0 return is a
+ * failure), and mlpc_gemm_avx512 is the reference they must match */
+static int have_avx512(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+#else
+    return 0;
+#endif
+}
+
+static uint32_t fbits(float x)
+{
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    return b;
+}
+
+/* Bitwise comparison of n floats (row stride ld, for the message); returns 0
+ * if equal, else prints the first difference and returns 1. */
+static int same_bits(const char *ctx, const char *what, const float *got, const float *ref, size_t n, int ld)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&got[i], &ref[i], sizeof(float)) != 0) {
+            print_error("%s: %s differs first at index %zu (row %zu col %zu): %.9g (0x%08x), reference %.9g "
+                        "(0x%08x)\n",
+                        ctx, what, i, i / (size_t)ld, i % (size_t)ld, (double)got[i], fbits(got[i]),
+                        (double)ref[i], fbits(ref[i]));
+            return 1;
+        }
+    return 0;
+}
+
+static float *floats_new(size_t n)
+{
+    float *p = malloc((n ? n : 1) * sizeof(float));
+    assert_non_null(p);
+    return p;
+}
+
+static int32_t *idx_new(int n)
+{
+    int32_t *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t));
+    assert_non_null(p);
+    return p;
+}
+
+static void fill(float *p, size_t n, float v)
+{
+    for (size_t i = 0; i < n; i++) p[i] = v;
+}
+
+/* the column subsets: about half, none, all, only the first, only the last */
+static const char *const subset_names[] = {"half", "none", "all", "first", "last"};
+enum { NSUBSETS = 5 };
+
+static int pick_cols(int K, int kind, int32_t *idx)
+{
+    int n = 0;
+    for (int k = 0; k < K; k++) {
+        int on = kind == 0 ? frand() < 0.0f : kind == 2 ? 1 : kind == 3 ? k == 0 : kind == 4 ? k == K - 1 : 0;
+        if (on) idx[n++] = k;
+    }
+    return n;
+}
+
+/* rows x K used columns of stride ld: the unlisted columns +0.0, the listed
+ * ones random of both signs with a few signed zeros among them */
+static void zero_unlisted(float *A, int rows, int K, int ld, const int32_t *idx, int n)
+{
+    for (int r = 0; r < rows; r++) {
+        float *a = A + (size_t)r * ld;
+        int q = 0;
+        for (int k = 0; k < K; k++) {
+            if (q < n && idx[q] == k) {
+                q++;
+                float u = frand();
+                if (u > 0.95f) a[k] = -0.0f;
+                else if (u < -0.95f) a[k] = 0.0f;
+                continue;
+            }
+            a[k] = 0.0f;
+        }
+    }
+}
+
+static int naive_active_cols(const float *X, int m, int n, int32_t *idx)
+{
+    int c = 0;
+    for (int j = 0; j < n; j++) {
+        int used = 0;
+        for (int i = 0; i < m; i++) used |= fbits(X[(size_t)i * n + j]) != 0;
+        if (used) idx[c++] = j;
+    }
+    return c;
+}
+
+/* runs mlpc_k_active_cols on X against the naive loop; expect >= 0 is the
+ * count the case was built to have */
+static int check_active(const char *what, const float *X, int m, int n, int expect)
+{
+    int32_t *got = idx_new(n), *ref = idx_new(n);
+    int c = mlpc_k_active_cols(X, m, n, got), cr = naive_active_cols(X, m, n, ref), bad = 0;
+    if (expect >= 0 && cr != expect) {
+        print_error("active_cols %s m=%d n=%d: the naive loop finds %d columns, the case has %d\n", what, m, n,
+                    cr, expect);
+        bad = 1;
+    } else if (c != cr) {
+        print_error("active_cols %s m=%d n=%d: %d columns, naive loop %d\n", what, m, n, c, cr);
+        bad = 1;
+    } else {
+        for (int i = 0; i < c; i++)
+            if (got[i] != ref[i]) {
+                print_error("active_cols %s m=%d n=%d: idx[%d] = %d, naive loop %d\n", what, m, n, i, (int)got[i],
+                            (int)ref[i]);
+                bad = 1;
+                break;
+            }
+    }
+    free(got);
+    free(ref);
+    return bad;
+}
+
+static void test_active_cols(void **state)
+{
+    (void)state;
+    static const int ms[] = {1, 2, 13};
+    static const int ns[] = {1, 63, 64, 65, 200, 784};
+    float tiny;
+    uint32_t one = 1;
+    memcpy(&tiny, &one, sizeof tiny); /* the smallest subnormal */
+    int fails = 0;
+    for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++)
+        for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) {
+            int m = ms[mi], n = ns[ni];
+            size_t cnt = (size_t)m * n;
+            float *X = floats_new(cnt);
+            fill(X, cnt, 0.0f);
+            fails += check_active("all +0.0", X, m, n, 0);
+            const int cols[3] = {0, n / 2, n - 1};
+            for (int c = 0; c < 3; c++) {
+                int j = cols[c];
+                fill(X, cnt, 0.0f);
+                X[(size_t)(m - 1) * n + j] = -0.0f;
+                fails += check_active("one -0.0", X, m, n, 1);
+                fill(X, cnt, 0.0f);
+                X[j] = NAN;
+                fails += check_active("one NaN", X, m, n, 1);
+                fill(X, cnt, 0.0f);
+                X[(size_t)(m / 2) * n + j] = tiny;
+                fails += check_active("one subnormal", X, m, n, 1);
+            }
+            /* -0.0 everywhere, then every column used by a different row */
+            fill(X, cnt, -0.0f);
+            fails += check_active("all -0.0", X, m, n, n);
+            fill(X, cnt, 0.0f);
+            for (int j = 0; j < n; j++) X[(size_t)(j % m) * n + j] = frand() < 0.0f ? -1.5f : 0.25f;
+            fails += check_active("diagonal", X, m, n, n);
+            /* random: half the columns candidates, each of their entries
+             * nonzero (or -0.0) with probability about 0.3 */
+            for (int rep = 0; rep < 4; rep++) {
+                fill(X, cnt, 0.0f);
+                for (int j = 0; j < n; j++) {
+                    if (frand() < 0.0f) continue;
+                    for (int i = 0; i < m; i++) {
+                        float u = frand();
+                        if (u > 0.4f) X[(size_t)i * n + j] = u > 0.9f ? -0.0f : frand();
+                    }
+                }
+                fails += check_active("random", X, m, n, -1);
+            }
+            free(X);
+        }
+    assert_int_equal(fails, 0);
+}
+
+/* C = A B from the listed columns of A against mlpc_gemm_avx512 (beta 0) on
+ * the same A (unlisted columns +0.0): bit for bit, padding of C included */
+static void test_gemm_cols(void **state)
+{
+    (void)state;
+    static const int Ms[] = {1, 7, 10, 12, 13, 25};
+    static const int Ns[] = {1, 7, 16, 17, 30, 32, 33, 57};
+    static const int Ks[] = {1, 7, 31, 257, 784};
+    const int avx = have_avx512();
+    float *pack = new_pack();
+    int fails = 0, checked = 0;
+    for (size_t mi = 0; mi < sizeof Ms / sizeof *Ms; mi++)
+        for (size_t ni = 0; ni < sizeof Ns / sizeof *Ns; ni++)
+            for (size_t ki = 0; ki < sizeof Ks / sizeof *Ks; ki++) {
+                int M = Ms[mi], N = Ns[ni], K = Ks[ki];
+                int pad = (mi + ni + ki) % 2 ? 3 : 0; /* padded and tight leading dimensions */
+                int lda = K + pad, ldb = N + 2 * pad, ldc = N + (pad ? 5 : 0);
+                float *B = mat_new(K, N, ldb, NAN);
+                size_t cn = mat_size(M, N, ldc);
+                float *C = floats_new(cn), *Cref = floats_new(cn);
+                int32_t *idx = idx_new(K);
+                for (int kind = 0; kind < NSUBSETS; kind++) {
+                    int n = pick_cols(K, kind, idx);
+                    float *A = mat_new(M, K, lda, NAN);
+                    zero_unlisted(A, M, K, lda, idx, n);
+                    fill(C, cn, SENTINEL);
+                    fill(Cref, cn, SENTINEL);
+                    int r = mlpc_k_gemm_cols(M, N, K, A, lda, B, ldb, idx, n, C, ldc);
+                    char ctx[160];
+                    snprintf(ctx, sizeof ctx, "gemm_cols M=%d N=%d K=%d lda=%d ldb=%d ldc=%d cols %s (%d)", M, N,
+                             K, lda, ldb, ldc, subset_names[kind], n);
+                    if (r != avx) {
+                        print_error("%s: returned %d on a CPU %s AVX-512\n", ctx, r, avx ? "with" : "without");
+                        fails++;
+                    } else if (r) {
+                        mlpc_gemm_avx512(0, 0, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, Cref, ldc, pack);
+                        fails += same_bits(ctx, "C", C, Cref, cn, ldc);
+                        checked++;
+                    } else {
+                        for (size_t i = 0; i < cn; i++) /* computing nothing */
+                            if (fbits(C[i]) != fbits(SENTINEL)) {
+                                print_error("%s: returned 0 but wrote C[%zu]\n", ctx, i);
+                                fails++;
+                                break;
+                            }
+                    }
+                    free(A);
+                }
+                free(idx);
+                free(B);
+                free(C);
+                free(Cref);
+            }
+    free(pack);
+    print_message("gemm_cols: %d problems compared bit for bit%s\n", checked, avx ? "" : " (no AVX-512 here)");
+    assert_int_equal(fails, 0);
+}
+
+/* W -= lr A^T D on the listed rows, G the whole gradient, against
+ * mlpc_gemm_avx512 + mlpc_opt_apply (plain SGD) */
+static void test_sgd_rows(void **state)
+{
+    (void)state;
+    static const int ins[] = {1, 9, 31, 200, 784};
+    static const int outs[] = {1, 10, 16, 17, 30, 32};
+    static const int ms[] = {1, 3, 10, 16};
+    const int avx = have_avx512();
+    const float lr = 0.0375f;
+    const mlpc_opt_step sgd = {.opt = MLPC_OPT_SGD, .lr = lr};
+    float *pack = new_pack();
+    int fails = 0, checked = 0;
+    for (size_t ii = 0; ii < sizeof ins / sizeof *ins; ii++)
+        for (size_t oi = 0; oi < sizeof outs / sizeof *outs; oi++)
+            for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++) {
+                int in = ins[ii], out = outs[oi], m = ms[mi];
+                int lda = in + ((ii + oi + mi) % 2 ? 7 : 0);
+                size_t wn = (size_t)in * out;
+                float *D = mat_new(m, out, out, NAN);
+                float *W0 = mat_new(in, out, out, NAN), *W = floats_new(wn), *Wref = floats_new(wn);
+                float *G = floats_new(wn), *Gref = floats_new(wn);
+                int32_t *idx = idx_new(in);
+                for (int kind = 0; kind < NSUBSETS; kind++)
+                    for (int withg = 0; withg < 2; withg++) {
+                        int n = pick_cols(in, kind, idx);
+                        float *A = mat_new(m, in, lda, NAN);
+                        zero_unlisted(A, m, in, lda, idx, n);
+                        memcpy(W, W0, wn * sizeof(float));
+                        fill(G, wn, SENTINEL);
+                        int r = mlpc_k_sgd_rows(in, out, m, A, lda, D, idx, n, W, lr, withg ? G : NULL);
+                        char ctx[160];
+                        snprintf(ctx, sizeof ctx, "sgd_rows in=%d out=%d m=%d lda=%d rows %s (%d) G %s", in, out,
+                                 m, lda, subset_names[kind], n, withg ? "given" : "NULL");
+                        if (r != avx) {
+                            print_error("%s: returned %d on a CPU %s AVX-512\n", ctx, r, avx ? "with" : "without");
+                            fails++;
+                        } else if (r) {
+                            mlpc_gemm_avx512(1, 0, in, out, m, 1.0f, A, lda, D, out, 0.0f, Gref, out, pack);
+                            memcpy(Wref, W0, wn * sizeof(float));
+                            mlpc_opt_apply(&sgd, Wref, Gref, NULL, NULL, wn);
+                            fails += same_bits(ctx, "W", W, Wref, wn, out);
+                            if (withg) fails += same_bits(ctx, "G", G, Gref, wn, out);
+                            checked++;
+                        } else {
+                            fails += same_bits(ctx, "W (returned 0)", W, W0, wn, out);
+                        }
+                        if (!withg || !r)
+                            for (size_t i = 0; i < wn; i++)
+                                if (fbits(G[i]) != fbits(SENTINEL)) {
+                                    print_error("%s: wrote G[%zu] that it was not given\n", ctx, i);
+                                    fails++;
+                                    break;
+                                }
+                        free(A);
+                    }
+                free(idx);
+                free(D);
+                free(W0);
+                free(W);
+                free(Wref);
+                free(G);
+                free(Gref);
+            }
+    /* out = 33: no kernel, nothing computed */
+    {
+        int in = 9, out = 33, m = 3, n = 0;
+        size_t wn = (size_t)in * out;
+        float *A = mat_new(m, in, in, NAN), *D = mat_new(m, out, out, NAN), *W0 = mat_new(in, out, out, NAN);
+        float *W = floats_new(wn), *G = floats_new(wn);
+        int32_t idx[9];
+        for (int k = 0; k < in; k += 2) idx[n++] = k;
+        zero_unlisted(A, m, in, in, idx, n);
+        memcpy(W, W0, wn * sizeof(float));
+        fill(G, wn, SENTINEL);
+        assert_int_equal(mlpc_k_sgd_rows(in, out, m, A, in, D, idx, n, W, lr, G), 0);
+        assert_memory_equal(W, W0, wn * sizeof(float));
+        for (size_t i = 0; i < wn; i++) assert_true(fbits(G[i]) == fbits(SENTINEL));
+        free(A);
+        free(D);
+        free(W0);
+        free(W);
+        free(G);
+    }
+    free(pack);
+    print_message("sgd_rows: %d problems compared bit for bit%s\n", checked, avx ? "" : " (no AVX-512 here)");
+    assert_int_equal(fails, 0);
+}
+
+/* G = A^T D over the first `rows` columns of A, and with W the SGD step in
+ * the same pass, against mlpc_gemm_avx512 + mlpc_opt_apply */
+static void test_wgrad_small(void **state)
+{
+    (void)state;
+    static const int rowss[] = {1, 7, 8, 9, 128, 136};
+    static const int outs[] = {1, 10, 16, 17, 30, 32, 40, 57};
+    static const int ms[] = {1, 10, 16};
+    static const char *const modes[] = {"G only", "G and W", "W only"};
+    const int avx = have_avx512();
+    const float lr = 0.0125f;
+    const mlpc_opt_step sgd = {.opt = MLPC_OPT_SGD, .lr = lr};
+    float *pack = new_pack();
+    int fails = 0, checked = 0;
+    for (size_t ri = 0; ri < sizeof rowss / sizeof *rowss; ri++)
+        for (size_t oi = 0; oi < sizeof outs / sizeof *outs; oi++)
+            for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++) {
+                int rows = rowss[ri], out = outs[oi], m = ms[mi];
+                int lda = rows + ((ri + oi + mi) % 2 ? 5 : 0); /* A's other columns are NaN */
+                size_t gn = (size_t)rows * out;
+                float *A = mat_new(m, rows, lda, NAN), *D = mat_new(m, out, out, NAN);
+                float *W0 = mat_new(rows, out, out, NAN), *W = floats_new(gn), *Wref = floats_new(gn);
+                float *G = floats_new(gn), *Gref = floats_new(gn);
+                memcpy(Wref, W0, gn * sizeof(float));
+                if (avx) {
+                    mlpc_gemm_avx512(1, 0, rows, out, m, 1.0f, A, lda, D, out, 0.0f, Gref, out, pack);
+                    mlpc_opt_apply(&sgd, Wref, Gref, NULL, NULL, gn);
+                }
+                for (int mode = 0; mode < 3; mode++) {
+                    int withw = mode > 0, withg = mode < 2;
+                    int expect = avx && (!withw || out <= 32);
+                    memcpy(W, W0, gn * sizeof(float));
+                    fill(G, gn, SENTINEL);
+                    int r = mlpc_k_wgrad_small(rows, out, m, A, lda, D, withg ? G : NULL, withw ? W : NULL, lr);
+                    char ctx[160];
+                    snprintf(ctx, sizeof ctx, "wgrad_small rows=%d out=%d m=%d lda=%d %s", rows, out, m, lda,
+                             modes[mode]);
+                    if (r != expect) {
+                        print_error("%s: returned %d, expected %d\n", ctx, r, expect);
+                        fails++;
+                        continue;
+                    }
+                    if (r) {
+                        if (withg) fails += same_bits(ctx, "G", G, Gref, gn, out);
+                        if (withw) fails += same_bits(ctx, "W", W, Wref, gn, out);
+                        checked++;
+                    }
+                    if (!r || !withw) fails += same_bits(ctx, "W (not to be written)", W, W0, gn, out);
+                    if (!r || !withg)
+                        for (size_t i = 0; i < gn; i++)
+                            if (fbits(G[i]) != fbits(SENTINEL)) {
+                                print_error("%s: wrote G[%zu] that it was not to write\n", ctx, i);
+                                fails++;
+                                break;
+                            }
+                }
+                free(A);
+                free(D);
+                free(W0);
+                free(W);
+                free(Wref);
+                free(G);
+                free(Gref);
+            }
+    free(pack);
+    print_message("wgrad_small: %d problems compared bit for bit%s\n", checked, avx ? "" : " (no AVX-512 here)");
+    assert_int_equal(fails, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +789,10 @@ int main(void)
         cmocka_unit_test(test_degenerate),
         cmocka_unit_test(test_threads_deterministic),
         cmocka_unit_test(test_wide_rows),
+        cmocka_unit_test(test_active_cols),
+        cmocka_unit_test(test_gemm_cols),
+        cmocka_unit_test(test_sgd_rows),
+        cmocka_unit_test(test_wgrad_small),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
