@@ -8,7 +8,9 @@ CC       ?= cc
 PREFIX   ?= /usr/local
 BUILD    ?= build
 OPT      ?= -O3
-CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
+# -ffp-contract=off: a * b + c is two roundings everywhere (the fused SGD
+# kernels match mlpc_opt_apply bit for bit); the GEMM files use explicit FMAs
+CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -ffp-contract=off -Wall -Wextra -Wshadow -Wno-unused-parameter \
               -Iinclude -Isrc -pthread -fPIC -g
 CFLAGS   ?=
 LIBS     = -lz -lcjson -lm -ldl -pthread

@@ -400,7 +400,11 @@ mlpc_status mlpc_trainer_resume(mlpc_trainer *tr, const char *path);
  * For tests and custom loops. Allocates nothing. Returns the batch loss in *loss. */
 mlpc_status mlpc_trainer_step(mlpc_trainer *tr, const float *x, const int32_t *labels,
                               const float *targets, int n, double *loss);
-/* Gradients of the last step (same layout as mlpc_net_params), mean over the batch. */
+/* Gradients of the last step (same layout as mlpc_net_params), mean over the
+ * batch: after mlpc_trainer_step or mlpc_trainer_gradient, inside a batch
+ * callback, and after an epoch that ended normally. (With plain SGD an
+ * epoch writes the weight gradients only for those batches: the step is
+ * done while they are computed.) Unspecified after an error. */
 const float *mlpc_trainer_grads(const mlpc_trainer *tr);
 /* Computes loss and gradients without updating (for gradient checks). */
 mlpc_status mlpc_trainer_gradient(mlpc_trainer *tr, const float *x, const int32_t *labels,

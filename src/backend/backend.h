@@ -28,11 +28,6 @@ typedef struct mlpc_opt_step {
     long t;     /* step number, 1-based (Adam bias correction) */
 } mlpc_opt_step;
 
-/* Called as soon as the gradients of parameters [off, off + n) are final
- * (a block of one layer's weight rows, is_weight 1, or its biases), with
- * the context to use for work on them (a one-thread context when called
- * from a pool thread): the optimizer update runs there while the block is
- * in cache. */
 /* Plain SGD (no momentum, no L2 decay) done by the backend inside
  * weight_grad, while each block of the gradient is in registers or L1. */
 typedef struct mlpc_sgd_fused {
@@ -45,6 +40,11 @@ typedef struct mlpc_sgd_fused {
     int n_rows;
 } mlpc_sgd_fused;
 
+/* Called as soon as the gradients of parameters [off, off + n) are final
+ * (a block of one layer's weight rows, is_weight 1, or its biases), with
+ * the context to use for work on them (a one-thread context when called
+ * from a pool thread): the optimizer update runs there while the block is
+ * in cache. */
 typedef void (*mlpc_grad_ready_fn)(void *user, mlpc_ctx *cx, size_t off, size_t n, int is_weight);
 
 struct mlpc_backend {
@@ -81,7 +81,8 @@ struct mlpc_backend {
                         void *user);
     /* C[M x N] = A B (A: M x K, B: K x N, not transposed) where only the
      * columns idx[0..n) of A (ascending) are not +0.0: the GEMM's result
-     * from those terms alone (bit for bit for finite B). */
+     * from those terms alone (bit for bit for finite B, but for the sign of
+     * a zero sum). */
     void (*gemm_cols)(mlpc_ctx *cx, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                       const int32_t *idx, int n, float *C, int ldc);
     /* One optimizer update of w[n] with gradients g[n] and state m[n], v[n]. */

@@ -316,9 +316,12 @@ static void cpu_gemm_cols(mlpc_ctx *cx, int M, int N, int K, const float *A, int
                           int ldb, const int32_t *idx, int n, float *C, int ldc)
 {
     cpu_scratch *s = cx->scratch;
-    /* one thread: the products this is for are small (the caller asks for
-     * it with small batches); the GEMM if the kernel is not there */
-    if (s->gemm == mlpc_gemm_avx512 && mlpc_k_gemm_cols(M, N, K, A, lda, B, ldb, idx, n, C, ldc)) return;
+    /* on the calling thread, so only where the GEMM would not split the
+     * product over threads anyway (as weight_grad); else the dense GEMM,
+     * whose result is the same */
+    int one_thread = cx->threads == 1 || (long)K * N < WG_PAR_FLOATS;
+    if (one_thread && s->gemm == mlpc_gemm_avx512 && mlpc_k_gemm_cols(M, N, K, A, lda, B, ldb, idx, n, C, ldc))
+        return;
     cpu_gemm(cx, 0, 0, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
 }
 

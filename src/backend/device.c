@@ -410,7 +410,7 @@ mlpc_status mlpc_device_list_get(mlpc_device_list *out, mlpc_error *err)
         memset(&d, 0, sizeof d);
         char msg[512] = "";
         if (api->device_info(i, 1, &d, msg, sizeof msg)) {
-            if (!out->cuda_why[0]) snprintf(out->cuda_why, sizeof out->cuda_why, "cuda:%d: %s", i, msg);
+            if (!out->cuda_why[0]) snprintf(out->cuda_why, sizeof out->cuda_why, "cuda:%d: %.480s", i, msg);
             continue;
         }
         mlpc_device_info *g = &out->dev[out->n++];

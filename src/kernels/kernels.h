@@ -19,7 +19,7 @@ double mlpc_k_loss(mlpc_loss loss, mlpc_act out_act, const float *A, const int32
  * lda, its first `rows` columns; D: m x out), and if W is not NULL the plain
  * SGD step W -= lr G (W rows of stride out) in the same pass. Returns 0,
  * computing nothing, when this CPU has no kernel for it (the caller uses
- * the GEMM and the optimizer). */
+ * the GEMM and the optimizer), or when G and W are both NULL. */
 int mlpc_k_wgrad_small(int rows, int out, int m, const float *A, int lda, const float *D, float *G,
                        float *W, float lr);
 
@@ -27,6 +27,7 @@ int mlpc_k_wgrad_small(int rows, int out, int m, const float *A, int lda, const 
  * K in equal blocks of at most 256, as 784 = 4 x 196) */
 static inline int mlpc_gemm_kstep(int K)
 {
+    if (K <= 0) return 1;
     int kb = (K + 255) / 256;
     return (K + kb - 1) / kb;
 }
@@ -35,7 +36,8 @@ static inline int mlpc_gemm_kstep(int K)
  * are not +0.0 in every row. mlpc_k_active_cols lists them (ascending) in
  * idx (n entries at most) and returns how many. mlpc_k_gemm_cols computes
  * C[M x N] = A B from those columns of A (M x K, stride lda) and rows of B,
- * bit for bit the avx512 GEMM's C = A B (beta 0) for finite B.
+ * bit for bit the avx512 GEMM's C = A B (beta 0) for finite B (but for the
+ * sign of a zero sum that a tiny negative product underflowed to -0).
  * mlpc_k_sgd_rows does the plain SGD step W -= lr A^T D on the listed rows
  * of W (in x out, out <= 32; the others have a zero gradient) and, if G is
  * not NULL, writes the whole gradient there. Both return 0, computing

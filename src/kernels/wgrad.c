@@ -9,7 +9,8 @@
  * update. Here one loop walks the rows in tiles of 8 x 32 columns: the same
  * k order and the same FMAs as the GEMM tiles (G is bit for bit what
  * mlpc_gemm_avx512 writes), and W -= lr G with the same two roundings as
- * mlpc_opt_apply (this file is compiled without FMA contraction). */
+ * mlpc_opt_apply (the Makefile turns FMA contraction off; the FMAs here are
+ * explicit). */
 #include "kernels/kernels.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -63,7 +64,7 @@ tile(int R, int nv, int m, const float *A, int lda, const float *D, int out, flo
     const __m512 vlr = _mm512_set1_ps(lr);
     int L = R * out, q = 0;
     for (; q + 16 <= L; q += 16) {
-        __m512 g = _mm512_load_ps(tmp + q);
+        __m512 g = _mm512_loadu_ps(tmp + q);
         if (G) _mm512_storeu_ps(G + q, g);
         _mm512_storeu_ps(W + q, _mm512_sub_ps(_mm512_loadu_ps(W + q), _mm512_mul_ps(vlr, g)));
     }
@@ -104,7 +105,7 @@ int mlpc_k_wgrad_small(int rows, int out, int m, const float *A, int lda, const 
                        float *W, float lr)
 {
 #ifdef HAVE_WGRAD_AVX512
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+    if ((G || W) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && (!W || out <= 32)) {
         wgrad_avx512(rows, out, m, A, lda, D, G, W, lr);
         return 1;

@@ -22,6 +22,7 @@ struct mlpc_trainer {
     uint32_t *idx;             /* training row order, train->n */
     int32_t *blabels;          /* batch labels */
     int32_t *cols;             /* the batch's input columns not zero in every row (n_in) */
+    long sparse_batches;       /* batches whose first layer skipped zero columns (for tests) */
     float *btargets;           /* batch targets (batch x outputs) */
     /* the training rows as bytes when that copy is exact (kernels/rows8.c):
      * the gather then reads a quarter of the memory */

@@ -244,7 +244,12 @@ static void gather_outputs(mlpc_trainer *tr, size_t lo, int m)
 
 /* batches of up to this many rows list their input columns that are zero
  * in every row, and the first layer skips them when a quarter or more are
- * (kernels/sparse.c: MNIST at batch 10 uses 49% of its 784 columns) */
+ * (kernels/sparse.c: MNIST at batch 10 uses 49% of its 784 columns). The
+ * results are the dense ones while the weights are finite; if a weight of
+ * the first layer turns Inf/NaN with a finite loss, the skipped 0 * Inf
+ * terms mean the loss stays finite until the epoch's end, whose parameter
+ * check then rolls the epoch back (the dense path would stop a batch
+ * earlier, with the same rollback). */
 #define SPARSE_MAX_BATCH 64
 
 /* gather, forward, backward and the update fused (the epoch loop); the
@@ -266,9 +271,10 @@ static double train_batch(mlpc_trainer *tr, batch_pos *pos, const int32_t *label
     }
     if (m <= SPARSE_MAX_BATCH) {
         int n = mlpc_k_active_cols(tr->w.a[0], m, n_in, tr->cols);
-        if (n <= n_in - n_in / 4) {
+        if (4L * n <= 3L * n_in) {
             f.cols = tr->cols;
             f.n_cols = n;
+            tr->sparse_batches++;
         }
     }
     mlpc_forward_cols(&tr->cx, tr->net, tr->net->params, &tr->w, m, tr->w.a[0], f.cols, f.n_cols);
