@@ -230,9 +230,10 @@ static void wgrad_part(void *arg, int tid, int n)
         int mr = (int)(hi - r0 < j->rows ? hi - r0 : j->rows);
         float *G = j->G + r0 * j->out, *W = j->sgd ? j->sgd->W + r0 * j->out : NULL;
         size_t n_blk = (size_t)mr * j->out;
-        /* the short-K kernel, with the SGD step fused when asked; else the
-         * GEMM tiles, then the step or the caller's optimizer */
-        if (j->s->gemm == mlpc_gemm_avx512 &&
+        /* the short-K kernel for layers up to 32 wide (measured on W1 and
+         * W4), with the SGD step fused when asked; else the GEMM tiles,
+         * then the step or the caller's optimizer */
+        if (j->s->gemm == mlpc_gemm_avx512 && j->out <= 32 &&
             mlpc_k_wgrad_small(mr, j->out, j->m, j->A + r0, j->in, j->D, W && !j->sgd->keep_grads ? NULL : G, W,
                                W ? j->sgd->lr : 0.0f)) {
             if (W) continue;
