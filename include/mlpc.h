@@ -515,6 +515,85 @@ mlpc_dataset *mlpc_dataset_view(size_t n, size_t n_in, const float *x, const int
                                 int n_classes, const float *targets, size_t n_out,
                                 const char *source, mlpc_error *err);
 
+/* ---------------------------------------------------------------- bindings */
+
+/* What language bindings (the Python package, python/) need: the library's
+ * version, inference that may run on several threads at once, models in
+ * memory, datasets over caller arrays with a row stride, and a stop flag
+ * that another thread may set.
+ *
+ * Concurrency: handles are not locked. One mlpc_net, mlpc_trainer or
+ * mlpc_dataset is used by one thread at a time, with these exceptions:
+ * - mlpc_net_predict_ws and mlpc_net_save_buffer take the net as const: any
+ *   number of threads may call them at once on the same net (while no
+ *   thread changes it), each with its own mlpc_workspace;
+ * - mlpc_trainer_interrupt may be called from any thread (and from a
+ *   signal handler) while another thread trains;
+ * - the functions that only read names and versions (mlpc_version,
+ *   mlpc_*_name, mlpc_status_str) may be called from anywhere. */
+
+/* The library's version, "MAJOR.MINOR.PATCH" (MLPC_VERSION_STRING of the
+ * library actually loaded, which may differ from this header's). */
+const char *mlpc_version(void);
+
+/* Scratch memory for mlpc_net_predict_ws, sized for `rows` rows per chunk
+ * of the net (0: 256). A workspace serves one thread at a time; it may be
+ * reused for any net with the same layer sizes. */
+typedef struct mlpc_workspace mlpc_workspace;
+mlpc_workspace *mlpc_workspace_create(const mlpc_net *net, int rows, mlpc_error *err);
+void mlpc_workspace_free(mlpc_workspace *ws);
+
+/* Like mlpc_net_predict, on the calling thread only, without changing the
+ * net: x is n rows of raw (un-normalized) input, row i at x + i * x_stride
+ * (x_stride >= inputs; 0 means inputs); out is n x outputs, dense. The
+ * net's normalization is applied. Fails with MLPC_ERR_SHAPE when ws was
+ * made for other layer sizes; non-finite inputs give MLPC_ERR_ARG naming
+ * the row and column. */
+mlpc_status mlpc_net_predict_ws(const mlpc_net *net, mlpc_workspace *ws, const float *x, size_t n,
+                                size_t x_stride, float *out, mlpc_error *err);
+
+/* The model file's bytes (same versioned format and CRC as mlpc_net_save)
+ * in a new buffer: *buf is malloc'ed, release it with mlpc_free. */
+mlpc_status mlpc_net_save_buffer(const mlpc_net *net, void **buf, size_t *len, mlpc_error *err);
+/* A model from such bytes, with every check mlpc_net_load makes; messages
+ * name `name` (may be NULL: "<memory>") where they would name the file. */
+mlpc_net *mlpc_net_load_buffer(const void *buf, size_t len, const char *name, mlpc_error *err);
+/* Releases memory the library returned (mlpc_net_save_buffer). */
+void mlpc_free(void *p);
+
+/* A dataset over caller arrays with row strides (in elements): x has n rows
+ * of n_in floats, row i at x + i * x_stride (0 means n_in); targets n rows
+ * of n_out floats at targets + i * t_stride (0 means n_out); labels n ints
+ * in 0..n_classes-1. At most one of labels and targets (neither: features
+ * only). With borrow set and dense rows (x_stride and t_stride equal to the
+ * widths, or 0) the arrays are used in place and must outlive the dataset
+ * (as mlpc_dataset_view); otherwise they are copied once into dense rows.
+ * Every value of x and targets must be finite and every label in range:
+ * else NULL with MLPC_ERR_ARG naming the first bad row and column. */
+mlpc_dataset *mlpc_dataset_from_strided(size_t n, size_t n_in, const float *x, size_t x_stride,
+                                        const int32_t *labels, int n_classes, const float *targets,
+                                        size_t n_out, size_t t_stride, int borrow, const char *source,
+                                        mlpc_error *err);
+/* 1 when the dataset uses the caller's arrays in place (a view). */
+int mlpc_dataset_borrowed(const mlpc_dataset *d);
+/* The error of the last failed call on this dataset (mlpc_net_normalize). */
+const mlpc_error *mlpc_dataset_error(const mlpc_dataset *d);
+
+/* Asks training to stop at the next batch boundary. Safe from any thread
+ * and from signal handlers. As when the batch callback stops training,
+ * mlpc_trainer_epoch then returns MLPC_OK with the epoch's statistics over
+ * the batches trained, mlpc_trainer_stopped() set and the stop reason
+ * "interrupted"; mlpc_trainer_run returns MLPC_OK, after restoring the best
+ * weights seen when early stopping with es_restore_best is on. The net stays usable and the
+ * trainer may continue (mlpc_trainer_clear_interrupt first). */
+void mlpc_trainer_interrupt(mlpc_trainer *tr);
+/* Clears the interrupt and the stopped state, so training can continue
+ * (more epochs: raise the config's epochs with mlpc_trainer_set_epochs). */
+void mlpc_trainer_clear_interrupt(mlpc_trainer *tr);
+/* The number of epochs mlpc_trainer_run trains up to (partial_fit and
+ * warm starts raise it). */
+mlpc_status mlpc_trainer_set_epochs(mlpc_trainer *tr, int epochs);
+
 #ifdef __cplusplus
 }
 #endif
