@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -269,6 +270,38 @@ static int on_epoch(mlpc_trainer *tr, const mlpc_epoch_stats *e, void *user)
 /* ------------------------------------------------------------------ helpers */
 
 /* Checks that the folder of an output path exists; 0 or an exit code. */
+/* Ctrl-C and SIGTERM while training: the trainer stops at the next batch
+ * boundary (mlpc_trainer_interrupt is async-signal-safe), the model is
+ * evaluated and saved as after any early stop, and the command exits
+ * 128 + the signal's number. */
+static mlpc_trainer *volatile sig_trainer;
+static volatile sig_atomic_t sig_caught;
+
+static void on_stop_signal(int sig)
+{
+    if (!sig_caught) sig_caught = sig;
+    if (sig_trainer) mlpc_trainer_interrupt(sig_trainer);
+}
+
+static void catch_stop_signals(mlpc_trainer *tr, struct sigaction old[2])
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sig_caught = 0;
+    sig_trainer = tr;
+    sigaction(SIGINT, &sa, &old[0]);
+    sigaction(SIGTERM, &sa, &old[1]);
+}
+
+static void release_stop_signals(const struct sigaction old[2])
+{
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+    sig_trainer = NULL;
+}
+
 static int check_output_dir(const cli_cmd *c, const char *flag, const char *path)
 {
     if (!*path) {
@@ -355,6 +388,8 @@ int cmd_train(int argc, char **argv)
     mlpc_error err;
     memset(&err, 0, sizeof err);
     int rc = 0;
+    struct sigaction old_sigs[2];
+    int sigs_caught = 0; /* old_sigs holds the handlers to put back */
     if (dash_take_port_arg(argc, argv, &dash_port, dash_err, sizeof dash_err)) {
         cli_error(&c, "%s", dash_err);
         rc = CLI_EXIT_USAGE;
@@ -810,6 +845,8 @@ int cmd_train(int argc, char **argv)
     /* ---- 5. train */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    catch_stop_signals(tr, old_sigs);
+    sigs_caught = 1;
     st = mlpc_trainer_run(tr);
     dash_train_finish(dash, st == MLPC_OK && !mlpc_trainer_stopped(tr)
                                 ? DASH_DONE
@@ -907,7 +944,7 @@ int cmd_train(int argc, char **argv)
         }
         if (!quiet) printf("saved %s\n", save);
     }
-    rc = 0;
+    rc = sig_caught ? 128 + sig_caught : 0;
 #undef F
 done:
     if (metrics && fclose(metrics) != 0 && rc == 0) {
@@ -916,6 +953,7 @@ done:
         rc = CLI_EXIT_INPUT;
     }
     dash_train_free(dash); /* after --linger, if training finished */
+    if (sigs_caught) release_stop_signals(old_sigs);
     if (tr) mlpc_trainer_free(tr);
     if (net) mlpc_net_free(net);
     if (train) mlpc_dataset_free(train);

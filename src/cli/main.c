@@ -31,6 +31,7 @@ static const char USAGE[] =
     "  2  usage error (unknown flag, bad value, inconsistent flags)\n"
     "  3  training diverged (the loss became NaN or infinite)\n"
     "  4  internal error (out of memory, unexpected failure)\n"
+    "  130, 143  train or search stopped by Ctrl-C or SIGTERM (train saves the model first)\n"
     "Errors are one line on standard error: \"mlpc CMD: what is wrong\".\n"
     "\n"
     "Environment:\n"

@@ -76,10 +76,23 @@ children() {
     done
 }
 proc_state() { awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null; }
-# wait_for DB STATE N: until the report shows N trials in STATE (30 s at most)
+# argv1 PID: the first argument of a process ("dashboard" for the search's
+# dashboard process, "search" for the coordinator and its workers)
+argv1() { tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | sed -n 2p; }
+# workers PID: the children of the coordinator PID that run trials
+workers() { for _k in $(children "$1"); do [ "$(argv1 "$_k")" = dashboard ] || echo "$_k"; done; }
+# freeze PID / thaw PID: stop (SIGSTOP) the coordinator and its workers, so
+# the database cannot change while the test looks at it, and go on again.
+# Every step of these tests waits for an event (a row in the database, a
+# process gone), never for a time: the guards below only end a hung run.
+freeze() { kill -STOP "$1"; for _k in $(workers "$1"); do kill -STOP "$_k"; done; }
+thaw() { for _k in $(workers "$1"); do kill -CONT "$_k"; done; kill -CONT "$1"; }
+# count STATE: trials in STATE in $T/snap.csv
+count() { grep -c ",$1," "$T/snap.csv"; }
+# wait_for DB STATE N: until the report shows N trials in STATE (guard: 300 s)
 wait_for() {
     _i=0
-    while [ $_i -lt 300 ]; do
+    while [ $_i -lt 3000 ]; do
         if [ -f "$1" ]; then
             _n=$("$MLPC" search --report "$1" --csv 2>/dev/null | grep -c ",$2,")
             [ "$_n" -ge "$3" ] && return 0
@@ -89,21 +102,52 @@ wait_for() {
     done
     return 1
 }
+# frozen_with PID DB COMPLETE RUNNING: waits until the search shows at
+# least COMPLETE complete and at least RUNNING running trials,
+# then freezes it and checks again on the frozen state (a trial may have
+# ended in between: then thaw and wait again). $T/snap.csv holds the
+# report of the frozen search. Returns 1 when the search ended first.
+frozen_with() {
+    _try=0
+    while [ $_try -lt 50 ]; do
+        wait_for "$2" complete "$3" && wait_for "$2" running "$4" || return 1
+        freeze "$1"
+        "$MLPC" search --report "$2" --csv >"$T/snap.csv" 2>/dev/null
+        [ "$(count complete)" -ge "$3" ] && [ "$(count running)" -ge "$4" ] && return 0
+        thaw "$1"
+        _try=$((_try + 1))
+    done
+    return 1
+}
+# gone PIDS...: waits until every process is dead (a zombie is dead too,
+# waiting for init to reap it); 0 when they all are
+gone() {
+    _i=0
+    while [ $_i -lt 3000 ]; do
+        _alive=0
+        for _k in "$@"; do
+            case $(proc_state "$_k") in '' | Z*) ;; *) _alive=$((_alive + 1)) ;; esac
+        done
+        [ "$_alive" -eq 0 ] && return 0
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    return 1
+}
 "$MLPC" search "$T/long.json" --db "$T/long.db" --workers 2 --oversubscribe >"$T/long1.out" 2>&1 &
 P=$!
-if wait_for "$T/long.db" complete 1 && wait_for "$T/long.db" running 1; then
-    KIDS=$(children "$P")
+if frozen_with "$P" "$T/long.db" 1 1; then
+    KIDS=$(workers "$P")
+    [ -n "$KIDS" ] || bad "kill -9: the search has workers"
+    cp "$T/snap.csv" "$T/before.csv"
     kill -9 "$P"
     wait "$P" 2>/dev/null
-    sleep 0.5
-    "$MLPC" search --report "$T/long.db" --csv >"$T/before.csv"
     KEPT=$(grep -c ',complete,' "$T/before.csv")
     RUNNING=$(grep -c ',running,' "$T/before.csv")
-    alive=0
-    for k in $KIDS; do # a zombie is dead too (waiting for init to reap it)
-        case $(proc_state "$k") in '' | Z*) ;; *) alive=$((alive + 1)) ;; esac
-    done
-    check "kill -9: the $(echo $KIDS | wc -w) workers died with the coordinator" test -n "$KIDS" -a "$alive" -eq 0
+    # the workers get SIGKILL when their parent dies (PR_SET_PDEATHSIG),
+    # which ends a stopped process too
+    # shellcheck disable=SC2086 # one pid per word
+    check "kill -9: the $(echo $KIDS | wc -w) workers died with the coordinator" gone $KIDS
     check "kill -9: $KEPT complete and $RUNNING running trials in the database" test "$KEPT" -ge 1 -a "$RUNNING" -ge 1
     run search "$T/long.json" --db "$T/long.db" --workers 2 --oversubscribe --resume
     check "resume: exit 0" test "$RC" -eq 0
@@ -157,10 +201,11 @@ for mode in fail retry; do
     # shellcheck disable=SC2086
     "$MLPC" search "$T/long.json" --db "$T/w$mode.db" --workers 2 --oversubscribe --trials 4 $extra >"$T/w$mode.out" 2>&1 &
     P=$!
-    if wait_for "$T/w$mode.db" running 1; then
-        sleep 0.3
-        VICTIM=$(children "$P" | head -n 1)
+    # both workers in a trial, frozen: the one killed was running a trial
+    if frozen_with "$P" "$T/w$mode.db" 0 2; then
+        VICTIM=$(workers "$P" | head -n 1)
         kill -9 "$VICTIM"
+        thaw "$P"
         wait "$P"
         RC=$?
         check "kill one worker ($mode): the search finished (exit $RC)" test "$RC" -eq 0
@@ -180,22 +225,32 @@ for mode in fail retry; do
 done
 
 # ---- --dashboard: the page follows the trials while the search runs
+# (the search is frozen once a trial runs, so it cannot end before the page
+# is read; its dashboard process is not frozen)
 "$MLPC" search "$T/long.json" --db "$T/dash.db" --dashboard=0 >"$T/dash.out" 2>&1 &
 P=$!
 url=""
-for _i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-    sleep 0.25
+_i=0
+while [ $_i -lt 3000 ] && [ -z "$url" ] && kill -0 "$P" 2>/dev/null; do
+    sleep 0.1
     url=$(grep -o 'http://127.0.0.1:[0-9]*/' "$T/dash.out" | head -n 1)
-    [ -n "$url" ] && break
+    _i=$((_i + 1))
 done
 if [ -n "$url" ] && command -v curl >/dev/null 2>&1; then
-    # the first trials appear once the coordinator has written them: retry
-    # for up to 20 s (a loaded machine starts workers slowly)
-    for _i in 1 2 3 4 5 6 7 8 9 10; do
-        curl -sv -m 2 "${url}events" >"$T/dash.events" 2>"$T/dash.curl"
-        grep -q '"type":"run"' "$T/dash.events" && break
-    done
-    if grep -q '"type":"run"' "$T/dash.events"; then ok "search --dashboard: serves the trials while the search runs"; else bad "search --dashboard: serves the trials while the search runs" "$(head -c 300 "$T/dash.events"; head -n 12 "$T/dash.curl")"; fi
+    if frozen_with "$P" "$T/dash.db" 0 1; then
+        # the dashboard reads the database on its own poll: read the event
+        # stream until a trial shows (each read ends after 2 s of stream)
+        _i=0
+        while [ $_i -lt 150 ]; do
+            curl -sv -m 2 "${url}events" >"$T/dash.events" 2>"$T/dash.curl"
+            grep -q '"type":"run"' "$T/dash.events" && break
+            _i=$((_i + 1))
+        done
+        if grep -q '"type":"run"' "$T/dash.events"; then ok "search --dashboard: serves the trials while the search runs"; else bad "search --dashboard: serves the trials while the search runs" "$(head -c 300 "$T/dash.events"; head -n 12 "$T/dash.curl")"; fi
+        thaw "$P"
+    else
+        bad "search --dashboard: a trial runs" "$(tail -n 5 "$T/dash.out")"
+    fi
 elif [ -n "$url" ]; then
     skip "search --dashboard: serves the trials" "no curl"
 else

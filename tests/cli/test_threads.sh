@@ -6,16 +6,24 @@
 # a small regression set big enough to train for a second or two
 awk 'BEGIN { srand(3); print "a,b,c,d,y"; for (i = 0; i < 20000; i++) { a = rand(); b = rand(); c = rand(); d = rand(); printf "%f,%f,%f,%f,%f\n", a, b, c, d, a * b + c - d } }' >"$T/reg.csv"
 
-# counts the threads of a running `mlpc train --threads N` from outside
+# counts the threads of a running `mlpc train --threads N` from outside: the
+# run has no end of its own; once its first --metrics line is written the
+# trainer's threads exist, they are counted, and the run is killed
 count_threads() {
     _n=$1
+    rm -f "$T/threads.jsonl"
     "$MLPC" train --train "$T/reg.csv" --label-col y --task regress --layers 4-256-256-1 \
-        --act relu --out-act linear --loss mse --opt adam --batch 512 --epochs 400 \
-        --threads "$_n" --quiet >/dev/null 2>&1 &
+        --act relu --out-act linear --loss mse --opt adam --batch 512 --epochs 1000000 \
+        --threads "$_n" --metrics "$T/threads.jsonl" --quiet >/dev/null 2>&1 &
     _pid=$!
     _max=0
-    for _i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    # polls the metrics file; 3000 x 0.1 s only guards against a hung run
+    _i=0
+    while [ $_i -lt 3000 ] && [ -d /proc/$_pid/task ] && [ ! -s "$T/threads.jsonl" ]; do
         sleep 0.1
+        _i=$((_i + 1))
+    done
+    for _k in 1 2 3 4 5; do
         [ -d /proc/$_pid/task ] || break
         _c=$(ls /proc/$_pid/task | wc -l)
         [ "$_c" -gt "$_max" ] && _max=$_c

@@ -42,8 +42,6 @@ after(() => {
   fs.rmSync(TMP, { recursive: true, force: true });
 });
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 // Starts mlpc; resolves with {child, url, out()} once it printed "dashboard: URL".
 function startWithUrl(args, timeoutMs = 30000) {
   return new Promise((resolve, reject) => {
@@ -93,12 +91,21 @@ async function points(page, key) {
   }, key);
 }
 
-// Reads /events for ms milliseconds and returns the parsed events.
-function readEvents(url, ms) {
+// Reads /events until done(events) holds (or limitMs passes: a guard
+// against a hung server, not a measure of speed) and returns the events.
+function readEvents(url, done, limitMs = 60000) {
   return new Promise((resolve, reject) => {
     const u = new URL("events", url);
     const events = [];
     let buf = "";
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(guard);
+      req.destroy();
+      resolve(events);
+    };
     const req = http.get(u, (res) => {
       res.setEncoding("utf8");
       res.on("data", (d) => {
@@ -110,11 +117,12 @@ function readEvents(url, ms) {
           for (const line of msg.split("\n"))
             if (line.startsWith("data: ")) events.push(JSON.parse(line.slice(6)));
         }
+        if (done(events)) finish();
       });
       res.on("error", () => {});
     });
-    req.on("error", reject);
-    setTimeout(() => { req.destroy(); resolve(events); }, ms);
+    req.on("error", (e) => { if (!finished) reject(e); });
+    const guard = setTimeout(finish, limitMs);
   });
 }
 
@@ -123,22 +131,24 @@ function run(args, opts = {}) {
     timeout: 120000, ...opts });
 }
 
-// A training command that runs long enough to be watched (several seconds).
-function longTraining(extra) {
+// A training run that does not end by itself (a million epochs): the test
+// stops it with SIGINT once it has seen what it looks for, so the page is
+// sampled while the run is running on a machine of any speed.
+function endlessTraining(extra) {
   if (HAVE_MNIST)
     return ["train", "--data", "mnist", "--layers", "784-30-10", "--act", "sigmoid", "--out-act",
       "sigmoid", "--loss", "quadratic", "--opt", "sgd", "--lr", "3", "--batch", "10", "--epochs",
-      "40", "--init", "normal", "--val-split", "10000", "--run", "w1", ...extra];
+      "1000000", "--init", "normal", "--val-split", "10000", "--run", "w1", ...extra];
   return ["train", "--data", "lorenz", "--layers", "3-256-256-3", "--act", "relu", "--loss", "mse",
-    "--opt", "adam", "--batch", "1", "--epochs", "400", "--run", "lorenz", ...extra];
+    "--opt", "adam", "--batch", "1", "--epochs", "1000000", "--run", "lorenz", ...extra];
 }
 
 test("train --dashboard: the page's loss figure gains points while training runs", {
-  skip: browserSkip, timeout: 240000,
+  skip: browserSkip, timeout: 600000,
 }, async () => {
   const metrics = path.join(TMP, "live.jsonl");
-  const { child, url } = await startWithUrl(longTraining(
-    ["--dashboard=0", "--metrics", metrics, "--linger", "20"]));
+  const { child, url, out } = await startWithUrl(endlessTraining(
+    ["--dashboard=0", "--metrics", metrics, "--linger", "-1"]));
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
   const browser = await launch();
   try {
@@ -147,23 +157,19 @@ test("train --dashboard: the page's loss figure gains points while training runs
     page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
     page.on("pageerror", (e) => problems.push(String(e)));
     await page.goto(url);
+    // the run cannot end before the test stops it: wait for two figures
+    // taken while it runs, the second with more points than the first
+    const running = async () => (await page.locator("#runs .st.running").count()) >= 1;
     await page.waitForFunction(() => {
       const el = document.getElementById("chart-loss");
       return el && Number(el.dataset.points) > 0;
-    }, null, { timeout: 60000 });
-    // sample (points, running?) until two samples taken while the run was
-    // running show the loss figure growing
-    const samples = [];
-    let grew = false;
-    for (let i = 0; i < 100 && !grew; i++) {
-      const n = await points(page, "loss");
-      const running = (await page.locator("#runs .st.running").count()) >= 1;
-      if (running) grew = samples.some((p) => p.running && n > p.n);
-      samples.push({ n, running });
-      await sleep(300);
-    }
-    assert.ok(grew, "the loss figure gained points while the run was running: " +
-      JSON.stringify(samples.slice(0, 12)));
+    }, null, { timeout: 300000 });
+    assert.ok(await running(), "the run is listed as running");
+    const first = await points(page, "loss");
+    await page.waitForFunction((n) => Number(document.getElementById("chart-loss").dataset.points) > n,
+      first, { timeout: 300000 });
+    assert.ok(await running(), "the loss figure gained points while the run was running");
+    assert.equal(child.exitCode, null, "mlpc is still training");
     assert.equal(await page.locator("#conn.live").count(), 1, "the page says it is live");
     // every figure is there and the run is listed
     for (const k of ["loss", "acc", "lr", "sps", "secs", "wrms", "grms"])
@@ -172,17 +178,21 @@ test("train --dashboard: the page's loss figure gains points while training runs
     // the log-scale toggle redraws the loss figure with a log axis
     await page.check("#logloss");
     await page.waitForFunction(() => /log scale/.test(document.querySelector("#chart-loss .u-title").textContent));
-    // wait for the end of the run (linger keeps the page up), then the screenshot
-    await page.waitForFunction(() => document.querySelector("#runs .st.done") !== null, null,
-      { timeout: 200000 });
-    await sleep(600);
+    // Ctrl-C: training stops at the next batch, the page shows the run
+    // stopped and stays up (--linger -1) until a second signal
+    child.kill("SIGINT");
+    await page.waitForFunction(() => document.querySelector("#runs .st.stopped") !== null, null,
+      { timeout: 300000 });
     fs.mkdirSync(path.dirname(SHOT), { recursive: true });
     await page.screenshot({ path: SHOT, fullPage: true });
     assert.deepEqual(problems, [], "no errors in the page's console (CSP included)");
     console.log(`screenshot: ${path.relative(REPO, SHOT)}`);
+    child.kill("SIGINT");
+    assert.equal(await exited(child), 130, "exit 130 after Ctrl-C");
+    assert.match(out(), /stopped: interrupted/, out());
   } finally {
     await browser.close();
-    child.kill("SIGINT");
+    if (child.exitCode === null) child.kill("SIGKILL");
     await exited(child);
   }
 });
@@ -272,16 +282,20 @@ test("dashboard DIR: finished runs from files, a new run file appears live", { t
   fs.writeFileSync(path.join(dir, "old.jsonl"), line("old", 1) + line("old", 2));
   const { child, url } = await startWithUrl(["dashboard", dir, "--port", "0"]);
   try {
-    let ev = await readEvents(url, 800);
+    let ev = await readEvents(url, (e) => e.filter((x) => x.type === "epoch").length >= 2);
     const runs = ev.filter((e) => e.type === "run");
     assert.equal(ev[0].type, "hello");
     assert.ok(runs.some((r) => r.name === "old"), "the finished run is listed");
     assert.equal(ev.filter((e) => e.type === "epoch").length, 2);
     // a trial of a running search: a new file, then more lines
     fs.writeFileSync(path.join(dir, "trials", "t1.jsonl"), line("t1", 1));
-    await sleep(1200);
+    const t1Epochs = (n) => (e) => {
+      const r = e.filter((x) => x.type === "run" && x.name === "t1");
+      return r.length > 0 && e.filter((x) => x.type === "epoch" && x.run === r[0].id).length >= n;
+    };
+    await readEvents(url, t1Epochs(1)); // the server has read the new file
     fs.appendFileSync(path.join(dir, "trials", "t1.jsonl"), line("t1", 2));
-    ev = await readEvents(url, 1500);
+    ev = await readEvents(url, t1Epochs(2));
     const t1 = ev.filter((e) => e.type === "run" && e.name === "t1");
     assert.ok(t1.length >= 1, "the new file's run is announced");
     assert.equal(t1[t1.length - 1].status, "running", "a growing file is a running run");

@@ -1,0 +1,48 @@
+#!/bin/sh
+# Ctrl-C and SIGTERM during `mlpc train`: training stops at the next batch,
+# the model is evaluated and saved, nothing temporary is left, and the exit
+# status is 128 + the signal. The runs have no end of their own (a million
+# epochs): each signal is sent once the run has written its first --metrics
+# line, so the test waits for an event, never for a time.
+. "$(dirname "$0")/common.inc"
+
+make_cls "$T/cls.csv" 2000
+
+# wait_line FILE PID: until FILE has a line or PID is gone (guard: 300 s)
+wait_line() {
+    _i=0
+    while [ $_i -lt 3000 ] && [ ! -s "$1" ] && kill -0 "$2" 2>/dev/null; do
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    [ -s "$1" ]
+}
+
+for sig in INT TERM; do
+    case $sig in INT) want=130 ;; TERM) want=143 ;; esac
+    M="$T/$sig.mlpc"
+    "$MLPC" train --train "$T/cls.csv" --layers 2-16-2 --act tanh --opt adam --batch 4 \
+        --epochs 1000000 --save "$M" --metrics "$T/$sig.jsonl" >"$T/$sig.out" 2>"$T/$sig.err" &
+    P=$!
+    if wait_line "$T/$sig.jsonl" "$P"; then
+        kill -s "$sig" "$P"
+        wait "$P"
+        RC=$?
+        check "SIG$sig: exit $want (got $RC)" test "$RC" -eq "$want"
+        check "SIG$sig: says why it stopped" grep -q "^done: [0-9]* epochs* in .*(stopped: interrupted)$" "$T/$sig.out"
+        check "SIG$sig: nothing on stderr" test ! -s "$T/$sig.err"
+        check "SIG$sig: the model is saved" grep -q "^saved $M$" "$T/$sig.out"
+        run info "$M"
+        check "SIG$sig: the saved model reads back" test "$RC" -eq 0
+        check "SIG$sig: its metrics say interrupted" grep -q "interrupted" "$T/out"
+        check "SIG$sig: no temporary files left" test -z "$(ls "$T" | grep '\.tmp')"
+        run eval "$M" --test "$T/cls.csv"
+        check "SIG$sig: the saved model evaluates" test "$RC" -eq 0
+    else
+        kill -9 "$P" 2>/dev/null
+        bad "SIG$sig: the run wrote a metrics line" "$(head -c 300 "$T/$sig.err")"
+    fi
+done
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
