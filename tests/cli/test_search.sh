@@ -68,12 +68,16 @@ cat >"$T/long.json" <<'EOF'
  "params": {"hidden": [[32, 32], [32, 32, 32]], "epochs": [500, 700], "batch": 10, "act": "relu",
             "opt": "adam", "lr": {"min": 0.0001, "max": 0.01, "log": true}}}
 EOF
-# children PID: the processes whose parent is PID; proc_state PID: R, S, Z...
-# (from /proc, so no procps is needed)
+# children PID: the processes whose parent is PID (one read of /proc, no
+# procps needed); proc_state PID: R, S, T, Z...
 children() {
-    for _f in /proc/[0-9]*/status; do
-        awk -v p="$1" '$1 == "PPid:" && $2 == p { split(FILENAME, a, "/"); print a[3] }' "$_f" 2>/dev/null
-    done
+    if [ -r "/proc/$1/task/$1/children" ]; then
+        cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | grep .
+    else
+        for _f in /proc/[0-9]*/status; do
+            awk -v p="$1" '$1 == "PPid:" && $2 == p { split(FILENAME, a, "/"); print a[3] }' "$_f" 2>/dev/null
+        done
+    fi
 }
 proc_state() { awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # argv1 PID: the first argument of a process ("dashboard" for the search's
@@ -85,8 +89,21 @@ workers() { for _k in $(children "$1"); do [ "$(argv1 "$_k")" = dashboard ] || e
 # the database cannot change while the test looks at it, and go on again.
 # Every step of these tests waits for an event (a row in the database, a
 # process gone), never for a time: the guards below only end a hung run.
-freeze() { kill -STOP "$1"; for _k in $(workers "$1"); do kill -STOP "$_k"; done; }
-thaw() { for _k in $(workers "$1"); do kill -CONT "$_k"; done; kill -CONT "$1"; }
+# The workers stop first: a worker that finished a trial just before the
+# coordinator stopped could leave a trial "running" in the database that no
+# worker runs any more.
+freeze() {
+    _ws=$(workers "$1")
+    # shellcheck disable=SC2086 # one pid per word
+    [ -z "$_ws" ] || kill -STOP $_ws
+    kill -STOP "$1"
+}
+thaw() {
+    _ws=$(workers "$1")
+    kill -CONT "$1"
+    # shellcheck disable=SC2086 # one pid per word
+    [ -z "$_ws" ] || kill -CONT $_ws
+}
 # count STATE: trials in STATE in $T/snap.csv
 count() { grep -c ",$1," "$T/snap.csv"; }
 # wait_for DB STATE N: until the report shows N trials in STATE (guard: 300 s)
