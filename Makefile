@@ -1,7 +1,7 @@
 # mlpc - plain Makefile.  `make` builds the library and the CLI, `make test`
 # runs the whole test suite (unit tests under ASan+UBSan, then the slow tier
-# on real MNIST), `make install PREFIX=...` installs header, library, CLI and
-# pkg-config file.  Kernels for AVX2/AVX-512 are compiled per file with their
+# on real MNIST), `make install PREFIX=...` installs header, libraries (static
+# and shared), CLI and pkg-config file.  Kernels for AVX2/AVX-512 are compiled per file with their
 # own -m flags and chosen at run time, so the binary stays portable.
 
 CC       ?= cc
@@ -32,15 +32,35 @@ $(BUILD)/src/kernels/%_avx2.o:   ISA = -mavx2 -mfma -ffp-contract=fast
 $(BUILD)/src/kernels/act.o:      ISA = -fno-trapping-math
 $(BUILD)/src/kernels/rows8.o:    ISA = -fno-trapping-math
 
-all: $(BUILD)/libmlpc.a $(BUILD)/mlpc
+# the shared library: libmlpc.so.$(VERSION), soname libmlpc.so.$(SOMAJOR)
+VERSION  := $(shell sed -n 's/.*MLPC_VERSION_STRING "\(.*\)"/\1/p' include/mlpc.h)
+SOMAJOR  := $(firstword $(subst ., ,$(VERSION)))
+SONAME    = libmlpc.so.$(SOMAJOR)
+SHARED    = $(BUILD)/libmlpc.so.$(VERSION) $(BUILD)/$(SONAME) $(BUILD)/libmlpc.so
+
+all: $(BUILD)/libmlpc.a $(SHARED) $(BUILD)/mlpc
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(OPT) $(ISA) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_BASE) $(OPT) $(ISA) $(VIS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The library's objects export only what mlpc.h marks MLPC_API (the shared
+# library's symbol table, tests/cli/test_symbols.sh); static linking is the
+# same as before.
+$(LIB_OBJ): VIS = -fvisibility=hidden
 
 $(BUILD)/libmlpc.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+$(BUILD)/libmlpc.so.$(VERSION): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,-z,defs $(OPT) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/$(SONAME): $(BUILD)/libmlpc.so.$(VERSION)
+	ln -sf libmlpc.so.$(VERSION) $@
+
+$(BUILD)/libmlpc.so: $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
 
 # The hyperparameter search (src/search/, docs/search.md), linked into the
 # CLI: SQLite from Debian, and the MPI transport when mpicc is there
@@ -202,13 +222,18 @@ fast-tests: $(FAST_TESTS)
 test: all tests asan
 	@sh tests/run.sh
 
+# PREFIX is also compiled into device.o (the CUDA plugin's last search
+# folder): installing an existing build elsewhere keeps the old one there.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/mlpc.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/libmlpc.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libmlpc.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libmlpc.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libmlpc.so
 	install -m 755 $(BUILD)/mlpc $(DESTDIR)$(PREFIX)/bin/
 	$(if $(CUDA_PLUGIN),install -m 755 $(CUDA_PLUGIN) $(DESTDIR)$(PREFIX)/lib/)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*MLPC_VERSION_STRING "\(.*\)"/\1/p' include/mlpc.h)|' \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 	    mlpc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlpc.pc
 
 # `make bench`: the performance harness (bench/README.md); needs the Debian

@@ -41,6 +41,14 @@ extern "C" {
 #define MLPC_VERSION_PATCH 0
 #define MLPC_VERSION_STRING "0.1.0"
 
+/* Marks the public API: the shared library exports these functions and
+ * nothing else (the library is compiled with -fvisibility=hidden). */
+#if defined(__GNUC__) || defined(__clang__)
+#define MLPC_API __attribute__((visibility("default")))
+#else
+#define MLPC_API
+#endif
+
 #define MLPC_MAX_LAYERS 32 /* weight layers in one net */
 #define MLPC_MAX_WIDTH (1 << 20)
 #define MLPC_MAX_THREADS 256 /* compute threads in one net or trainer */
@@ -65,7 +73,7 @@ typedef struct mlpc_error {
 } mlpc_error;
 
 /* Name of a status code, e.g. "format error". */
-const char *mlpc_status_str(mlpc_status s);
+MLPC_API const char *mlpc_status_str(mlpc_status s);
 
 /* ---------------------------------------------------------------- enums */
 
@@ -127,20 +135,20 @@ typedef enum mlpc_metric {
 
 /* Names as used on the command line and in files ("relu", "cce", "adam", ...).
  * *_parse return 0 on success and -1 for an unknown name. */
-const char *mlpc_act_name(mlpc_act a);
-const char *mlpc_loss_name(mlpc_loss l);
-const char *mlpc_init_name(mlpc_init i);
-const char *mlpc_opt_name(mlpc_opt o);
-const char *mlpc_sched_name(mlpc_sched s);
-const char *mlpc_norm_name(mlpc_norm n);
-const char *mlpc_metric_name(mlpc_metric m);
-int mlpc_act_parse(const char *s, mlpc_act *out);
-int mlpc_loss_parse(const char *s, mlpc_loss *out);
-int mlpc_init_parse(const char *s, mlpc_init *out);
-int mlpc_opt_parse(const char *s, mlpc_opt *out);
-int mlpc_sched_parse(const char *s, mlpc_sched *out);
-int mlpc_norm_parse(const char *s, mlpc_norm *out);
-int mlpc_metric_parse(const char *s, mlpc_metric *out);
+MLPC_API const char *mlpc_act_name(mlpc_act a);
+MLPC_API const char *mlpc_loss_name(mlpc_loss l);
+MLPC_API const char *mlpc_init_name(mlpc_init i);
+MLPC_API const char *mlpc_opt_name(mlpc_opt o);
+MLPC_API const char *mlpc_sched_name(mlpc_sched s);
+MLPC_API const char *mlpc_norm_name(mlpc_norm n);
+MLPC_API const char *mlpc_metric_name(mlpc_metric m);
+MLPC_API int mlpc_act_parse(const char *s, mlpc_act *out);
+MLPC_API int mlpc_loss_parse(const char *s, mlpc_loss *out);
+MLPC_API int mlpc_init_parse(const char *s, mlpc_init *out);
+MLPC_API int mlpc_opt_parse(const char *s, mlpc_opt *out);
+MLPC_API int mlpc_sched_parse(const char *s, mlpc_sched *out);
+MLPC_API int mlpc_norm_parse(const char *s, mlpc_norm *out);
+MLPC_API int mlpc_metric_parse(const char *s, mlpc_metric *out);
 
 /* ---------------------------------------------------------------- config */
 
@@ -183,19 +191,19 @@ typedef struct mlpc_config {
     int es_restore_best;   /* default 1 */
 } mlpc_config;
 
-void mlpc_config_default(mlpc_config *cfg);
+MLPC_API void mlpc_config_default(mlpc_config *cfg);
 /* Parses "784-30-10" into n_layers/sizes. When the layer count changes, the
  * hidden layers take the previous first activation and the output layer
  * keeps the previous output activation. A fresh config gets sigmoid hidden
  * layers and, with its default loss cce, a softmax output. */
-mlpc_status mlpc_config_set_layers(mlpc_config *cfg, const char *spec, mlpc_error *err);
+MLPC_API mlpc_status mlpc_config_set_layers(mlpc_config *cfg, const char *spec, mlpc_error *err);
 /* Sets every hidden layer's activation to `hidden` and the last to `out`. */
-void mlpc_config_set_acts(mlpc_config *cfg, mlpc_act hidden, mlpc_act out);
+MLPC_API void mlpc_config_set_acts(mlpc_config *cfg, mlpc_act hidden, mlpc_act out);
 /* Checks every field; the message names the offending setting. */
-mlpc_status mlpc_config_validate(const mlpc_config *cfg, mlpc_error *err);
+MLPC_API mlpc_status mlpc_config_validate(const mlpc_config *cfg, mlpc_error *err);
 /* Writes the config as one JSON object into buf (NUL-terminated). Returns
  * the length, or -1 if cap is too small. */
-int mlpc_config_to_json(const mlpc_config *cfg, char *buf, size_t cap);
+MLPC_API int mlpc_config_to_json(const mlpc_config *cfg, char *buf, size_t cap);
 
 /* ---------------------------------------------------------------- data */
 
@@ -207,7 +215,7 @@ typedef enum mlpc_task {
 } mlpc_task;
 
 /* IDX image + label files (plain or gzip, detected by content). */
-mlpc_dataset *mlpc_dataset_load_idx(const char *images, const char *labels, mlpc_error *err);
+MLPC_API mlpc_dataset *mlpc_dataset_load_idx(const char *images, const char *labels, mlpc_error *err);
 
 typedef struct mlpc_csv_options {
     int header;            /* -1 auto-detect (default), 0 no header, 1 header */
@@ -216,17 +224,17 @@ typedef struct mlpc_csv_options {
     mlpc_task task;        /* classify (default) or regress */
     char delim;            /* 0: auto (',' ';' or tab) */
 } mlpc_csv_options;
-void mlpc_csv_options_default(mlpc_csv_options *o);
+MLPC_API void mlpc_csv_options_default(mlpc_csv_options *o);
 /* CSV, plain or gzip. With `opt` NULL: defaults. */
-mlpc_dataset *mlpc_dataset_load_csv(const char *path, const mlpc_csv_options *opt, mlpc_error *err);
+MLPC_API mlpc_dataset *mlpc_dataset_load_csv(const char *path, const mlpc_csv_options *opt, mlpc_error *err);
 /* CSV without targets (rows to predict): every column is a feature. */
-mlpc_dataset *mlpc_dataset_load_csv_features(const char *path, int header, mlpc_error *err);
+MLPC_API mlpc_dataset *mlpc_dataset_load_csv_features(const char *path, int header, mlpc_error *err);
 /* NumPy .npy (float32, float64 or uint8, C order; 1-D or 2-D). `labels` may
  * be NULL (features only). Label files of integer type give a classification
  * set, float label files a regression set (n x k or n). */
-mlpc_dataset *mlpc_dataset_load_npy(const char *features, const char *labels, mlpc_error *err);
+MLPC_API mlpc_dataset *mlpc_dataset_load_npy(const char *features, const char *labels, mlpc_error *err);
 /* Loads by file extension/content: .npy, .csv(.gz), IDX. `labels` may be NULL. */
-mlpc_dataset *mlpc_dataset_load(const char *features, const char *labels, mlpc_error *err);
+MLPC_API mlpc_dataset *mlpc_dataset_load(const char *features, const char *labels, mlpc_error *err);
 
 /* W4: Lorenz attractor (sigma 10, beta 8/3, rho 58) integrated with RK4 over
  * t in [0, 20] in 9,999 steps from (1,1,1). Input: the state at step t;
@@ -236,28 +244,28 @@ typedef struct mlpc_lorenz_options {
     int steps;   /* default 9999 */
     int horizon; /* default 99 */
 } mlpc_lorenz_options;
-void mlpc_lorenz_options_default(mlpc_lorenz_options *o);
-mlpc_dataset *mlpc_dataset_lorenz(const mlpc_lorenz_options *o, int start, int count, mlpc_error *err);
+MLPC_API void mlpc_lorenz_options_default(mlpc_lorenz_options *o);
+MLPC_API mlpc_dataset *mlpc_dataset_lorenz(const mlpc_lorenz_options *o, int start, int count, mlpc_error *err);
 
 /* Rows [start, start+count) copied into a new dataset. */
-mlpc_dataset *mlpc_dataset_slice(const mlpc_dataset *d, size_t start, size_t count, mlpc_error *err);
+MLPC_API mlpc_dataset *mlpc_dataset_slice(const mlpc_dataset *d, size_t start, size_t count, mlpc_error *err);
 /* Builds a dataset from caller arrays (copied). labels: n ints or NULL;
  * targets: n x n_out floats or NULL. Exactly one of them for training sets. */
-mlpc_dataset *mlpc_dataset_from_arrays(size_t n, size_t n_in, const float *x, const int32_t *labels,
+MLPC_API mlpc_dataset *mlpc_dataset_from_arrays(size_t n, size_t n_in, const float *x, const int32_t *labels,
                                        int n_classes, const float *targets, size_t n_out,
                                        mlpc_error *err);
-void mlpc_dataset_free(mlpc_dataset *d);
+MLPC_API void mlpc_dataset_free(mlpc_dataset *d);
 
-size_t mlpc_dataset_rows(const mlpc_dataset *d);
-size_t mlpc_dataset_features(const mlpc_dataset *d);
+MLPC_API size_t mlpc_dataset_rows(const mlpc_dataset *d);
+MLPC_API size_t mlpc_dataset_features(const mlpc_dataset *d);
 /* Output width the data implies: n_classes (classify) or target columns. */
-size_t mlpc_dataset_outputs(const mlpc_dataset *d);
-mlpc_task mlpc_dataset_task(const mlpc_dataset *d);
-int mlpc_dataset_has_targets(const mlpc_dataset *d);
-const float *mlpc_dataset_x(const mlpc_dataset *d);          /* rows x features */
-const int32_t *mlpc_dataset_labels(const mlpc_dataset *d);   /* classify, else NULL */
-const float *mlpc_dataset_targets(const mlpc_dataset *d);    /* regress, else NULL */
-const char *mlpc_dataset_source(const mlpc_dataset *d);      /* file it came from */
+MLPC_API size_t mlpc_dataset_outputs(const mlpc_dataset *d);
+MLPC_API mlpc_task mlpc_dataset_task(const mlpc_dataset *d);
+MLPC_API int mlpc_dataset_has_targets(const mlpc_dataset *d);
+MLPC_API const float *mlpc_dataset_x(const mlpc_dataset *d);          /* rows x features */
+MLPC_API const int32_t *mlpc_dataset_labels(const mlpc_dataset *d);   /* classify, else NULL */
+MLPC_API const float *mlpc_dataset_targets(const mlpc_dataset *d);    /* regress, else NULL */
+MLPC_API const char *mlpc_dataset_source(const mlpc_dataset *d);      /* file it came from */
 
 /* ---------------------------------------------------------------- model */
 
@@ -265,39 +273,39 @@ typedef struct mlpc_net mlpc_net;
 
 /* Builds a net from cfg's layers, activations, loss and init, with weights
  * drawn from cfg->seed. */
-mlpc_net *mlpc_net_create(const mlpc_config *cfg, mlpc_error *err);
-void mlpc_net_free(mlpc_net *net);
-const mlpc_error *mlpc_net_error(const mlpc_net *net);
+MLPC_API mlpc_net *mlpc_net_create(const mlpc_config *cfg, mlpc_error *err);
+MLPC_API void mlpc_net_free(mlpc_net *net);
+MLPC_API const mlpc_error *mlpc_net_error(const mlpc_net *net);
 
-int mlpc_net_layers(const mlpc_net *net);
-int mlpc_net_size(const mlpc_net *net, int i); /* i in 0..layers */
-mlpc_act mlpc_net_act(const mlpc_net *net, int layer);
-mlpc_loss mlpc_net_loss(const mlpc_net *net);
-size_t mlpc_net_param_count(const mlpc_net *net);
+MLPC_API int mlpc_net_layers(const mlpc_net *net);
+MLPC_API int mlpc_net_size(const mlpc_net *net, int i); /* i in 0..layers */
+MLPC_API mlpc_act mlpc_net_act(const mlpc_net *net, int layer);
+MLPC_API mlpc_loss mlpc_net_loss(const mlpc_net *net);
+MLPC_API size_t mlpc_net_param_count(const mlpc_net *net);
 /* The flat parameter arena: per layer W (in x out, row-major) then b (out). */
-float *mlpc_net_params(mlpc_net *net);
+MLPC_API float *mlpc_net_params(mlpc_net *net);
 /* Pointers into the arena for one layer. */
-float *mlpc_net_weights(mlpc_net *net, int layer);
-float *mlpc_net_biases(mlpc_net *net, int layer);
+MLPC_API float *mlpc_net_weights(mlpc_net *net, int layer);
+MLPC_API float *mlpc_net_biases(mlpc_net *net, int layer);
 
 /* Compute threads used by predict/eval with this net (the trainer uses its
  * config's count). Exactly n threads, the caller's included. */
-mlpc_status mlpc_net_set_threads(mlpc_net *net, int n);
+MLPC_API mlpc_status mlpc_net_set_threads(mlpc_net *net, int n);
 
 /* Normalization stored with the model and applied by predict. */
-mlpc_status mlpc_net_fit_normalization(mlpc_net *net, const mlpc_dataset *train, mlpc_norm mode);
+MLPC_API mlpc_status mlpc_net_fit_normalization(mlpc_net *net, const mlpc_dataset *train, mlpc_norm mode);
 /* Applies the net's normalization to the dataset's features in place. */
-mlpc_status mlpc_net_normalize(const mlpc_net *net, mlpc_dataset *d);
-mlpc_norm mlpc_net_norm_mode(const mlpc_net *net);
+MLPC_API mlpc_status mlpc_net_normalize(const mlpc_net *net, mlpc_dataset *d);
+MLPC_API mlpc_norm mlpc_net_norm_mode(const mlpc_net *net);
 
 /* Rows per inference chunk for predict/evaluate: the batch size of a
  * forward-only pass (default 1024). Rows are independent, so chunks larger
  * than 1024 run as tiles of 1024 rows, which keeps activations in cache. */
-mlpc_status mlpc_net_set_eval_rows(mlpc_net *net, int rows);
+MLPC_API mlpc_status mlpc_net_set_eval_rows(mlpc_net *net, int rows);
 
 /* out: n x outputs. x is raw (un-normalized) input, n x inputs; x and out
  * must not overlap. */
-mlpc_status mlpc_net_predict(mlpc_net *net, const float *x, size_t n, float *out);
+MLPC_API mlpc_status mlpc_net_predict(mlpc_net *net, const float *x, size_t n, float *out);
 
 typedef struct mlpc_eval {
     double loss; /* mean loss */
@@ -306,16 +314,16 @@ typedef struct mlpc_eval {
     size_t n;
 } mlpc_eval;
 /* Evaluates on an already normalized dataset (see mlpc_net_normalize). */
-mlpc_status mlpc_net_evaluate(mlpc_net *net, const mlpc_dataset *d, mlpc_eval *out);
+MLPC_API mlpc_status mlpc_net_evaluate(mlpc_net *net, const mlpc_dataset *d, mlpc_eval *out);
 
 /* Training settings and metrics carried in the model file, as JSON text
  * (NULL when absent). Setting copies the string. */
-const char *mlpc_net_meta(const mlpc_net *net, const char *key); /* "config" or "metrics" */
-mlpc_status mlpc_net_set_meta(mlpc_net *net, const char *key, const char *json);
+MLPC_API const char *mlpc_net_meta(const mlpc_net *net, const char *key); /* "config" or "metrics" */
+MLPC_API mlpc_status mlpc_net_set_meta(mlpc_net *net, const char *key, const char *json);
 
 /* Model files: versioned binary, CRC-32 checked, written atomically. */
-mlpc_status mlpc_net_save(mlpc_net *net, const char *path, mlpc_error *err);
-mlpc_net *mlpc_net_load(const char *path, mlpc_error *err);
+MLPC_API mlpc_status mlpc_net_save(mlpc_net *net, const char *path, mlpc_error *err);
+MLPC_API mlpc_net *mlpc_net_load(const char *path, mlpc_error *err);
 
 /* ---------------------------------------------------------------- training */
 
@@ -352,13 +360,13 @@ typedef int (*mlpc_epoch_fn)(mlpc_trainer *tr, const mlpc_epoch_stats *e, void *
 
 /* The trainer keeps borrowed pointers to net and datasets; cfg is copied.
  * All buffers are allocated here: no allocation happens in an epoch. */
-mlpc_trainer *mlpc_trainer_create(mlpc_net *net, const mlpc_config *cfg, mlpc_error *err);
-void mlpc_trainer_free(mlpc_trainer *tr);
-const mlpc_error *mlpc_trainer_error(const mlpc_trainer *tr);
+MLPC_API mlpc_trainer *mlpc_trainer_create(mlpc_net *net, const mlpc_config *cfg, mlpc_error *err);
+MLPC_API void mlpc_trainer_free(mlpc_trainer *tr);
+MLPC_API const mlpc_error *mlpc_trainer_error(const mlpc_trainer *tr);
 
 /* Datasets must already be normalized (mlpc_net_normalize). val and test may
  * be NULL. Checks that widths and targets fit the net. */
-mlpc_status mlpc_trainer_set_data(mlpc_trainer *tr, const mlpc_dataset *train,
+MLPC_API mlpc_status mlpc_trainer_set_data(mlpc_trainer *tr, const mlpc_dataset *train,
                                   const mlpc_dataset *val, const mlpc_dataset *test);
 /* Byte rows: when every normalized training value is ((float)u - shift) *
  * scale of a byte u under the net's normalization (pixel data), set_data
@@ -367,47 +375,47 @@ mlpc_status mlpc_trainer_set_data(mlpc_trainer *tr, const mlpc_dataset *train,
  * set_data to save the memory (the search does, to share one float copy).
  * The copy is taken by set_data: call it again after changing the training
  * rows. mlpc_trainer_byte_rows says whether the copy is in use. */
-void mlpc_trainer_set_byte_rows(mlpc_trainer *tr, int on);
-int mlpc_trainer_byte_rows(const mlpc_trainer *tr);
+MLPC_API void mlpc_trainer_set_byte_rows(mlpc_trainer *tr, int on);
+MLPC_API int mlpc_trainer_byte_rows(const mlpc_trainer *tr);
 /* Called every `every` batches (>= 1) and after every epoch. */
-void mlpc_trainer_on_batch(mlpc_trainer *tr, mlpc_batch_fn fn, int every, void *user);
-void mlpc_trainer_on_epoch(mlpc_trainer *tr, mlpc_epoch_fn fn, void *user);
+MLPC_API void mlpc_trainer_on_batch(mlpc_trainer *tr, mlpc_batch_fn fn, int every, void *user);
+MLPC_API void mlpc_trainer_on_epoch(mlpc_trainer *tr, mlpc_epoch_fn fn, void *user);
 /* Checkpoint after each epoch (atomic write), with optimizer state for --resume. */
-void mlpc_trainer_set_checkpoint(mlpc_trainer *tr, const char *path);
+MLPC_API void mlpc_trainer_set_checkpoint(mlpc_trainer *tr, const char *path);
 
 /* One epoch; fills *st. Returns MLPC_ERR_DIVERGED if the loss turned NaN/Inf
  * (parameters are then restored to the start of the epoch). */
-mlpc_status mlpc_trainer_epoch(mlpc_trainer *tr, mlpc_epoch_stats *st);
+MLPC_API mlpc_status mlpc_trainer_epoch(mlpc_trainer *tr, mlpc_epoch_stats *st);
 /* Runs epochs until cfg.epochs, early stopping or a callback stop.
  * Returns MLPC_OK also when stopped early by a callback or early stopping. */
-mlpc_status mlpc_trainer_run(mlpc_trainer *tr);
+MLPC_API mlpc_status mlpc_trainer_run(mlpc_trainer *tr);
 
-int mlpc_trainer_epochs_done(const mlpc_trainer *tr);
-float mlpc_trainer_lr(const mlpc_trainer *tr);
-void mlpc_trainer_set_lr(mlpc_trainer *tr, float lr);
+MLPC_API int mlpc_trainer_epochs_done(const mlpc_trainer *tr);
+MLPC_API float mlpc_trainer_lr(const mlpc_trainer *tr);
+MLPC_API void mlpc_trainer_set_lr(mlpc_trainer *tr, float lr);
 /* Set by early stopping or a callback. */
-int mlpc_trainer_stopped(const mlpc_trainer *tr);
-const char *mlpc_trainer_stop_reason(const mlpc_trainer *tr);
+MLPC_API int mlpc_trainer_stopped(const mlpc_trainer *tr);
+MLPC_API const char *mlpc_trainer_stop_reason(const mlpc_trainer *tr);
 
 /* Saves the net with optimizer and loop state; resume restores it so the
  * continued run equals an uninterrupted one (same seed and threads). */
-mlpc_status mlpc_trainer_save_checkpoint(mlpc_trainer *tr, const char *path);
+MLPC_API mlpc_status mlpc_trainer_save_checkpoint(mlpc_trainer *tr, const char *path);
 /* Loads a checkpoint written by mlpc_trainer_save_checkpoint into a fresh
  * trainer (the net must have the same architecture). */
-mlpc_status mlpc_trainer_resume(mlpc_trainer *tr, const char *path);
+MLPC_API mlpc_status mlpc_trainer_resume(mlpc_trainer *tr, const char *path);
 
 /* One step on a caller batch: x (n x inputs, normalized), labels or targets.
  * For tests and custom loops. Allocates nothing. Returns the batch loss in *loss. */
-mlpc_status mlpc_trainer_step(mlpc_trainer *tr, const float *x, const int32_t *labels,
+MLPC_API mlpc_status mlpc_trainer_step(mlpc_trainer *tr, const float *x, const int32_t *labels,
                               const float *targets, int n, double *loss);
 /* Gradients of the last step (same layout as mlpc_net_params), mean over the
  * batch: after mlpc_trainer_step or mlpc_trainer_gradient, inside a batch
  * callback, and after an epoch that ended normally. (With plain SGD an
  * epoch writes the weight gradients only for those batches: the step is
  * done while they are computed.) Unspecified after an error. */
-const float *mlpc_trainer_grads(const mlpc_trainer *tr);
+MLPC_API const float *mlpc_trainer_grads(const mlpc_trainer *tr);
 /* Computes loss and gradients without updating (for gradient checks). */
-mlpc_status mlpc_trainer_gradient(mlpc_trainer *tr, const float *x, const int32_t *labels,
+MLPC_API mlpc_status mlpc_trainer_gradient(mlpc_trainer *tr, const float *x, const int32_t *labels,
                                   const float *targets, int n, double *loss);
 
 /* Picks a thread count for cfg's net and batch size by timing training
@@ -415,7 +423,7 @@ mlpc_status mlpc_trainer_gradient(mlpc_trainer *tr, const float *x, const int32_
  * most for W1-W4). *chosen gets the fastest count by the best of several
  * rounds, preferring fewer threads within 3%; *step_seconds its step time
  * (may be NULL); why (may be NULL) a one-line account of the measurements. */
-mlpc_status mlpc_calibrate_threads(const mlpc_config *cfg, int max_threads, int *chosen,
+MLPC_API mlpc_status mlpc_calibrate_threads(const mlpc_config *cfg, int max_threads, int *chosen,
                                    double *step_seconds, char *why, size_t why_cap, mlpc_error *err);
 
 /* ---------------------------------------------------------------- devices */
@@ -439,14 +447,14 @@ typedef struct mlpc_device {
 } mlpc_device;
 
 /* "cpu", "cuda" (cuda:0), "cuda:N" or "auto". 0, or -1 for anything else. */
-int mlpc_device_parse(const char *s, mlpc_device *out);
+MLPC_API int mlpc_device_parse(const char *s, mlpc_device *out);
 /* "cpu", "cuda:N" or "auto" into buf; returns buf. */
-const char *mlpc_device_name(const mlpc_device *d, char *buf, size_t cap);
+MLPC_API const char *mlpc_device_name(const mlpc_device *d, char *buf, size_t cap);
 
 /* A byte count: a number (decimals allowed) with an optional suffix K, M, G
  * or T (powers of 1024; "KiB"/"KB" forms and a final "B" are accepted):
  * "1024M", "1.5G", "65536". 0, or -1 for anything else. */
-int mlpc_size_parse(const char *s, uint64_t *bytes);
+MLPC_API int mlpc_size_parse(const char *s, uint64_t *bytes);
 
 typedef struct mlpc_device_info {
     mlpc_device dev;
@@ -471,20 +479,20 @@ typedef struct mlpc_device_list {
 
 /* The CPU and every CUDA device. Succeeds without a plugin, driver or GPU
  * too: cuda_why then says what is missing. */
-mlpc_status mlpc_device_list_get(mlpc_device_list *out, mlpc_error *err);
+MLPC_API mlpc_status mlpc_device_list_get(mlpc_device_list *out, mlpc_error *err);
 
 /* Resolves a requested device to one that works. cpu: as is. cuda:N: loads
  * the plugin and runs a kernel on that device; fails with
  * MLPC_ERR_UNSUPPORTED ("no usable GPU: CUDA driver not found (...)") or
  * MLPC_ERR_ARG (no such index). auto: cuda:0 when it works, else the CPU.
  * why (may be NULL) gets one line on what was chosen and why. */
-mlpc_status mlpc_device_select(const mlpc_device *want, mlpc_device *got, char *why, size_t why_cap,
+MLPC_API mlpc_status mlpc_device_select(const mlpc_device *want, mlpc_device *got, char *why, size_t why_cap,
                                mlpc_error *err);
 
 /* Where each layer's work runs on dev (as selected), one line per layer and
  * one for the rest, into buf. training: with backward pass and optimizer.
  * Returns the length, or -1. */
-int mlpc_device_plan(const mlpc_net *net, const mlpc_device *dev, int threads, int training, char *buf,
+MLPC_API int mlpc_device_plan(const mlpc_net *net, const mlpc_device *dev, int threads, int training, char *buf,
                      size_t cap);
 
 /* Puts training on a selected device (after mlpc_trainer_set_data; cpu is
@@ -496,11 +504,11 @@ int mlpc_device_plan(const mlpc_net *net, const mlpc_device *dev, int threads, i
  * callbacks and divergence rollback work as on the CPU. The upload is taken
  * here: after mlpc_trainer_set_data, set the device again (an epoch fails
  * with MLPC_ERR_ARG until then). */
-mlpc_status mlpc_trainer_set_device(mlpc_trainer *tr, const mlpc_device *dev, uint64_t mem_limit);
+MLPC_API mlpc_status mlpc_trainer_set_device(mlpc_trainer *tr, const mlpc_device *dev, uint64_t mem_limit);
 
 /* Runs mlpc_net_predict and mlpc_net_evaluate of this net on a selected
  * device (cpu: the default), with the same memory check. */
-mlpc_status mlpc_net_set_device(mlpc_net *net, const mlpc_device *dev, uint64_t mem_limit);
+MLPC_API mlpc_status mlpc_net_set_device(mlpc_net *net, const mlpc_device *dev, uint64_t mem_limit);
 
 /* ---------------------------------------------------------------- dashboard */
 
@@ -511,7 +519,7 @@ mlpc_status mlpc_net_set_device(mlpc_net *net, const mlpc_device *dev, uint64_t 
  * must outlive the dataset; mlpc_dataset_free frees only the handle. Do not
  * call mlpc_net_normalize on a view of read-only memory. labels: n ints
  * 0..n_classes-1 or NULL; targets: n x n_out floats or NULL. */
-mlpc_dataset *mlpc_dataset_view(size_t n, size_t n_in, const float *x, const int32_t *labels,
+MLPC_API mlpc_dataset *mlpc_dataset_view(size_t n, size_t n_in, const float *x, const int32_t *labels,
                                 int n_classes, const float *targets, size_t n_out,
                                 const char *source, mlpc_error *err);
 
@@ -534,14 +542,14 @@ mlpc_dataset *mlpc_dataset_view(size_t n, size_t n_in, const float *x, const int
 
 /* The library's version, "MAJOR.MINOR.PATCH" (MLPC_VERSION_STRING of the
  * library actually loaded, which may differ from this header's). */
-const char *mlpc_version(void);
+MLPC_API const char *mlpc_version(void);
 
 /* Scratch memory for mlpc_net_predict_ws, sized for `rows` rows per chunk
  * of the net (0: 256). A workspace serves one thread at a time; it may be
  * reused for any net with the same layer sizes. */
 typedef struct mlpc_workspace mlpc_workspace;
-mlpc_workspace *mlpc_workspace_create(const mlpc_net *net, int rows, mlpc_error *err);
-void mlpc_workspace_free(mlpc_workspace *ws);
+MLPC_API mlpc_workspace *mlpc_workspace_create(const mlpc_net *net, int rows, mlpc_error *err);
+MLPC_API void mlpc_workspace_free(mlpc_workspace *ws);
 
 /* Like mlpc_net_predict, on the calling thread only, without changing the
  * net: x is n rows of raw (un-normalized) input, row i at x + i * x_stride
@@ -549,17 +557,17 @@ void mlpc_workspace_free(mlpc_workspace *ws);
  * net's normalization is applied. Fails with MLPC_ERR_SHAPE when ws was
  * made for other layer sizes; non-finite inputs give MLPC_ERR_ARG naming
  * the row and column. */
-mlpc_status mlpc_net_predict_ws(const mlpc_net *net, mlpc_workspace *ws, const float *x, size_t n,
+MLPC_API mlpc_status mlpc_net_predict_ws(const mlpc_net *net, mlpc_workspace *ws, const float *x, size_t n,
                                 size_t x_stride, float *out, mlpc_error *err);
 
 /* The model file's bytes (same versioned format and CRC as mlpc_net_save)
  * in a new buffer: *buf is malloc'ed, release it with mlpc_free. */
-mlpc_status mlpc_net_save_buffer(const mlpc_net *net, void **buf, size_t *len, mlpc_error *err);
+MLPC_API mlpc_status mlpc_net_save_buffer(const mlpc_net *net, void **buf, size_t *len, mlpc_error *err);
 /* A model from such bytes, with every check mlpc_net_load makes; messages
  * name `name` (may be NULL: "<memory>") where they would name the file. */
-mlpc_net *mlpc_net_load_buffer(const void *buf, size_t len, const char *name, mlpc_error *err);
+MLPC_API mlpc_net *mlpc_net_load_buffer(const void *buf, size_t len, const char *name, mlpc_error *err);
 /* Releases memory the library returned (mlpc_net_save_buffer). */
-void mlpc_free(void *p);
+MLPC_API void mlpc_free(void *p);
 
 /* A dataset over caller arrays with row strides (in elements): x has n rows
  * of n_in floats, row i at x + i * x_stride (0 means n_in); targets n rows
@@ -570,14 +578,14 @@ void mlpc_free(void *p);
  * (as mlpc_dataset_view); otherwise they are copied once into dense rows.
  * Every value of x and targets must be finite and every label in range:
  * else NULL with MLPC_ERR_ARG naming the first bad row and column. */
-mlpc_dataset *mlpc_dataset_from_strided(size_t n, size_t n_in, const float *x, size_t x_stride,
+MLPC_API mlpc_dataset *mlpc_dataset_from_strided(size_t n, size_t n_in, const float *x, size_t x_stride,
                                         const int32_t *labels, int n_classes, const float *targets,
                                         size_t n_out, size_t t_stride, int borrow, const char *source,
                                         mlpc_error *err);
 /* 1 when the dataset uses the caller's arrays in place (a view). */
-int mlpc_dataset_borrowed(const mlpc_dataset *d);
+MLPC_API int mlpc_dataset_borrowed(const mlpc_dataset *d);
 /* The error of the last failed call on this dataset (mlpc_net_normalize). */
-const mlpc_error *mlpc_dataset_error(const mlpc_dataset *d);
+MLPC_API const mlpc_error *mlpc_dataset_error(const mlpc_dataset *d);
 
 /* Asks training to stop at the next batch boundary. Safe from any thread
  * and from signal handlers. As when the batch callback stops training,
@@ -586,13 +594,13 @@ const mlpc_error *mlpc_dataset_error(const mlpc_dataset *d);
  * "interrupted"; mlpc_trainer_run returns MLPC_OK, after restoring the best
  * weights seen when early stopping with es_restore_best is on. The net stays usable and the
  * trainer may continue (mlpc_trainer_clear_interrupt first). */
-void mlpc_trainer_interrupt(mlpc_trainer *tr);
+MLPC_API void mlpc_trainer_interrupt(mlpc_trainer *tr);
 /* Clears the interrupt and the stopped state, so training can continue
  * (more epochs: raise the config's epochs with mlpc_trainer_set_epochs). */
-void mlpc_trainer_clear_interrupt(mlpc_trainer *tr);
+MLPC_API void mlpc_trainer_clear_interrupt(mlpc_trainer *tr);
 /* The number of epochs mlpc_trainer_run trains up to (partial_fit and
  * warm starts raise it). */
-mlpc_status mlpc_trainer_set_epochs(mlpc_trainer *tr, int epochs);
+MLPC_API mlpc_status mlpc_trainer_set_epochs(mlpc_trainer *tr, int epochs);
 
 #ifdef __cplusplus
 }

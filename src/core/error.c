@@ -1,4 +1,5 @@
-/* error.c - per-handle error state: a code and a one-line message. */
+/* error.c - per-handle error state: a code and a one-line message; the
+ * library version. */
 #include "internal.h"
 
 #include <string.h>
@@ -46,3 +47,5 @@ int mlpc_mul_ok(size_t a, size_t b, size_t *out)
     *out = a * b;
     return 1;
 }
+
+const char *mlpc_version(void) { return MLPC_VERSION_STRING; }

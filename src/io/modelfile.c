@@ -10,6 +10,10 @@
  * (sizes, bounds with overflow-safe arithmetic, checksum, architecture,
  * finiteness) before building a net, and never trusts a length from the file
  * to size an allocation beyond the file's own size.
+ *
+ * Files and memory share the code: encode() makes the bytes that
+ * mlpc_file_write writes and mlpc_net_save_buffer returns, and parse()
+ * checks and reads both (mlpc_file_read, mlpc_net_load_buffer).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -157,10 +161,13 @@ static unsigned char *sec_begin(unsigned char *p, uint32_t tag, size_t len)
     return p + MF_SECHDR;
 }
 
-mlpc_status mlpc_file_write(const char *path, const mlpc_net *net, const mlpc_blob *extra,
-                            int n_extra, mlpc_error *err)
+/* The model file's bytes for net + extra sections, in a malloc'ed *out of
+ * *len bytes; messages name `path` (a file, or "<memory>"). */
+static mlpc_status encode(const char *path, const mlpc_net *net, const mlpc_blob *extra, int n_extra,
+                          unsigned char **out, size_t *len, mlpc_error *err)
 {
-    if (!path || !*path) return mlpc_seterr(err, MLPC_ERR_ARG, "cannot save model: no path given");
+    *out = NULL;
+    *len = 0;
     if (!net) return ferr(err, MLPC_ERR_ARG, path, "cannot save: no net given");
     if (n_extra < 0 || (n_extra > 0 && !extra))
         return ferr(err, MLPC_ERR_ARG, path, "cannot save: invalid extra sections");
@@ -286,11 +293,24 @@ mlpc_status mlpc_file_write(const char *path, const mlpc_net *net, const mlpc_bl
     put_u32(p, crc_of(buf, (size_t)(p - buf)));
     p += 4;
 
-    mlpc_status st;
-    if ((size_t)(p - buf) != total) /* cannot happen; guards the arithmetic above */
-        st = ferr(err, MLPC_ERR_ARG, path, "cannot save: internal size mismatch");
-    else
-        st = mlpc_atomic_write(path, buf, total, err);
+    if ((size_t)(p - buf) != total) { /* cannot happen; guards the arithmetic above */
+        free(buf);
+        return ferr(err, MLPC_ERR_ARG, path, "cannot save: internal size mismatch");
+    }
+    *out = buf;
+    *len = total;
+    return MLPC_OK;
+}
+
+mlpc_status mlpc_file_write(const char *path, const mlpc_net *net, const mlpc_blob *extra,
+                            int n_extra, mlpc_error *err)
+{
+    if (!path || !*path) return mlpc_seterr(err, MLPC_ERR_ARG, "cannot save model: no path given");
+    unsigned char *buf;
+    size_t total;
+    mlpc_status st = encode(path, net, extra, n_extra, &buf, &total, err);
+    if (st) return st;
+    st = mlpc_atomic_write(path, buf, total, err);
     free(buf);
     return st;
 }
@@ -706,3 +726,31 @@ mlpc_net *mlpc_net_load(const char *path, mlpc_error *err)
 {
     return mlpc_file_read(path, NULL, 0, NULL, err);
 }
+
+/* ---------------------------------------------------------------- memory */
+
+#define MEM_NAME "<memory>"
+
+mlpc_status mlpc_net_save_buffer(const mlpc_net *net, void **buf, size_t *len, mlpc_error *err)
+{
+    if (!buf || !len)
+        return ferr(err, MLPC_ERR_ARG, MEM_NAME, "cannot save: no %s pointer given", buf ? "length" : "buffer");
+    unsigned char *b;
+    mlpc_status st = encode(MEM_NAME, net, NULL, 0, &b, len, err);
+    *buf = st ? NULL : b;
+    if (!st) mlpc_clearerr(err);
+    return st;
+}
+
+mlpc_net *mlpc_net_load_buffer(const void *buf, size_t len, const char *name, mlpc_error *err)
+{
+    if (!name || !*name) name = MEM_NAME;
+    if (!buf && len > 0) {
+        ferr(err, MLPC_ERR_ARG, name, "no buffer given for %zu bytes", len);
+        return NULL;
+    }
+    static const unsigned char none[1] = {0};
+    return parse(name, buf ? buf : none, len, NULL, 0, NULL, err);
+}
+
+void mlpc_free(void *p) { free(p); }

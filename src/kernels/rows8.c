@@ -49,8 +49,8 @@ uint8_t *mlpc_rows8_build(const float *x, size_t n, size_t n_in, const float *sh
     return c;
 }
 
-MLPC_MULTIVERSION void mlpc_rows8_gather(const uint8_t *codes, size_t n_in, const uint32_t *rows,
-                                         int m, const float *shift, const float *scale, float *dst)
+MLPC_MULTIVERSION static void rows8_gather_mv(const uint8_t *codes, size_t n_in, const uint32_t *rows,
+                                              int m, const float *shift, const float *scale, float *dst)
 {
     for (int i = 0; i < m; i++) {
         const uint8_t *restrict c = codes + (size_t)rows[i] * n_in;
@@ -66,4 +66,12 @@ void mlpc_rows8_prefetch(const uint8_t *codes, size_t n_in, const uint32_t *rows
         const uint8_t *p = codes + (size_t)rows[i] * n_in;
         for (size_t o = 0; o < n_in; o += 64) __builtin_prefetch(p + o, 0, 2);
     }
+}
+
+/* GCC exports the resolver of a cloned function whatever -fvisibility says
+ * (tests/cli/test_symbols.sh): the clones are static, called from here. */
+void mlpc_rows8_gather(const uint8_t *codes, size_t n_in, const uint32_t *rows, int m, const float *shift,
+                       const float *scale, float *dst)
+{
+    rows8_gather_mv(codes, n_in, rows, m, shift, scale, dst);
 }

@@ -369,3 +369,111 @@ mlpc_status mlpc_check_targets(const mlpc_net *net, const mlpc_dataset *d, mlpc_
     }
     return MLPC_OK;
 }
+
+/* ---- inference on the caller's thread (bindings) -------------------------- */
+
+#define WS_ROWS 256 /* rows per chunk of a workspace made with rows 0 */
+
+/* Activations for one chunk and a one-thread compute context: everything
+ * mlpc_net_predict_ws writes, so the net itself stays unchanged. */
+struct mlpc_workspace {
+    int n_layers;
+    int sizes[MLPC_MAX_LAYERS + 1]; /* the layer sizes it was made for */
+    mlpc_ctx cx;                    /* one thread: no pool workers */
+    float *arena;
+    mlpc_acts w;                    /* w.rows rows, views into arena */
+};
+
+void mlpc_workspace_free(mlpc_workspace *ws)
+{
+    if (!ws) return;
+    mlpc_ctx_free(&ws->cx);
+    free(ws->arena);
+    free(ws);
+}
+
+mlpc_workspace *mlpc_workspace_create(const mlpc_net *net, int rows, mlpc_error *err)
+{
+    if (!net) {
+        mlpc_seterr(err, MLPC_ERR_ARG, "workspace: no net given");
+        return NULL;
+    }
+    if (rows == 0) rows = WS_ROWS;
+    if (rows < 1 || rows > (1 << 24)) {
+        mlpc_seterr(err, MLPC_ERR_ARG, "workspace rows %d: must be between 1 and %d (0: %d)", rows, 1 << 24, WS_ROWS);
+        return NULL;
+    }
+    mlpc_workspace *ws = calloc(1, sizeof *ws);
+    if (!ws) goto nomem;
+    ws->n_layers = net->n_layers;
+    memcpy(ws->sizes, net->sizes, sizeof(int) * (size_t)(net->n_layers + 1));
+    ws->arena = aligned_alloc(64, mlpc_acts_floats(net, rows, 0) * sizeof(float));
+    if (!ws->arena) goto nomem;
+    if (mlpc_ctx_init(&ws->cx, 1, err)) {
+        mlpc_workspace_free(ws);
+        return NULL;
+    }
+    mlpc_acts_bind(&ws->w, net, rows, ws->arena, 0);
+    mlpc_clearerr(err);
+    return ws;
+nomem:
+    mlpc_workspace_free(ws);
+    mlpc_seterr(err, MLPC_ERR_NOMEM, "workspace: out of memory for %d rows", rows);
+    return NULL;
+}
+
+/* "784-30-10" into buf */
+static const char *sizes_str(int n_layers, const int *sizes, char *buf, size_t cap)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int l = 0; l <= n_layers && k < cap; l++)
+        k += (size_t)snprintf(buf + k, cap - k, l ? "-%d" : "%d", sizes[l]);
+    return buf;
+}
+
+/* The first non-finite value of n rows (row i at x + i * stride) as an
+ * MLPC_ERR_ARG naming its row and column. */
+static mlpc_status check_finite_rows(const float *x, size_t n, size_t n_in, size_t stride, mlpc_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float *row = x + i * stride;
+        for (size_t j = 0; j < n_in; j++)
+            if (!isfinite(row[j]))
+                return mlpc_seterr(err, MLPC_ERR_ARG, "predict: x[%zu][%zu] is %s: inputs must be finite", i, j,
+                                   isnan(row[j]) ? "NaN" : row[j] > 0 ? "inf" : "-inf");
+    }
+    return MLPC_OK;
+}
+
+mlpc_status mlpc_net_predict_ws(const mlpc_net *net, mlpc_workspace *ws, const float *x, size_t n,
+                                size_t x_stride, float *out, mlpc_error *err)
+{
+    if (!net || !ws) return mlpc_seterr(err, MLPC_ERR_ARG, "predict: no %s given", net ? "workspace" : "net");
+    if (n > 0 && (!x || !out)) return mlpc_seterr(err, MLPC_ERR_ARG, "predict: no %s array given", x ? "output" : "input");
+    if (ws->n_layers != net->n_layers || memcmp(ws->sizes, net->sizes, sizeof(int) * (size_t)(net->n_layers + 1))) {
+        char a[256], b[256];
+        return mlpc_seterr(err, MLPC_ERR_SHAPE, "predict: the workspace was made for layers %s, the net has %s",
+                           sizes_str(ws->n_layers, ws->sizes, a, sizeof a), sizes_str(net->n_layers, net->sizes, b, sizeof b));
+    }
+    size_t n_in = (size_t)net->sizes[0], end;
+    if (x_stride == 0) x_stride = n_in;
+    if (x_stride < n_in)
+        return mlpc_seterr(err, MLPC_ERR_ARG, "predict: row stride %zu is less than the %zu inputs", x_stride, n_in);
+    if (n > 0 && (!mlpc_mul_ok(n - 1, x_stride, &end) || end > SIZE_MAX / sizeof(float) - n_in))
+        return mlpc_seterr(err, MLPC_ERR_ARG, "predict: %zu rows of stride %zu overflow the address space", n, x_stride);
+    if (check_finite_rows(x, n, n_in, x_stride, err)) return MLPC_ERR_ARG;
+    mlpc_ctx one = mlpc_ctx_thread(&ws->cx, 0);
+    mlpc_acts *w = &ws->w;
+    int L = net->n_layers;
+    size_t n_out = (size_t)net->sizes[L];
+    for (size_t i = 0; i < n; i += (size_t)w->rows) {
+        int m = n - i < (size_t)w->rows ? (int)(n - i) : w->rows;
+        for (int r = 0; r < m; r++) /* raw rows -> a[0] (m x n_in), normalized */
+            mlpc_normalize_rows(net, x + (i + (size_t)r) * x_stride, 1, w->a[0] + (size_t)r * n_in);
+        mlpc_forward(&one, net, net->params, w, m, w->a[0]);
+        memcpy(out + i * n_out, w->a[L], sizeof(float) * (size_t)m * n_out);
+    }
+    mlpc_clearerr(err);
+    return MLPC_OK;
+}

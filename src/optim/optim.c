@@ -13,7 +13,7 @@
 
 #include <math.h>
 
-MLPC_MULTIVERSION void mlpc_opt_apply(const mlpc_opt_step *s, float *w, const float *g, float *m, float *v, size_t n)
+MLPC_MULTIVERSION static void opt_apply_mv(const mlpc_opt_step *s, float *w, const float *g, float *m, float *v, size_t n)
 {
     const float lr = s->lr, l2 = s->l2;
     switch (s->opt) {
@@ -54,4 +54,11 @@ MLPC_MULTIVERSION void mlpc_opt_apply(const mlpc_opt_step *s, float *w, const fl
     case MLPC_OPT_COUNT:
         break;
     }
+}
+
+/* GCC exports the resolver of a cloned function whatever -fvisibility says
+ * (tests/cli/test_symbols.sh): the clones are static, called from here. */
+void mlpc_opt_apply(const mlpc_opt_step *s, float *w, const float *g, float *m, float *v, size_t n)
+{
+    opt_apply_mv(s, w, g, m, v, n);
 }

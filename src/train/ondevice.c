@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define DEV_EVAL_ROWS 4096 /* rows per evaluation chunk on the device */
+#define DEV_INTERRUPT_BATCHES 64 /* batches per run between looks at mlpc_trainer_interrupt */
 
 static mlpc_status plugin_err(mlpc_error *e, mlpc_devsess *d, int st)
 {
@@ -80,6 +81,7 @@ mlpc_status mlpc_trainer_device_batches(mlpc_trainer *tr, mlpc_epoch_stats *st, 
             long to_cb = tr->batch_every - done % tr->batch_every;
             if (to_cb < count) count = to_cb;
         }
+        if (count > DEV_INTERRUPT_BATCHES) count = DEV_INTERRUPT_BATCHES; /* see the interrupt */
         mlpc_cuda_run run = {done, count, tr->sched.lr, tr->step, d->bloss + done, d->baux + done};
         rc = api->train(d->s, &run, d->msg, sizeof d->msg);
         if (rc) {
@@ -110,6 +112,10 @@ mlpc_status mlpc_trainer_device_batches(mlpc_trainer *tr, mlpc_epoch_stats *st, 
                 *n = seen;
                 break;
             }
+        }
+        if (mlpc_trainer_check_interrupt(tr)) { /* statistics over what was trained */
+            *n = done * (size_t)B < rows ? done * (size_t)B : rows;
+            break;
         }
     }
     rc = api->get_state(d->s, tr->net->params, tr->grads, tr->m, tr->v, d->msg, sizeof d->msg);

@@ -5,6 +5,8 @@
 #include "nn/nn.h"
 #include "optim/optim.h"
 
+#include <stdatomic.h>
+
 struct mlpc_trainer {
     mlpc_error err;
     mlpc_net *net;             /* borrowed */
@@ -36,6 +38,9 @@ struct mlpc_trainer {
     double es_best;            /* best monitored value, +inf before the first epoch */
     int es_wait, best_epoch, stopped;
     char stop_reason[160];
+    /* mlpc_trainer_interrupt: set from any thread or a signal handler, read
+     * (relaxed) once per batch; cleared only by mlpc_trainer_clear_interrupt */
+    atomic_int interrupt;
     /* callbacks */
     mlpc_batch_fn on_batch;
     int batch_every;
@@ -46,6 +51,10 @@ struct mlpc_trainer {
     /* training on a CUDA device (mlpc_trainer_set_device), else NULL */
     struct mlpc_devsess *dev;
 };
+
+/* Whether mlpc_trainer_interrupt was called (one relaxed load); if so, the
+ * trainer is marked stopped with the reason "interrupted". */
+int mlpc_trainer_check_interrupt(mlpc_trainer *tr);
 
 /* src/train/ondevice.c: the device side of mlpc_trainer_epoch */
 void mlpc_trainer_device_free(mlpc_trainer *tr);

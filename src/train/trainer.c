@@ -87,6 +87,37 @@ int mlpc_trainer_stopped(const mlpc_trainer *tr) { return tr->stopped; }
 const char *mlpc_trainer_stop_reason(const mlpc_trainer *tr) { return tr->stop_reason; }
 const float *mlpc_trainer_grads(const mlpc_trainer *tr) { return tr->grads; }
 
+/* ---- stopping from outside (bindings) ------------------------------------ */
+
+/* a lock-free store: safe from other threads and from signal handlers */
+void mlpc_trainer_interrupt(mlpc_trainer *tr)
+{
+    if (tr) atomic_store_explicit(&tr->interrupt, 1, memory_order_relaxed);
+}
+
+void mlpc_trainer_clear_interrupt(mlpc_trainer *tr)
+{
+    if (!tr) return;
+    atomic_store_explicit(&tr->interrupt, 0, memory_order_relaxed);
+    tr->stopped = 0;
+    tr->stop_reason[0] = '\0';
+}
+
+int mlpc_trainer_check_interrupt(mlpc_trainer *tr)
+{
+    if (!atomic_load_explicit(&tr->interrupt, memory_order_relaxed)) return 0;
+    tr->stopped = 1;
+    snprintf(tr->stop_reason, sizeof tr->stop_reason, "interrupted");
+    return 1;
+}
+
+mlpc_status mlpc_trainer_set_epochs(mlpc_trainer *tr, int epochs)
+{
+    if (epochs < 0) return mlpc_seterr(&tr->err, MLPC_ERR_ARG, "epochs %d: must be zero or positive", epochs);
+    tr->cfg.epochs = epochs;
+    return MLPC_OK;
+}
+
 void mlpc_trainer_on_batch(mlpc_trainer *tr, mlpc_batch_fn fn, int every, void *user)
 {
     tr->on_batch = fn;
@@ -391,7 +422,9 @@ static void early_stop(mlpc_trainer *tr, mlpc_epoch_stats *st)
             memcpy(tr->best, tr->net->params, tr->net->n_params * sizeof(float));
         return;
     }
-    if (tr->cfg.es_patience > 0 && ++tr->es_wait >= tr->cfg.es_patience) {
+    /* an interrupted epoch keeps its reason; mlpc_trainer_run restores the best */
+    if (tr->cfg.es_patience > 0 && ++tr->es_wait >= tr->cfg.es_patience &&
+        !atomic_load_explicit(&tr->interrupt, memory_order_relaxed)) {
         tr->stopped = 1;
         snprintf(tr->stop_reason, sizeof tr->stop_reason,
                  "early stopping: %s did not improve for %d epochs (best at epoch %d)",
@@ -451,6 +484,10 @@ mlpc_status mlpc_trainer_epoch(mlpc_trainer *tr, mlpc_epoch_stats *st)
                 break;
             }
         }
+        if (mlpc_trainer_check_interrupt(tr)) { /* one relaxed load per batch */
+            n = lo + (size_t)m;
+            break;
+        }
     }
     st->epoch_seconds = mlpc_now() - t0;
     st->samples_per_second = (double)n / st->epoch_seconds;
@@ -477,12 +514,24 @@ mlpc_status mlpc_trainer_epoch(mlpc_trainer *tr, mlpc_epoch_stats *st)
     return MLPC_OK;
 }
 
+/* After an interrupt: the best weights, as early stopping would leave them. */
+static void restore_best(mlpc_trainer *tr)
+{
+    if (tr->cfg.es_patience > 0 && tr->cfg.es_restore_best && tr->best_epoch > 0)
+        memcpy(tr->net->params, tr->best, tr->net->n_params * sizeof(float));
+}
+
 mlpc_status mlpc_trainer_run(mlpc_trainer *tr)
 {
     while (tr->epoch < tr->cfg.epochs && !tr->stopped) {
+        if (mlpc_trainer_check_interrupt(tr)) { /* between epochs */
+            restore_best(tr);
+            break;
+        }
         mlpc_epoch_stats st;
         mlpc_status s = mlpc_trainer_epoch(tr, &st);
         if (s) return s;
+        if (tr->stopped && !strcmp(tr->stop_reason, "interrupted")) restore_best(tr);
         /* the callback runs first: what it changes (the rate) is in the checkpoint */
         if (tr->on_epoch && tr->on_epoch(tr, &st, tr->epoch_user) && !tr->stopped) {
             tr->stopped = 1;
