@@ -55,11 +55,13 @@ awk '/^## Using the library/ { s = 1; next }
      c { print }' "$ROOT/README.md" >"$T/app/app.c"
 check "README has the example program" grep -q '^int main' "$T/app/app.c"
 check "examples/app.c is the README's program" cmp -s "$T/app/app.c" "$ROOT/examples/app.c"
+# shellcheck disable=SC2016  # the literal command line
 check "README gives the build command" grep -qxF 'cc app.c $(pkg-config --cflags --libs mlpc)' "$ROOT/README.md"
 
 MN=$(mnist_dir) # relative to the repository root, where tests/run.sh runs
 [ -n "$MN" ] && MN=$(cd "$MN" && pwd)
 cd "$T/app" || exit 1
+# shellcheck disable=SC2046  # exactly the README's command: the flags must split
 cc app.c $(pkg-config --cflags --libs mlpc) >"$T/cc.log" 2>&1
 RC=$?
 check "cc app.c \$(pkg-config --cflags --libs mlpc) builds it" test "$RC" -eq 0 -a -x a.out
@@ -87,6 +89,7 @@ fi
 
 # statically: Libs.private has what libmlpc.a needs; the archive named
 # where the shared library sits beside it
+# shellcheck disable=SC2046  # the flags must split
 cc -o app-static app.c $(pkg-config --static --cflags --libs mlpc | sed 's/-lmlpc/-l:libmlpc.a/') >"$T/cc.log" 2>&1
 RC=$?
 check "links statically with pkg-config --static" test "$RC" -eq 0 -a -x app-static
