@@ -1,6 +1,7 @@
 /* trainer.c - the training loop: shuffled mini-batches gathered into a
  * preallocated buffer, forward/backward, optimizer update, per-epoch
- * evaluation, schedules, early stopping, callbacks, checkpoints and resume.
+ * evaluation, schedules, early stopping, callbacks, interrupts (one relaxed
+ * atomic load per batch), checkpoints and resume.
  * Every buffer is allocated in mlpc_trainer_create; an epoch allocates
  * nothing. */
 #include "kernels/kernels.h"
