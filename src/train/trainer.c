@@ -91,6 +91,7 @@ const float *mlpc_trainer_grads(const mlpc_trainer *tr) { return tr->grads; }
 /* ---- stopping from outside (bindings) ------------------------------------ */
 
 /* a lock-free store: safe from other threads and from signal handlers */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "mlpc_trainer_interrupt needs a lock-free atomic int");
 void mlpc_trainer_interrupt(mlpc_trainer *tr)
 {
     if (tr) atomic_store_explicit(&tr->interrupt, 1, memory_order_relaxed);
