@@ -533,7 +533,13 @@ mlpc_status mlpc_trainer_run(mlpc_trainer *tr)
         mlpc_epoch_stats st;
         mlpc_status s = mlpc_trainer_epoch(tr, &st);
         if (s) return s;
-        if (tr->stopped && !strcmp(tr->stop_reason, "interrupted")) restore_best(tr);
+        if (tr->stopped && !strcmp(tr->stop_reason, "interrupted")) {
+            /* a part of an epoch: the checkpoint of the last whole epoch is
+             * kept, so --resume from it continues as an uninterrupted run */
+            restore_best(tr);
+            if (tr->on_epoch) tr->on_epoch(tr, &st, tr->epoch_user);
+            break;
+        }
         /* the callback runs first: what it changes (the rate) is in the checkpoint */
         if (tr->on_epoch && tr->on_epoch(tr, &st, tr->epoch_user) && !tr->stopped) {
             tr->stopped = 1;

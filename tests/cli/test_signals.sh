@@ -38,6 +38,23 @@ for sig in INT TERM; do
         check "SIG$sig: no temporary files left" test -z "$(ls "$T" | grep '\.tmp')"
         run eval "$M" --test "$T/cls.csv"
         check "SIG$sig: the saved model evaluates" test "$RC" -eq 0
+        # the checkpoint is the last whole epoch's: resumed for one more
+        # epoch, it ends where an uninterrupted run of as many epochs ends
+        run train --train "$T/cls.csv" --layers 2-16-2 --act tanh --opt adam --batch 4 --epochs 1 \
+            --resume "$M.ckpt"
+        E=$(sed -n 's/^resumed from .* after epoch \([0-9]*\)$/\1/p' "$T/out")
+        if [ "$RC" -eq 0 ] && [ -n "$E" ]; then
+            E=$((E + 1))
+            run train --train "$T/cls.csv" --layers 2-16-2 --act tanh --opt adam --batch 4 --epochs "$E" \
+                --resume "$M.ckpt" --metrics "$T/$sig-r.jsonl" --quiet
+            run train --train "$T/cls.csv" --layers 2-16-2 --act tanh --opt adam --batch 4 --epochs "$E" \
+                --metrics "$T/$sig-u.jsonl" --quiet
+            r=$(tail -n 1 "$T/$sig-r.jsonl" | sed 's/.*"epoch":\([0-9]*\),"loss":\([^,]*\),.*/\1 \2/')
+            u=$(tail -n 1 "$T/$sig-u.jsonl" | sed 's/.*"epoch":\([0-9]*\),"loss":\([^,]*\),.*/\1 \2/')
+            check "SIG$sig: --resume continues as an uninterrupted run (epoch, loss: $r / $u)" test "$r" = "$u"
+        else
+            bad "SIG$sig: the checkpoint resumes" "$(cat "$T/out" "$T/err" | head -c 300)"
+        fi
     else
         kill -9 "$P" 2>/dev/null
         bad "SIG$sig: the run wrote a metrics line" "$(head -c 300 "$T/$sig.err")"
