@@ -35,6 +35,9 @@ void mlpc_clearerr(mlpc_error *e);
 /* Checked size arithmetic: returns 0 on overflow. */
 int mlpc_mul_ok(size_t a, size_t b, size_t *out);
 
+/* ---- files and sizes: src/core/file.h (the CLI uses them too) ---------- */
+#include "core/file.h"
+
 /* ---- random numbers (src/core/rng.c): one state per user, no globals ---- */
 
 typedef struct mlpc_rng {
@@ -64,8 +67,13 @@ struct mlpc_dataset {
     int32_t *labels;   /* n, classify only, else NULL */
     float *targets;    /* n x n_out, regress only, else NULL */
     char source[256];  /* file it came from, for messages */
+    char label_source[256]; /* the labels' file when it is another one, else "" */
     int borrowed;      /* 1: x, labels, targets belong to the caller (mlpc_dataset_view) */
 };
+
+/* The file messages about labels and targets name: the labels file when
+ * they came from one of their own, else the dataset's source. */
+const char *mlpc_dataset_label_source(const mlpc_dataset *d);
 
 /* Allocates an empty dataset with x (and labels or targets) of the given
  * sizes, zeroed. n_out 0 means features only. */

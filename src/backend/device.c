@@ -58,53 +58,6 @@ const char *mlpc_device_name(const mlpc_device *d, char *buf, size_t cap)
     return buf;
 }
 
-int mlpc_size_parse(const char *s, uint64_t *bytes)
-{
-    if (!s || !bytes) return -1;
-    const char *p = s;
-    if (!isdigit((unsigned char)*p)) return -1; /* no sign, no space, no empty string */
-    long double v = 0;
-    for (; isdigit((unsigned char)*p); p++) v = v * 10 + (*p - '0');
-    if (*p == '.') {
-        p++;
-        if (!isdigit((unsigned char)*p)) return -1;
-        long double f = 0.1L;
-        for (; isdigit((unsigned char)*p); p++, f /= 10) v += f * (*p - '0');
-    }
-    long double mul = 1;
-    switch (toupper((unsigned char)*p)) {
-    case 'K': mul = 1024.0L; p++; break;
-    case 'M': mul = 1024.0L * 1024; p++; break;
-    case 'G': mul = 1024.0L * 1024 * 1024; p++; break;
-    case 'T': mul = 1024.0L * 1024 * 1024 * 1024; p++; break;
-    default: break;
-    }
-    if (mul > 1 && (*p == 'i' || *p == 'I') && toupper((unsigned char)p[1]) == 'B')
-        p += 2; /* KiB, MiB, ... */
-    else if (toupper((unsigned char)*p) == 'B')
-        p++; /* KB, MB, or B alone for bytes */
-    if (*p) return -1;
-    v *= mul;
-    if (v >= 18446744073709551615.0L) return -1;
-    *bytes = (uint64_t)(v + 0.5L);
-    return 0;
-}
-
-void mlpc_bytes_str(uint64_t b, char *buf, size_t cap)
-{
-    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)b;
-    int u = 0;
-    while (v >= 1024.0 && u < 4) {
-        v /= 1024.0;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, cap, "%llu B", (unsigned long long)b);
-    else
-        snprintf(buf, cap, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v, unit[u]);
-}
-
 void mlpc_cuda_version_str(int v, char *buf, size_t cap)
 {
     if (v <= 0)

@@ -82,6 +82,5 @@ mlpc_status mlpc_cuda_check_mem(const mlpc_cuda_mem *m, uint64_t limit, uint64_t
                                 const char *dev_name, mlpc_error *err);
 
 /* "1.5 GiB", "300 MiB", "12 KiB", "100 B" */
-void mlpc_bytes_str(uint64_t b, char *buf, size_t cap);
 
 #endif

@@ -507,6 +507,15 @@ int cli_check_input(const cli_cmd *c, const char *flag, const char *path)
         cli_error(c, "%s: is a directory, not a file", what);
         return CLI_EXIT_INPUT;
     }
+    if (!S_ISREG(st.st_mode)) { /* reading a FIFO would wait for a writer forever */
+        cli_error(c, "%s: is %s, not a regular file", what,
+                  S_ISFIFO(st.st_mode)  ? "a FIFO (named pipe)"
+                  : S_ISCHR(st.st_mode) ? "a character device"
+                  : S_ISBLK(st.st_mode) ? "a block device"
+                  : S_ISSOCK(st.st_mode) ? "a socket"
+                                         : "a special file");
+        return CLI_EXIT_INPUT;
+    }
     return 0;
 }
 

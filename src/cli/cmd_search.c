@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "core/file.h"
 
 extern char **environ;
 #include "search/search.h"
@@ -63,44 +64,6 @@ static const char SUMMARY[] =
     "Exit status: 0 ok, 1 bad input file or I/O error, 2 usage error, 4 internal error,\n"
     "130 interrupted (continue with --resume).";
 
-static char *read_text(const char *path, int *err_no)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *err_no = errno;
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (n + 1 < cap) break;
-        if (cap > ((size_t)16 << 20)) {
-            free(buf);
-            buf = NULL;
-            *err_no = EFBIG;
-            break;
-        }
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            *err_no = ENOMEM;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    if (buf && ferror(f)) {
-        *err_no = EIO;
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) buf[n] = '\0';
-    return buf;
-}
 
 /* loads the data the space names, split and normalized like `mlpc train` */
 static int load_data(cli_cmd *c, const srch_space *s, mlpc_dataset **train, mlpc_dataset **val)
@@ -282,11 +245,12 @@ int cmd_search(int argc, char **argv)
     }
     const char *path = c.pos[0];
     if ((rc = cli_check_input(&c, NULL, path))) goto done;
-    int err_no = 0;
-    text = read_text(path, &err_no);
-    if (!text) {
-        cli_error(&c, "%s: %s", path, strerror(err_no));
-        rc = err_no == ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_INPUT;
+    size_t text_len = 0;
+    mlpc_error text_err;
+    if (mlpc_read_whole(path, "a search space file", (size_t)16 << 20, (unsigned char **)&text, &text_len,
+                       &text_err)) {
+        cli_error(&c, "%s", text_err.msg);
+        rc = text_err.code == MLPC_ERR_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_INPUT;
         goto done;
     }
     s = malloc(sizeof *s);

@@ -721,7 +721,7 @@ int cmd_train(int argc, char **argv)
         size_t last = (size_t)cfg.sizes[cfg.n_layers];
         if (regress ? last != n_out : last < n_out) {
             cli_error(&c, "--layers: output width %zu does not match the %zu %s of %s", last, n_out,
-                      regress ? "targets" : "classes", train_src);
+                      regress ? "targets" : "classes", train_labels ? train_labels : train_src);
             rc = CLI_EXIT_USAGE;
             goto done;
         }

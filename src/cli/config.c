@@ -10,50 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
-
-static char *read_text(const char *path, size_t max, int *err_no)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *err_no = errno;
-        return NULL;
-    }
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (len + 1 >= cap) {
-            if (cap >= max) {
-                free(buf);
-                buf = NULL;
-                *err_no = EFBIG;
-                break;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                *err_no = ENOMEM;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + len, 1, cap - 1 - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                *err_no = errno ? errno : EIO;
-                free(buf);
-                buf = NULL;
-            }
-            break;
-        }
-    }
-    if (!buf && !*err_no) *err_no = ENOMEM;
-    fclose(f);
-    if (buf) buf[len] = '\0';
-    return buf;
-}
+#include "core/file.h"
 
 /* The value of a JSON item as flag text; NULL with *why set when it cannot be one. */
 static char *item_text(const cJSON *it, int is_switch, int *on, const char **why)
@@ -124,11 +81,12 @@ int cli_config_apply(cli_cmd *c, const char *path, const char *const *deny)
 {
     int rc = cli_check_input(c, "config", path);
     if (rc) return rc;
-    int err_no = 0;
-    char *text = read_text(path, (size_t)16 << 20, &err_no);
-    if (!text) {
-        cli_error(c, "--config %s: %s", path, strerror(err_no));
-        return err_no == ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_INPUT;
+    char *text = NULL;
+    size_t len = 0;
+    mlpc_error e;
+    if (mlpc_read_whole(path, "a config file", (size_t)16 << 20, (unsigned char **)&text, &len, &e)) {
+        cli_error(c, "--config %s", e.msg);
+        return e.code == MLPC_ERR_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_INPUT;
     }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithOpts(text, &end, 1);

@@ -36,6 +36,7 @@ static const char USAGE[] =
     "\n"
     "Environment:\n"
     "  MLPC_DATA  folder holding mnist/ and fashion-mnist/ (default: ./data)\n"
+    "  MLPC_MAX_INPUT  largest input file, also after gunzip (default: half the memory)\n"
     "  MLPC_CUDA_PLUGIN  path of libmlpc_cuda.so (default: next to mlpc, ../lib, the install libdir)\n"
     "\n"
     "Example:\n"

@@ -19,9 +19,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-/* Largest decompressed size accepted from one gzip file. */
-#define MLPC_GZ_MAX ((size_t)1 << (sizeof(size_t) >= 8 ? 36 : 30))
-
 /* ------------------------------------------------------------ allocation */
 
 static void *zalloc_bytes(size_t bytes)
@@ -89,7 +86,13 @@ mlpc_status mlpc_data_finish_labels(mlpc_dataset *d, const char *name, mlpc_erro
     }
     d->n_classes = max + 1 < 2 ? 2 : max + 1;
     d->n_out = (size_t)d->n_classes;
+    if (strcmp(name, d->source) != 0) snprintf(d->label_source, sizeof d->label_source, "%s", name);
     return MLPC_OK;
+}
+
+const char *mlpc_dataset_label_source(const mlpc_dataset *d)
+{
+    return d->label_source[0] ? d->label_source : d->source;
 }
 
 mlpc_dataset *mlpc_dataset_slice(const mlpc_dataset *d, size_t start, size_t count,
@@ -107,6 +110,7 @@ mlpc_dataset *mlpc_dataset_slice(const mlpc_dataset *d, size_t start, size_t cou
     mlpc_dataset *s = mlpc_dataset_alloc(count, d->n_in, d->task, d->n_out, d->source, err);
     if (!s) return NULL;
     s->n_classes = d->n_classes;
+    memcpy(s->label_source, d->label_source, sizeof s->label_source);
     if (count == 0) return s;
     memcpy(s->x, d->x + start * d->n_in, count * d->n_in * sizeof(float));
     if (d->labels && s->labels) memcpy(s->labels, d->labels + start, count * sizeof(int32_t));
@@ -196,46 +200,14 @@ void mlpc_lorenz_options_default(mlpc_lorenz_options *o)
 
 /* ------------------------------------------------------------ reading files */
 
-/* Reads the whole open file descriptor into a malloc'ed buffer (+1 NUL). */
-static mlpc_status read_fd(const char *path, int fd, size_t hint, unsigned char **out,
-                           size_t *len, mlpc_error *err)
-{
-    size_t cap = hint + 1 > 4096 ? hint + 1 : 4096, n = 0;
-    unsigned char *buf = malloc(cap);
-    if (!buf) return mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: out of memory for %zu bytes", path, cap);
-    for (;;) {
-        if (n + 1 >= cap) {
-            unsigned char *nb = cap < SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
-            if (!nb) {
-                free(buf);
-                return mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: out of memory reading the file", path);
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + n, cap - 1 - n);
-        if (r == 0) break;
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            return mlpc_seterr(err, MLPC_ERR_IO, "%s: read error: %s", path, strerror(e));
-        }
-        n += (size_t)r;
-    }
-    buf[n] = 0;
-    *out = buf;
-    *len = n;
-    return MLPC_OK;
-}
-
-/* Grows a gunzip output buffer; fails at MLPC_GZ_MAX. */
+/* Grows a gunzip output buffer; fails at the input limit. */
 static mlpc_status gz_grow(const char *path, unsigned char **buf, size_t *cap, mlpc_error *err)
 {
-    if (*cap >= MLPC_GZ_MAX)
-        return mlpc_seterr(err, MLPC_ERR_FORMAT, "%s: gzip data decompresses to more than %zu bytes",
-                           path, (size_t)MLPC_GZ_MAX);
-    size_t ncap = *cap * 2 < MLPC_GZ_MAX ? *cap * 2 : MLPC_GZ_MAX;
+    size_t max = mlpc_input_limit();
+    if (*cap >= max)
+        return mlpc_seterr(err, MLPC_ERR_IO, "%s: gzip data decompresses to more than the input limit of %zu bytes (%s)",
+                           path, max, mlpc_input_limit_hint());
+    size_t ncap = *cap < max / 2 ? *cap * 2 : max;
     unsigned char *nb = realloc(*buf, ncap + 1);
     if (!nb) return mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: out of memory decompressing", path);
     *buf = nb;
@@ -300,7 +272,7 @@ static mlpc_status gunzip(const char *path, const unsigned char *in, size_t n, u
     size_t cap = n >= 18 ? mlpc_ld_le32(in + n - 4) : 0;
     if (cap / 1032 > n) cap = 0;
     if (cap < 65536) cap = 65536;
-    if (cap > MLPC_GZ_MAX) cap = MLPC_GZ_MAX;
+    if (cap > mlpc_input_limit()) cap = mlpc_input_limit();
     unsigned char *buf = malloc(cap + 1);
     if (!buf) return mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: out of memory decompressing", path);
     z_stream zs;
@@ -326,20 +298,9 @@ mlpc_status mlpc_read_file(const char *path, unsigned char **out, size_t *len, m
 {
     *out = NULL;
     *len = 0;
-    if (!path || !*path) return mlpc_seterr(err, MLPC_ERR_ARG, "no file name given");
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return mlpc_seterr(err, MLPC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    int have_st = fstat(fd, &st) == 0;
-    if (have_st && S_ISDIR(st.st_mode)) {
-        close(fd);
-        return mlpc_seterr(err, MLPC_ERR_IO, "%s: is a directory, not a data file", path);
-    }
-    size_t hint = have_st && S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 0;
     unsigned char *raw = NULL;
     size_t n = 0;
-    mlpc_status s = read_fd(path, fd, hint, &raw, &n, err);
-    close(fd);
+    mlpc_status s = mlpc_read_whole(path, "a data file", 0, &raw, &n, err);
     if (s != MLPC_OK) return s;
     if (n == 0) {
         free(raw);
@@ -393,6 +354,9 @@ mlpc_dataset *mlpc_dataset_load(const char *features, const char *labels, mlpc_e
         mlpc_seterr(err, MLPC_ERR_ARG, "no data file given");
         return NULL;
     }
+    /* before guess_format opens it: a FIFO would block there (the labels
+     * file is read by mlpc_read_whole, which does not block) */
+    if (mlpc_file_check(features, "a data file", err) != MLPC_OK) return NULL;
     switch (guess_format(features)) {
     case FMT_NPY: return mlpc_dataset_load_npy(features, labels, err);
     case FMT_IDX: return mlpc_dataset_load_idx(features, labels, err);

@@ -275,7 +275,10 @@ static mlpc_dataset *npy_build(const char *features, const npy_array *fa, const 
     mlpc_dataset *d = mlpc_dataset_alloc(fa->n, fa->per_row, task, n_out, features, err);
     if (!d) return NULL;
     mlpc_status s = npy_floats(features, fa, d->x, err);
-    if (s == MLPC_OK && la && task == MLPC_TASK_REGRESS) s = npy_floats(labels, la, d->targets, err);
+    if (s == MLPC_OK && la && task == MLPC_TASK_REGRESS) {
+        s = npy_floats(labels, la, d->targets, err);
+        snprintf(d->label_source, sizeof d->label_source, "%s", labels);
+    }
     if (s == MLPC_OK && la && task == MLPC_TASK_CLASSIFY) {
         s = npy_int_labels(labels, la, d->labels, err);
         if (s == MLPC_OK) s = mlpc_data_finish_labels(d, labels, err);

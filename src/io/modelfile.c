@@ -317,60 +317,11 @@ mlpc_status mlpc_file_write(const char *path, const mlpc_net *net, const mlpc_bl
 
 /* ---------------------------------------------------------------- reading */
 
-/* Reads the whole file into a malloc'ed buffer. */
+/* Reads the whole file into a malloc'ed buffer (src/core/file.c: regular
+ * files only, within the input limit). */
 static mlpc_status read_all(const char *path, unsigned char **out, size_t *len, mlpc_error *err)
 {
-    *out = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return ferr(err, MLPC_ERR_IO, path, "cannot open: %s", strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        int e = errno;
-        fclose(f);
-        return ferr(err, MLPC_ERR_IO, path, "cannot stat: %s", strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        fclose(f);
-        return ferr(err, MLPC_ERR_IO, path, "is a directory, not a model file");
-    }
-    size_t cap = 65536;
-    if (S_ISREG(st.st_mode) && st.st_size > 0 && (uintmax_t)st.st_size < (uintmax_t)SIZE_MAX)
-        cap = (size_t)st.st_size + 1; /* +1 so EOF is seen without growing */
-    unsigned char *buf = malloc(cap);
-    if (!buf) {
-        fclose(f);
-        return ferr(err, MLPC_ERR_NOMEM, path, "out of memory reading the file (%zu bytes)", cap);
-    }
-    size_t n = 0;
-    for (;;) {
-        if (n == cap) {
-            size_t ncap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
-            unsigned char *nb = ncap > cap ? realloc(buf, ncap) : NULL;
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return ferr(err, MLPC_ERR_NOMEM, path, "out of memory reading the file");
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0 || n < cap) {
-            if (ferror(f)) {
-                int e = errno;
-                free(buf);
-                fclose(f);
-                return ferr(err, MLPC_ERR_IO, path, "read error: %s", strerror(e ? e : EIO));
-            }
-            if (feof(f)) break;
-        }
-    }
-    fclose(f);
-    *out = buf;
-    *len = n;
-    return MLPC_OK;
+    return mlpc_read_whole(path, "a model file", 0, out, len, err);
 }
 
 typedef struct mf_sec {

@@ -361,10 +361,11 @@ mlpc_status mlpc_check_targets(const mlpc_net *net, const mlpc_dataset *d, mlpc_
         for (size_t i = 0; i < d->n; i++)
             if (d->labels[i] < 0 || d->labels[i] >= n_out)
                 return mlpc_seterr(err, MLPC_ERR_SHAPE, "%s: row %zu has label %d but the net has %d outputs (classes 0..%d)",
-                                   d->source, i + 1, (int)d->labels[i], n_out, n_out - 1);
+                                   mlpc_dataset_label_source(d), i + 1, (int)d->labels[i], n_out, n_out - 1);
     } else if (d->targets) {
         if (d->n_out != (size_t)n_out)
-            return mlpc_seterr(err, MLPC_ERR_SHAPE, "%s: %zu target columns, the net has %d outputs", d->source, d->n_out, n_out);
+            return mlpc_seterr(err, MLPC_ERR_SHAPE, "%s: %zu target columns, the net has %d outputs",
+                               mlpc_dataset_label_source(d), d->n_out, n_out);
     } else {
         return mlpc_seterr(err, MLPC_ERR_ARG, "%s: has no labels or targets", d->source);
     }

@@ -1,0 +1,81 @@
+#!/bin/sh
+# Hostile and unlucky inputs: special files are refused at once (a FIFO
+# without a writer would hang a reader forever), input beyond the size limit
+# ($MLPC_MAX_INPUT) is refused before it is held in memory, gzip bombs
+# included, and a label out of range is reported against the labels file.
+. "$(dirname "$0")/common.inc"
+
+make_cls "$T/cls.csv" 100
+run train --train "$T/cls.csv" --layers 2-4-2 --epochs 1 --save "$T/m.mlpc" --quiet
+check "a model to read" test "$RC" -eq 0
+# IDX images and labels (4 images of 2x2, labels 0 1 2 12)
+printf '\000\000\010\003\000\000\000\004\000\000\000\002\000\000\000\002' >"$T/img-idx3-ubyte"
+head -c 16 /dev/zero >>"$T/img-idx3-ubyte"
+printf '\000\000\010\001\000\000\000\004\000\001\002\014' >"$T/bad-idx1-ubyte"
+printf '\000\000\010\001\000\000\000\004\000\001\002\001' >"$T/ok-idx1-ubyte"
+HAVE_TIMEOUT=0
+command -v timeout >/dev/null 2>&1 && HAVE_TIMEOUT=1
+
+# refused NAME TEXT ARGS...: exit 1 at once, one line containing TEXT; a
+# hang is ended by timeout(1) after 60 s and fails the check
+refused() {
+    _name=$1 _text=$2
+    shift 2
+    if [ "$HAVE_TIMEOUT" = 1 ]; then
+        timeout 60 "$MLPC" "$@" >"$T/out" 2>"$T/err" </dev/null
+    else
+        "$MLPC" "$@" >"$T/out" 2>"$T/err" </dev/null
+    fi
+    RC=$?
+    if [ "$RC" -eq 124 ]; then
+        bad "$_name" "hung (killed after 60 s)"
+    elif [ "$RC" -ne 1 ] || [ "$(wc -l <"$T/err")" -ne 1 ] || ! grep -qF -- "$_text" "$T/err"; then
+        bad "$_name" "exit $RC, stderr: $(head -c 300 "$T/err")"
+    else
+        ok "$_name"
+    fi
+}
+
+if mkfifo "$T/fifo" 2>/dev/null; then
+    F="$T/fifo"
+    refused "FIFO: train --train" "is a FIFO (named pipe), not a regular file" train --train "$F" --layers 2-4-2
+    refused "FIFO: train --train-labels" "is a FIFO" train --train "$T/img-idx3-ubyte" --train-labels "$F" --layers 4-4-3
+    refused "FIFO: train --config" "is a FIFO" train --config "$F" --layers 2-4-2
+    refused "FIFO: info" "is a FIFO" info "$F"
+    refused "FIFO: eval" "is a FIFO" eval "$F" --test "$T/cls.csv"
+    refused "FIFO: predict --input" "is a FIFO" predict "$T/m.mlpc" --input "$F" --output "$T/p.csv"
+    refused "FIFO: search" "is a FIFO" search "$F"
+else
+    skip "FIFO inputs" "mkfifo failed"
+fi
+refused "/dev/zero: train" "is a character device, not a regular file" train --train /dev/zero --layers 2-4-2
+refused "/dev/zero: info" "is a character device" info /dev/zero
+refused "/dev/urandom: info" "is a character device" info /dev/urandom
+refused "a directory: info" "is a directory" info "$T"
+
+# the size limit: a plain file over it, and a small gzip file whose content
+# is over it (2 MB of zeros in about 2 KB)
+export MLPC_MAX_INPUT=1M
+awk 'BEGIN { for (i = 0; i < 200000; i++) printf "%d,%d,%d\n", i % 7, i % 5, i % 2 }' >"$T/big.csv"
+refused "limit: a file over MLPC_MAX_INPUT" "over the input limit of 1048576 bytes (MLPC_MAX_INPUT)" \
+    train --train "$T/big.csv" --layers 2-4-2
+if command -v gzip >/dev/null 2>&1; then
+    head -c 2000000 /dev/zero | gzip -c >"$T/bomb.csv.gz"
+    refused "limit: a gzip bomb" "decompresses to more than the input limit of 1048576 bytes" \
+        train --train "$T/bomb.csv.gz" --layers 2-4-2
+else
+    skip "limit: a gzip bomb" "no gzip"
+fi
+refused "limit: a model file over the limit" "over the input limit" info "$T/big.csv"
+run train --train "$T/cls.csv" --layers 2-4-2 --epochs 1 --quiet
+check "limit: a file under it trains" test "$RC" -eq 0
+unset MLPC_MAX_INPUT
+
+# a label out of range is the labels file's fault
+expect_fail "labels: too many classes names the labels file" 2 "the 13 classes of $T/bad-idx1-ubyte" \
+    train --train "$T/img-idx3-ubyte" --train-labels "$T/bad-idx1-ubyte" --layers 4-4-3
+expect_fail "labels: a test label out of range names the labels file" 1 "$T/bad-idx1-ubyte: row 4 has label 12" \
+    train --train "$T/img-idx3-ubyte" --train-labels "$T/ok-idx1-ubyte" --test "$T/img-idx3-ubyte" \
+    --test-labels "$T/bad-idx1-ubyte" --layers 4-4-3 --epochs 1
+
+finish
