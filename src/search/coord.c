@@ -953,6 +953,10 @@ int srch_run(srch_space *s, const srch_opts *o, mlpc_dataset **trainp, mlpc_data
         }
         say(&c, "resume: %d trials kept (%d complete, %d pruned, %d failed), %d restarted, %d to run\n",
             c.finals, x.kept[TS_COMPLETE], x.kept[TS_PRUNED], x.kept[TS_FAILED], x.restarted, c.n - c.finals);
+        int died = srch_sessions_mark_died(c.st, c.study);
+        if (died > 0)
+            say(&c, "resume: %d earlier session%s ended without finishing (killed); marked \"died\"\n", died,
+                died == 1 ? "" : "s");
     }
 
     /* ---- workers */
@@ -1049,7 +1053,10 @@ abort_ranks:
 out:
     srch_pool_stop(&c.pool);
     if (lock_fd >= 0) close(lock_fd);
-    srch_store_close(c.st);
+    if (c.study <= 0)
+        srch_store_discard(c.st); /* nothing stored: a file this run created goes */
+    else
+        srch_store_close(c.st);
     srch_unshare(&sh);
     free_trials(&c);
     free(c.slots);

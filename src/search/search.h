@@ -253,6 +253,13 @@ const char *srch_state_name(int s);
 
 srch_store *srch_store_open(const char *path, int create, mlpc_error *err);
 void srch_store_close(srch_store *st);
+/* Closes the store and, when this process created the file and the caller
+ * gives up on it (nothing was stored), removes it with its -wal, -shm and
+ * -journal files, so a failed creation (a full disk) leaves nothing behind. */
+void srch_store_discard(srch_store *st);
+/* Marks the study's sessions still "running" as "died" (their coordinator
+ * was killed: the flock proves none is alive). Returns how many, or -1. */
+int srch_sessions_mark_died(srch_store *st, int64_t study);
 /* Takes the store's exclusive run lock (a second search on the same file
  * fails at once). Returns the lock's fd or -1. */
 int srch_store_lock(const char *path, mlpc_error *err);

@@ -37,6 +37,7 @@ struct srch_store {
     char path[512];
     char msg[600];
     sqlite3_stmt *ins_metric, *end_trial, *begin_trial, *trim_trial; /* per event: prepared once */
+    int created; /* the file did not exist before this open */
 };
 
 static const char *const STATES[] = {"queued", "running", "complete", "pruned", "failed"};
@@ -96,6 +97,7 @@ srch_store *srch_store_open(const char *path, int create, mlpc_error *err)
         return NULL;
     }
     snprintf(st->path, sizeof st->path, "%s", path);
+    st->created = create && access(path, F_OK) != 0;
     int flags = create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
     if (!create && access(path, F_OK) != 0) {
         mlpc_seterr(err, MLPC_ERR_IO, "%s: %s", path, strerror(errno));
@@ -105,8 +107,7 @@ srch_store *srch_store_open(const char *path, int create, mlpc_error *err)
     if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
         mlpc_seterr(err, MLPC_ERR_IO, "%s: cannot open the database: %s", path,
                     st->db ? sqlite3_errmsg(st->db) : "out of memory");
-        sqlite3_close(st->db);
-        free(st);
+        srch_store_discard(st);
         return NULL;
     }
     sqlite3_busy_timeout(st->db, 5000);
@@ -115,9 +116,13 @@ srch_store *srch_store_open(const char *path, int create, mlpc_error *err)
                                : "PRAGMA query_only=1;";
     if (sqlite3_exec(st->db, setup, NULL, NULL, &em) != SQLITE_OK ||
         (create && sqlite3_exec(st->db, SCHEMA, NULL, NULL, &em) != SQLITE_OK)) {
-        mlpc_seterr(err, MLPC_ERR_FORMAT, "%s: not a usable mlpc search database: %s", path, em ? em : "?");
+        if (st->created)
+            mlpc_seterr(err, MLPC_ERR_IO, "%s: cannot create the search database: %s (is the disk full?)", path,
+                        em ? em : "?");
+        else
+            mlpc_seterr(err, MLPC_ERR_FORMAT, "%s: not a usable mlpc search database: %s", path, em ? em : "?");
         sqlite3_free(em);
-        srch_store_close(st);
+        srch_store_discard(st);
         return NULL;
     }
     if (!create) {
@@ -165,6 +170,23 @@ void srch_store_close(srch_store *st)
     sqlite3_close(st->db);
     free(st);
 }
+
+void srch_store_discard(srch_store *st)
+{
+    if (!st) return;
+    char path[sizeof st->path + 16];
+    int created = st->created;
+    snprintf(path, sizeof path, "%s", st->path);
+    srch_store_close(st);
+    if (!created) return;
+    static const char *const ext[] = {"", "-wal", "-shm", "-journal"};
+    size_t n = strlen(path);
+    for (int i = 0; i < 4; i++) {
+        snprintf(path + n, sizeof path - n, "%s", ext[i]);
+        unlink(path);
+    }
+}
+
 
 int srch_store_lock(const char *path, mlpc_error *err)
 {
@@ -260,6 +282,15 @@ int srch_study_finish(srch_store *st, int64_t study)
     sqlite3_bind_double(q, 1, unix_now());
     sqlite3_bind_int64(q, 2, study);
     return step_done(st, q, "finishing the study");
+}
+
+int srch_sessions_mark_died(srch_store *st, int64_t study)
+{
+    sqlite3_stmt *q = prep(st, "UPDATE sessions SET state='died' WHERE study_id=? AND state='running'");
+    if (!q) return -1;
+    sqlite3_bind_int64(q, 1, study);
+    if (step_done(st, q, "marking dead sessions")) return -1;
+    return sqlite3_changes(st->db);
 }
 
 int64_t srch_session_start(srch_store *st, int64_t study, int ranks, int workers, int threads,

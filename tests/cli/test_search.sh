@@ -38,6 +38,16 @@ W=$((NCPU + 1))
 expect_fail "search: workers over the cores" 2 "--oversubscribe" search "$T/small.json" --db "$T/o.db" --workers $W
 expect_fail "search: threads over the cores" 2 "--oversubscribe" search "$T/small.json" --db "$T/o.db" --threads $W
 
+# ---- a database that cannot be created (a full disk, as a file size limit
+# of 8 KiB: SIGXFSZ ignored, so writes fail with EFBIG) leaves no files
+mkdir "$T/full"
+sh -c "trap '' XFSZ; ulimit -f 16; exec \"\$0\" search \"\$1\" --db \"\$2\" --workers 1 --quiet" \
+    "$MLPC" "$T/small.json" "$T/full/s.db" >"$T/out" 2>"$T/err"
+RC=$?
+check "search: a database that cannot be written: exit 1 (got $RC)" test "$RC" -eq 1
+check "search: ... says why in one line" grep -q "s.db: cannot create the search database: .*(is the disk full?)" "$T/err"
+check "search: ... and leaves no files behind" test -z "$(ls "$T/full")"
+
 # ---- a small search, its report, and the best trial trained again
 expect_ok "search: small lorenz search" search "$T/small.json" --db "$T/small.db" --workers 2 --oversubscribe
 check "search: the split is printed" grep -q "^workers: 2 x 1 thread = 2 of [0-9]* cores" "$T/out"
@@ -168,6 +178,7 @@ if frozen_with "$P" "$T/long.db" 1 1; then
     check "kill -9: $KEPT complete and $RUNNING running trials in the database" test "$KEPT" -ge 1 -a "$RUNNING" -ge 1
     run search "$T/long.json" --db "$T/long.db" --workers 2 --oversubscribe --resume
     check "resume: exit 0" test "$RC" -eq 0
+    check "resume: the killed session is marked died" grep -q '^resume: 1 earlier session ended without finishing (killed); marked "died"' "$T/out"
     check "resume: says what it kept" grep -q "^resume: $KEPT trials kept ($KEPT complete, 0 pruned, 0 failed), $RUNNING restarted" "$T/out"
     "$MLPC" search --report "$T/long.db" --csv >"$T/after.csv"
     check "resume: all 8 trials complete" test "$(grep -c ',complete,' "$T/after.csv")" -eq 8
