@@ -61,5 +61,32 @@ for sig in INT TERM; do
     fi
 done
 
+# 20 runs interrupted at random moments (start-up, an epoch, a checkpoint
+# being written, the final save): never a temporary file left, always a
+# readable model when one was saved; the delays only spread the moments,
+# nothing is asserted about when the signal lands
+mkdir "$T/r"
+left=0 unreadable=0 codes=""
+for i in $(seq 1 20); do
+    d=$(awk -v s="$i" 'BEGIN { srand(s); printf "%.3f", rand() * 0.4 }')
+    sig=INT
+    [ $((i % 2)) -eq 0 ] && sig=TERM
+    "$MLPC" train --train "$T/cls.csv" --layers 2-16-2 --act tanh --opt adam --batch 4 --epochs 200 \
+        --save "$T/r/m$i.mlpc" --quiet >/dev/null 2>&1 &
+    P=$!
+    sleep "$d"
+    kill -s "$sig" "$P" 2>/dev/null
+    wait "$P"
+    codes="$codes $?"
+    [ -n "$(ls "$T/r" | grep '\.tmp')" ] && left=$((left + 1))
+    if [ -f "$T/r/m$i.mlpc" ]; then
+        "$MLPC" info "$T/r/m$i.mlpc" >/dev/null 2>&1 || unreadable=$((unreadable + 1))
+    fi
+done
+check "20 interrupted runs: no temporary files left (exit codes:$codes)" test "$left" -eq 0
+check "20 interrupted runs: every saved model reads back" test "$unreadable" -eq 0
+bad_codes=$(echo "$codes" | tr ' ' '\n' | grep -v -x -e '' -e 0 -e 130 -e 143 | head -n 3)
+check "20 interrupted runs: exit 0, 130 or 143 only" test -z "$bad_codes"
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
