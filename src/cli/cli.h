@@ -86,6 +86,9 @@ int cli_model_classifies(const mlpc_net *net);
 
 /* 1 when path ends with suffix. */
 int cli_ends_with(const char *path, const char *suffix);
+/* Appends n bytes to f as one record: all or, on an error, none (the file
+ * is cut back). 0, or -1 with errno set. */
+int cli_append_whole(FILE *f, const char *s, size_t n);
 
 /* --threads auto: the cached or freshly calibrated thread count for cfg on
  * this machine; prints the choice unless quiet. 0 ok, -1 error (in err). */

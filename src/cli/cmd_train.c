@@ -255,7 +255,7 @@ static int on_epoch(mlpc_trainer *tr, const mlpc_epoch_stats *e, void *user)
         int bad = b.oom;
         if (!bad) {
             errno = 0;
-            if (fputs(b.s, x->metrics) == EOF || fflush(x->metrics) != 0) bad = 1;
+            if (cli_append_whole(x->metrics, b.s, b.len) != 0) bad = 1;
         }
         sb_free(&b);
         if (bad) {
@@ -269,7 +269,6 @@ static int on_epoch(mlpc_trainer *tr, const mlpc_epoch_stats *e, void *user)
 
 /* ------------------------------------------------------------------ helpers */
 
-/* Checks that the folder of an output path exists; 0 or an exit code. */
 /* Ctrl-C and SIGTERM while training: the trainer stops at the next batch
  * boundary (mlpc_trainer_interrupt is async-signal-safe), the model is
  * evaluated and saved as after any early stop, and the command exits
@@ -302,6 +301,7 @@ static void release_stop_signals(const struct sigaction old[2])
     sig_trainer = NULL;
 }
 
+/* Checks that the folder of an output path exists; 0 or an exit code. */
 static int check_output_dir(const cli_cmd *c, const char *flag, const char *path)
 {
     if (!*path) {

@@ -17,6 +17,29 @@ int cli_ends_with(const char *path, const char *suffix)
     return n >= m && strcmp(path + n - m, suffix) == 0;
 }
 
+/* Appends n bytes to f as one record: all of them, or (a full disk, an
+ * I/O error) none, the file cut back to its length before. 0 or -1 with
+ * errno set. */
+int cli_append_whole(FILE *f, const char *s, size_t n)
+{
+    if (fflush(f) != 0) return -1;
+    int fd = fileno(f);
+    off_t before = lseek(fd, 0, SEEK_END);
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fd, s + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            int e = w < 0 ? errno : ENOSPC;
+            if (before >= 0) (void)!ftruncate(fd, before); /* on failure the partial record stays */
+            errno = e;
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    return 0;
+}
+
 static void put_le32(unsigned char *p, uint32_t v)
 {
     p[0] = (unsigned char)v;

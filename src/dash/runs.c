@@ -128,6 +128,12 @@ int dash_runs_load(dash_runs *runs, const char *path, char *err, size_t cap)
         while (*p == ' ' || *p == '\t') p++;
         if (*p == '\n' || *p == '\r' || *p == '\0') continue;
         cJSON *o = cJSON_ParseWithOpts(p, NULL, 1);
+        if (!o && line[len - 1] != '\n' && getc(f) == EOF) {
+            /* the writer was stopped in the middle of its last line (a full
+             * disk): what came before is whole */
+            fprintf(stderr, "mlpc: warning: %s:%ld: an incomplete last line is skipped\n", path, lineno);
+            break;
+        }
         if (!o || !cJSON_IsObject(o)) {
             snprintf(err, cap, "%s:%ld: not a JSON object (a metrics file from --metrics?)", path,
                      lineno);

@@ -78,4 +78,24 @@ expect_fail "labels: a test label out of range names the labels file" 1 "$T/bad-
     train --train "$T/img-idx3-ubyte" --train-labels "$T/ok-idx1-ubyte" --test "$T/img-idx3-ubyte" \
     --test-labels "$T/bad-idx1-ubyte" --layers 4-4-3 --epochs 1
 
+# a metrics line is written whole or not at all: a full disk (a file size
+# limit of 2 KiB, SIGXFSZ ignored so writes fail with EFBIG) stops the run
+# with one line, and the file holds whole lines only
+sh -c "trap '' XFSZ; ulimit -f 4; exec \"\$0\" train --data lorenz --layers 3-8-3 --loss mse --out-act linear \
+    --epochs 200 --metrics \"\$1\" --quiet" "$MLPC" "$T/full.jsonl" >"$T/out" 2>"$T/err"
+RC=$?
+check "metrics on a full disk: exit 1 (got $RC)" test "$RC" -eq 1
+check "metrics on a full disk: one line naming the file" grep -q "^mlpc train: --metrics .*full.jsonl: write failed" "$T/err"
+check "metrics on a full disk: the file ends with a whole line" test "$(tail -c 1 "$T/full.jsonl" | od -An -c | tr -d ' ')" = '\n'
+run plot "$T/full.jsonl" -o "$T/full.png"
+check "metrics on a full disk: plot reads what was written" test "$RC" -eq 0
+# a file cut in its last line (written by something else): plot skips it with a warning
+printf '{"epoch":1,"loss":1}\n{"epoch":2,"lo' >"$T/cut.jsonl"
+run plot "$T/cut.jsonl" -o "$T/cut.png"
+check "plot: an incomplete last line is skipped (exit $RC)" test "$RC" -eq 0
+check "plot: ... with a warning naming file and line" grep -q "cut.jsonl:2: an incomplete last line is skipped" "$T/err"
+printf '{"epoch":1,"loss":1}\n{"epoch":2,"lo\n' >"$T/bad.jsonl"
+expect_fail "plot: a bad line that is not the last one is still an error" 1 "bad.jsonl:2: not a JSON object" \
+    plot "$T/bad.jsonl" -o "$T/bad.png"
+
 finish
