@@ -301,6 +301,27 @@ static void release_stop_signals(const struct sigaction old[2])
     sig_trainer = NULL;
 }
 
+/* After --resume: what the command line says wins over the checkpoint. The
+ * rate is the checkpoint's (its schedule may have cut it) unless --lr is
+ * given; a run that had stopped (early stopping) goes on when --epochs or
+ * --early-stop is given. What was overridden is listed in `out`. */
+static void resume_overrides(cli_cmd *c, mlpc_trainer *tr, const mlpc_config *cfg, char *out,
+                             size_t cap)
+{
+    size_t n = 0;
+    const cli_flag *lr = cli_flag_get(c, "lr"), *ep = cli_flag_get(c, "epochs"), *es = cli_flag_get(c, "early-stop");
+    if (lr && lr->given && mlpc_trainer_lr(tr) != cfg->lr) {
+        n += (size_t)snprintf(out + n, cap - n, "%s--lr %g (the checkpoint's rate was %g)", n ? ", " : "; overridden: ",
+                              (double)cfg->lr, (double)mlpc_trainer_lr(tr));
+        mlpc_trainer_set_lr(tr, cfg->lr);
+    }
+    if (n < cap && mlpc_trainer_stopped(tr) && ((ep && ep->given) || (es && es->given))) {
+        mlpc_trainer_clear_interrupt(tr); /* clears the stopped state too */
+        snprintf(out + n, cap - n, "%s%s (the checkpoint's run had stopped early)", n ? ", " : "; overridden: ",
+                 ep && ep->given ? "--epochs" : "--early-stop");
+    }
+}
+
 /* Checks that the folder of an output path exists; 0 or an exit code. */
 static int check_output_dir(const cli_cmd *c, const char *flag, const char *path)
 {
@@ -813,12 +834,14 @@ int cmd_train(int argc, char **argv)
     }
     mlpc_trainer_on_epoch(tr, on_epoch, &ctx);
     if (ckpt) mlpc_trainer_set_checkpoint(tr, ckpt);
+    char overrides[256] = "";
     if (resume) {
         st = mlpc_trainer_resume(tr, resume);
         if (st != MLPC_OK) {
             rc = cli_lib_error(&c, resume, st, mlpc_trainer_error(tr)->msg);
             goto done;
         }
+        resume_overrides(&c, tr, &cfg, overrides, sizeof overrides);
     }
 
     if (!quiet) {
@@ -826,7 +849,7 @@ int cmd_train(int argc, char **argv)
                "threads %d  norm %s  data %s: %zu train",
                strcmp(run, "run") ? " " : "", strcmp(run, "run") ? run : "", layers,
                mlpc_act_name((mlpc_act)hidden_act), mlpc_act_name((mlpc_act)out_act),
-               mlpc_loss_name(cfg.loss), mlpc_opt_name(cfg.opt), (double)cfg.lr, cfg.batch,
+               mlpc_loss_name(cfg.loss), mlpc_opt_name(cfg.opt), (double)mlpc_trainer_lr(tr), cfg.batch,
                cfg.epochs, cfg.threads, mlpc_norm_name(cfg.norm), data ? data : train_src,
                mlpc_dataset_rows(train));
         if (val) printf(", %zu val", mlpc_dataset_rows(val));
@@ -838,7 +861,7 @@ int cmd_train(int argc, char **argv)
         }
         printf("\n");
         if (resume)
-            printf("resumed from %s after epoch %d\n", resume, mlpc_trainer_epochs_done(tr));
+            printf("resumed from %s after epoch %d%s\n", resume, mlpc_trainer_epochs_done(tr), overrides);
         fflush(stdout);
     }
 

@@ -7,6 +7,8 @@
 . "$(dirname "$0")/common.inc"
 
 make_cls "$T/cls.csv" 2000
+# no_tmp DIR: no temporary file (NAME.tmp.PID) in DIR
+no_tmp() { test -z "$(find "$1" -name '*.tmp*' -print)"; }
 
 # wait_line FILE PID: until FILE has a line or PID is gone (guard: 300 s)
 wait_line() {
@@ -35,7 +37,7 @@ for sig in INT TERM; do
         run info "$M"
         check "SIG$sig: the saved model reads back" test "$RC" -eq 0
         check "SIG$sig: its metrics say interrupted" grep -q "interrupted" "$T/out"
-        check "SIG$sig: no temporary files left" test -z "$(ls "$T" | grep '\.tmp')"
+        check "SIG$sig: no temporary files left" no_tmp "$T"
         run eval "$M" --test "$T/cls.csv"
         check "SIG$sig: the saved model evaluates" test "$RC" -eq 0
         # the checkpoint is the last whole epoch's: resumed for one more
@@ -78,7 +80,7 @@ for i in $(seq 1 20); do
     kill -s "$sig" "$P" 2>/dev/null
     wait "$P"
     codes="$codes $?"
-    [ -n "$(ls "$T/r" | grep '\.tmp')" ] && left=$((left + 1))
+    no_tmp "$T/r" || left=$((left + 1))
     if [ -f "$T/r/m$i.mlpc" ]; then
         "$MLPC" info "$T/r/m$i.mlpc" >/dev/null 2>&1 || unreadable=$((unreadable + 1))
     fi

@@ -1,0 +1,40 @@
+#!/bin/sh
+# --resume honours what the command line says: --lr given explicitly wins
+# over the checkpoint's rate (the documented advice for a diverged run:
+# resume it at a lower rate), the header shows the rate the epochs use, and
+# a run that stopped early goes on when --epochs is given.
+. "$(dirname "$0")/common.inc"
+
+make_reg "$T/d.csv" 300
+CK="$T/d.ckpt"
+A="--train $T/d.csv --task regress --layers 2-8-1 --out-act linear --loss mse --opt sgd --checkpoint $CK"
+# shellcheck disable=SC2086 # $A is split on purpose
+{
+    expect_ok "two good epochs" train $A --lr 0.01 --epochs 2 --quiet
+    run train $A --lr 1e6 --epochs 6 --resume "$CK"
+    check "resumed at --lr 1e6: diverges (exit $RC)" test "$RC" -eq 3
+    check "... the header shows the rate the epochs use" grep -q "opt sgd  lr 1e+06  batch" "$T/out"
+    check "... and says what was overridden" grep -q "^resumed from .*d.ckpt after epoch 2; overridden: --lr 1e+06 (the checkpoint's rate was 0.01)$" "$T/out"
+    check "... the last good checkpoint is kept" grep -q "last good checkpoint kept at .*d.ckpt" "$T/err"
+    run train $A --lr 0.001 --epochs 6 --resume "$CK"
+    check "resumed from the kept checkpoint at a lower rate: finishes (exit $RC)" test "$RC" -eq 0
+    check "... epochs 3 to 6 at lr 0.001" test "$(grep -c '^epoch [3-6]/6  loss [0-9.]*  lr 0.001 ' "$T/out")" -eq 4
+    run train $A --epochs 8 --resume "$CK"
+    check "resumed without --lr: the checkpoint's rate" grep -q "opt sgd  lr 0.001  batch" "$T/out"
+    check "... nothing overridden" grep -q "^resumed from .*d.ckpt after epoch 6$" "$T/out"
+    # early stopping with patience 1 on the training loss at a rate so high
+    # that the loss soon stops improving; then --epochs lets it go on
+    B="--train $T/d.csv --task regress --layers 2-8-1 --out-act linear --loss mse --opt sgd --lr 0.5"
+    B="$B --epochs 400 --early-stop 1 --es-metric loss --checkpoint $T/es.ckpt"
+    expect_ok "an early-stopped run" train $B --quiet
+    run train $B --resume "$T/es.ckpt"
+    at=$(sed -n 's/^resumed from .* after epoch \([0-9]*\).*/\1/p' "$T/out")
+    if [ -n "$at" ] && [ "$at" -lt 400 ]; then
+        check "... given --epochs, it goes on" grep -q "overridden: --epochs (the checkpoint's run had stopped early)" "$T/out"
+        check "... and trains epoch $((at + 1))" grep -q "^epoch *$((at + 1))/400 " "$T/out"
+    else
+        skip "an early-stopped run given --epochs goes on" "the run did not stop early"
+    fi
+}
+
+finish
