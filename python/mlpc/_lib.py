@@ -107,6 +107,7 @@ class Device(ctypes.Structure):
 # enums (names as the C library parses them)
 ACT = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky_relu": 3, "linear": 4, "softmax": 5}
 LOSS = {"quadratic": 0, "mse": 1, "bce": 2, "cce": 3}
+INIT = {"auto": 0, "normal": 1, "glorot": 2, "he": 3}
 OPT = {"sgd": 0, "rmsprop": 1, "adam": 2}
 SCHED = {"constant": 0, "step": 1, "exponential": 2, "plateau": 3}
 NORM = {"none": 0, "scale": 1, "standard": 2}

@@ -28,7 +28,9 @@ Differences from scikit-learn (see the class docstrings):
   weights are kept; with it, the validation accuracy (classifier) or the
   validation mean squared error (regressor; ``validation_scores_`` still
   holds R^2) and the best weights are restored.
-* The weights are initialized by mlpc (He for relu nets, Glorot otherwise).
+* ``init='glorot'`` (the default) draws the weights as scikit-learn does
+  (uniform, +-sqrt(6 / (fan_in + fan_out))) but starts the biases at 0;
+  mlpc's 'he', 'normal' and 'auto' (He for relu nets) are available.
 """
 
 import json
@@ -170,7 +172,7 @@ class _BaseMLP(BaseEstimator):
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, loss=None, out_activation=None,
-                 schedule=None, norm="none", threads=1, device="cpu", metrics_path=None, run_name=None):
+                 schedule=None, norm="none", init="glorot", threads=1, device="cpu", metrics_path=None, run_name=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -196,6 +198,7 @@ class _BaseMLP(BaseEstimator):
         self.out_activation = out_activation
         self.schedule = schedule
         self.norm = norm
+        self.init = init
         self.threads = threads
         self.device = device
         self.metrics_path = metrics_path
@@ -231,6 +234,8 @@ class _BaseMLP(BaseEstimator):
         if self.learning_rate not in ("constant", "adaptive"):
             raise ValueError("learning_rate %r is not supported by mlpc: use 'constant', 'adaptive' or "
                              "mlpc's schedule= ('step', 'exponential', 'plateau')" % (self.learning_rate,))
+        if self.init not in _lib.INIT:
+            raise ValueError("init must be one of %s, got %r" % (sorted(_lib.INIT), self.init))
         if self.norm not in _lib.NORM:
             raise ValueError("norm must be 'none', 'scale' or 'standard', got %r" % (self.norm,))
         for name in ("max_iter", "n_iter_no_change"):
@@ -306,6 +311,7 @@ class _BaseMLP(BaseEstimator):
         cfg.loss = _lib.LOSS[self._loss_name()]
         lib.mlpc_config_set_acts(cfg, _lib.ACT[_ACTIVATIONS[self.activation]], _lib.ACT[self._out_act()])
         cfg.norm = _lib.NORM[self.norm]
+        cfg.init = _lib.INIT[self.init]
         cfg.opt = _lib.OPT[self.solver]
         cfg.lr = float(self.learning_rate_init)
         if self.solver == "sgd":
@@ -656,9 +662,19 @@ class _BaseMLP(BaseEstimator):
             c.on_train_begin(self, dict(info))
 
         result = {}
+        # the calling thread waits on a plain lock that the worker releases at
+        # the end (C-level acquire with a timeout, so Ctrl-C gets through),
+        # and looks at a flag: neither Thread.join nor an Event survive a
+        # KeyboardInterrupt at any point in their Python code
+        finished = threading.Lock()
+        finished.acquire()
 
         def work():
-            result["status"] = trainer.run()
+            try:
+                result["status"] = trainer.run()
+            finally:
+                result["done"] = True
+                finished.release()
 
         self._interrupt_requested = False
         self._interrupt_event = threading.Event()
@@ -667,21 +683,23 @@ class _BaseMLP(BaseEstimator):
         worker = threading.Thread(target=work, name="mlpc-fit", daemon=True)
         try:
             worker.start()
-            while worker.is_alive():
+            while True:
                 try:
-                    worker.join(0.1)
-                    if worker.is_alive():
-                        for c in tick:
-                            c.on_tick()
-                except KeyboardInterrupt:
+                    while not result.get("done"):
+                        if not finished.acquire(timeout=0.1):
+                            for c in tick:
+                                c.on_tick()
+                    break
+                except KeyboardInterrupt:  # Ctrl-C, Jupyter's stop button
                     self._interrupt()
         finally:
-            while worker.is_alive():  # an exception in on_tick: stop the trainer, then raise
-                trainer.interrupt()
+            while not result.get("done"):  # an exception in on_tick: stop the trainer, then raise
+                self._interrupt()
                 try:
-                    worker.join(0.1)
+                    finished.acquire(timeout=0.1)
                 except KeyboardInterrupt:
                     pass
+            worker.join()
             self._active_trainer = None
             self._seconds += time.monotonic() - t0
             if metrics_file is not None:
@@ -904,6 +922,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     out_activation : None (softmax) or an activation name
     schedule : None, 'step', 'exponential', 'plateau' or a dict with 'name'
         and any of 'factor', 'step', 'patience', 'min_lr'
+    init : 'glorot' (default, scikit-learn's weight bounds, zero biases),
+        'he', 'normal' or 'auto' (He for relu nets, else Glorot)
     norm : 'none' (default: inputs used as given, and a float32 C-contiguous
         X is not copied), 'scale' or 'standard' (fitted on the training data,
         stored in the model and applied by predict; X is then copied once)
@@ -990,8 +1010,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._fit(X, y, incremental=True, plot=plot, callbacks=callbacks, classes=classes)
 
     def predict_proba(self, X):
-        """Class probabilities (n_samples x n_classes), float32."""
-        out = self._forward(X)
+        """Class probabilities (n_samples x n_classes), float64."""
+        out = self._forward(X).astype(np.float64)
         if self._net.acts[-1] != "softmax":
             s = out.sum(axis=1, keepdims=True)
             s[s == 0] = 1
@@ -1031,7 +1051,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     Parameters as MLPClassifier (scikit-learn's MLPRegressor names plus
     mlpc's); loss None is 'mse' with a linear output. y may be 1-D or 2-D
-    (n_samples x n_targets); predict returns float32, 1-D when y was 1-D or
+    (n_samples x n_targets); predict returns float64, 1-D when y was 1-D or
     had one column (as scikit-learn). score is R^2 (uniform average over
     targets). validation_scores_ (early_stopping) are R^2 of the validation
     set, weighted by target variance for several targets.
@@ -1071,9 +1091,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self._fit(X, y, incremental=True, plot=plot, callbacks=callbacks)
 
     def predict(self, X):
-        """Predicted targets, float32: (n_samples,) for one target, else
-        (n_samples, n_targets)."""
-        out = self._forward(X)
+        """Predicted targets, float64 (computed in float32): (n_samples,)
+        for one target, else (n_samples, n_targets)."""
+        out = self._forward(X).astype(np.float64)
         return out.ravel() if out.shape[1] == 1 else out
 
     def score(self, X, y, sample_weight=None):
