@@ -219,7 +219,7 @@ fast-tests: $(FAST_TESTS)
 
 # `make test`: fast tier under sanitizers, then the optimized build's slow
 # tier (end-to-end MNIST, CLI checks).  MLPC_FAST=1 skips the slow tier.
-test: all tests asan
+test: all tests asan python
 	@sh tests/run.sh
 
 # PREFIX is also compiled into device.o (the CUDA plugin's last search
