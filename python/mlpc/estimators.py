@@ -368,16 +368,19 @@ class _BaseMLP(BaseEstimator):
             raise ValueError("X has %d features, but %s is expecting %d features as input."
                              % (n_features, type(self).__name__, self.n_features_in_))
 
-    def _as_X(self, X, reset):
-        """X as float32 rows (a view of X when it already is that), checked
-        for shape and, against the fit, feature count and names."""
+    def _as_X(self, X, reset, convert=True):
+        """X as float32 rows (X itself when it already is that, else one
+        converted copy), checked for shape and, against the fit, feature
+        count and names. convert=False: the checked numeric array as is."""
         if X is None:
             raise ValueError("Expected 2D array, got None instead.")
         if _is_sparse(X):
             raise TypeError("mlpc: sparse input is not supported; pass a dense array (X.toarray())")
         frame = X
         if _is_dataframe(X):
-            X = X.to_numpy(dtype=np.float32)
+            X = X.to_numpy(dtype=np.float32 if convert else None)
+            if X.dtype.kind not in "biuf":
+                X = np.asarray(X, dtype=np.float32)
         elif not isinstance(X, np.ndarray):
             X = np.asarray(X)
             if X.dtype.kind not in "fc":
@@ -398,7 +401,7 @@ class _BaseMLP(BaseEstimator):
         if d == 0:
             raise ValueError("Found array with 0 feature(s) (shape=%s) while a minimum of 1 is required." % (X.shape,))
         self._check_feature_names_and_count(frame, d, reset)
-        return float_rows(X)
+        return float_rows(X) if convert else X
 
     # ------------------------------------------------------------ fitting
     def fit(self, X, y, plot=False, callbacks=None):
@@ -421,7 +424,10 @@ class _BaseMLP(BaseEstimator):
         if not reset and getattr(self, "_net", None) is None:
             reset = True
         X_in = X
-        X = self._as_X(X, reset=reset)
+        split = self.early_stopping and not incremental
+        # with a validation split the rows are gathered (and converted) once
+        # from X as given, so X is not converted first
+        X = self._as_X(X, reset=reset, convert=not split)
         codes, targets, n_out = self._prep_y(y, X.shape[0], reset, classes, incremental)
         n = X.shape[0]
         keep_net = (getattr(self, "_net", None) is not None and (incremental and not first or
@@ -437,9 +443,11 @@ class _BaseMLP(BaseEstimator):
             self._reset_results()
         # validation split (fit with early_stopping only)
         val_rows = None
-        if self.early_stopping and not incremental:
+        if split:
             tr_rows, val_rows = self._split(n, codes)
-        own_copy = X is not X_in or (_is_dataframe(X_in))
+        # our own converted copy may be normalized in place; a DataFrame's
+        # to_numpy() may be a view of its data, so it counts as the caller's
+        own_copy = X is not X_in and not _is_dataframe(X_in)
         if val_rows is not None:
             Xt, Xv = _gather(X, tr_rows), _gather(X, val_rows)
             ct = codes[tr_rows] if codes is not None else None

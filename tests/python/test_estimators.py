@@ -437,3 +437,30 @@ def test_params_mapping():
         assert clf.n_iter_ == 5
     with pytest.raises(ValueError, match="invscaling"):
         mlpc.MLPClassifier(learning_rate="invscaling").fit(X, y)
+
+
+@pytest.mark.parametrize("dtype,kw,copies", [
+    (np.float32, {}, 0),                               # borrowed in place
+    (np.float64, {}, 1),                               # converted once
+    (np.float64, {"early_stopping": True}, 1),         # gathered into train/validation once
+    (np.float32, {"early_stopping": True}, 1),
+    (np.float32, {"norm": "standard"}, 0),             # the C library copies (outside numpy)
+])
+def test_at_most_one_copy(dtype, kw, copies):
+    """Peak numpy memory during fit: never two float32 copies of X."""
+    import tracemalloc
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((20000, 50)).astype(dtype)
+    y = (X[:, 0] > 0).astype(np.int64)
+    clf = mlpc.MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0, **kw)
+    f32 = X.shape[0] * X.shape[1] * 4
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        clf.fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert peak < (copies + 0.5) * f32, (peak, f32)
+    if copies:  # tracemalloc sees numpy's buffers: the one copy is there
+        assert peak > 0.9 * copies * f32, (peak, f32)
