@@ -464,3 +464,17 @@ def test_at_most_one_copy(dtype, kw, copies):
     assert peak < (copies + 0.5) * f32, (peak, f32)
     if copies:  # tracemalloc sees numpy's buffers: the one copy is there
         assert peak > 0.9 * copies * f32, (peak, f32)
+
+
+def test_device():
+    X, y = blobs(n=200, d=4)
+    clf = mlpc.MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0, device="auto").fit(X, y)
+    assert clf.n_iter_ == 3  # the GPU when one works, else the CPU
+    with pytest.raises(ValueError, match="device must be"):
+        mlpc.MLPClassifier(device="tpu").fit(X, y)
+    try:
+        clf = mlpc.MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0, device="cuda").fit(X, y)
+    except RuntimeError as e:  # no GPU here: one line on what is missing
+        assert "GPU" in str(e) or "CUDA" in str(e)
+    else:
+        assert clf.n_iter_ == 3 and clf.predict(X).shape == (200,)

@@ -130,3 +130,27 @@ def test_load_mnist_and_train():
     clf.partial_fit(X[:20000], y[:20000], classes=np.arange(10))
     assert clf._train_ds.borrowed  # MNIST float32 rows are used in place
     assert clf.score(Xt, yt) > 0.85
+
+
+@pytest.mark.parametrize("task", ["classify", "regress"])
+def test_metrics_lines_match_the_cli(tmp_path, cli, task):
+    """metrics_path lines have the CLI's --metrics fields in its order, so
+    `mlpc plot` and `mlpc dashboard` read them."""
+    X, y = blobs(n=200, d=4, k=3, seed=4)
+    if task == "classify":
+        est, target, extra = mlpc.MLPClassifier(hidden_layer_sizes=(5,), max_iter=2), y, []
+        layers = "4-5-3"
+    else:
+        est, target = mlpc.MLPRegressor(hidden_layer_sizes=(5,), max_iter=2), X[:, 0]
+        extra, layers = ["--task", "regress", "--out-act", "linear", "--loss", "mse"], "4-5-1"
+    np.savetxt(tmp_path / "d.csv", np.c_[X, target], delimiter=",", fmt="%.6f")
+    run_cli(cli, "train", "--train", tmp_path / "d.csv", "--layers", layers, "--epochs", "2", "--quiet",
+            "--metrics", tmp_path / "cli.jsonl", *extra)
+    est.set_params(metrics_path=str(tmp_path / "py.jsonl")).fit(X, target)
+    cli_lines = [json.loads(s) for s in open(tmp_path / "cli.jsonl")]
+    py_lines = [json.loads(s) for s in open(tmp_path / "py.jsonl")]
+    assert [list(m) for m in py_lines] == [list(m) for m in cli_lines]
+    assert py_lines[0]["run"] == "py" and [m["epoch"] for m in py_lines] == [1, 2]
+    png = tmp_path / "p.png"
+    run_cli(cli, "plot", tmp_path / "py.jsonl", "--output", png)
+    assert png.stat().st_size > 1000
