@@ -28,6 +28,11 @@ Differences from scikit-learn (see the class docstrings):
   weights are kept; with it, the validation accuracy (classifier) or the
   validation mean squared error (regressor; ``validation_scores_`` still
   holds R^2) and the best weights are restored.
+* ``partial_fit`` keeps its trainer (and the optimizer state) from call to
+  call; a ``partial_fit`` after ``fit`` starts a fresh optimizer state on
+  the fitted weights.
+* ``predict_proba`` and ``MLPRegressor.predict`` return float64 computed in
+  float32.
 * ``init='glorot'`` (the default) draws the weights as scikit-learn does
   (uniform, +-sqrt(6 / (fan_in + fan_out))) but starts the biases at 0;
   mlpc's 'he', 'normal' and 'auto' (He for relu nets) are available.
@@ -104,6 +109,11 @@ except ImportError:  # pragma: no cover - exercised only without sklearn
 
 
 __all__ = ["MLPClassifier", "MLPRegressor", "load", "TrainingInterrupted"]
+
+
+# guards an estimator's _active_trainer against being freed while another
+# thread interrupts it
+_ACTIVE_LOCK = threading.Lock()
 
 
 class TrainingInterrupted(UserWarning):
@@ -414,6 +424,19 @@ class _BaseMLP(BaseEstimator):
         info), on_batch(info), on_epoch(metrics), on_tick(), on_train_end(est).
         Ctrl-C (Jupyter's stop button) stops training at the next batch:
         fit then returns normally with a TrainingInterrupted warning.
+
+        Threads: training runs on a worker thread. on_batch, on_epoch and
+        the plain callables are called there (between batches, while the
+        trainer waits; keep on_batch cheap: it fires about 20 times per
+        epoch); on_train_begin, on_tick (about every 0.1 s, for drawing)
+        and on_train_end run on the thread that called fit. An exception in
+        a callback stops training and is raised by fit.
+
+        metrics (history_ entries): run, time, epoch, loss, acc, val_loss,
+        val_acc, test_loss, test_acc, (regression: mse, val_mse, test_mse),
+        lr, epoch_seconds, eval_seconds, samples_per_second; None where the
+        CLI writes null. With metrics_path set, each is also appended to
+        that file as one JSON line, exactly as `mlpc train --metrics`.
         """
         return self._fit(X, y, incremental=False, plot=plot, callbacks=callbacks)
 
@@ -572,11 +595,14 @@ class _BaseMLP(BaseEstimator):
 
     # ------------------------------------------------------------ the training loop
     def _interrupt(self):
-        """Asks the running fit to stop at the next batch (any thread)."""
+        """Asks the running fit to stop at the next batch boundary; safe from
+        any thread (and from callbacks). fit then returns normally with a
+        TrainingInterrupted warning. No-op when nothing trains."""
         self._interrupt_requested = True
-        tr = getattr(self, "_active_trainer", None)
-        if tr is not None:
-            tr.interrupt()
+        with _ACTIVE_LOCK:  # the trainer is not freed while it is interrupted
+            tr = getattr(self, "_active_trainer", None)
+            if tr is not None:
+                tr.interrupt()
         ev = getattr(self, "_interrupt_event", None)
         if ev is not None:
             ev.set()
@@ -686,7 +712,8 @@ class _BaseMLP(BaseEstimator):
 
         self._interrupt_requested = False
         self._interrupt_event = threading.Event()
-        self._active_trainer = trainer
+        with _ACTIVE_LOCK:
+            self._active_trainer = trainer
         t0 = time.monotonic()
         worker = threading.Thread(target=work, name="mlpc-fit", daemon=True)
         try:
@@ -708,7 +735,8 @@ class _BaseMLP(BaseEstimator):
                 except KeyboardInterrupt:
                     pass
             worker.join()
-            self._active_trainer = None
+            with _ACTIVE_LOCK:
+                self._active_trainer = None
             self._seconds += time.monotonic() - t0
             if metrics_file is not None:
                 metrics_file.close()
