@@ -259,10 +259,15 @@ python: $(BUILD)/libmlpc.so.$(VERSION) $(BUILD)/mlpc $(CUDA_PLUGIN)
 	$(if $(CUDA_PLUGIN),install -m 755 $(CUDA_PLUGIN) $(PY_NATIVE)/)
 
 install-python: python
-	@test -n "$(PYVER)" || { echo "make install-python: $(PYTHON) not found (set PYTHON=...)" >&2; exit 1; }
-	install -d $(DESTDIR)$(PYDIR)/mlpc/_native
-	install -m 644 python/mlpc/*.py $(DESTDIR)$(PYDIR)/mlpc/
-	install -m 755 $(PY_NATIVE)/* $(DESTDIR)$(PYDIR)/mlpc/_native/
+	@if [ -z "$(PYVER)" ]; then \
+	    echo "make install: $(PYTHON) not found, the Python package is not installed (set PYTHON=...)"; \
+	else \
+	    set -e; \
+	    install -d $(DESTDIR)$(PYDIR)/mlpc/_native; \
+	    install -m 644 python/mlpc/*.py $(DESTDIR)$(PYDIR)/mlpc/; \
+	    install -m 755 $(PY_NATIVE)/* $(DESTDIR)$(PYDIR)/mlpc/_native/; \
+	    echo "installed the Python package mlpc into $(DESTDIR)$(PYDIR)/mlpc"; \
+	fi
 
 .PHONY: python install-python
 
