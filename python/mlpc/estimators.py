@@ -635,7 +635,7 @@ class _BaseMLP(BaseEstimator):
         offset = self.n_iter_ - trainer.epochs_done  # warm start: epochs continue from the last fit
         planned = trainer.cfg.epochs - trainer.epochs_done
         info = {"n_epochs": planned, "n_batches_per_epoch": n_batches, "n_samples": n_train,
-                "task": "classify" if classify else "regress", "run": run, "epoch_offset": self.n_iter_,
+                "task": "classify" if classify else "regress", "run": run, "run_name": run, "epoch_offset": self.n_iter_,
                 "n_features": self.n_features_in_, "n_outputs": self._net.n_outputs,
                 "metrics_path": self.metrics_path}
         metrics_file = open(self.metrics_path, "a") if self.metrics_path else None
@@ -744,6 +744,11 @@ class _BaseMLP(BaseEstimator):
             trainer.on_epoch(None)
         status = result.get("status", _lib.ERR_ARG)
         self._finish(trainer, classify)
+        for c in end:  # also after errors and interrupts, so plots can finish
+            try:
+                c.on_train_end(self)
+            except Exception as e:  # noqa: B902 - the first error wins
+                errors.append(e)
         if errors:
             raise errors[0]
         if status != _lib.OK:
@@ -752,8 +757,6 @@ class _BaseMLP(BaseEstimator):
                 msg += " (lower learning_rate_init, or scale the inputs, e.g. norm='standard')"
             _lib.raise_error(status, msg)
         reason = trainer.stop_reason if trainer.stopped else ""
-        for c in end:
-            c.on_train_end(self)
         if self._interrupt_requested or reason == "interrupted":
             warnings.warn("mlpc: training was interrupted at epoch %d; the model keeps the weights %s"
                           % (self.n_iter_, "of the best epoch" if (self.early_stopping and not incremental)

@@ -225,10 +225,17 @@ def test_callback_exception_propagates():
     def boom(m):
         raise RuntimeError("boom at %d" % m["epoch"])
 
+    class End:
+        ended = 0
+
+        def on_train_end(self, est):
+            self.ended += 1
+
+    end = End()
     clf = mlpc.MLPClassifier(hidden_layer_sizes=(4,), max_iter=20)
     with pytest.raises(RuntimeError, match="boom at 1"):
-        clf.fit(X, y, callbacks=[boom])
-    assert clf.n_iter_ == 1
+        clf.fit(X, y, callbacks=[boom, end])
+    assert clf.n_iter_ == 1 and end.ended == 1
 
 
 def _interrupt_when(clf, epoch):
