@@ -252,8 +252,8 @@ MLPC_API mlpc_dataset *mlpc_dataset_slice(const mlpc_dataset *d, size_t start, s
 /* Builds a dataset from caller arrays (copied). labels: n ints or NULL;
  * targets: n x n_out floats or NULL. Exactly one of them for training sets. */
 MLPC_API mlpc_dataset *mlpc_dataset_from_arrays(size_t n, size_t n_in, const float *x, const int32_t *labels,
-                                       int n_classes, const float *targets, size_t n_out,
-                                       mlpc_error *err);
+                                                int n_classes, const float *targets, size_t n_out,
+                                                mlpc_error *err);
 MLPC_API void mlpc_dataset_free(mlpc_dataset *d);
 
 MLPC_API size_t mlpc_dataset_rows(const mlpc_dataset *d);
@@ -367,7 +367,7 @@ MLPC_API const mlpc_error *mlpc_trainer_error(const mlpc_trainer *tr);
 /* Datasets must already be normalized (mlpc_net_normalize). val and test may
  * be NULL. Checks that widths and targets fit the net. */
 MLPC_API mlpc_status mlpc_trainer_set_data(mlpc_trainer *tr, const mlpc_dataset *train,
-                                  const mlpc_dataset *val, const mlpc_dataset *test);
+                                           const mlpc_dataset *val, const mlpc_dataset *test);
 /* Byte rows: when every normalized training value is ((float)u - shift) *
  * scale of a byte u under the net's normalization (pixel data), set_data
  * keeps that exact byte copy (a quarter of the float size) and gathers
@@ -407,7 +407,7 @@ MLPC_API mlpc_status mlpc_trainer_resume(mlpc_trainer *tr, const char *path);
 /* One step on a caller batch: x (n x inputs, normalized), labels or targets.
  * For tests and custom loops. Allocates nothing. Returns the batch loss in *loss. */
 MLPC_API mlpc_status mlpc_trainer_step(mlpc_trainer *tr, const float *x, const int32_t *labels,
-                              const float *targets, int n, double *loss);
+                                       const float *targets, int n, double *loss);
 /* Gradients of the last step (same layout as mlpc_net_params), mean over the
  * batch: after mlpc_trainer_step or mlpc_trainer_gradient, inside a batch
  * callback, and after an epoch that ended normally. (With plain SGD an
@@ -416,7 +416,7 @@ MLPC_API mlpc_status mlpc_trainer_step(mlpc_trainer *tr, const float *x, const i
 MLPC_API const float *mlpc_trainer_grads(const mlpc_trainer *tr);
 /* Computes loss and gradients without updating (for gradient checks). */
 MLPC_API mlpc_status mlpc_trainer_gradient(mlpc_trainer *tr, const float *x, const int32_t *labels,
-                                  const float *targets, int n, double *loss);
+                                           const float *targets, int n, double *loss);
 
 /* Picks a thread count for cfg's net and batch size by timing training
  * steps with 1..max_threads threads on synthetic data (a second or two at
@@ -424,7 +424,7 @@ MLPC_API mlpc_status mlpc_trainer_gradient(mlpc_trainer *tr, const float *x, con
  * rounds, preferring fewer threads within 3%; *step_seconds its step time
  * (may be NULL); why (may be NULL) a one-line account of the measurements. */
 MLPC_API mlpc_status mlpc_calibrate_threads(const mlpc_config *cfg, int max_threads, int *chosen,
-                                   double *step_seconds, char *why, size_t why_cap, mlpc_error *err);
+                                            double *step_seconds, char *why, size_t why_cap, mlpc_error *err);
 
 /* ---------------------------------------------------------------- devices */
 
@@ -487,13 +487,13 @@ MLPC_API mlpc_status mlpc_device_list_get(mlpc_device_list *out, mlpc_error *err
  * MLPC_ERR_ARG (no such index). auto: cuda:0 when it works, else the CPU.
  * why (may be NULL) gets one line on what was chosen and why. */
 MLPC_API mlpc_status mlpc_device_select(const mlpc_device *want, mlpc_device *got, char *why, size_t why_cap,
-                               mlpc_error *err);
+                                        mlpc_error *err);
 
 /* Where each layer's work runs on dev (as selected), one line per layer and
  * one for the rest, into buf. training: with backward pass and optimizer.
  * Returns the length, or -1. */
 MLPC_API int mlpc_device_plan(const mlpc_net *net, const mlpc_device *dev, int threads, int training, char *buf,
-                     size_t cap);
+                              size_t cap);
 
 /* Puts training on a selected device (after mlpc_trainer_set_data; cpu is
  * the default). For CUDA the data sets are uploaded once and the device
@@ -520,8 +520,8 @@ MLPC_API mlpc_status mlpc_net_set_device(mlpc_net *net, const mlpc_device *dev, 
  * call mlpc_net_normalize on a view of read-only memory. labels: n ints
  * 0..n_classes-1 or NULL; targets: n x n_out floats or NULL. */
 MLPC_API mlpc_dataset *mlpc_dataset_view(size_t n, size_t n_in, const float *x, const int32_t *labels,
-                                int n_classes, const float *targets, size_t n_out,
-                                const char *source, mlpc_error *err);
+                                         int n_classes, const float *targets, size_t n_out,
+                                         const char *source, mlpc_error *err);
 
 /* ---------------------------------------------------------------- bindings */
 
@@ -558,7 +558,7 @@ MLPC_API void mlpc_workspace_free(mlpc_workspace *ws);
  * made for other layer sizes; non-finite inputs give MLPC_ERR_ARG naming
  * the row and column. */
 MLPC_API mlpc_status mlpc_net_predict_ws(const mlpc_net *net, mlpc_workspace *ws, const float *x, size_t n,
-                                size_t x_stride, float *out, mlpc_error *err);
+                                         size_t x_stride, float *out, mlpc_error *err);
 
 /* The model file's bytes (same versioned format and CRC as mlpc_net_save)
  * in a new buffer: *buf is malloc'ed, release it with mlpc_free. */
@@ -575,13 +575,14 @@ MLPC_API void mlpc_free(void *p);
  * in 0..n_classes-1. At most one of labels and targets (neither: features
  * only). With borrow set and dense rows (x_stride and t_stride equal to the
  * widths, or 0) the arrays are used in place and must outlive the dataset
- * (as mlpc_dataset_view); otherwise they are copied once into dense rows.
+ * (as mlpc_dataset_view: mlpc_net_normalize then writes into the caller's
+ * x); otherwise they are copied once into dense rows.
  * Every value of x and targets must be finite and every label in range:
  * else NULL with MLPC_ERR_ARG naming the first bad row and column. */
 MLPC_API mlpc_dataset *mlpc_dataset_from_strided(size_t n, size_t n_in, const float *x, size_t x_stride,
-                                        const int32_t *labels, int n_classes, const float *targets,
-                                        size_t n_out, size_t t_stride, int borrow, const char *source,
-                                        mlpc_error *err);
+                                                 const int32_t *labels, int n_classes, const float *targets,
+                                                 size_t n_out, size_t t_stride, int borrow, const char *source,
+                                                 mlpc_error *err);
 /* 1 when the dataset uses the caller's arrays in place (a view). */
 MLPC_API int mlpc_dataset_borrowed(const mlpc_dataset *d);
 /* The error of the last failed call on this dataset (mlpc_net_normalize). */

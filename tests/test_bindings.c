@@ -10,6 +10,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 
 #define NF 8
 #define NC 3
@@ -610,6 +611,46 @@ static void test_interrupt_from_thread(void **state)
     check_interrupt_from_thread(MLPC_OPT_SGD, 10, 1); /* and the sparse first layer */
 }
 
+/* From a signal handler (as a Ctrl-C handler would): raised synchronously
+ * in the batch callback, so the handler has run when the callback returns. */
+static mlpc_trainer *volatile signal_tr;
+
+static void on_sigusr1(int sig)
+{
+    (void)sig;
+    mlpc_trainer_interrupt(signal_tr);
+}
+
+static int raise_at_batch_2(mlpc_trainer *tr, const mlpc_batch_info *b, void *user)
+{
+    (*(int *)user)++;
+    if (b->epoch == 1 && b->batch == 2) raise(SIGUSR1);
+    return 0;
+}
+
+static void test_interrupt_from_signal_handler(void **state)
+{
+    (void)state;
+    mlpc_config c;
+    base_config(&c, MLPC_OPT_ADAM, "8-16-3");
+    trained r;
+    trained_open(&r, &c);
+    signal_tr = r.tr;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigusr1;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+    int calls = 0;
+    mlpc_trainer_on_batch(r.tr, raise_at_batch_2, 1, &calls);
+    assert_int_equal(mlpc_trainer_run(r.tr), MLPC_OK);
+    sigaction(SIGUSR1, &old, NULL);
+    assert_int_equal(calls, 2);
+    assert_int_equal(mlpc_trainer_epochs_done(r.tr), 1);
+    assert_string_equal(mlpc_trainer_stop_reason(r.tr), "interrupted");
+    trained_close(&r);
+}
+
 /* Interrupted between epochs (before mlpc_trainer_run) and at every later
  * call: nothing trains, the trainer says why. */
 static void test_interrupt_before_run(void **state)
@@ -721,6 +762,7 @@ int main(void)
         cmocka_unit_test(test_strided_dataset),
         cmocka_unit_test(test_dataset_error),
         cmocka_unit_test(test_interrupt_from_thread),
+        cmocka_unit_test(test_interrupt_from_signal_handler),
         cmocka_unit_test(test_interrupt_before_run),
         cmocka_unit_test(test_interrupt_restores_best),
         cmocka_unit_test(test_interrupt_keeps_last_without_es),

@@ -1,5 +1,6 @@
 /* model.c - the net: architecture, the parameter arena, initialization,
- * input normalization, and inference (predict / evaluate). */
+ * input normalization, and inference (predict / evaluate, and predict on the
+ * caller's thread with a workspace, for the bindings). */
 #include "nn/nn.h"
 #include "backend/device.h"
 

@@ -1,6 +1,7 @@
 /* trainer.c - the training loop: shuffled mini-batches gathered into a
  * preallocated buffer, forward/backward, optimizer update, per-epoch
- * evaluation, schedules, early stopping, callbacks, checkpoints and resume.
+ * evaluation, schedules, early stopping, callbacks, interrupts (one relaxed
+ * atomic load per batch), checkpoints and resume.
  * Every buffer is allocated in mlpc_trainer_create; an epoch allocates
  * nothing. */
 #include "kernels/kernels.h"
@@ -90,6 +91,7 @@ const float *mlpc_trainer_grads(const mlpc_trainer *tr) { return tr->grads; }
 /* ---- stopping from outside (bindings) ------------------------------------ */
 
 /* a lock-free store: safe from other threads and from signal handlers */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "mlpc_trainer_interrupt needs a lock-free atomic int");
 void mlpc_trainer_interrupt(mlpc_trainer *tr)
 {
     if (tr) atomic_store_explicit(&tr->interrupt, 1, memory_order_relaxed);
