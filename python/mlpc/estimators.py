@@ -174,6 +174,16 @@ def _gather(X, idx, chunk=4096):
     return out
 
 
+def _first_nonfinite(X, chunk=4096):
+    """(row, column) of X's first NaN or infinity, or None (chunk by chunk)."""
+    for i in range(0, X.shape[0], chunk):
+        bad = ~np.isfinite(X[i:i + chunk])
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            return int(i + r), int(c)
+    return None
+
+
 class _BaseMLP(BaseEstimator):
     _task = None
 
@@ -498,10 +508,18 @@ class _BaseMLP(BaseEstimator):
         normalize = self.norm != "none" or net.norm != "none"
         borrow = (not normalize) or own_copy
         n_classes = n_out if codes is not None else 0
-        train = Dataset(Xt, labels=ct, n_classes=n_classes, targets=tt, borrow=borrow, source="numpy")
-        val = None
-        if Xv is not None:
-            val = Dataset(Xv, labels=cv, n_classes=n_classes, targets=tv, borrow=True, source="numpy (validation)")
+        try:
+            train = Dataset(Xt, labels=ct, n_classes=n_classes, targets=tt, borrow=borrow, source="X")
+            val = None
+            if Xv is not None:
+                val = Dataset(Xv, labels=cv, n_classes=n_classes, targets=tv, borrow=True, source="X")
+        except ValueError:
+            bad = _first_nonfinite(X) if val_rows is not None else None
+            if bad is None:
+                raise
+            # the C message counts rows of the shuffled split: name X's own row
+            raise ValueError("X: x[%d][%d] is %s: every value must be finite"
+                             % (bad[0], bad[1], "NaN" if np.isnan(X[bad]) else "inf")) from None
         if normalize:
             if not keep_net:
                 net.fit_normalization(train, self.norm)

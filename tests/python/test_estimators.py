@@ -324,6 +324,8 @@ def test_bad_inputs():
     Xn[7, 2] = np.nan
     with pytest.raises(ValueError, match=r"x\[7\]\[2\] is NaN"):
         clf.fit(Xn, y)
+    with pytest.raises(ValueError, match=r"x\[7\]\[2\] is NaN"):  # row of X, not of the shuffled split
+        mlpc.MLPClassifier(early_stopping=True).fit(Xn, y)
     clf.fit(X, y)
     with pytest.raises(ValueError, match=r"\[7\]\[2\].*NaN"):
         clf.predict(Xn)
