@@ -43,6 +43,7 @@ import math
 import numbers
 import os
 import sys
+import _thread
 import threading
 import time
 import warnings
@@ -733,11 +734,15 @@ class _BaseMLP(BaseEstimator):
         with _ACTIVE_LOCK:
             self._active_trainer = trainer
         t0 = time.monotonic()
-        worker = threading.Thread(target=work, name="mlpc-fit", daemon=True)
+        launched = False
         try:
-            worker.start()
             while True:
                 try:
+                    if not launched:
+                        # _thread, not threading.Thread: Thread.start() waits on
+                        # an Event, where Ctrl-C would escape this loop
+                        launched = True
+                        _thread.start_new_thread(work, ())
                     while not result.get("done"):
                         if not finished.acquire(timeout=0.1):
                             for c in tick:
@@ -752,7 +757,6 @@ class _BaseMLP(BaseEstimator):
                     finished.acquire(timeout=0.1)
                 except KeyboardInterrupt:
                     pass
-            worker.join()
             with _ACTIVE_LOCK:
                 self._active_trainer = None
             self._seconds += time.monotonic() - t0
