@@ -659,7 +659,6 @@ class _BaseMLP(BaseEstimator):
                 "metrics_path": self.metrics_path}
         metrics_file = open(self.metrics_path, "a") if self.metrics_path else None
         errors = []
-        stop_flag = []
 
         def on_epoch(tr, st_p, user):
             try:
@@ -681,14 +680,13 @@ class _BaseMLP(BaseEstimator):
                 if self.verbose:
                     self._print_epoch(m, classify)
                 stop = False
+                mc = dict(m)  # callbacks get a copy: history_ stays as trained
                 for c in epoch:
-                    if c.on_epoch(m) is False:
+                    if c.on_epoch(mc) is False:
                         stop = True
                 for c in plain:
-                    if c(m) is False:
+                    if c(mc) is False:
                         stop = True
-                if stop:
-                    stop_flag.append(m["epoch"])
                 return 1 if stop else 0
             except BaseException as e:  # noqa: B902 - re-raised on the calling thread
                 errors.append(e)
