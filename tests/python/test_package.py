@@ -23,6 +23,11 @@ def test_public_api():
         mlpc.no_such_thing
 
 
+def test_package_version_matches_library():
+    text = open(os.path.join(REPO, "python", "pyproject.toml")).read()
+    assert 'version = "%s"' % mlpc.version() in text, "bump python/pyproject.toml's version with mlpc.h's"
+
+
 def test_without_sklearn_and_pandas():
     """numpy is the only run-time dependency: with sklearn and pandas hidden
     the estimators still fit, predict, pickle and clone their params."""
