@@ -28,13 +28,16 @@ def version():
 def __getattr__(name):
     # mlpc.plot and mlpc.search load on first use, so the package imports
     # without them (and without matplotlib)
+    import importlib
     if name == "LivePlot":
-        from .plot import LivePlot
-        return LivePlot
-    if name == "search":
-        from .search import search
-        return search
-    if name in ("plot",):
-        import importlib
+        value = importlib.import_module(".plot", __name__).LivePlot
+    elif name == "search":
+        # importing the submodule binds mlpc.search to the module: rebind
+        # the name to the function
+        value = importlib.import_module(".search", __name__).search
+    elif name == "plot":
         return importlib.import_module(".plot", __name__)
-    raise AttributeError("module 'mlpc' has no attribute %r" % name)
+    else:
+        raise AttributeError("module 'mlpc' has no attribute %r" % name)
+    globals()[name] = value
+    return value

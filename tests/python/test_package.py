@@ -114,3 +114,42 @@ def test_make_install_destdir(tmp_path):
     p = subprocess.run([sys.executable, "-c", "import mlpc; print(mlpc.__file__)"], capture_output=True, text=True,
                        env=env, timeout=60, cwd=str(tmp_path))
     assert p.returncode == 0 and p.stdout.startswith(str(site)), p.stderr
+
+
+def test_lazy_plot_and_search(tmp_path):
+    """mlpc.LivePlot, mlpc.search and fit(plot=True) load mlpc/plot.py and
+    mlpc/search.py on first use (stand-ins here): the protocol of fit."""
+    pkg = tmp_path / "mlpc"
+    shutil.copytree(os.path.join(REPO, "python", "mlpc"), pkg,
+                    ignore=shutil.ignore_patterns("_native", "__pycache__", "plot.py", "search.py"))
+    (pkg / "search.py").write_text("def search(*a, **k):\n    return 42\n")
+    (pkg / "plot.py").write_text(textwrap.dedent("""
+        calls = []
+        class LivePlot:
+            def on_train_begin(self, est, info): calls.append(("begin", info["n_epochs"], info["task"]))
+            def on_epoch(self, m): calls.append(("epoch", m["epoch"]))
+            def on_tick(self): pass
+            def on_train_end(self, est): calls.append(("end", est.n_iter_))
+        def dashboard(est, **kw):
+            est.metrics_path = kw.get("path", "runs.jsonl")
+            return "iframe"
+    """))
+    code = textwrap.dedent("""
+        import numpy as np, mlpc
+        assert mlpc.search is mlpc.search and mlpc.search() == 42, mlpc.search
+        assert mlpc.LivePlot.__name__ == "LivePlot"
+        X = np.random.RandomState(0).rand(50, 3); y = np.arange(50) % 2
+        clf = mlpc.MLPClassifier(hidden_layer_sizes=(3,), max_iter=2)
+        assert clf.dashboard(path="d.jsonl") == "iframe" and clf.metrics_path == "d.jsonl"
+        clf.fit(X, y, plot=True)
+        import mlpc.plot
+        assert mlpc.plot.calls == [("begin", 2, "classify"), ("epoch", 1), ("epoch", 2), ("end", 2)], mlpc.plot.calls
+        assert len(open("d.jsonl").readlines()) == 2
+        print("ok")
+    """)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(tmp_path)
+    env["MLPC_LIBRARY"] = mlpc._lib.lib._mlpc_path
+    p = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, env=env,
+                       timeout=120, cwd=str(tmp_path))
+    assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr
