@@ -28,6 +28,9 @@ if [ ! -f python/mlpc/_native/libmlpc.so.0 ]; then
         exit 1
     fi
 fi
+if [ -f python/mlpc/_native/libmlpc.so.0 ] && [ build/libmlpc.so.0 -nt python/mlpc/_native/libmlpc.so.0 ]; then
+    echo "note: python/mlpc/_native/ is older than build/: testing the older library (run 'make python')"
+fi
 PYTHONPATH=$repo/python${PYTHONPATH:+:$PYTHONPATH}
 export PYTHONPATH
 
