@@ -1071,6 +1071,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def predict_proba(self, X):
         """Class probabilities (n_samples x n_classes), float64."""
         out = self._forward(X).astype(np.float64)
+        if out.shape[1] == 1:  # one sigmoid output (library-made binary models): P(class 1)
+            p = np.clip(out[:, 0], 0.0, 1.0)
+            return np.column_stack([1.0 - p, p])
         if self._net.acts[-1] != "softmax":
             s = out.sum(axis=1, keepdims=True)
             s[s == 0] = 1
@@ -1081,8 +1084,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return np.log(self.predict_proba(X))
 
     def predict(self, X):
-        """Labels of the largest output (from classes_)."""
+        """Labels of the largest output (from classes_); for a model with
+        one sigmoid output, classes_[1] where it is >= 0.5 (as `mlpc
+        predict`)."""
         out = self._forward(X)
+        if out.shape[1] == 1:
+            return self.classes_[(out[:, 0] >= 0.5).astype(np.intp)]
         return self.classes_[np.argmax(out, axis=1)]
 
     def score(self, X, y, sample_weight=None):
@@ -1229,10 +1236,11 @@ def _from_net(net, path):
         est.feature_names_in_ = np.asarray(py["feature_names"], dtype=object)
     if classify:
         cl = py.get("classes")
-        if cl is not None and len(cl) == net.n_outputs:
+        k = max(2, net.n_outputs)  # one sigmoid output: classes 0 and 1
+        if cl is not None and len(cl) == k:
             est.classes_ = np.asarray(cl, dtype=py.get("classes_dtype") or None)
         else:
-            est.classes_ = np.arange(net.n_outputs)
+            est.classes_ = np.arange(k)
     return est
 
 

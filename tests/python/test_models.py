@@ -154,3 +154,24 @@ def test_metrics_lines_match_the_cli(tmp_path, cli, task):
     png = tmp_path / "p.png"
     run_cli(cli, "plot", tmp_path / "py.jsonl", "--output", png)
     assert png.stat().st_size > 1000
+
+
+def test_load_single_sigmoid_output_model(tmp_path):
+    """A binary model with one sigmoid output (made with the C API, no
+    stored task) loads as a classifier with classes 0 and 1."""
+    from mlpc import _core, _lib
+    cfg = _core.config_default()
+    err = _lib.mlpc_error()
+    _lib.check(_lib.lib.mlpc_config_set_layers(cfg, b"3-4-1", err), err)
+    cfg.loss = _lib.LOSS["bce"]
+    _lib.lib.mlpc_config_set_acts(cfg, _lib.ACT["tanh"], _lib.ACT["sigmoid"])
+    net = _core.Net.create(cfg)
+    net.save(tmp_path / "b.mlpc")
+    clf = mlpc.load(tmp_path / "b.mlpc")
+    assert isinstance(clf, mlpc.MLPClassifier)
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    X = np.random.RandomState(0).standard_normal((20, 3))
+    p = clf.predict_proba(X)
+    assert p.shape == (20, 2)
+    np.testing.assert_allclose(p.sum(1), 1)
+    np.testing.assert_array_equal(clf.predict(X), (p[:, 1] >= 0.5).astype(int))
