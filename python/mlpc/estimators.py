@@ -8,10 +8,16 @@ into an orderly stop: ``fit`` returns with the weights trained so far.
 
 Differences from scikit-learn (see the class docstrings):
 
-* The data is float32. A float32 C-contiguous X (or one with float32 rows
-  and a row stride) is used in place by the C code, with no copy, when
-  ``norm='none'`` (the default, as in scikit-learn, which never rescales
-  inputs); anything else is converted once.
+* The data is float32. A float32 C-contiguous X is used in place by the C
+  code, with no copy: for training when ``norm='none'`` (the default, as in
+  scikit-learn, which never rescales inputs; with 'scale' or 'standard' the
+  library copies the rows once and normalizes its copy), and always by
+  predict. Float32 rows with a row stride (e.g. ``X[:, :k]``) are read in
+  place by predict and copied once by the library for training. Anything
+  else (float64, int, Fortran order, DataFrames) is converted once. With
+  ``early_stopping`` the training and validation rows are gathered once.
+  The arrays a fitted estimator borrows are kept referenced while needed
+  (by ``partial_fit``'s trainer until the next call).
 * Classification always uses a softmax output with K units and categorical
   cross-entropy, also for two classes (scikit-learn: one logistic unit), so
   ``coefs_[-1]`` has K columns. Multilabel targets are not supported.
