@@ -487,3 +487,20 @@ def test_device():
         assert "GPU" in str(e) or "CUDA" in str(e)
     else:
         assert clf.n_iter_ == 3 and clf.predict(X).shape == (200,)
+
+
+def test_predict_reads_strided_rows_in_place():
+    import tracemalloc
+    rng = np.random.RandomState(0)
+    wide = rng.standard_normal((20000, 80)).astype(np.float32)
+    X = wide[:, :50]  # float32 rows with a row stride of 80
+    clf = mlpc.MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X[:500], (X[:500, 0] > 0))
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        p = clf.predict_proba(X)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.2 * X.shape[0] * X.shape[1] * 4, peak  # the outputs only, no copy of X
+    np.testing.assert_array_equal(p, clf.predict_proba(np.ascontiguousarray(X)))
