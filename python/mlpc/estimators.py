@@ -769,7 +769,7 @@ class _BaseMLP(BaseEstimator):
             trainer.on_batch(None, 1)
             trainer.on_epoch(None)
         status = result.get("status", _lib.ERR_ARG)
-        self._finish(trainer, classify)
+        self._finish(trainer, classify, incremental)
         for c in end:  # also after errors and interrupts, so plots can finish
             try:
                 c.on_train_end(self)
@@ -799,7 +799,7 @@ class _BaseMLP(BaseEstimator):
         self.t_ += n_train
         loss = m["loss"]
         self.loss_curve_.append(loss if loss is not None else float("nan"))
-        if loss is not None and loss < self.best_loss_:
+        if loss is not None and (self.best_loss_ is None or loss < self.best_loss_):
             self.best_loss_ = loss
         if has_val:
             if self._task == _lib.TASK_CLASSIFY:
@@ -842,13 +842,13 @@ class _BaseMLP(BaseEstimator):
         print(s, flush=True)
         sys.stdout.flush()
 
-    def _finish(self, trainer, classify):
+    def _finish(self, trainer, classify, incremental):
         """Fitted attributes and the model's stored settings after training."""
         net = self._net
         self.n_layers_ = net.n_layers + 1
         self.n_outputs_ = net.n_outputs
         self.out_activation_ = _SK_ACT.get(net.acts[-1], net.acts[-1])
-        if self.early_stopping:
+        if self.early_stopping and not incremental:  # as sklearn: no best_loss_ with a validation set
             self.best_loss_ = None
         last = self.history_[-1] if self.history_ else {}
         meta = {"task": "classify" if classify else "regress", "data": "python", "run": last.get("run", "python"),

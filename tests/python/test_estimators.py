@@ -150,6 +150,8 @@ def test_early_stopping_validation():
     assert clf.best_validation_score_ == max(clf.validation_scores_)
     assert clf.best_loss_ is None
     assert all(m["val_acc"] is not None for m in clf.history_)
+    clf.partial_fit(X, y)  # one more epoch, without early stopping
+    assert clf.n_iter_ == len(clf.history_) and clf.best_loss_ == clf.loss_curve_[-1]
     reg = mlpc.MLPRegressor(hidden_layer_sizes=(16,), max_iter=200, early_stopping=True, random_state=0)
     reg.fit(X, X[:, 0] + X[:, 1])
     assert len(reg.validation_scores_) == reg.n_iter_ and reg.best_validation_score_ > 0.5
