@@ -219,12 +219,12 @@ fast-tests: $(FAST_TESTS)
 
 # `make test`: fast tier under sanitizers, then the optimized build's slow
 # tier (end-to-end MNIST, CLI checks).  MLPC_FAST=1 skips the slow tier.
-test: all tests asan
+test: all tests asan python
 	@sh tests/run.sh
 
 # PREFIX is also compiled into device.o (the CUDA plugin's last search
 # folder): installing an existing build elsewhere keeps the old one there.
-install: all
+install: all install-python
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/mlpc.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/libmlpc.a $(DESTDIR)$(PREFIX)/lib/
@@ -236,6 +236,41 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 	    mlpc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlpc.pc
 
+# `make python`: the Python package (python/, docs/python.md). Copies the
+# shared library and the CLI into python/mlpc/_native/, so that
+# `PYTHONPATH=python python3 -c "import mlpc"` works from the source tree and
+# `python3 -m pip install --no-build-isolation ./python` packs them into the
+# wheel. `make install` also installs the package for $(PYTHON) into
+# $(PYDIR): /usr/lib/python3/dist-packages for PREFIX=/usr, else
+# $(PREFIX)/lib/python3.X/dist-packages (on Debian's path for /usr/local).
+PYTHON    ?= /usr/bin/python3
+PY_NATIVE  = python/mlpc/_native
+PYVER     := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+ifeq ($(PREFIX),/usr)
+  PYDIR ?= $(PREFIX)/lib/python3/dist-packages
+else
+  PYDIR ?= $(PREFIX)/lib/python$(PYVER)/dist-packages
+endif
+
+python: $(BUILD)/libmlpc.so.$(VERSION) $(BUILD)/mlpc $(CUDA_PLUGIN)
+	@mkdir -p $(PY_NATIVE)
+	install -m 755 $(BUILD)/libmlpc.so.$(VERSION) $(PY_NATIVE)/$(SONAME)
+	install -m 755 $(BUILD)/mlpc $(PY_NATIVE)/mlpc
+	$(if $(CUDA_PLUGIN),install -m 755 $(CUDA_PLUGIN) $(PY_NATIVE)/)
+
+install-python: python
+	@if [ -z "$(PYVER)" ]; then \
+	    echo "make install: $(PYTHON) not found, the Python package is not installed (set PYTHON=...)"; \
+	else \
+	    set -e; \
+	    install -d $(DESTDIR)$(PYDIR)/mlpc/_native; \
+	    install -m 644 python/mlpc/*.py $(DESTDIR)$(PYDIR)/mlpc/; \
+	    install -m 755 $(PY_NATIVE)/* $(DESTDIR)$(PYDIR)/mlpc/_native/; \
+	    echo "installed the Python package mlpc into $(DESTDIR)$(PYDIR)/mlpc"; \
+	fi
+
+.PHONY: python install-python
+
 # `make bench`: the performance harness (bench/README.md); needs the Debian
 # packages in bench/deps.txt, which bench/run.sh installs when missing.
 $(BUILD)/bench_mlpc: bench/bench_mlpc.c include/mlpc.h $(BUILD)/libmlpc.a
@@ -246,7 +281,7 @@ bench: all $(BUILD)/bench_mlpc
 	@sh bench/run.sh $(BENCH_ARGS)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan python/mlpc/_native python/build python/*.egg-info
 
 .PHONY: all tests fast-tests asan test install clean
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(DASH_SRC:%.c=$(BUILD)/%.d)

@@ -19,6 +19,11 @@ libsqlite3-dev libopenmpi-dev openmpi-bin"
 # The live dashboard and `mlpc plot` (docs/dashboard.md): HTTP server, cairo,
 # a font for the figures.
 PACKAGES="$PACKAGES libmicrohttpd-dev libcairo2-dev fonts-dejavu-core curl"
+# The Python package (python/, `make python`) and its tests (tests/python/):
+# numpy at run time; scikit-learn, pandas, matplotlib, pytest, the notebook
+# runner and pip/venv/setuptools/wheel for `pip install --no-build-isolation`.
+PACKAGES="$PACKAGES python3 python3-numpy python3-sklearn python3-pandas python3-matplotlib python3-pytest
+python3-nbclient python3-ipykernel python3-threadpoolctl python3-pip python3-venv python3-setuptools python3-wheel"
 # The dashboard's end-to-end test drives Debian's chromium, which is large
 # (about 300 MB with its libraries): installed in CI (CI=true) or with
 # MLPC_BROWSER=1; elsewhere that test says "skipped: chromium not installed".

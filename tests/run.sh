@@ -5,6 +5,7 @@
 #   1. fast tier: every build-asan/tests/test_* (ASan + UBSan build)
 #   2. slow tier (skipped when MLPC_FAST=1): every build/tests/slow_* and
 #      every tests/cli/*.sh (with MLPC=<repo>/build/mlpc exported), then
+#      tests/python/run.sh (the Python package, pytest) and
 #      tests/e2e/run.sh (the dashboard in headless chromium)
 # Each program or script is one suite.  cmocka's summary lines
 # ("[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)") give the number of
@@ -192,6 +193,8 @@ else
         [ -f "$s" ] || continue
         run_script "$s"
     done
+    # the Python package (tests/python/, pytest; skipped without numpy)
+    if [ -f tests/python/run.sh ]; then run_suite python/pytest python sh tests/python/run.sh; fi
     # the dashboard's end-to-end tests (node's test runner, headless chromium)
     if [ -f tests/e2e/run.sh ]; then run_suite e2e/dashboard e2e sh tests/e2e/run.sh; fi
 fi
