@@ -778,6 +778,13 @@ int cmd_train(int argc, char **argv)
         rc = cli_lib_error(&c, NULL, err.code, err.msg);
         goto done;
     }
+    /* the task goes into every checkpoint, so eval, predict and info treat a
+     * checkpoint as the model it belongs to (a sigmoid output with the
+     * quadratic cost classifies, as in W1); the final metrics replace it */
+    if ((st = mlpc_net_set_meta(net, "metrics", regress ? "{\"task\":\"regress\"}" : "{\"task\":\"classify\"}"))) {
+        rc = cli_lib_error(&c, NULL, st, mlpc_net_error(net)->msg);
+        goto done;
+    }
     st = mlpc_trainer_set_data(tr, train, val, test);
     if (st != MLPC_OK) {
         rc = cli_lib_error(&c, NULL, st, mlpc_trainer_error(tr)->msg);

@@ -37,4 +37,19 @@ A="--train $T/d.csv --task regress --layers 2-8-1 --out-act linear --loss mse --
     fi
 }
 
+# a checkpoint carries the task: a sigmoid output with the quadratic cost
+# (W1's) classifies, and eval, predict and info treat the checkpoint as the
+# model it belongs to
+make_cls "$T/cls.csv" 200
+cut -d, -f1,2 "$T/cls.csv" >"$T/x.csv"
+expect_ok "a classifier with a sigmoid output and the quadratic cost" train --train "$T/cls.csv" \
+    --layers 2-8-2 --act sigmoid --out-act sigmoid --loss quadratic --opt sgd --lr 3 --batch 10 \
+    --epochs 2 --checkpoint "$T/c.ckpt" --quiet
+run eval "$T/c.ckpt" --test "$T/cls.csv"
+check "eval of its checkpoint: a classifier (accuracy)" grep -q "acc 0\.[0-9]*  n 200" "$T/out"
+run info "$T/c.ckpt" --json
+check "info of its checkpoint: task classify" grep -q '"task": *"classify"' "$T/out"
+run predict "$T/c.ckpt" --input "$T/x.csv" --output "$T/p.csv"
+check "predict with its checkpoint: class labels" test "$(sort -u "$T/p.csv" | grep -cv '^[01]$')" -le 1
+
 finish
