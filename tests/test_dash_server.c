@@ -258,6 +258,21 @@ static void test_wrong_host_refused(void **state)
     char *r = request(f->port, "GET / HTTP/1.0\r\n\r\n");
     assert_int_equal(status_of(r), 403);
     assert_null(strstr(r, "<html"));
+    /* two Host headers, the first one valid: 400 (RFC 9112 3.2), either order */
+    char raw[256];
+    snprintf(raw, sizeof raw, "GET / HTTP/1.1\r\nHost: %s\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+             f->host);
+    r = request(f->port, raw);
+    assert_int_equal(status_of(r), 400);
+    assert_null(strstr(r, "<html"));
+    snprintf(raw, sizeof raw, "GET / HTTP/1.1\r\nhost: evil.example\r\nHOST: %s\r\nConnection: close\r\n\r\n",
+             f->host);
+    assert_int_equal(status_of(request(f->port, raw)), 400);
+    /* a header line without a colon, an unknown protocol: 400 */
+    snprintf(raw, sizeof raw, "GET / HTTP/1.1\r\nHost: %s\r\nBad Header\r\nConnection: close\r\n\r\n", f->host);
+    assert_int_equal(status_of(request(f->port, raw)), 400);
+    snprintf(raw, sizeof raw, "GET / FOO/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", f->host);
+    assert_int_equal(status_of(request(f->port, raw)), 400);
     stop(f);
 }
 

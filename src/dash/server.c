@@ -282,6 +282,14 @@ static int token_ok(dash_server *srv, struct MHD_Connection *c, int *from_query)
     return 0;
 }
 
+static MHD_Result_t count_host(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (key && !strcasecmp(key, "Host")) ++*(int *)cls;
+    return MHD_YES;
+}
+
 static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **con_cls)
@@ -292,6 +300,10 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
     (void)con_cls;
     dash_server *srv = cls;
 
+    /* RFC 9112 3.2: a request with more than one Host header gets 400 */
+    int n_host = 0;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_host, &n_host);
+    if (n_host > 1) return send_text(c, MHD_HTTP_BAD_REQUEST, "bad request: more than one Host header\n");
     char ip[INET6_ADDRSTRLEN + 1];
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
     if (local_ip(c, ip, sizeof ip) != 0 || !dash_host_allowed(host, ip, srv->port))
