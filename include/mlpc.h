@@ -222,10 +222,15 @@ typedef struct mlpc_csv_options {
     const char *label_col; /* column name or 0-based index as text; NULL: last column */
     int n_targets;         /* regression: number of target columns from label_col on (default 1) */
     mlpc_task task;        /* classify (default) or regress */
-    char delim;            /* 0: auto (',' ';' or tab) */
+    char delim;            /* 0: auto (',' ';' tab, else runs of spaces); ' ': runs of spaces */
+    int skip_rows;         /* lines to skip before the first row (metadata), default 0 */
 } mlpc_csv_options;
 MLPC_API void mlpc_csv_options_default(mlpc_csv_options *o);
-/* CSV, plain or gzip. With `opt` NULL: defaults. */
+/* CSV, plain or gzip. With `opt` NULL: defaults. A UTF-8 byte order mark
+ * is skipped. Header auto-detection: a first row with a field that is not a
+ * number, or one that reads 0, 1, ..., n-1 over n >= 3 columns (what pandas
+ * writes for an array), is a header. n_targets 0 with the classify task:
+ * every column is a feature (rows to predict). */
 MLPC_API mlpc_dataset *mlpc_dataset_load_csv(const char *path, const mlpc_csv_options *opt, mlpc_error *err);
 /* CSV without targets (rows to predict): every column is a feature. */
 MLPC_API mlpc_dataset *mlpc_dataset_load_csv_features(const char *path, int header, mlpc_error *err);
@@ -266,6 +271,9 @@ MLPC_API const float *mlpc_dataset_x(const mlpc_dataset *d);          /* rows x 
 MLPC_API const int32_t *mlpc_dataset_labels(const mlpc_dataset *d);   /* classify, else NULL */
 MLPC_API const float *mlpc_dataset_targets(const mlpc_dataset *d);    /* regress, else NULL */
 MLPC_API const char *mlpc_dataset_source(const mlpc_dataset *d);      /* file it came from */
+/* How a text file was read, in one line ("csv: delimiter ';', header (5
+ * names), label column 'species' (3 classes)"); "" for other formats. */
+MLPC_API const char *mlpc_dataset_describe(const mlpc_dataset *d);
 
 /* ---------------------------------------------------------------- model */
 

@@ -67,6 +67,7 @@ struct mlpc_dataset {
     int32_t *labels;   /* n, classify only, else NULL */
     float *targets;    /* n x n_out, regress only, else NULL */
     char source[256];  /* file it came from, for messages */
+    char describe[256]; /* how a text file was read (mlpc_dataset_describe) */
     char label_source[256]; /* the labels' file when it is another one, else "" */
     int borrowed;      /* 1: x, labels, targets belong to the caller (mlpc_dataset_view) */
 };

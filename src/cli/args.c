@@ -345,6 +345,26 @@ int cli_header(const cli_cmd *c, const cli_flag *f, int *out)
     return 0;
 }
 
+int cli_csv_dialect(cli_cmd *c, mlpc_csv_options *o)
+{
+    int rc = cli_header(c, cli_flag_get(c, "header"), &o->header);
+    if (rc) return rc;
+    const cli_flag *d = cli_flag_get(c, "delimiter");
+    const char *v = d->value;
+    if (cli_is(d, "auto"))
+        o->delim = 0;
+    else if (cli_is(d, "tab") || !strcmp(v, "\\t"))
+        o->delim = '\t';
+    else if (cli_is(d, "space") || !strcmp(v, " "))
+        o->delim = ' ';
+    else if (strlen(v) == 1 && v[0] != '"' && v[0] != '\n' && v[0] != '\r' && v[0] != '.' && v[0] != '-' &&
+             !(v[0] >= '0' && v[0] <= '9'))
+        o->delim = v[0];
+    else
+        return cli_bad_value(c, d, "must be auto, tab, space or one character (not a quote, digit, '.' or '-')");
+    return cli_int(c, cli_flag_get(c, "skip-rows"), 0, 1000000, &o->skip_rows);
+}
+
 int cli_task(const cli_cmd *c, const cli_flag *f, mlpc_task *out)
 {
     if (cli_is(f, "classify"))

@@ -107,6 +107,8 @@ int cli_u64(const cli_cmd *c, const cli_flag *f, uint64_t *out);
 int cli_float(const cli_cmd *c, const cli_flag *f, int kind, double *out);
 /* "yes"/"no"/"auto" -> 1/0/-1 */
 int cli_header(const cli_cmd *c, const cli_flag *f, int *out);
+/* --header, --delimiter and --skip-rows into o; 0 or an exit code. */
+int cli_csv_dialect(cli_cmd *c, mlpc_csv_options *o);
 int cli_task(const cli_cmd *c, const cli_flag *f, mlpc_task *out);
 
 /* Named enums of the library, parsed with the library's *_parse functions. */

@@ -19,6 +19,9 @@ static cli_flag eval_flags[] = {
     CLI_FLAG("task", "TASK", "auto",
              "CSV targets: classify or regress; auto: what the model was trained for", NULL),
     CLI_FLAG("header", "MODE", "auto", "CSV header row: auto, yes or no", NULL),
+    CLI_FLAG("delimiter", "CHAR", "auto",
+             "CSV delimiter: auto (',' ';' or tab, else runs of spaces), tab, space or one character", NULL),
+    CLI_FLAG("skip-rows", "N", "0", "CSV: lines to skip before the first row (metadata, comments)", NULL),
     CLI_FLAG("threads", "N", "1", "compute threads; 0: one per CPU core", "Output"),
     CLI_FLAG("json", NULL, NULL, "print the result as one JSON object", NULL),
     CLI_DEVICE_FLAGS,
@@ -57,7 +60,7 @@ int cmd_eval(int argc, char **argv)
                *labels = F("test-labels")->value;
     mlpc_csv_options csv;
     mlpc_csv_options_default(&csv);
-    if ((rc = cli_header(&c, F("header"), &csv.header))) goto done;
+    if ((rc = cli_csv_dialect(&c, &csv))) goto done;
     int task = -1; /* auto */
     if (!cli_is(F("task"), "auto")) {
         mlpc_task t;

@@ -12,6 +12,9 @@ static cli_flag predict_flags[] = {
              "CSV (.csv, .csv.gz; every column is a feature) or .npy",
              "Input"),
     CLI_FLAG("header", "MODE", "auto", "CSV header row: auto, yes or no", NULL),
+    CLI_FLAG("delimiter", "CHAR", "auto",
+             "CSV delimiter: auto (',' ';' or tab, else runs of spaces), tab, space or one character", NULL),
+    CLI_FLAG("skip-rows", "N", "0", "CSV: lines to skip before the first row (metadata, comments)", NULL),
     CLI_FLAG("output", "FILE", "-",
              "where to write: - for standard output, a .npy file, or else a CSV file (written to "
              "FILE.tmp, then renamed)",
@@ -67,8 +70,11 @@ int cmd_predict(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto done;
     }
-    int header, threads;
-    if ((rc = cli_header(&c, F("header"), &header))) goto done;
+    int threads;
+    mlpc_csv_options csv;
+    mlpc_csv_options_default(&csv);
+    csv.n_targets = 0; /* every column is a feature */
+    if ((rc = cli_csv_dialect(&c, &csv))) goto done;
     if ((rc = cli_threads(&c, F("threads"), &threads))) goto done;
     int is_npy = cli_ends_with(input, ".npy");
     if (is_npy && F("header")->given) {
@@ -98,7 +104,7 @@ int cmd_predict(int argc, char **argv)
 
     if ((rc = cli_check_input(&c, "input", input))) goto done;
     ds = is_npy ? mlpc_dataset_load_npy(input, NULL, &err)
-                : mlpc_dataset_load_csv_features(input, header, &err);
+                : mlpc_dataset_load_csv(input, &csv, &err);
     if (!ds) {
         rc = cli_lib_error(&c, input, err.code, err.msg);
         goto done;

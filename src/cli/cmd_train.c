@@ -36,6 +36,9 @@ static cli_flag train_flags[] = {
              "CSV targets: classify (integer labels 0..K-1) or regress (float targets)", NULL),
     CLI_FLAG("n-targets", "N", "1", "regress: number of target columns from --label-col on", NULL),
     CLI_FLAG("header", "MODE", "auto", "CSV header row: auto, yes or no", NULL),
+    CLI_FLAG("delimiter", "CHAR", "auto",
+             "CSV delimiter: auto (',' ';' or tab, else runs of spaces), tab, space or one character", NULL),
+    CLI_FLAG("skip-rows", "N", "0", "CSV: lines to skip before the first row (metadata, comments)", NULL),
     CLI_FLAG("val-split", "N|FRACTION", "0",
              "the last N rows (or this fraction, 0 < FRACTION < 1) of the training data become the "
              "validation set; 0: none",
@@ -518,7 +521,7 @@ int cmd_train(int argc, char **argv)
     const char *test_path = F("test")->value, *test_labels = F("test-labels")->value;
     mlpc_csv_options csv;
     mlpc_csv_options_default(&csv);
-    if ((rc = cli_header(&c, F("header"), &csv.header))) goto done;
+    if ((rc = cli_csv_dialect(&c, &csv))) goto done;
     if ((rc = cli_task(&c, F("task"), &csv.task))) goto done;
     if ((rc = cli_int(&c, F("n-targets"), 1, MLPC_MAX_WIDTH, &csv.n_targets))) goto done;
     csv.label_col = cli_is(F("label-col"), "last") ? NULL : F("label-col")->value;
@@ -867,6 +870,10 @@ int cmd_train(int argc, char **argv)
             printf("  device %s", mlpc_device_name(&dev.dev, dn, sizeof dn));
         }
         printf("\n");
+        const mlpc_dataset *read[3] = {train, val, test};
+        for (int i = 0; i < 3; i++) /* every automatic choice made reading a CSV, in one line */
+            if (read[i] && *mlpc_dataset_describe(read[i]) && (i != 1 || strcmp(src_name(val, ""), train_src)))
+                printf("%s (%s)\n", mlpc_dataset_describe(read[i]), src_name(read[i], "?"));
         if (resume)
             printf("resumed from %s after epoch %d%s\n", resume, mlpc_trainer_epochs_done(tr), overrides);
         fflush(stdout);

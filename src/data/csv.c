@@ -2,12 +2,16 @@
  * csv.c - delimited text files, plain or gzip.
  *
  * One row per line; fields separated by ',', ';' or tab (auto-detected from
- * the first row: the most frequent of the three outside quotes). Fields may
+ * the first row: the most frequent of the three outside quotes), else by
+ * runs of spaces (R's write.table, whitespace-aligned tables). Fields may
  * be quoted "..." with "" for a quote inside (newlines inside quotes are
- * kept in the field). CRLF line ends, blank lines and a missing final
- * newline are accepted. Every field must be a finite number, except in the
- * optional header row, which is detected when the first row holds a field
- * that is not a number. The label column (by name or 0-based index, default
+ * kept in the field). With a delimiter other than ',' a decimal comma
+ * ("1,5") is read as a decimal point. A UTF-8 byte order mark, CRLF line ends, blank lines
+ * and a missing final newline are accepted; skip_rows leading lines
+ * (metadata) are skipped. Every field must be a finite number, except in
+ * the optional header row, which is detected when the first row holds a
+ * field that is not a number, or reads 0, 1, ..., n-1 (n >= 3: the header
+ * pandas writes for an array). The label column (by name or 0-based index, default
  * the last one) holds non-negative integer class labels; for regression the
  * n_targets columns from it on are float targets. All other columns are
  * features, in file order. Messages name the file, line and column (1-based).
@@ -45,6 +49,7 @@ typedef struct csv_load {
     size_t lab0, nlab; /* target columns [lab0, lab0 + nlab) */
     mlpc_task task;
     size_t nrows;
+    char delim;        /* the one used */
 } csv_load;
 
 /* ------------------------------------------------------------ tokenizer */
@@ -89,9 +94,15 @@ static int read_quoted(csv_cur *c, csv_field *f)
     return 1;
 }
 
+/* Spaces before a field; with the delimiter ' ' a run of them is one. */
+static void skip_lead(csv_cur *c)
+{
+    while (c->p < c->end && (is_space(*c->p, c->delim) || (c->delim == ' ' && *c->p == ' '))) c->p++;
+}
+
 static int read_field(csv_cur *c, csv_field *f)
 {
-    while (c->p < c->end && is_space(*c->p, c->delim)) c->p++;
+    skip_lead(c);
     if (c->p < c->end && *c->p == '"') return read_quoted(c, f);
     const char *q = c->p;
     while (q < c->end && *q != c->delim && *q != '\n') q++;
@@ -118,8 +129,13 @@ static long csv_row(csv_cur *c, csv_field *f, size_t cap, long *row_line)
         k++;
         if (c->p < c->end && *c->p == c->delim) {
             c->p++;
+            if (c->delim == ' ') { /* trailing spaces end no field */
+                skip_lead(c);
+                if (c->p >= c->end || *c->p == '\n') goto end_row;
+            }
             continue;
         }
+    end_row:
         if (c->p < c->end) { /* the '\n' */
             c->p++;
             c->line++;
@@ -142,19 +158,29 @@ static char detect_delim(csv_cur c)
     int best = 0;
     for (int i = 1; i < 3; i++)
         if (cnt[i] > cnt[best]) best = i;
-    return cand[best];
+    if (cnt[best] > 0) return cand[best];
+    /* none of them: fields apart by spaces ("1.5 2 0"), else one column */
+    const char *p = c.p;
+    while (p < c.end && *p == ' ') p++;
+    for (; p < c.end && *p != '\n'; p++)
+        if (*p == ' ' && p + 1 < c.end && p[1] != ' ' && p[1] != '\n' && p[1] != '\r') return ' ';
+    return ',';
 }
 
 /* ------------------------------------------------------------ fields */
 
 enum { NUM_OK = 1, NUM_TEXT = 0, NUM_NONFINITE = -1, NUM_RANGE = -2 };
 
-static int parse_number(const csv_field *f, double *v)
+/* comma: the delimiter is not ',', so "1,5" is a decimal comma (Excel in
+ * many locales writes ';'-separated files with them) */
+static int parse_number(const csv_field *f, double *v, int comma)
 {
     char tmp[128], *e;
     if (f->len == 0 || f->len >= sizeof tmp) return NUM_TEXT;
     memcpy(tmp, f->s, f->len);
     tmp[f->len] = 0;
+    char *c = comma ? strchr(tmp, ',') : NULL;
+    if (c && !strchr(c + 1, ',') && !strchr(tmp, '.')) *c = '.';
     if (isspace((unsigned char)tmp[0])) return NUM_TEXT;
     *v = strtod(tmp, &e);
     if (e != tmp + f->len) return NUM_TEXT;
@@ -217,16 +243,35 @@ static mlpc_status read_header(csv_load *L, mlpc_error *err)
 static int looks_like_header(const csv_load *L)
 {
     double v;
-    for (size_t j = 0; j < L->ncols; j++)
-        if (parse_number(&L->f[j], &v) != NUM_OK) return 1;
+    int counting = L->ncols >= 3; /* "0,1,2,...": the header pandas writes for an array */
+    for (size_t j = 0; j < L->ncols; j++) {
+        if (parse_number(&L->f[j], &v, L->delim != ',') != NUM_OK) return 1;
+        counting = counting && v == (double)j;
+    }
+    return counting;
+}
+
+/* Skips n lines (metadata before the table); 0, or -1 when the file ends first. */
+static int skip_lines(csv_cur *c, long n)
+{
+    for (long i = 0; i < n; i++) {
+        const char *q = memchr(c->p, '\n', (size_t)(c->end - c->p));
+        if (!q) return -1;
+        c->p = q + 1;
+        c->line++;
+    }
     return 0;
 }
 
 /* Finds the delimiter, the column count and the header. */
-static mlpc_status csv_open(csv_load *L, int header, char delim, mlpc_error *err)
+static mlpc_status csv_open(csv_load *L, int header, char delim, long skip, mlpc_error *err)
 {
     csv_cur c = {(const char *)L->buf, (const char *)L->buf + L->len, 1, 0, NULL};
+    if (L->len >= 3 && !memcmp(c.p, "\xEF\xBB\xBF", 3)) c.p += 3; /* UTF-8 BOM (Excel) */
+    if (skip_lines(&c, skip) != 0)
+        return mlpc_seterr(err, MLPC_ERR_FORMAT, "%s: no rows after skipping %ld line(s)", L->path, skip);
     c.delim = delim ? delim : detect_delim(c);
+    L->delim = c.delim;
     csv_cur probe = c;
     long k = csv_row(&probe, NULL, 0, &L->first_line);
     if (k < 0) return tok_error(L, L->first_line, &probe, err);
@@ -340,7 +385,7 @@ static mlpc_status fill_row(const csv_load *L, mlpc_dataset *d, size_t i, long l
     float *x = d->x + i * d->n_in;
     for (size_t j = 0; j < L->ncols; j++) {
         double v;
-        int r = parse_number(&L->f[j], &v);
+        int r = parse_number(&L->f[j], &v, L->delim != ',');
         if (r != NUM_OK) return bad_value(L, line, j, &L->f[j], r, err);
         if (j < L->lab0 || j >= L->lab0 + L->nlab) *x++ = (float)v;
         else if (store_target(L, d, i, j, v, line, err) != MLPC_OK) return MLPC_ERR_FORMAT;
@@ -376,9 +421,28 @@ static void csv_free(csv_load *L)
     free(L->buf);
 }
 
+/* One line on how the file was read, for mlpc_dataset_describe. */
+static void describe(const csv_load *L, mlpc_dataset *d)
+{
+    char dl[16];
+    if (L->delim == '\t') snprintf(dl, sizeof dl, "tab");
+    else if (L->delim == ' ') snprintf(dl, sizeof dl, "spaces");
+    else snprintf(dl, sizeof dl, "'%c'", L->delim);
+    size_t n = (size_t)snprintf(d->describe, sizeof d->describe, "csv: delimiter %s, ", dl);
+    if (L->names) n += (size_t)snprintf(d->describe + n, sizeof d->describe - n, "header (%zu names)", L->ncols);
+    else n += (size_t)snprintf(d->describe + n, sizeof d->describe - n, "no header");
+    if (n >= sizeof d->describe || !L->nlab) return;
+    char col[100];
+    col_desc(L, L->lab0, col, sizeof col);
+    if (L->task == MLPC_TASK_CLASSIFY)
+        snprintf(d->describe + n, sizeof d->describe - n, ", label %s with %d classes", col, d->n_classes);
+    else
+        snprintf(d->describe + n, sizeof d->describe - n, ", %zu target column(s) from %s", L->nlab, col);
+}
+
 /* n_targets 0: every column is a feature. */
 static mlpc_dataset *csv_load_file(const char *path, int header, const char *label_col,
-                                   size_t n_targets, mlpc_task task, char delim, mlpc_error *err)
+                                   size_t n_targets, mlpc_task task, char delim, long skip, mlpc_error *err)
 {
     csv_load L;
     memset(&L, 0, sizeof L);
@@ -393,10 +457,15 @@ static mlpc_dataset *csv_load_file(const char *path, int header, const char *lab
         return NULL;
     }
     mlpc_dataset *d = NULL;
-    if (mlpc_read_file(path, &L.buf, &L.len, err) == MLPC_OK && csv_open(&L, header, delim, err) == MLPC_OK &&
+    if (skip < 0) {
+        mlpc_seterr(err, MLPC_ERR_ARG, "%s: skip_rows %ld must be zero or positive", path, skip);
+        return NULL;
+    }
+    if (mlpc_read_file(path, &L.buf, &L.len, err) == MLPC_OK && csv_open(&L, header, delim, skip, err) == MLPC_OK &&
         (n_targets == 0 || resolve_label(&L, label_col, n_targets, err) == MLPC_OK) &&
         count_rows(&L, err) == MLPC_OK)
         d = csv_build(&L, err);
+    if (d) describe(&L, d);
     csv_free(&L);
     if (d) mlpc_clearerr(err);
     return d;
@@ -416,11 +485,16 @@ mlpc_dataset *mlpc_dataset_load_csv(const char *path, const mlpc_csv_options *op
                     o.n_targets);
         return NULL;
     }
-    size_t k = o.task == MLPC_TASK_REGRESS ? (size_t)o.n_targets : 1;
-    return csv_load_file(path, o.header, o.label_col, k, o.task, o.delim, err);
+    if (o.n_targets < 0) {
+        mlpc_seterr(err, MLPC_ERR_ARG, "%s: n_targets must be zero or positive (got %d)", path ? path : "csv",
+                    o.n_targets);
+        return NULL;
+    }
+    size_t k = o.task == MLPC_TASK_REGRESS || o.n_targets == 0 ? (size_t)o.n_targets : 1;
+    return csv_load_file(path, o.header, o.label_col, k, o.task, o.delim, o.skip_rows, err);
 }
 
 mlpc_dataset *mlpc_dataset_load_csv_features(const char *path, int header, mlpc_error *err)
 {
-    return csv_load_file(path, header, NULL, 0, MLPC_TASK_CLASSIFY, 0, err);
+    return csv_load_file(path, header, NULL, 0, MLPC_TASK_CLASSIFY, 0, 0, err);
 }

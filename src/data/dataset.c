@@ -175,6 +175,7 @@ const float *mlpc_dataset_x(const mlpc_dataset *d) { return d ? d->x : NULL; }
 const int32_t *mlpc_dataset_labels(const mlpc_dataset *d) { return d ? d->labels : NULL; }
 const float *mlpc_dataset_targets(const mlpc_dataset *d) { return d ? d->targets : NULL; }
 const char *mlpc_dataset_source(const mlpc_dataset *d) { return d ? d->source : ""; }
+const char *mlpc_dataset_describe(const mlpc_dataset *d) { return d ? d->describe : ""; }
 
 void mlpc_csv_options_default(mlpc_csv_options *o)
 {
@@ -184,6 +185,7 @@ void mlpc_csv_options_default(mlpc_csv_options *o)
     o->n_targets = 1;
     o->task = MLPC_TASK_CLASSIFY;
     o->delim = 0;
+    o->skip_rows = 0;
 }
 
 void mlpc_lorenz_options_default(mlpc_lorenz_options *o)
