@@ -254,6 +254,13 @@ MLPC_API mlpc_dataset *mlpc_dataset_lorenz(const mlpc_lorenz_options *o, int sta
 
 /* Rows [start, start+count) copied into a new dataset. */
 MLPC_API mlpc_dataset *mlpc_dataset_slice(const mlpc_dataset *d, size_t start, size_t count, mlpc_error *err);
+/* Splits d into *train and *val (n_val rows), both new. shuffle 0: the
+ * last n_val rows (Keras's validation_split). shuffle 1: rows drawn with
+ * seed, stratified for classification (each class keeps its share of the
+ * validation set, largest remainders rounded up), so a file sorted by class
+ * still validates on every class. Rows keep their file order in each part. */
+MLPC_API mlpc_status mlpc_dataset_split(const mlpc_dataset *d, size_t n_val, int shuffle, uint64_t seed,
+                                        mlpc_dataset **train, mlpc_dataset **val, mlpc_error *err);
 /* Builds a dataset from caller arrays (copied). labels: n ints or NULL;
  * targets: n x n_out floats or NULL. Exactly one of them for training sets. */
 MLPC_API mlpc_dataset *mlpc_dataset_from_arrays(size_t n, size_t n_in, const float *x, const int32_t *labels,

@@ -20,4 +20,4 @@ make -j2
 
 mkdir -p runs
 set -x
-./build/mlpc train --data mnist --layers 784-30-10 --act sigmoid --out-act sigmoid --loss quadratic --opt sgd --lr 3.0 --batch 10 --epochs "${EPOCHS:-10}" --init normal --val-split 10000 --metrics runs/w1.jsonl --save runs/w1.mlpc --dashboard --linger "${LINGER:-120}" "$@"
+./build/mlpc train --data mnist --layers 784-30-10 --act sigmoid --out-act sigmoid --loss quadratic --opt sgd --lr 3.0 --batch 10 --epochs "${EPOCHS:-10}" --init normal --val-split 10000 --val-from tail --metrics runs/w1.jsonl --save runs/w1.mlpc --dashboard --linger "${LINGER:-120}" "$@"

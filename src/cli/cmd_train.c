@@ -40,8 +40,12 @@ static cli_flag train_flags[] = {
              "CSV delimiter: auto (',' ';' or tab, else runs of spaces), tab, space or one character", NULL),
     CLI_FLAG("skip-rows", "N", "0", "CSV: lines to skip before the first row (metadata, comments)", NULL),
     CLI_FLAG("val-split", "N|FRACTION", "0",
-             "the last N rows (or this fraction, 0 < FRACTION < 1) of the training data become the "
-             "validation set; 0: none",
+             "N rows (or this fraction, 0 < FRACTION < 1) of the training data become the validation "
+             "set; 0: none",
+             NULL),
+    CLI_FLAG("val-from", "WHERE", "random",
+             "where --val-split takes its rows: random (drawn with --seed, stratified by class) or tail "
+             "(the last rows, as Keras's validation_split)",
              NULL),
     CLI_FLAG(
         "layers", "SPEC", NULL,
@@ -678,10 +682,13 @@ int cmd_train(int argc, char **argv)
                                what);
             goto done;
         }
-        mlpc_dataset *a = mlpc_dataset_slice(train, 0, n_rows - nv, &err);
-        mlpc_dataset *b = a ? mlpc_dataset_slice(train, n_rows - nv, nv, &err) : NULL;
-        if (!a || !b) {
-            if (a) mlpc_dataset_free(a);
+        int shuffle = cli_is(F("val-from"), "random");
+        if (!shuffle && !cli_is(F("val-from"), "tail")) {
+            rc = cli_bad_value(&c, F("val-from"), "must be random or tail");
+            goto done;
+        }
+        mlpc_dataset *a = NULL, *b = NULL;
+        if (mlpc_dataset_split(train, nv, shuffle, cfg.seed, &a, &b, &err) != MLPC_OK) {
             rc = cli_lib_error(&c, NULL, err.code, err.msg);
             goto done;
         }

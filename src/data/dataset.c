@@ -119,6 +119,99 @@ mlpc_dataset *mlpc_dataset_slice(const mlpc_dataset *d, size_t start, size_t cou
     return s;
 }
 
+/* Rows picked by mask (1: into the part) copied, in order, into a new set. */
+static mlpc_dataset *gather_rows(const mlpc_dataset *d, const unsigned char *mask, unsigned char want,
+                                 size_t count, mlpc_error *err)
+{
+    mlpc_dataset *s = mlpc_dataset_alloc(count, d->n_in, d->task, d->n_out, d->source, err);
+    if (!s) return NULL;
+    s->n_classes = d->n_classes;
+    memcpy(s->label_source, d->label_source, sizeof s->label_source);
+    memcpy(s->describe, d->describe, sizeof s->describe);
+    for (size_t i = 0, k = 0; i < d->n; i++) {
+        if (mask[i] != want) continue;
+        memcpy(s->x + k * d->n_in, d->x + i * d->n_in, d->n_in * sizeof(float));
+        if (d->labels && s->labels) s->labels[k] = d->labels[i];
+        if (d->targets && s->targets) memcpy(s->targets + k * d->n_out, d->targets + i * d->n_out, d->n_out * sizeof(float));
+        k++;
+    }
+    return s;
+}
+
+/* mask[i] = 1 for the n_val validation rows: per class (one class for
+ * regression) a share of n_val by largest remainder, drawn at random. */
+static mlpc_status pick_val(const mlpc_dataset *d, size_t n_val, uint64_t seed, unsigned char *mask, mlpc_error *err)
+{
+    int K = d->labels ? d->n_classes : 1;
+    size_t *count = calloc((size_t)K, sizeof *count), *take = calloc((size_t)K, sizeof *take);
+    double *rem = calloc((size_t)K, sizeof *rem);
+    uint32_t *idx = malloc(d->n * sizeof *idx);
+    mlpc_status st = MLPC_OK;
+    if (!count || !take || !rem || !idx) {
+        st = mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: out of memory splitting the rows", d->source);
+        goto out;
+    }
+    for (size_t i = 0; i < d->n; i++) count[d->labels ? d->labels[i] : 0]++;
+    size_t given = 0;
+    for (int k = 0; k < K; k++) {
+        double share = (double)n_val * (double)count[k] / (double)d->n;
+        take[k] = (size_t)share;
+        rem[k] = share - (double)take[k];
+        given += take[k];
+    }
+    for (; given < n_val; given++) { /* the largest remainders get one more */
+        int best = -1;
+        for (int k = 0; k < K; k++)
+            if (take[k] < count[k] && (best < 0 || rem[k] > rem[best])) best = k;
+        take[best]++;
+        rem[best] = -1.0;
+    }
+    mlpc_rng rng;
+    mlpc_rng_seed(&rng, seed ^ 0x5eed5511ULL);
+    for (int k = 0; k < K; k++) {
+        size_t m = 0;
+        for (size_t i = 0; i < d->n; i++)
+            if ((d->labels ? d->labels[i] : 0) == k) idx[m++] = (uint32_t)i;
+        mlpc_rng_shuffle(&rng, idx, m);
+        for (size_t j = 0; j < take[k]; j++) mask[idx[j]] = 1;
+    }
+out:
+    free(count);
+    free(take);
+    free(rem);
+    free(idx);
+    return st;
+}
+
+mlpc_status mlpc_dataset_split(const mlpc_dataset *d, size_t n_val, int shuffle, uint64_t seed,
+                               mlpc_dataset **train, mlpc_dataset **val, mlpc_error *err)
+{
+    *train = *val = NULL;
+    if (!d) return mlpc_seterr(err, MLPC_ERR_ARG, "split: no dataset given");
+    if (n_val == 0 || n_val >= d->n)
+        return mlpc_seterr(err, MLPC_ERR_ARG, "%s: a validation split of %zu rows must leave training rows (of %zu)",
+                           d->source, n_val, d->n);
+    if (d->n > UINT32_MAX) return mlpc_seterr(err, MLPC_ERR_ARG, "%s: more than 2^32 rows", d->source);
+    unsigned char *mask = calloc(d->n, 1);
+    if (!mask) return mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: out of memory splitting the rows", d->source);
+    mlpc_status st = MLPC_OK;
+    if (shuffle)
+        st = pick_val(d, n_val, seed, mask, err);
+    else
+        memset(mask + (d->n - n_val), 1, n_val);
+    if (st == MLPC_OK) {
+        *train = gather_rows(d, mask, 0, d->n - n_val, err);
+        *val = *train ? gather_rows(d, mask, 1, n_val, err) : NULL;
+        if (!*val) {
+            mlpc_dataset_free(*train);
+            *train = NULL;
+            st = err ? err->code : MLPC_ERR_NOMEM;
+        }
+    }
+    free(mask);
+    return st;
+}
+
 static mlpc_status check_arrays(size_t n, size_t n_in, const float *x, const int32_t *labels,
                                 const float *targets, size_t n_out, mlpc_error *err)
 {

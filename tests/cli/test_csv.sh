@@ -57,4 +57,20 @@ check "predict: 90 rows in, 90 out" test "$(wc -l <"$T/p.csv")" -eq 90
 run predict "$T/m.mlpc" --input "$T/x-pandas.csv" --output "$T/p2.csv"
 check "predict, pandas' numeric header: the same 90 predictions" cmp -s "$T/p.csv" "$T/p2.csv"
 
+# --val-split on a file sorted by class: drawn at random and stratified by
+# default, every class is in both parts; --val-from tail (Keras) validates on
+# the last class only, which training never sees
+awk 'BEGIN { srand(9); for (k = 0; k < 3; k++) for (i = 0; i < 100; i++) { a = rand(); printf "%.4f,%.4f,%d\n", (a + k) / 3, rand(), k } }' >"$T/sorted.csv"
+V="--train $T/sorted.csv --layers 2-16-3 --act relu --opt adam --lr 0.02 --epochs 60 --val-split 100 --quiet"
+# shellcheck disable=SC2086
+{
+    run train $V --metrics "$T/vr.jsonl"
+    vr=$(tail -n 1 "$T/vr.jsonl" | sed 's/.*"val_acc":\([^,]*\),.*/\1/')
+    check "val split, random and stratified: every class validated (val_acc $vr > 0.8)" awk -v v="$vr" 'BEGIN { exit !(v > 0.8) }'
+    run train $V --val-from tail --metrics "$T/vt.jsonl"
+    vt=$(tail -n 1 "$T/vt.jsonl" | sed 's/.*"val_acc":\([^,]*\),.*/\1/')
+    check "val split --val-from tail: the last rows, one unseen class (val_acc $vt = 0)" awk -v v="$vt" 'BEGIN { exit !(v == 0) }'
+    expect_fail "--val-from: a bad value" 2 "--val-from" train $V --val-from middle
+}
+
 finish
