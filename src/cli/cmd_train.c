@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 #include "dash/dash.h"
 
@@ -327,6 +329,62 @@ static void resume_overrides(cli_cmd *c, mlpc_trainer *tr, const mlpc_config *cf
         snprintf(out + n, cap - n, "%s%s (the checkpoint's run had stopped early)", n ? ", " : "; overridden: ",
                  ep && ep->given ? "--epochs" : "--early-stop");
     }
+}
+
+/* A fingerprint of the training rows (features and targets, in order): a
+ * checkpoint records it, so --resume on other data or another split is
+ * refused instead of silently continuing on different rows. */
+static uint64_t rows_hash(const mlpc_dataset *d)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ mlpc_dataset_rows(d);
+    size_t nx = mlpc_dataset_rows(d) * mlpc_dataset_features(d);
+    const uint32_t *x = (const uint32_t *)(const void *)mlpc_dataset_x(d);
+    for (size_t i = 0; i < nx; i++) h = (h ^ x[i]) * 0x100000001b3ULL;
+    const int32_t *lab = mlpc_dataset_labels(d);
+    const uint32_t *tg = (const uint32_t *)(const void *)mlpc_dataset_targets(d);
+    size_t nt = lab ? mlpc_dataset_rows(d) : tg ? mlpc_dataset_rows(d) * mlpc_dataset_outputs(d) : 0;
+    for (size_t i = 0; i < nt; i++) h = (h ^ (lab ? (uint32_t)lab[i] : tg[i])) * 0x100000001b3ULL;
+    return h ^ (h >> 29);
+}
+
+/* The run's "metrics" meta before training: the task (so eval, predict and
+ * info treat a checkpoint as the model it belongs to) and the training
+ * rows' fingerprint (checked by --resume). */
+static void start_meta(char *buf, size_t cap, int regress, const mlpc_dataset *train, size_t val_rows)
+{
+    snprintf(buf, cap, "{\"task\":\"%s\",\"train_rows\":%zu,\"val_rows\":%zu,\"rows_hash\":\"%016llx\"}",
+             regress ? "regress" : "classify", mlpc_dataset_rows(train), val_rows,
+             (unsigned long long)rows_hash(train));
+}
+
+/* After --resume: the checkpoint's training rows must be this run's. 0, or
+ * an exit code after one line saying what differs. */
+static int resume_same_rows(const cli_cmd *c, const char *ckpt, const char *ck_meta, const char *ours)
+{
+    cJSON *a = ck_meta ? cJSON_Parse(ck_meta) : NULL, *b = cJSON_Parse(ours);
+    const cJSON *ha = cJSON_GetObjectItemCaseSensitive(a, "rows_hash");
+    int rc = 0;
+    if (cJSON_IsString(ha) && b) { /* older checkpoints have none: nothing to compare */
+        const cJSON *hb = cJSON_GetObjectItemCaseSensitive(b, "rows_hash");
+        if (!cJSON_IsString(hb) || strcmp(ha->valuestring, hb->valuestring)) {
+            const cJSON *ra = cJSON_GetObjectItemCaseSensitive(a, "train_rows"),
+                        *rb = cJSON_GetObjectItemCaseSensitive(b, "train_rows"),
+                        *va = cJSON_GetObjectItemCaseSensitive(a, "val_rows"),
+                        *vb = cJSON_GetObjectItemCaseSensitive(b, "val_rows");
+            cli_error(c,
+                      "--resume %s: the checkpoint was trained on other rows (%.0f training, %.0f validation; "
+                      "this run: %.0f, %.0f%s): give the same data, --val-split, --val-from and --seed",
+                      ckpt, cJSON_IsNumber(ra) ? ra->valuedouble : -1, cJSON_IsNumber(va) ? va->valuedouble : -1,
+                      cJSON_IsNumber(rb) ? rb->valuedouble : -1, cJSON_IsNumber(vb) ? vb->valuedouble : -1,
+                      cJSON_IsNumber(ra) && cJSON_IsNumber(rb) && ra->valuedouble == rb->valuedouble
+                          ? ", other values"
+                          : "");
+            rc = CLI_EXIT_USAGE;
+        }
+    }
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    return rc;
 }
 
 /* Checks that the folder of an output path exists; 0 or an exit code. */
@@ -788,10 +846,12 @@ int cmd_train(int argc, char **argv)
         rc = cli_lib_error(&c, NULL, err.code, err.msg);
         goto done;
     }
-    /* the task goes into every checkpoint, so eval, predict and info treat a
-     * checkpoint as the model it belongs to (a sigmoid output with the
-     * quadratic cost classifies, as in W1); the final metrics replace it */
-    if ((st = mlpc_net_set_meta(net, "metrics", regress ? "{\"task\":\"regress\"}" : "{\"task\":\"classify\"}"))) {
+    /* the task and the rows' fingerprint go into every checkpoint (a sigmoid
+     * output with the quadratic cost classifies, as in W1); the final
+     * metrics replace them in the saved model */
+    char run_meta[256];
+    start_meta(run_meta, sizeof run_meta, regress, train, val ? mlpc_dataset_rows(val) : 0);
+    if ((st = mlpc_net_set_meta(net, "metrics", run_meta))) {
         rc = cli_lib_error(&c, NULL, st, mlpc_net_error(net)->msg);
         goto done;
     }
@@ -856,6 +916,11 @@ int cmd_train(int argc, char **argv)
         st = mlpc_trainer_resume(tr, resume);
         if (st != MLPC_OK) {
             rc = cli_lib_error(&c, resume, st, mlpc_trainer_error(tr)->msg);
+            goto done;
+        }
+        if ((rc = resume_same_rows(&c, resume, mlpc_net_meta(net, "metrics"), run_meta))) goto done;
+        if ((st = mlpc_net_set_meta(net, "metrics", run_meta))) {
+            rc = cli_lib_error(&c, NULL, st, mlpc_net_error(net)->msg);
             goto done;
         }
         resume_overrides(&c, tr, &cfg, overrides, sizeof overrides);

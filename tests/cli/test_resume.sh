@@ -37,6 +37,23 @@ A="--train $T/d.csv --task regress --layers 2-8-1 --out-act linear --loss mse --
     fi
 }
 
+# a checkpoint carries a fingerprint of its training rows: other data or
+# another split is refused, naming what differs
+awk -F, 'NR == 7 { $1 = $1 + 1 } { print $1 "," $2 "," $3 }' "$T/d.csv" >"$T/d3.csv"
+R="--task regress --layers 2-8-1 --out-act linear --loss mse --opt sgd --lr 0.01"
+# shellcheck disable=SC2086
+{
+    expect_ok "a checkpoint with a validation split" train --train "$T/d.csv" $R --epochs 2 --val-split 50 \
+        --checkpoint "$T/v.ckpt" --quiet
+    expect_fail "resume with another --val-split: refused" 2 "the checkpoint was trained on other rows (250 training, 50 validation; this run: 240, 60)" \
+        train --train "$T/d.csv" $R --epochs 4 --val-split 60 --resume "$T/v.ckpt"
+    expect_fail "resume with another --val-from: refused" 2 "other rows (250 training, 50 validation; this run: 250, 50, other values)" \
+        train --train "$T/d.csv" $R --epochs 4 --val-split 50 --val-from tail --resume "$T/v.ckpt"
+    expect_fail "resume on a file with one value changed: refused" 2 "other rows" \
+        train --train "$T/d3.csv" $R --epochs 4 --val-split 50 --resume "$T/v.ckpt"
+    expect_ok "resume on the same rows" train --train "$T/d.csv" $R --epochs 4 --val-split 50 --resume "$T/v.ckpt" --quiet
+}
+
 # a checkpoint carries the task: a sigmoid output with the quadratic cost
 # (W1's) classifies, and eval, predict and info treat the checkpoint as the
 # model it belongs to
