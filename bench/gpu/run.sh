@@ -82,7 +82,12 @@ skip() { # skip NAME REASON
 
 # ---------------------------------------------------------------- 1. binaries
 # The binaries: bench/gpu/carry/build (bundle.sh) when present, else build/.
-if [ -x "$CARRY/build/mlpc" ]; then BIN=$CARRY/build; else BIN=build; fi
+if [ -e "$CARRY/build/mlpc" ]; then
+    BIN=$CARRY/build
+    chmod +x "$BIN"/* "$BIN"/tests/* 2>/dev/null # in case the copy lost the modes
+else
+    BIN=build
+fi
 NEED="mlpc libmlpc_cuda.so bench_mlpc tests/slow_cuda_parity tests/fake_cuda_onegpu.so"
 missing() { # the "not found" libraries of the binaries in $BIN, one per line
     for f in $NEED gpu_sgemm; do
