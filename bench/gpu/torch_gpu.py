@@ -105,12 +105,13 @@ class Workload:
     def make(self, capturable):
         net = mlp(self.sizes, self.hidden, self.out, self.init, self.dev)
         p = net.parameters()
+        cap = {"capturable": True} if capturable else {}  # the step count on the device, for graphs
         if self.name == "w1":
             opt = torch.optim.SGD(p, lr=3.0)
         elif self.name == "w2":
-            opt = torch.optim.RMSprop(p, lr=0.001, alpha=0.9, eps=1e-7, capturable=capturable)
+            opt = torch.optim.RMSprop(p, lr=0.001, alpha=0.9, eps=1e-7, **cap)
         else:
-            opt = torch.optim.Adam(p, lr=0.001, eps=1e-7, capturable=capturable)
+            opt = torch.optim.Adam(p, lr=0.001, eps=1e-7, **cap)
         return net, opt
 
     def loss(self, net, idx):
@@ -232,7 +233,7 @@ def run_epochs(w, mode, epochs, warmup):
         r.epoch()
     r.lsum.zero_()
     secs = [timed(r.epoch) for _ in range(epochs)]
-    loss = float(r.lsum) / (w.n * epochs)
+    loss = float(r.lsum) / (math.ceil(w.n / w.batch) * epochs)  # the mean of the batch losses
     emit(workload=w.name, impl=f"torch-{mode}", device=dev_name(), epochs=epochs, warmup=warmup,
          rows=w.n, sec=median(secs), sec_min=min(secs), sec_mean=sum(secs) / len(secs), unit="s/epoch", loss=loss,
          setup_sec=t_setup, epochs_sec=secs)
