@@ -227,10 +227,10 @@ if [ "$GPU" = 1 ]; then
     step mlpc-w1 45 "$BIN/bench_mlpc" w1 --device cuda --epochs "$EP" --warmup 1; gather mlpc-w1
     step mlpc-w5 30 "$BIN/bench_mlpc" w5 --device cuda --epochs "$EP" --warmup 1; gather mlpc-w5
     # the CLI as a user runs it: one process, data read from disk, CUDA context made
-    t0=$(date +%s.%N)
+    cli_t0=$(date +%s.%N)
     if step cli-w2 45 "$BIN/mlpc" train --data mnist --layers 784-200-100-50-30-10 --out-act softmax --loss cce \
         --opt rmsprop --batch 1500 --epochs 45 --device cuda --log-device; then
-        awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f s (process wall time; cli-w2.log has mlpc'"'"'s own figures)\n", b - a }' >"$OUT/cli_w2.txt"
+        awk -v a="$cli_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f s (process wall time; cli-w2.log has mlpc'"'"'s own figures)\n", b - a }' >"$OUT/cli_w2.txt"
     fi
     if [ -z "$PY" ]; then
         skip torch "no python3"
