@@ -19,9 +19,11 @@
 #   --dry-run  no GPU is used even if there is one: the GPU steps say
 #              "skipped: no GPU"; the rest runs (for testing the script)
 #   --quick    fewer repetitions
+# Environment: MLPC_GPU_DEADLINE (seconds, default 450), MLPC_GPU_PYTHON (the
+# Python with PyTorch; default the first python3 or python that imports torch).
 set -u
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 OUT="" DRY=0 QUICK=0
 for a in "$@"; do
     case $a in
@@ -216,9 +218,12 @@ fi
 # ---------------------------------------------------------------- 4. benchmarks
 if [ "$QUICK" = 1 ]; then EP=3 REPS=2 TQ=--quick; else EP=5 REPS=3 TQ=""; fi
 gather() { grep -h '^{' "$OUT/$1.log" >>"$OUT/bench.jsonl" 2>/dev/null || true; }
+# the Python with PyTorch: $MLPC_GPU_PYTHON, else the first python3/python that imports torch
 PY=""
-for p in python3 /usr/bin/python3; do
-    if command -v "$p" >/dev/null 2>&1; then PY=$p; break; fi
+for p in ${MLPC_GPU_PYTHON:-} python3 python /usr/bin/python3; do
+    command -v "$p" >/dev/null 2>&1 || continue
+    [ -n "$PY" ] || PY=$p
+    if env LD_LIBRARY_PATH="$ORIG_LDLP" "$p" -c 'import torch' >/dev/null 2>&1; then PY=$p; break; fi
 done
 if [ "$GPU" = 1 ]; then
     if [ -x "$BIN/gpu_sgemm" ]; then step sgemm 30 "$BIN/gpu_sgemm" 8192 10; gather sgemm; else skip sgemm "no $BIN/gpu_sgemm (bundle.sh builds it)"; fi
