@@ -7,12 +7,22 @@
  *   bench_mlpc w3   --layers SPEC --batch N[,N..] [--passes P] [--threads T]
  *                                                  forward only, P passes over the 60,000 rows
  *   bench_mlpc w4   [--epochs K] [--threads T]     Lorenz 3-16x5-3 relu, MSE, Adam, batch 100, 900 rows
+ *   bench_mlpc w5   [--epochs K] [--threads T]     784-256-128-10 relu, softmax+CCE, Adam 1e-3, batch 128, 60,000 rows
  *   bench_mlpc gemm [--threads T]                  GFLOP/s on W2's shapes
  *   bench_mlpc peak [--threads T]                  the FMA peak: GFLOP/s of independent
  *                                                  512-bit (and 256-bit) FMAs, T threads at once
  *
  * Common: --data DIR (MNIST IDX files; default $MLPC_DATA/mnist or data/mnist),
  * --impl NAME (the "impl" field of the output, default "mlpc").
+ *
+ * On a GPU (w1, w2, w5; bench/gpu/run.sh): --device cuda|cuda:N trains on
+ * the device after --warmup W untimed epochs (default 1 there, 0 on the
+ * CPU) and adds each timed epoch's seconds, their median and minimum to the
+ * line (an epoch on the device ends with the parameters back on the host,
+ * so its wall time is the device's). --test (w2) evaluates the t10k set after
+ * every epoch (on the device) and times whole runs instead: --reps R runs of
+ * set_device (the upload) + K epochs + evaluations, after one untimed run of
+ * one epoch; "sec_total" is their median.
  */
 #include "mlpc.h"
 
@@ -25,6 +35,20 @@
 
 static const char *impl = "mlpc";
 static char data_dir[1024];
+static mlpc_device device = {MLPC_DEVICE_CPU, 0};
+static int warmup = -1, with_test = 0, run_reps = 3; /* warmup -1: 1 on a device, 0 on the CPU */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
 
 static double now(void)
 {
@@ -39,11 +63,11 @@ static void die(const char *what, const char *msg)
     exit(1);
 }
 
-static mlpc_dataset *load_mnist(size_t rows)
+static mlpc_dataset *load_mnist_set(const char *set, size_t rows)
 {
     char img[1100], lab[1100];
-    snprintf(img, sizeof img, "%s/train-images-idx3-ubyte", data_dir);
-    snprintf(lab, sizeof lab, "%s/train-labels-idx1-ubyte", data_dir);
+    snprintf(img, sizeof img, "%s/%s-images-idx3-ubyte", data_dir, set);
+    snprintf(lab, sizeof lab, "%s/%s-labels-idx1-ubyte", data_dir, set);
     mlpc_error err;
     mlpc_dataset *d = mlpc_dataset_load_idx(img, lab, &err);
     if (!d) die("MNIST (run scripts/fetch-data.sh)", err.msg);
@@ -56,6 +80,8 @@ static mlpc_dataset *load_mnist(size_t rows)
     return d;
 }
 
+static mlpc_dataset *load_mnist(size_t rows) { return load_mnist_set("train", rows); }
+
 static void config(mlpc_config *c, const char *layers, mlpc_act hidden, mlpc_act out, int threads)
 {
     mlpc_error err;
@@ -65,8 +91,57 @@ static void config(mlpc_config *c, const char *layers, mlpc_act hidden, mlpc_act
     c->threads = threads;
 }
 
+/* A trainer for c on train (and test: evaluated after every epoch), on
+ * `device` when it is not the CPU. */
+static mlpc_trainer *make_trainer(mlpc_net *net, mlpc_config *c, mlpc_dataset *train, mlpc_dataset *test)
+{
+    mlpc_error err;
+    mlpc_trainer *tr = mlpc_trainer_create(net, c, &err);
+    if (!tr) die("trainer", err.msg);
+    if (mlpc_trainer_set_data(tr, train, NULL, test)) die("data", mlpc_trainer_error(tr)->msg);
+    if (device.kind != MLPC_DEVICE_CPU && mlpc_trainer_set_device(tr, &device, 0))
+        die("--device", mlpc_trainer_error(tr)->msg);
+    return tr;
+}
+
+/* --device with --test: median of `reps` whole runs (upload, K epochs with
+ * the test set evaluated after each) after one untimed run of one epoch. */
+static void time_runs(const char *w, mlpc_config *c, mlpc_dataset *train, mlpc_dataset *test, int epochs)
+{
+    mlpc_error err;
+    double *tot = calloc((size_t)run_reps, sizeof *tot), *ep = calloc((size_t)run_reps * (size_t)epochs, sizeof *ep);
+    if (!tot || !ep) die(w, "out of memory");
+    mlpc_epoch_stats st;
+    for (int r = -1; r < run_reps; r++) {
+        mlpc_net *net = mlpc_net_create(c, &err);
+        if (!net) die("net", err.msg);
+        double t0 = now();
+        mlpc_trainer *tr = make_trainer(net, c, train, test);
+        for (int e = 0; e < (r < 0 ? 1 : epochs); e++) {
+            double t1 = now();
+            if (mlpc_trainer_epoch(tr, &st)) die("epoch", mlpc_trainer_error(tr)->msg);
+            if (r >= 0) ep[r * epochs + e] = now() - t1;
+        }
+        if (r >= 0) tot[r] = now() - t0;
+        mlpc_trainer_free(tr);
+        mlpc_net_free(net);
+    }
+    char dn[32];
+    double med_tot = median(tot, run_reps), med_ep = median(ep, run_reps * epochs); /* sorted: [0] is the least */
+    printf("{\"workload\":\"%s\",\"impl\":\"%s\",\"device\":\"%s\",\"epochs\":%d,\"rows\":%zu,\"reps\":%d,"
+           "\"sec_total\":%.6g,\"sec_total_min\":%.6g,\"sec\":%.6g,\"unit\":\"s/epoch\",\"loss\":%.6g,"
+           "\"test_loss\":%.6g,\"test_acc\":%.6g}\n",
+           w, impl, mlpc_device_name(&device, dn, sizeof dn), epochs, mlpc_dataset_rows(train), run_reps,
+           med_tot, tot[0], med_ep, st.loss, st.test_loss, st.test_acc);
+    fflush(stdout);
+    free(tot);
+    free(ep);
+}
+
 /* Trains `epochs` epochs on `train` (normalized here with `norm`) and prints
- * the mean wall time of mlpc_trainer_epoch (shuffling included, no eval). */
+ * the mean wall time of mlpc_trainer_epoch (shuffling included, no eval);
+ * on a device also the median and minimum of the timed epochs, after
+ * `warmup` untimed ones. */
 static void time_training(const char *w, mlpc_config *c, mlpc_dataset *train, mlpc_norm norm, int epochs)
 {
     mlpc_error err;
@@ -86,19 +161,52 @@ static void time_training(const char *w, mlpc_config *c, mlpc_dataset *train, ml
     if (!net) die("net", err.msg);
     mlpc_net_fit_normalization(net, train, norm);
     mlpc_net_normalize(net, train);
-    mlpc_trainer *tr = mlpc_trainer_create(net, c, &err);
-    if (!tr) die("trainer", err.msg);
-    if (mlpc_trainer_set_data(tr, train, NULL, NULL)) die("data", mlpc_trainer_error(tr)->msg);
+    mlpc_dataset *test = NULL;
+    if (with_test) {
+        test = load_mnist_set("t10k", 10000);
+        mlpc_net_normalize(net, test);
+        if (device.kind != MLPC_DEVICE_CPU) {
+            time_runs(w, c, train, test, epochs);
+            mlpc_dataset_free(test);
+            mlpc_net_free(net);
+            return;
+        }
+    }
+    mlpc_trainer *tr = make_trainer(net, c, train, test);
     mlpc_epoch_stats st;
-    double t0 = now();
-    for (int e = 0; e < epochs; e++)
+    int wu = warmup >= 0 ? warmup : device.kind != MLPC_DEVICE_CPU;
+    for (int e = 0; e < wu; e++)
         if (mlpc_trainer_epoch(tr, &st)) die("epoch", mlpc_trainer_error(tr)->msg);
+    double *ep = calloc((size_t)epochs, sizeof *ep);
+    if (!ep) die(w, "out of memory");
+    double t0 = now();
+    for (int e = 0; e < epochs; e++) {
+        double t1 = now();
+        if (mlpc_trainer_epoch(tr, &st)) die("epoch", mlpc_trainer_error(tr)->msg);
+        ep[e] = now() - t1;
+    }
     double sec = (now() - t0) / epochs;
-    printf("{\"workload\":\"%s\",\"impl\":\"%s\",\"threads\":%d,\"epochs\":%d,\"rows\":%zu,"
-           "\"sec\":%.6g,\"unit\":\"s/epoch\",\"loss\":%.6g,\"calibration_sec\":%.3g}\n",
-           w, name, c->threads, epochs, mlpc_dataset_rows(train), sec, st.loss, calib);
+    if (device.kind == MLPC_DEVICE_CPU && !wu) {
+        printf("{\"workload\":\"%s\",\"impl\":\"%s\",\"threads\":%d,\"epochs\":%d,\"rows\":%zu,"
+               "\"sec\":%.6g,\"unit\":\"s/epoch\",\"loss\":%.6g,\"calibration_sec\":%.3g}\n",
+               w, name, c->threads, epochs, mlpc_dataset_rows(train), sec, st.loss, calib);
+    } else {
+        char dn[32], list[4096] = "";
+        for (int e = 0; e < epochs; e++) {
+            size_t len = strlen(list);
+            if (len + 24 < sizeof list) snprintf(list + len, sizeof list - len, "%s%.6g", e ? "," : "", ep[e]);
+        }
+        double mean = sec, med = median(ep, epochs); /* sorted: ep[0] is the least */
+        printf("{\"workload\":\"%s\",\"impl\":\"%s\",\"device\":\"%s\",\"threads\":%d,\"epochs\":%d,"
+               "\"warmup\":%d,\"rows\":%zu,\"sec\":%.6g,\"sec_mean\":%.6g,\"sec_min\":%.6g,\"unit\":\"s/epoch\","
+               "\"loss\":%.6g,\"acc\":%.6g,\"epochs_sec\":[%s]}\n",
+               w, name, mlpc_device_name(&device, dn, sizeof dn), c->threads, epochs, wu, mlpc_dataset_rows(train),
+               med, mean, ep[0], st.loss, st.acc, list);
+    }
     fflush(stdout);
+    free(ep);
     mlpc_trainer_free(tr);
+    mlpc_dataset_free(test);
     mlpc_net_free(net);
 }
 
@@ -134,6 +242,20 @@ static void w2(int epochs, int threads)
     w2_config(&c, threads);
     mlpc_dataset *d = load_mnist(60000);
     time_training("w2", &c, d, MLPC_NORM_SCALE, epochs);
+    mlpc_dataset_free(d);
+}
+
+static void w5(int epochs, int threads)
+{
+    mlpc_config c;
+    config(&c, "784-256-128-10", MLPC_ACT_RELU, MLPC_ACT_SOFTMAX, threads);
+    c.loss = MLPC_LOSS_CCE;
+    c.init = MLPC_INIT_HE;
+    c.opt = MLPC_OPT_ADAM;
+    c.lr = 0.001f;
+    c.batch = 128;
+    mlpc_dataset *d = load_mnist(60000);
+    time_training("w5", &c, d, MLPC_NORM_SCALE, epochs);
     mlpc_dataset_free(d);
 }
 
@@ -331,8 +453,9 @@ static void peak(int threads)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_mlpc w1|w2|w3|w4|gemm|peak [--epochs K] [--threads T] [--layers SPEC]\n"
-                        "       [--batch N,N..] [--passes P] [--data DIR] [--impl NAME]\n");
+        fprintf(stderr, "usage: bench_mlpc w1|w2|w3|w4|w5|gemm|peak [--epochs K] [--threads T] [--layers SPEC]\n"
+                        "       [--batch N,N..] [--passes P] [--data DIR] [--impl NAME]\n"
+                        "       [--device cpu|cuda|cuda:N] [--warmup W] [--test] [--reps R]\n");
         return 2;
     }
     const char *w = argv[1], *layers = "784-100-50-10", *batches = "250";
@@ -341,7 +464,7 @@ int main(int argc, char **argv)
     snprintf(data_dir, sizeof data_dir, "%s/mnist", env && *env ? env : "data");
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) die(a, "missing value");
+        if (!v && strcmp(a, "--test")) die(a, "missing value");
         i++;
         if (!strcmp(a, "--epochs")) epochs = atoi(v);
         else if (!strcmp(a, "--threads")) threads = strcmp(v, "auto") ? atoi(v) : 0; /* 0: auto */
@@ -350,16 +473,24 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--passes")) passes = atoi(v);
         else if (!strcmp(a, "--data")) snprintf(data_dir, sizeof data_dir, "%s", v);
         else if (!strcmp(a, "--impl")) impl = v;
+        else if (!strcmp(a, "--device")) {
+            if (mlpc_device_parse(v, &device) || device.kind == MLPC_DEVICE_AUTO) die(a, "cpu, cuda or cuda:N");
+        } else if (!strcmp(a, "--warmup")) warmup = atoi(v);
+        else if (!strcmp(a, "--reps")) run_reps = atoi(v);
+        else if (!strcmp(a, "--test")) with_test = 1, i--; /* no value */
         else die(a, "unknown option");
     }
-    if (epochs < 1 || threads < 0 || passes < 1) die(w, "--epochs and --passes must be >= 1, --threads N or auto");
+    if (epochs < 1 || threads < 0 || passes < 1 || run_reps < 1) die(w, "--epochs, --passes and --reps must be >= 1, --threads N or auto");
+    if (device.kind != MLPC_DEVICE_CPU && strcmp(w, "w1") && strcmp(w, "w2") && strcmp(w, "w5"))
+        die(w, "--device is for w1, w2 and w5");
     if (threads == 0 && strcmp(w, "w1") && strcmp(w, "w2") && strcmp(w, "w4")) die(w, "--threads auto is for w1, w2 and w4");
     if (!strcmp(w, "w1")) w1(epochs, threads);
     else if (!strcmp(w, "w2")) w2(epochs, threads);
     else if (!strcmp(w, "w3")) w3(layers, batches, passes, threads);
     else if (!strcmp(w, "w4")) w4(epochs, threads);
+    else if (!strcmp(w, "w5")) w5(epochs, threads);
     else if (!strcmp(w, "gemm")) gemm(threads);
     else if (!strcmp(w, "peak")) peak(threads);
-    else die(w, "unknown workload (w1 w2 w3 w4 gemm peak)");
+    else die(w, "unknown workload (w1 w2 w3 w4 w5 gemm peak)");
     return 0;
 }

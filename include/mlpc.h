@@ -521,6 +521,12 @@ MLPC_API int mlpc_device_plan(const mlpc_net *net, const mlpc_device *dev, int t
  * with MLPC_ERR_ARG until then). */
 MLPC_API mlpc_status mlpc_trainer_set_device(mlpc_trainer *tr, const mlpc_device *dev, uint64_t mem_limit);
 
+/* A note from the device about this trainer's training so far, "" if none:
+ * the capture of a training step as a CUDA graph failed, and the steps'
+ * kernels are launched directly from then on (the run goes on, with the same
+ * results; mlpc train prints the note under --log-device). */
+MLPC_API const char *mlpc_trainer_device_note(const mlpc_trainer *tr);
+
 /* Runs mlpc_net_predict and mlpc_net_evaluate of this net on a selected
  * device (cpu: the default), with the same memory check. */
 MLPC_API mlpc_status mlpc_net_set_device(mlpc_net *net, const mlpc_device *dev, uint64_t mem_limit);

@@ -12,6 +12,7 @@
  *              step: the trainer's device path runs end to end without a GPU
  *              and must agree with the CPU backend. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cuda/plugin.h"
@@ -55,7 +56,8 @@ static int device_info(int dev, int with_free, mlpc_cuda_device *d, char *msg, s
     }
     snprintf(d->name, sizeof d->name, "mlpc fake GPU");
     d->total_mem = (uint64_t)1 << 30;
-    d->free_mem = with_free ? (uint64_t)768 << 20 : 0;
+    const char *fm = getenv("MLPC_FAKE_FREE_MEM");
+    d->free_mem = with_free ? (fm && *fm ? strtoull(fm, NULL, 10) : (uint64_t)768 << 20) : 0;
     d->cc_major = 8;
     d->cc_minor = 6;
     d->multiprocessors = 40;
@@ -89,6 +91,7 @@ typedef struct fsess {
     float *params, *grads, *m, *v;
     float *a[MLPC_MAX_LAYERS + 1], *d[2], *btgt;
     int32_t *blab;
+    int noted; /* MLPC_CUDA_GRAPHS=fail: the note was given */
 } fsess;
 
 static float act_f(float z, int act)
@@ -406,6 +409,12 @@ static int s_train(void *p, mlpc_cuda_run *r, char *msg, size_t cap)
         backward(s, m);
         optimize(s, r->lr, ++step);
     }
+    const char *g = getenv("MLPC_CUDA_GRAPHS");
+    if (s->net.graphs && g && !strcmp(g, "fail") && !s->noted) {
+        s->noted = 1;
+        snprintf(msg, cap, "fake plugin: capturing a training step as a CUDA graph failed (forced); each step's "
+                           "kernels are launched directly from now on");
+    }
     return MLPC_OK;
 }
 
@@ -413,6 +422,11 @@ static int s_evaluate(void *p, int slot, double *loss, double *aux, char *msg, s
 {
     fsess *s = p;
     const fset *c = &s->set[slot];
+    const char *f = getenv("MLPC_FAKE_EVAL_FAIL");
+    if (f && !strcmp(f, "1")) {
+        snprintf(msg, cap, "fake plugin: evaluation failed (MLPC_FAKE_EVAL_FAIL)");
+        return MLPC_ERR_UNSUPPORTED;
+    }
     if (!c->x) {
         snprintf(msg, cap, "fake plugin: nothing in slot %d", slot);
         return MLPC_ERR_ARG;

@@ -21,7 +21,9 @@
  *     epochs: parameters within 1e-4 relative;
  *   - evaluation and prediction on the device equal the CPU's;
  *   - gpu only: graph replay gives the same bits as direct launches, and the
- *     W1 epoch time with and without graphs is printed. */
+ *     W1 epoch time with and without graphs is printed; a capture made to fail
+ *     (MLPC_CUDA_GRAPHS=fail) falls back to direct launches with a note and
+ *     the same bits. */
 #include "testutil.h"
 
 #include "backend/device.h"
@@ -466,10 +468,14 @@ static void test_graphs(void **state)
     cfg.batch = 10;
     mlpc_dataset *d = mnist_or_synth(50000, 0);
     normalize(d, NULL, &cfg);
-    double secs[2];
-    float *params[2];
-    for (int k = 0; k < 2; k++) {
-        setenv("MLPC_CUDA_GRAPHS", k ? "0" : "1", 1);
+    /* graphs, direct launches, and a capture made to fail (MLPC_CUDA_GRAPHS=fail:
+     * the session falls back to direct launches with a note) */
+    static const char *const mode[3] = {"1", "0", "fail"};
+    double secs[3];
+    float *params[3];
+    char note[512] = "";
+    for (int k = 0; k < 3; k++) {
+        setenv("MLPC_CUDA_GRAPHS", mode[k], 1);
         run g = make_run(&cfg, d, NULL, 1);
         mlpc_epoch_stats s;
         assert_int_equal(mlpc_trainer_epoch(g.tr, &s), MLPC_OK);
@@ -478,15 +484,20 @@ static void test_graphs(void **state)
         params[k] = malloc(g.net->n_params * sizeof(float));
         memcpy(params[k], g.net->params, g.net->n_params * sizeof(float));
         size_t np = g.net->n_params;
+        if (k < 2) assert_string_equal(mlpc_trainer_device_note(g.tr), "");
+        else snprintf(note, sizeof note, "%s", mlpc_trainer_device_note(g.tr));
         free_run(&g);
-        if (k) assert_int_equal(memcmp(params[0], params[1], np * sizeof(float)), 0);
+        if (k) assert_int_equal(memcmp(params[0], params[k], np * sizeof(float)), 0);
     }
     unsetenv("MLPC_CUDA_GRAPHS");
     printf("    gpu W1 epoch 2 (5000 batches of 10): %.3fs with CUDA graphs, %.3fs launching each kernel "
            "(%.1f vs %.1f us per step); same parameters bit for bit\n",
            secs[0], secs[1], secs[0] / 5000 * 1e6, secs[1] / 5000 * 1e6);
+    printf("    gpu forced capture failure: %.3fs, same parameters bit for bit; note: %s\n", secs[2], note);
+    if (!strstr(note, "CUDA graph failed")) fail_msg("a failed capture left no note: \"%s\"", note);
     free(params[0]);
     free(params[1]);
+    free(params[2]);
     mlpc_dataset_free(d);
 }
 

@@ -547,6 +547,145 @@ static void test_set_data_after_device(void **state)
     unsetenv("MLPC_CUDA_PLUGIN");
 }
 
+/* a 3-5-2 classifier on N rows through the stand-in GPU */
+typedef struct fake_run {
+    mlpc_dataset *d, *v;
+    mlpc_net *net;
+    mlpc_trainer *tr;
+} fake_run;
+
+static fake_run fake_run_make(int with_val)
+{
+    enum { N = 90, IN = 3, OUT = 2 };
+    float x[N * IN];
+    int32_t y[N];
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < IN; j++) x[i * IN + j] = (float)((i * 7 + j * 13) % 17) * 0.1f;
+        y[i] = (i * 7) % 17 > 8;
+    }
+    mlpc_error e;
+    fake_run r;
+    r.d = mlpc_dataset_from_arrays(N, IN, x, y, OUT, NULL, 0, &e);
+    r.v = with_val ? mlpc_dataset_from_arrays(N / 3, IN, x, y, OUT, NULL, 0, &e) : NULL;
+    assert_non_null(r.d);
+    mlpc_config cfg;
+    mlpc_config_default(&cfg);
+    assert_int_equal(mlpc_config_set_layers(&cfg, "3-5-2", &e), MLPC_OK);
+    mlpc_config_set_acts(&cfg, MLPC_ACT_TANH, MLPC_ACT_SOFTMAX);
+    cfg.batch = 16;
+    r.net = mlpc_net_create(&cfg, &e);
+    r.tr = mlpc_trainer_create(r.net, &cfg, &e);
+    assert_true(r.net && r.tr);
+    assert_int_equal(mlpc_trainer_set_data(r.tr, r.d, r.v, NULL), MLPC_OK);
+    mlpc_device dev = {MLPC_DEVICE_CUDA, 0};
+    assert_int_equal(mlpc_trainer_set_device(r.tr, &dev, 0), MLPC_OK);
+    return r;
+}
+
+static void fake_run_free(fake_run *r)
+{
+    mlpc_trainer_free(r->tr);
+    mlpc_net_free(r->net);
+    mlpc_dataset_free(r->d);
+    mlpc_dataset_free(r->v);
+}
+
+/* a failed CUDA graph capture: the run goes on (direct launches, the same
+ * results) and the plugin's note is kept for --log-device */
+static void test_graph_fallback_note(void **state)
+{
+    (void)state;
+    setenv("MLPC_CUDA_PLUGIN", beside("fake_cuda_onegpu.so"), 1);
+    mlpc_epoch_stats st;
+    fake_run a = fake_run_make(1);
+    assert_int_equal(mlpc_trainer_epoch(a.tr, &st), MLPC_OK);
+    assert_string_equal(mlpc_trainer_device_note(a.tr), "");
+    setenv("MLPC_CUDA_GRAPHS", "fail", 1);
+    fake_run b = fake_run_make(1);
+    assert_int_equal(mlpc_trainer_epoch(b.tr, &st), MLPC_OK);
+    HAS(mlpc_trainer_device_note(b.tr), "CUDA graph failed");
+    assert_int_equal(mlpc_trainer_epoch(b.tr, &st), MLPC_OK); /* said once, kept */
+    HAS(mlpc_trainer_device_note(b.tr), "launched directly");
+    assert_int_equal(mlpc_trainer_epoch(a.tr, &st), MLPC_OK);
+    assert_memory_equal(a.net->params, b.net->params, a.net->n_params * sizeof(float));
+    unsetenv("MLPC_CUDA_GRAPHS");
+    fake_run_free(&a);
+    fake_run_free(&b);
+    unsetenv("MLPC_CUDA_PLUGIN");
+}
+
+/* a failed evaluation on the device is an error carrying the plugin's
+ * message, the epoch undone; never a silent evaluation on the CPU */
+static void test_device_eval_error(void **state)
+{
+    (void)state;
+    setenv("MLPC_CUDA_PLUGIN", beside("fake_cuda_onegpu.so"), 1);
+    fake_run r = fake_run_make(1);
+    size_t np = r.net->n_params;
+    float *p0 = malloc(np * sizeof(float));
+    memcpy(p0, r.net->params, np * sizeof(float));
+    mlpc_epoch_stats st;
+    setenv("MLPC_FAKE_EVAL_FAIL", "1", 1);
+    assert_int_equal(mlpc_trainer_epoch(r.tr, &st), MLPC_ERR_UNSUPPORTED);
+    const char *msg = mlpc_trainer_error(r.tr)->msg;
+    one_line(msg);
+    HAS(msg, "cuda:0: evaluating the validation set");
+    HAS(msg, "fake plugin: evaluation failed (MLPC_FAKE_EVAL_FAIL)");
+    assert_memory_equal(p0, r.net->params, np * sizeof(float));
+    assert_int_equal(mlpc_trainer_epochs_done(r.tr), 0);
+    unsetenv("MLPC_FAKE_EVAL_FAIL");
+    assert_int_equal(mlpc_trainer_epoch(r.tr, &st), MLPC_OK);
+    assert_int_equal(mlpc_trainer_epochs_done(r.tr), 1);
+    free(p0);
+    fake_run_free(&r);
+    unsetenv("MLPC_CUDA_PLUGIN");
+}
+
+/* a net's evaluation set is in the memory plan (limit and free memory)
+ * before anything is allocated; over it the net keeps its session */
+static void test_net_eval_memory(void **state)
+{
+    (void)state;
+    setenv("MLPC_CUDA_PLUGIN", beside("fake_cuda_onegpu.so"), 1);
+    enum { N = 300000, IN = 3 };
+    float *x = calloc((size_t)N * IN, sizeof(float));
+    int32_t *y = calloc(N, sizeof(int32_t));
+    assert_true(x && y);
+    mlpc_error e;
+    mlpc_dataset *big = mlpc_dataset_from_arrays(N, IN, x, y, 2, NULL, 0, &e);
+    mlpc_dataset *small = mlpc_dataset_from_arrays(100, IN, x, y, 2, NULL, 0, &e);
+    assert_true(big && small);
+    mlpc_config cfg;
+    mlpc_config_default(&cfg);
+    assert_int_equal(mlpc_config_set_layers(&cfg, "3-5-2", &e), MLPC_OK);
+    mlpc_config_set_acts(&cfg, MLPC_ACT_TANH, MLPC_ACT_SOFTMAX);
+    mlpc_net *net = mlpc_net_create(&cfg, &e);
+    assert_non_null(net);
+    mlpc_device dev = {MLPC_DEVICE_CUDA, 0};
+    setenv("MLPC_FAKE_FREE_MEM", "6000000", 1); /* the session (~4.3 MB) fits, with the big set (~9 MB) not */
+    assert_int_equal(mlpc_net_set_device(net, &dev, 0), MLPC_OK);
+    mlpc_eval ev;
+    assert_int_equal(mlpc_net_evaluate(net, big, &ev), MLPC_ERR_NOMEM);
+    one_line(mlpc_net_error(net)->msg);
+    HAS(mlpc_net_error(net)->msg, "nothing was allocated");
+    float out[2 * 4];
+    assert_int_equal(mlpc_net_predict(net, x, 4, out), MLPC_OK); /* still on the device */
+    assert_int_equal(mlpc_net_evaluate(net, small, &ev), MLPC_OK);
+    unsetenv("MLPC_FAKE_FREE_MEM");
+    /* the limit counts the session and the set together */
+    assert_int_equal(mlpc_net_set_device(net, &dev, 6000000), MLPC_OK);
+    assert_int_equal(mlpc_net_evaluate(net, big, &ev), MLPC_ERR_ARG);
+    HAS(mlpc_net_error(net)->msg, "--gpu-memory-limit");
+    assert_int_equal(mlpc_net_evaluate(net, small, &ev), MLPC_OK);
+    assert_int_equal(ev.n, 100);
+    mlpc_net_free(net);
+    mlpc_dataset_free(big);
+    mlpc_dataset_free(small);
+    free(x);
+    free(y);
+    unsetenv("MLPC_CUDA_PLUGIN");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -565,6 +704,9 @@ int main(void)
         cmocka_unit_test(test_mem_plan),
         cmocka_unit_test(test_fake_session),
         cmocka_unit_test(test_set_data_after_device),
+        cmocka_unit_test(test_graph_fallback_note),
+        cmocka_unit_test(test_device_eval_error),
+        cmocka_unit_test(test_net_eval_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

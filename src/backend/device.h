@@ -56,6 +56,7 @@ typedef struct mlpc_devsess {
     double *bloss, *baux;           /* trainer: per-batch results, desc.max_batches each */
     float *stage;                   /* net: normalized rows for predict, eval_rows x inputs */
     char msg[512];                  /* the plugin's last message */
+    char note[512];                 /* trainer: the plugin's note of a run (the graph fallback), "" if none */
 } mlpc_devsess;
 
 /* Opens a session on dev (kind cuda) for net after checking its memory plan

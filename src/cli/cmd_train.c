@@ -957,6 +957,11 @@ int cmd_train(int argc, char **argv)
     catch_stop_signals(tr, old_sigs);
     sigs_caught = 1;
     st = mlpc_trainer_run(tr);
+    if (dev.log && *mlpc_trainer_device_note(tr)) { /* the CUDA graph fallback */
+        fflush(stdout);
+        fprintf(stderr, "mlpc %s: device: %s\n", c.name, mlpc_trainer_device_note(tr));
+        fflush(stderr);
+    }
     dash_train_finish(dash, st == MLPC_OK && !mlpc_trainer_stopped(tr)
                                 ? DASH_DONE
                                 : (st == MLPC_OK || st == MLPC_ERR_STOPPED ? DASH_STOPPED

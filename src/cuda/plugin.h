@@ -134,6 +134,9 @@ typedef struct mlpc_cuda_api {
     int (*get_state)(void *session, float *params, float *grads, float *m, float *v, char *msg, size_t cap);
     /* The epoch's row order (n = training rows) and batches run on it. */
     int (*set_order)(void *session, const uint32_t *idx, uint64_t n, char *msg, size_t cap);
+    /* On success msg may hold a one-line note (the library clears msg[0]
+     * before the call): a capture of the step as a CUDA graph failed and the
+     * session launches the kernels directly from then on (said once). */
     int (*train)(void *session, mlpc_cuda_run *run, char *msg, size_t cap);
     /* Summed loss and aux over a whole uploaded set (slot). */
     int (*evaluate)(void *session, int slot, double *loss, double *aux, char *msg, size_t cap);

@@ -62,6 +62,8 @@ typedef struct csess {
         cudaGraphExec_t exec;
     } graph[MAX_GRAPHS];
     int n_graphs;
+    int fail_capture;  /* MLPC_CUDA_GRAPHS=fail (tests) */
+    char note[320];    /* set when the session fell back from graphs; handed to the library once by train */
     mlpc_optk optk;
 } csess;
 
@@ -215,10 +217,35 @@ static void drop_graphs(csess *s)
     s->n_graphs = 0;
 }
 
+/* The capture of a step of m rows failed (what: the call, e: its error, or
+ * detail: the step's own message): the stream is taken out of capture mode,
+ * the graphs are dropped and the session launches each step's kernels
+ * directly from now on, with a note for the library (--log-device). Nothing
+ * ran during the capture, so the step is then run directly. */
+static int no_graphs(csess *s, int m, const char *what, cudaError_t e, const char *detail, char *msg, size_t cap)
+{
+    cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+    if (cudaStreamIsCapturing(s->st, &cs) == cudaSuccess && cs != cudaStreamCaptureStatusNone) {
+        cudaGraph_t g = NULL;
+        cudaStreamEndCapture(s->st, &g);
+        if (g) cudaGraphDestroy(g);
+    }
+    cudaGetLastError(); /* capture errors are not sticky */
+    drop_graphs(s);
+    s->net.graphs = 0;
+    snprintf(s->note, sizeof s->note,
+             "cuda:%d: capturing a training step of %d rows as a CUDA graph failed (%s: %s); each step's kernels are "
+             "launched directly from now on",
+             s->dev, m, what, detail && *detail ? detail : cudaGetErrorString(e));
+    return record_step(s, m, msg, cap);
+}
+
 /* A step on m rows as a graph. The first step of a batch size runs its
  * kernels directly, so every kernel and cuBLAS is loaded and initialized
  * outside a capture; the second captures the step and launches the graph,
- * and later ones replay it. */
+ * and later ones replay it. A capture that fails falls back to direct
+ * launches (no_graphs). MLPC_CUDA_GRAPHS=fail makes every capture fail (a
+ * stream synchronization inside it), to test that fallback. */
 static int step(csess *s, int m, char *msg, size_t cap)
 {
     if (!s->net.graphs) return record_step(s, m, msg, cap);
@@ -240,20 +267,21 @@ static int step(csess *s, int m, char *msg, size_t cap)
         s->n_graphs++;
         return record_step(s, m, msg, cap); /* warm-up: a real step */
     }
-    CK(cudaStreamBeginCapture(s->st, cudaStreamCaptureModeThreadLocal));
-    int rc = record_step(s, m, msg, cap);
+    cudaError_t e = cudaStreamBeginCapture(s->st, cudaStreamCaptureModeThreadLocal);
+    if (e != cudaSuccess) return no_graphs(s, m, "cudaStreamBeginCapture", e, NULL, msg, cap);
+    char inner[256] = "";
+    int rc = record_step(s, m, inner, sizeof inner);
+    if (!rc && s->fail_capture) cudaStreamSynchronize(s->st); /* not allowed while capturing: invalidates it */
     cudaGraph_t g = NULL;
-    cudaError_t e = cudaStreamEndCapture(s->st, &g);
-    if (rc) {
+    e = cudaStreamEndCapture(s->st, &g);
+    if (rc || e != cudaSuccess) {
         if (g) cudaGraphDestroy(g);
-        cudaGetLastError();
-        return rc;
+        return no_graphs(s, m, rc ? "recording the step" : "cudaStreamEndCapture", e, rc ? inner : NULL, msg, cap);
     }
-    if (e != cudaSuccess) return cuerr(s, e, "capturing a training step (cudaStreamEndCapture)", msg, cap);
     cudaGraphExec_t exec;
     e = cudaGraphInstantiate(&exec, g, 0);
     cudaGraphDestroy(g);
-    if (e != cudaSuccess) return cuerr(s, e, "cudaGraphInstantiate", msg, cap);
+    if (e != cudaSuccess) return no_graphs(s, m, "cudaGraphInstantiate", e, NULL, msg, cap);
     s->graph[k].exec = exec;
     CK(cudaGraphLaunch(exec, s->st));
     return MLPC_OK;
@@ -354,6 +382,8 @@ int mlpc_cs_open(const mlpc_cuda_net *net, void **session, char *msg, size_t cap
     s->rows = net->batch > net->eval_rows ? net->batch : net->eval_rows;
     s->widest = mlpc_cuda_widest(net);
     s->maxb = net->max_batches ? net->max_batches : 1;
+    const char *g = getenv("MLPC_CUDA_GRAPHS");
+    s->fail_capture = g && !strcmp(g, "fail");
     int rc = open_into(s, msg, cap);
     if (rc) {
         mlpc_cs_close(s);
@@ -480,6 +510,10 @@ int mlpc_cs_train(void *session, mlpc_cuda_run *run, char *msg, size_t cap)
     CK(cudaStreamSynchronize(s->st));
     memcpy(run->loss, s->h_res, bytes);
     memcpy(run->aux, s->h_res + s->maxb, bytes);
+    if (s->note[0]) { /* a note on success (plugin.h): once */
+        snprintf(msg, cap, "%s", s->note);
+        s->note[0] = '\0';
+    }
     return MLPC_OK;
 }
 

@@ -31,6 +31,11 @@ void mlpc_trainer_device_free(mlpc_trainer *tr)
     tr->dev = NULL;
 }
 
+const char *mlpc_trainer_device_note(const mlpc_trainer *tr)
+{
+    return tr && tr->dev ? tr->dev->note : "";
+}
+
 void mlpc_trainer_device_data_changed(mlpc_trainer *tr)
 {
     if (tr->dev) memset(tr->dev->sets, 0, sizeof tr->dev->sets); /* matches no set: epochs refuse, eval on the CPU */
@@ -83,11 +88,13 @@ mlpc_status mlpc_trainer_device_batches(mlpc_trainer *tr, mlpc_epoch_stats *st, 
         }
         if (count > DEV_INTERRUPT_BATCHES) count = DEV_INTERRUPT_BATCHES; /* see the interrupt */
         mlpc_cuda_run run = {done, count, tr->sched.lr, tr->step, d->bloss + done, d->baux + done};
+        d->msg[0] = '\0';
         rc = api->train(d->s, &run, d->msg, sizeof d->msg);
         if (rc) {
             tr->step = step0; /* the host still holds the epoch's starting state */
             return plugin_err(&tr->err, d, rc);
         }
+        if (d->msg[0] && !d->note[0]) snprintf(d->note, sizeof d->note, "%s", d->msg); /* plugin.h: a note */
         for (long b = done; b < done + count; b++) {
             if (!isfinite(d->bloss[b])) {
                 tr->step = step0;
@@ -132,15 +139,23 @@ mlpc_status mlpc_trainer_device_batches(mlpc_trainer *tr, mlpc_epoch_stats *st, 
 }
 
 /* Loss, accuracy and mse of the validation or test set on the device, with
- * the parameters of the epoch just trained (still on the device). 0, or -1
- * when d is not one of the uploaded sets (the caller evaluates on the CPU). */
+ * the parameters of the epoch just trained (still on the device). 0; -1
+ * when d is not one of the uploaded sets (the caller evaluates on the CPU);
+ * a plugin failure is an error with its message (train.h). */
 int mlpc_trainer_device_eval(mlpc_trainer *tr, const mlpc_dataset *d, double *loss, double *acc, double *mse)
 {
     mlpc_devsess *s = tr->dev;
     int slot = d == s->sets[1] ? 1 : d == s->sets[2] ? 2 : d == s->sets[0] ? 0 : -1;
     if (slot < 0 || !d->n) return -1;
     double l = 0, a = 0;
-    if (s->api->evaluate(s->s, slot, &l, &a, s->msg, sizeof s->msg)) return -1;
+    s->msg[0] = '\0';
+    int rc = s->api->evaluate(s->s, slot, &l, &a, s->msg, sizeof s->msg);
+    if (rc) {
+        static const char *const what[3] = {"training", "validation", "test"};
+        return (int)mlpc_seterr(&tr->err, rc > 0 ? (mlpc_status)rc : MLPC_ERR_UNSUPPORTED,
+                                "%s: evaluating the %s set (%s) on the device failed: %s", s->name, what[slot],
+                                d->source, s->msg[0] ? s->msg : "CUDA plugin error");
+    }
     double n = (double)d->n;
     int n_out = tr->net->sizes[tr->net->n_layers];
     *loss = l / n;
@@ -184,9 +199,10 @@ mlpc_status mlpc_net_device_infer(mlpc_net *net, const float *x, const mlpc_data
 {
     mlpc_devsess *s = net->dev;
     const mlpc_cuda_api *api = s->api;
-    int rc = api->set_state(s->s, net->params, NULL, NULL, s->msg, sizeof s->msg);
-    if (rc) return plugin_err(&net->err, s, rc);
+    int rc;
     if (!d) {
+        rc = api->set_state(s->s, net->params, NULL, NULL, s->msg, sizeof s->msg);
+        if (rc) return plugin_err(&net->err, s, rc);
         size_t n_in = (size_t)net->sizes[0], n_out = (size_t)net->sizes[net->n_layers];
         for (size_t i = 0; i < n; i += DEV_EVAL_ROWS) {
             size_t m = n - i < DEV_EVAL_ROWS ? n - i : DEV_EVAL_ROWS;
@@ -196,14 +212,34 @@ mlpc_status mlpc_net_device_infer(mlpc_net *net, const float *x, const mlpc_data
         }
         return MLPC_OK;
     }
-    /* the set goes to slot 3, within the same memory limit */
-    mlpc_cuda_data cd = mlpc_cuda_data_of(d);
-    const mlpc_cuda_data *cp[4] = {NULL, NULL, NULL, &cd};
-    mlpc_cuda_mem plan;
-    mlpc_cuda_mem_plan(&s->desc, cp, &plan);
-    if (mlpc_cuda_check_mem(&plan, net->dev_limit, 0, s->name, &net->err)) return net->err.code;
-    rc = api->upload(s->s, 3, &cd, s->msg, sizeof s->msg);
+    /* The set joins the net's session in one memory plan: the session is
+     * opened again with the set in slot 3, so the plan (parameters,
+     * activations, workspace and the set) is checked against the limit and
+     * the free memory before anything is allocated, our own buffers released
+     * first. When that fails the net keeps a session without the set. */
+    const mlpc_dataset *sets[4] = {NULL, NULL, NULL, d};
+    mlpc_device dev = {MLPC_DEVICE_CUDA, s->desc.device};
+    float *stage = s->stage;
+    s->stage = NULL;
+    mlpc_devsess_free(s);
+    net->dev = mlpc_devsess_open(net, &dev, 0, DEV_EVAL_ROWS, 1, NULL, net->dev_limit, sets, &net->err);
+    if (!net->dev) {
+        mlpc_error again;
+        mlpc_clearerr(&again);
+        net->dev = mlpc_devsess_open(net, &dev, 0, DEV_EVAL_ROWS, 1, NULL, net->dev_limit, NULL, &again);
+        if (net->dev) {
+            net->dev->stage = stage;
+        } else { /* the device is gone: say so, the net is back on the CPU */
+            free(stage);
+            size_t len = strlen(net->err.msg);
+            snprintf(net->err.msg + len, sizeof net->err.msg - len, "; the net is back on the CPU (%s)", again.msg);
+        }
+        return net->err.code;
+    }
+    s = net->dev;
+    s->stage = stage;
     double l = 0, a = 0;
+    rc = api->set_state(s->s, net->params, NULL, NULL, s->msg, sizeof s->msg);
     if (!rc) rc = api->evaluate(s->s, 3, &l, &a, s->msg, sizeof s->msg);
     if (rc) return plugin_err(&net->err, s, rc);
     double nn = d->n ? (double)d->n : NAN;

@@ -64,7 +64,10 @@ void mlpc_trainer_device_data_changed(mlpc_trainer *tr);
 /* the epoch's batches on the device, after the shuffle (see ondevice.c) */
 mlpc_status mlpc_trainer_device_batches(mlpc_trainer *tr, mlpc_epoch_stats *st, double t0, double *sum_loss,
                                         double *sum_aux, size_t *n);
-/* 0 with the set's loss/acc/mse from the device, -1: evaluate on the CPU */
+/* 0 with the set's loss/acc/mse from the device; -1: d is not on the device
+ * (evaluate on the CPU); a failure of the plugin is an error, never a silent
+ * CPU fallback: its mlpc_status (> 0) with tr->err naming the set and
+ * carrying the plugin's message. */
 int mlpc_trainer_device_eval(mlpc_trainer *tr, const mlpc_dataset *d, double *loss, double *acc, double *mse);
 /* loss and batch-mean gradients of n host rows on the device (parity tests) */
 mlpc_status mlpc_trainer_device_gradient(mlpc_trainer *tr, const float *x, const int32_t *labels,

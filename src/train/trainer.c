@@ -391,14 +391,20 @@ static void shuffle(mlpc_trainer *tr)
     mlpc_rng_shuffle(&r, tr->idx, n);
 }
 
-static void evaluate(mlpc_trainer *tr, const mlpc_dataset *d, double *loss, double *acc, double *mse)
+/* On the device when d was uploaded there; a device failure is an error
+ * (train.h), not a silent evaluation on the CPU. */
+static mlpc_status evaluate(mlpc_trainer *tr, const mlpc_dataset *d, double *loss, double *acc, double *mse)
 {
     mlpc_eval e = {NAN, NAN, NAN, 0};
-    if (d && tr->dev && mlpc_trainer_device_eval(tr, d, loss, acc, mse) == 0) return;
+    if (d && tr->dev) {
+        int rc = mlpc_trainer_device_eval(tr, d, loss, acc, mse);
+        if (rc >= 0) return (mlpc_status)rc;
+    }
     if (d) mlpc_evaluate_with(&tr->cx, tr->net, &tr->w, d, &e);
     *loss = e.loss;
     *acc = e.acc;
     *mse = e.mse;
+    return MLPC_OK;
 }
 
 /* the early-stopping metric: lower is better (accuracies are negated) */
@@ -497,8 +503,12 @@ mlpc_status mlpc_trainer_epoch(mlpc_trainer *tr, mlpc_epoch_stats *st)
     st->acc = d->labels ? sum_aux / (double)n : NAN;
     st->mse = d->labels ? NAN : sum_aux / ((double)n * n_out);
     double t1 = mlpc_now();
-    evaluate(tr, tr->val, &st->val_loss, &st->val_acc, &st->val_mse);
-    evaluate(tr, tr->test, &st->test_loss, &st->test_acc, &st->test_mse);
+    mlpc_status es = evaluate(tr, tr->val, &st->val_loss, &st->val_acc, &st->val_mse);
+    if (!es) es = evaluate(tr, tr->test, &st->test_loss, &st->test_acc, &st->test_mse);
+    if (es) { /* the device failed: the epoch is undone, as when its batches fail */
+        snapshot(tr, 1);
+        return es;
+    }
     st->eval_seconds = mlpc_now() - t1;
     /* the last update of the epoch is checked too: parameters and the
      * validation loss must be finite, else the epoch is rolled back */

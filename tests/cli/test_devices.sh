@@ -132,6 +132,13 @@ if [ -f "$FAKE/fake_cuda_nodriver.so" ]; then
     check "fake GPU: train --device cuda exit 0" test "$RC" -eq 0
     check "fake GPU: the run line names the device" grep -q "device cuda:0$" "$T/out"
     check "fake GPU: --log-device" grep -q '^mlpc train: device: layer 1 2->8 sigmoid: cuda:0 (cuBLAS sgemm, bias+sigmoid kernel' "$T/err"
+    check "fake GPU: no note without a graph failure" sh -c "! grep -q 'graph failed' '$T/err'"
+    MLPC_CUDA_GRAPHS=fail run $TRAIN --device cuda --log-device
+    check "fake GPU: a failed graph capture: the run goes on (exit 0)" test "$RC" -eq 0
+    check "fake GPU: a failed graph capture: a note under --log-device" \
+        grep -q '^mlpc train: device: fake plugin: capturing a training step as a CUDA graph failed' "$T/err"
+    MLPC_CUDA_GRAPHS=fail run $TRAIN --device cuda
+    check "fake GPU: a failed graph capture: no note without --log-device" sh -c "! grep -q 'graph failed' '$T/err'"
     fake_loss=$(sed -n 's/.*"epoch":2,"loss":\([^,]*\),.*/\1/p' "$T/fake.jsonl")
     check "fake GPU: epoch-2 loss within 1e-5 of the CPU's ($fake_loss vs $cpu_loss)" \
         awk -v a="$fake_loss" -v b="$cpu_loss" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d <= 1e-5 * b) }'
