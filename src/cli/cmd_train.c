@@ -366,6 +366,108 @@ static void eval_text(const char *name, const mlpc_eval *e, int regress)
         printf("  %s_loss %.4f  %s_acc %.4f", name, e->loss, name, e->acc);
 }
 
+/* Whether the user gave a flag (on the command line or in the config file);
+ * a switch set false in a config file does not count. */
+static int user_gave(const cli_flag *f) { return f->given && (f->meta || f->on); }
+
+/* "--rho" or "config FILE: \"rho\"" */
+static const char *flag_where(const cli_flag *f, char *buf, size_t cap)
+{
+    if (f->origin)
+        snprintf(buf, cap, "--%s (from config %s)", f->name, f->origin);
+    else
+        snprintf(buf, cap, "--%s", f->name);
+    return buf;
+}
+
+/* Settings that cannot work together, refused before any data is read (see
+ * the table in docs/cli.md). out_act and loss are -1 for auto (resolved
+ * here when the other one needs it). Returns 0 or CLI_EXIT_USAGE. */
+static int check_combinations(cli_cmd *c, int regress, int *out_act, int *loss,
+                              const mlpc_config *cfg)
+{
+#define G(n) cli_flag_get(c, n)
+    char a[600], b[600];
+    int oa = *out_act, lo = *loss;
+    /* auto output activation follows an explicit loss */
+    if (oa < 0 && lo == MLPC_LOSS_BCE) oa = MLPC_ACT_SIGMOID;
+    if (oa < 0 && lo == MLPC_LOSS_CCE && !regress) oa = MLPC_ACT_SOFTMAX;
+    /* mse or quadratic when classifying: sigmoid outputs (softmax needs cce) */
+    if (oa < 0 && lo >= 0 && !regress) oa = MLPC_ACT_SIGMOID;
+    if (lo >= 0) {
+        const char *want = NULL;
+        if (lo == MLPC_LOSS_CCE && oa >= 0 && oa != MLPC_ACT_SOFTMAX) want = "softmax";
+        if (lo == MLPC_LOSS_BCE && oa >= 0 && oa != MLPC_ACT_SIGMOID) want = "sigmoid";
+        if (want) {
+            cli_error(c, "%s %s needs %s %s, not %s (see the table in docs/cli.md)",
+                      flag_where(G("loss"), a, sizeof a), mlpc_loss_name((mlpc_loss)lo),
+                      flag_where(G("out-act"), b, sizeof b), want, mlpc_act_name((mlpc_act)oa));
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (oa == MLPC_ACT_SOFTMAX && lo >= 0 && lo != MLPC_LOSS_CCE) {
+        cli_error(c, "%s softmax needs %s cce, not %s (see the table in docs/cli.md)",
+                  flag_where(G("out-act"), a, sizeof a), flag_where(G("loss"), b, sizeof b),
+                  mlpc_loss_name((mlpc_loss)lo));
+        return CLI_EXIT_USAGE;
+    }
+    if (regress && (oa == MLPC_ACT_SOFTMAX || lo == MLPC_LOSS_CCE)) {
+        const cli_flag *f = oa == MLPC_ACT_SOFTMAX && G("out-act")->given ? G("out-act") : G("loss");
+        cli_error(c, "%s %s: not for regression (%s); use a linear output and mse",
+                  flag_where(f, a, sizeof a), f == G("loss") ? "cce" : "softmax",
+                  G("task")->given ? "--task regress" : "--data lorenz");
+        return CLI_EXIT_USAGE;
+    }
+    *out_act = oa;
+    /* flags that only apply to some optimizers or schedules */
+    const char *opt = mlpc_opt_name(cfg->opt), *sched = mlpc_sched_name(cfg->sched);
+    if (user_gave(G("nesterov")) && !(cfg->momentum > 0)) {
+        cli_error(c, "%s needs --momentum > 0 (%s is %g)", flag_where(G("nesterov"), a, sizeof a),
+                  flag_where(G("momentum"), b, sizeof b), (double)cfg->momentum);
+        return CLI_EXIT_USAGE;
+    }
+    static const struct {
+        const char *flag;
+        int opt; /* the optimizer it applies to */
+    } opt_only[] = {{"momentum", MLPC_OPT_SGD}, {"nesterov", MLPC_OPT_SGD},
+                    {"rho", MLPC_OPT_RMSPROP},  {"beta1", MLPC_OPT_ADAM},
+                    {"beta2", MLPC_OPT_ADAM}};
+    for (size_t i = 0; i < sizeof opt_only / sizeof opt_only[0]; i++) {
+        const cli_flag *f = G(opt_only[i].flag);
+        if (user_gave(f) && (int)cfg->opt != opt_only[i].opt) {
+            cli_error(c, "%s applies only to --opt %s, but %s is %s",
+                      flag_where(f, a, sizeof a), mlpc_opt_name((mlpc_opt)opt_only[i].opt),
+                      flag_where(G("opt"), b, sizeof b), opt);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    static const struct {
+        const char *flag;
+        unsigned scheds; /* bit per mlpc_sched it applies to */
+        const char *which;
+    } sched_only[] = {
+        {"sched-step", 1u << MLPC_SCHED_STEP, "step"},
+        {"sched-patience", 1u << MLPC_SCHED_PLATEAU, "plateau"},
+        {"sched-factor",
+         (1u << MLPC_SCHED_STEP) | (1u << MLPC_SCHED_EXPONENTIAL) | (1u << MLPC_SCHED_PLATEAU),
+         "step, exponential or plateau"},
+        {"min-lr",
+         (1u << MLPC_SCHED_STEP) | (1u << MLPC_SCHED_EXPONENTIAL) | (1u << MLPC_SCHED_PLATEAU),
+         "step, exponential or plateau"},
+    };
+    for (size_t i = 0; i < sizeof sched_only / sizeof sched_only[0]; i++) {
+        const cli_flag *f = G(sched_only[i].flag);
+        if (user_gave(f) && !cli_is(f, "auto") && !(sched_only[i].scheds & (1u << cfg->sched))) {
+            cli_error(c, "%s applies only to --sched %s, but %s is %s",
+                      flag_where(f, a, sizeof a), sched_only[i].which,
+                      flag_where(G("sched"), b, sizeof b), sched);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    return 0;
+#undef G
+}
+
 /* ------------------------------------------------------------------ the command */
 
 int cmd_train(int argc, char **argv)
@@ -572,6 +674,11 @@ int cmd_train(int argc, char **argv)
         rc = cli_bad_value(&c, F("es-metric"), "needs a validation set (--val-split N)");
         goto done;
     }
+
+    if ((rc = check_combinations(&c, csv.task == MLPC_TASK_REGRESS ||
+                                         (data && !strcmp(data, "lorenz")),
+                                 &out_act, &loss, &cfg)))
+        goto done;
 
     /* outputs */
     const char *save = opt_path(F("save"));

@@ -1,0 +1,52 @@
+#!/bin/sh
+# Safe defaults: settings that cannot work together are refused before any
+# data is read; outputs never overwrite inputs; checkpoints are range-checked.
+. "$(dirname "$0")/common.inc"
+
+make_cls "$T/cls.csv" 100
+CSV="$T/cls.csv"
+make_reg "$T/reg.csv" 100
+
+# --- 1. activation/loss pairs and flags that do not apply (exit 2, before data)
+NODATA="$T/no-such.csv"
+expect_fail "cce needs softmax" 2 "--loss cce needs --out-act softmax" \
+    train --train "$NODATA" --layers 2-4-2 --loss cce --out-act sigmoid
+expect_fail "bce needs sigmoid" 2 "--loss bce needs --out-act sigmoid" \
+    train --train "$NODATA" --layers 2-4-2 --loss bce --out-act linear
+expect_fail "softmax needs cce" 2 "--out-act softmax needs --loss cce" \
+    train --train "$NODATA" --layers 2-4-2 --out-act softmax --loss mse
+expect_fail "softmax not for regression" 2 "--out-act softmax: not for regression" \
+    train --train "$NODATA" --task regress --layers 2-4-1 --out-act softmax
+expect_fail "cce not for regression" 2 "--loss cce: not for regression" \
+    train --train "$NODATA" --task regress --layers 2-4-1 --loss cce
+expect_fail "nesterov without momentum" 2 "--nesterov needs --momentum > 0" \
+    train --train "$NODATA" --layers 2-4-2 --nesterov
+expect_fail "momentum with adam" 2 "--momentum applies only to --opt sgd, but --opt is adam" \
+    train --train "$NODATA" --layers 2-4-2 --opt adam --momentum 0.9
+expect_fail "nesterov with rmsprop" 2 "--opt sgd, but --opt is rmsprop" \
+    train --train "$NODATA" --layers 2-4-2 --opt rmsprop --momentum 0.9 --nesterov
+expect_fail "rho with adam" 2 "--rho applies only to --opt rmsprop" \
+    train --train "$NODATA" --layers 2-4-2 --opt adam --rho 0.8
+expect_fail "beta1 with sgd" 2 "--beta1 applies only to --opt adam" \
+    train --train "$NODATA" --layers 2-4-2 --beta1 0.8
+expect_fail "beta2 with rmsprop" 2 "--beta2 applies only to --opt adam" \
+    train --train "$NODATA" --layers 2-4-2 --opt rmsprop --beta2 0.99
+expect_fail "sched-step without step" 2 "--sched-step applies only to --sched step, but --sched is constant" \
+    train --train "$NODATA" --layers 2-4-2 --sched-step 3
+expect_fail "sched-patience with step" 2 "--sched-patience applies only to --sched plateau" \
+    train --train "$NODATA" --layers 2-4-2 --sched step --sched-patience 3
+expect_fail "sched-factor with constant" 2 "--sched-factor applies only" \
+    train --train "$NODATA" --layers 2-4-2 --sched-factor 0.5
+expect_fail "min-lr with constant" 2 "--min-lr applies only" \
+    train --train "$NODATA" --layers 2-4-2 --min-lr 0.0001
+printf '{"layers": "2-4-2", "opt": "adam", "rho": 0.8}\n' >"$T/rho.json"
+expect_fail "config keys count as given" 2 "--rho (from config $T/rho.json) applies only to --opt rmsprop" \
+    train --config "$T/rho.json" --train "$NODATA"
+printf '{"layers": "2-4-2", "nesterov": false, "epochs": 1}\n' >"$T/nf.json"
+expect_ok "config switch false does not count" train --config "$T/nf.json" --train "$CSV" --quiet
+expect_ok "loss bce alone picks a sigmoid output" train --train "$CSV" --layers 2-4-2 --loss bce --epochs 1
+check "bce: sigmoid output" out_has "act sigmoid/sigmoid  loss bce"
+expect_ok "sgd with momentum and nesterov" train --train "$CSV" --layers 2-4-2 --momentum 0.9 --nesterov --epochs 1 --quiet
+expect_ok "plateau with patience, factor and min-lr" train --train "$CSV" --layers 2-4-2 --sched plateau \
+    --sched-patience 1 --sched-factor 0.5 --min-lr 0.0001 --epochs 1 --quiet
+finish
