@@ -717,6 +717,17 @@ int cmd_train(int argc, char **argv)
             }
         }
     }
+    {
+        /* outputs never overwrite inputs (the checkpoint may be the one resumed from) */
+        cli_path paths[] = {
+            {"train", train_path, 0, NULL},       {"train-labels", train_labels, 0, NULL},
+            {"test", test_path, 0, NULL},         {"test-labels", test_labels, 0, NULL},
+            {"config", opt_path(F("config")), 0, NULL}, {"resume", resume, 0, "checkpoint"},
+            {"save", save, 1, NULL},              {"checkpoint", ckpt, 1, "resume"},
+            {"metrics", metrics_path, 1, NULL},
+        };
+        if ((rc = cli_check_distinct(&c, paths, (int)(sizeof paths / sizeof paths[0])))) goto done;
+    }
     if (save && (rc = check_output_dir(&c, "save", save))) goto done;
     if (ckpt && (rc = check_output_dir(&c, "checkpoint", ckpt))) goto done;
     if (metrics_path && (rc = check_output_dir(&c, "metrics", metrics_path))) goto done;

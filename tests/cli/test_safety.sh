@@ -49,4 +49,53 @@ check "bce: sigmoid output" out_has "act sigmoid/sigmoid  loss bce"
 expect_ok "sgd with momentum and nesterov" train --train "$CSV" --layers 2-4-2 --momentum 0.9 --nesterov --epochs 1 --quiet
 expect_ok "plateau with patience, factor and min-lr" train --train "$CSV" --layers 2-4-2 --sched plateau \
     --sched-patience 1 --sched-factor 0.5 --min-lr 0.0001 --epochs 1 --quiet
+
+# --- 2. outputs never overwrite inputs (same file: also through links)
+cp "$CSV" "$T/keep.csv"
+expect_fail "--save over --train" 2 "--save $T/keep.csv is the same file as the input --train $T/keep.csv" \
+    train --train "$T/keep.csv" --layers 2-4-2 --epochs 1 --save "$T/keep.csv"
+ln -s keep.csv "$T/link.csv"
+expect_fail "--metrics through a symlink to --train" 2 "--metrics $T/link.csv is the same file as the input --train $T/keep.csv" \
+    train --train "$T/keep.csv" --layers 2-4-2 --epochs 1 --metrics "$T/link.csv"
+ln "$T/keep.csv" "$T/hard.csv"
+expect_fail "--checkpoint as a hard link to --test" 2 "--checkpoint $T/hard.csv is the same file as the input --test $T/keep.csv" \
+    train --train "$CSV" --test "$T/keep.csv" --layers 2-4-2 --epochs 1 --checkpoint "$T/hard.csv"
+check "the input is intact" cmp -s "$CSV" "$T/keep.csv"
+printf '{"layers": "2-4-2", "epochs": 1}\n' >"$T/c.json"
+expect_fail "--save over --config" 2 "--save $T/c.json is the same file as the input --config $T/c.json" \
+    train --config "$T/c.json" --train "$CSV" --save "$T/c.json"
+expect_fail "two outputs, one file" 2 "--save $T/new.mlpc and --metrics $T/new.mlpc are the same file" \
+    train --train "$CSV" --layers 2-4-2 --epochs 1 --save "$T/new.mlpc" --metrics "$T/new.mlpc"
+check "nothing written" test ! -e "$T/new.mlpc"
+expect_ok "train a model" train --train "$CSV" --layers 2-4-2 --epochs 1 --save "$T/m.mlpc" --quiet
+expect_ok "--checkpoint may be the checkpoint resumed from" train --train "$CSV" --layers 2-4-2 --epochs 2 \
+    --resume "$T/m.mlpc.ckpt" --checkpoint "$T/m.mlpc.ckpt" --quiet
+expect_fail "--resume as --save" 2 "--save $T/m.mlpc.ckpt is the same file as the input --resume" \
+    train --train "$CSV" --layers 2-4-2 --epochs 3 --resume "$T/m.mlpc.ckpt" --save "$T/m.mlpc.ckpt"
+cut -d, -f1,2 "$CSV" >"$T/x.csv"
+expect_fail "predict --output over --input" 2 "--output $T/x.csv is the same file as the input --input $T/x.csv" \
+    predict "$T/m.mlpc" --input "$T/x.csv" --output "$T/x.csv"
+ln -s m.mlpc "$T/mlink.csv"
+expect_fail "predict --output over the model" 2 "--output $T/mlink.csv is the same file as the input MODEL $T/m.mlpc" \
+    predict "$T/m.mlpc" --input "$T/x.csv" --output "$T/mlink.csv"
+run info "$T/m.mlpc"
+check "the model is intact" test "$RC" -eq 0
+
+printf '{"study": "s", "data": "lorenz", "trials": 1, "params": {"depth": 1, "width": [4], "out_act": "linear", "loss": "mse", "opt": "adam", "epochs": 1}}\n' >"$T/space.json"
+cp "$T/space.json" "$T/space.bak"
+expect_fail "search --db over the space" 2 "--db $T/space.json is the same file as the input SPACE $T/space.json" \
+    search "$T/space.json" --db "$T/space.json"
+check "the space is intact" cmp -s "$T/space.json" "$T/space.bak"
+
+# stale temporary files of a killed writer go at the next write
+sh -c 'exit 0' &
+DEAD=$!
+wait "$DEAD"
+: >"$T/m.mlpc.tmp.$DEAD.0"
+: >"$T/m.mlpc.tmp.$$.0"
+: >"$T/m.mlpc.tmp.$DEAD.x"
+expect_ok "write over stale temporary files" train --train "$CSV" --layers 2-4-2 --epochs 1 --save "$T/m.mlpc" --quiet
+check "a dead writer's temporary file is removed" test ! -e "$T/m.mlpc.tmp.$DEAD.0"
+check "a live writer's temporary file is kept" test -e "$T/m.mlpc.tmp.$$.0"
+check "a file not matching the pattern is kept" test -e "$T/m.mlpc.tmp.$DEAD.x"
 finish
