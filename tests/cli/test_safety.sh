@@ -98,4 +98,35 @@ expect_ok "write over stale temporary files" train --train "$CSV" --layers 2-4-2
 check "a dead writer's temporary file is removed" test ! -e "$T/m.mlpc.tmp.$DEAD.0"
 check "a live writer's temporary file is kept" test -e "$T/m.mlpc.tmp.$$.0"
 check "a file not matching the pattern is kept" test -e "$T/m.mlpc.tmp.$DEAD.x"
+
+# --- 3. checkpoint fields are range-checked (rewritten with a valid CRC)
+if command -v python3 >/dev/null 2>&1; then
+    HELP="$(dirname "$0")/ckpt_set.py"
+    expect_ok "checkpoint to tamper with" train --train "$CSV" --layers 2-4-2 --opt adam --epochs 2 \
+        --checkpoint "$T/c.ckpt" --quiet
+    python3 "$HELP" "$T/c.ckpt" "$T/same.ckpt" epoch 2
+    expect_ok "an untouched field resumes" train --train "$CSV" --layers 2-4-2 --opt adam --epochs 3 \
+        --resume "$T/same.ckpt" --quiet
+    for kv in "epoch -2147483648:epoch -2147483648 out of range 0..2147483646" \
+        "epoch 2147483647:epoch 2147483647 out of range 0..2147483646" \
+        "epoch 2x:epoch '2x' is not an integer" \
+        "step -1:step -1 out of range" \
+        "lr -0x1p-7:lr -0x1p-7 out of range" \
+        "lr inf:lr inf out of range" \
+        "lr nan:lr nan out of range" \
+        "sched_best nan:sched_best nan out of range" \
+        "es_wait 99:es_wait 99 out of range 0..2" \
+        "best_epoch 3:best_epoch 3 out of range 0..2" \
+        "stopped 7:stopped 7 out of range 0..1" \
+        "batch 0:batch 0 out of range 1..2147483647" \
+        "seed -1:seed '-1' is not an unsigned integer"; do
+        k=${kv%%:*}
+        msg=${kv#*:}
+        python3 "$HELP" "$T/c.ckpt" "$T/bad.ckpt" ${k% *} "${k#* }"
+        expect_fail "checkpoint ${k% *} ${k#* } refused" 1 "$T/bad.ckpt: $msg" \
+            train --train "$CSV" --layers 2-4-2 --opt adam --epochs 3 --resume "$T/bad.ckpt"
+    done
+else
+    skip "checkpoint range checks" "no python3"
+fi
 finish
