@@ -104,9 +104,12 @@ static cli_flag train_flags[] = {
     CLI_FLAG("save", "FILE", "none", "write the trained model to FILE", "Output"),
     CLI_FLAG(
         "checkpoint", "FILE", "auto",
-        "write a checkpoint (model and optimizer state) after every epoch; auto: <save>.ckpt with "
-        "--save, else none",
+        "write checkpoints (model and optimizer state, for --resume) at most every "
+        "--checkpoint-every seconds, after the last epoch and when stopped by Ctrl-C; auto: "
+        "<save>.ckpt with --save, else none",
         NULL),
+    CLI_FLAG("checkpoint-every", "SECONDS", "30",
+             "least time between two periodic checkpoints; 0: after every epoch", NULL),
     CLI_FLAG("resume", "FILE", "none", "continue training from this checkpoint up to --epochs",
              NULL),
     CLI_FLAG("metrics", "FILE", "none", "append one JSON line per epoch to FILE", NULL),
@@ -468,6 +471,48 @@ static int check_combinations(cli_cmd *c, int regress, int *out_act, int *loss,
 #undef G
 }
 
+/* One shell word, quoted when it needs to be. */
+static void print_shell_word(const char *w)
+{
+    int plain = *w != '\0';
+    for (const char *p = w; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%", *p))
+            plain = 0;
+    if (plain) {
+        fputs(w, stdout);
+        return;
+    }
+    putchar('\'');
+    for (const char *p = w; *p; p++) {
+        if (*p == '\'')
+            fputs("'\\''", stdout);
+        else
+            putchar(*p);
+    }
+    putchar('\'');
+}
+
+/* After an interrupt: the command that continues the run from its
+ * checkpoint (this command's arguments with --resume CKPT). */
+static void print_resume_command(int argc, char **argv, const char *ckpt)
+{
+    printf("resume with: mlpc train");
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--resume") && i + 1 < argc) {
+            i++;
+            continue;
+        }
+        if (!strncmp(a, "--resume=", 9)) continue;
+        putchar(' ');
+        print_shell_word(a);
+    }
+    printf(" --resume ");
+    print_shell_word(ckpt);
+    printf("\n");
+    fflush(stdout);
+}
+
 /* ------------------------------------------------------------------ the command */
 
 int cmd_train(int argc, char **argv)
@@ -728,6 +773,13 @@ int cmd_train(int argc, char **argv)
         };
         if ((rc = cli_check_distinct(&c, paths, (int)(sizeof paths / sizeof paths[0])))) goto done;
     }
+    double ckpt_every = 30;
+    if ((rc = cli_float(&c, F("checkpoint-every"), 2, &ckpt_every))) goto done;
+    if (F("checkpoint-every")->given && !ckpt) {
+        cli_error(&c, "--checkpoint-every: needs --checkpoint FILE or --save FILE");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
     if (save && (rc = check_output_dir(&c, "save", save))) goto done;
     if (ckpt && (rc = check_output_dir(&c, "checkpoint", ckpt))) goto done;
     if (metrics_path && (rc = check_output_dir(&c, "metrics", metrics_path))) goto done;
@@ -930,7 +982,10 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     mlpc_trainer_on_epoch(tr, on_epoch, &ctx);
-    if (ckpt) mlpc_trainer_set_checkpoint(tr, ckpt);
+    if (ckpt) {
+        mlpc_trainer_set_checkpoint(tr, ckpt);
+        mlpc_trainer_set_checkpoint_every(tr, ckpt_every);
+    }
     if (resume) {
         st = mlpc_trainer_resume(tr, resume);
         if (st != MLPC_OK) {
@@ -1062,6 +1117,9 @@ int cmd_train(int argc, char **argv)
         }
         if (!quiet) printf("saved %s\n", save);
     }
+    if (sig_caught && ckpt && !quiet && access(ckpt, F_OK) == 0 &&
+        mlpc_trainer_epochs_done(tr) < cfg.epochs)
+        print_resume_command(argc, argv, ckpt);
     rc = sig_caught ? 128 + sig_caught : 0;
 #undef F
 done:

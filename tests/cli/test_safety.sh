@@ -129,4 +129,55 @@ if command -v python3 >/dev/null 2>&1; then
 else
     skip "checkpoint range checks" "no python3"
 fi
+
+# --- 4. checkpoints: periodic (--checkpoint-every), at the end, on a signal
+# wait_lines FILE N PID: until FILE has N lines or PID is gone (guard: 300 s)
+wait_lines() {
+    _i=0
+    while [ $_i -lt 3000 ] && [ "$( { wc -l <"$1"; } 2>/dev/null || echo 0)" -lt "$2" ] && kill -0 "$3" 2>/dev/null; do
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    [ "$( { wc -l <"$1"; } 2>/dev/null || echo 0)" -ge "$2" ]
+}
+make_cls "$T/big.csv" 2000
+LONG="--train $T/big.csv --layers 2-16-2 --act tanh --opt adam --batch 4 --epochs 1000000"
+# a long interval: no checkpoint while the run goes on, one (the last whole epoch) on SIGTERM
+"$MLPC" train $LONG --save "$T/p.mlpc" --checkpoint-every 100000 --metrics "$T/p.jsonl" >"$T/p.out" 2>"$T/p.err" &
+P=$!
+if wait_lines "$T/p.jsonl" 2 "$P"; then
+    check "no checkpoint before it is due" test ! -e "$T/p.mlpc.ckpt"
+    kill -s TERM "$P"
+    wait "$P"
+    RC=$?
+    check "SIGTERM: exit 143 (got $RC)" test "$RC" -eq 143
+    check "SIGTERM: checkpoint of the last whole epoch written" test -s "$T/p.mlpc.ckpt"
+    check "SIGTERM: prints the command that resumes the run" \
+        grep -q "^resume with: mlpc train --train $T/big.csv --layers 2-16-2 .* --save $T/p.mlpc --checkpoint-every 100000 --metrics $T/p.jsonl --resume $T/p.mlpc.ckpt$" "$T/p.out"
+    run train --train "$T/big.csv" --layers 2-16-2 --act tanh --opt adam --batch 4 --epochs 1 --resume "$T/p.mlpc.ckpt"
+    E=$(sed -n 's/^resumed from .* after epoch \([0-9]*\)$/\1/p' "$T/out")
+    N=$(wc -l <"$T/p.jsonl")
+    check "the checkpoint is at a whole epoch the run finished ($E of $N)" test -n "$E" -a "$E" -ge 2 -a "$E" -le "$N"
+else
+    kill -9 "$P" 2>/dev/null
+    bad "long run wrote metrics lines" "$(head -c 300 "$T/p.err")"
+fi
+# --checkpoint-every 0: after every epoch
+"$MLPC" train $LONG --save "$T/q.mlpc" --checkpoint-every 0 --metrics "$T/q.jsonl" >"$T/q.out" 2>"$T/q.err" &
+P=$!
+if wait_lines "$T/q.jsonl" 2 "$P"; then
+    check "--checkpoint-every 0: a checkpoint after the first epoch" test -s "$T/q.mlpc.ckpt"
+    kill -s INT "$P"
+    wait "$P"
+else
+    kill -9 "$P" 2>/dev/null
+    bad "every-epoch run wrote metrics lines" "$(head -c 300 "$T/q.err")"
+fi
+expect_ok "a finished run writes its checkpoint at the end" train --train "$CSV" --layers 2-4-2 --epochs 2 \
+    --save "$T/e.mlpc" --quiet
+check "end-of-run checkpoint" test -s "$T/e.mlpc.ckpt"
+run train --train "$CSV" --layers 2-4-2 --epochs 3 --resume "$T/e.mlpc.ckpt"
+check "end-of-run checkpoint is at the last epoch" out_has "after epoch 2"
+expect_fail "--checkpoint-every without a checkpoint" 2 "--checkpoint-every: needs --checkpoint FILE or --save FILE" \
+    train --train "$CSV" --layers 2-4-2 --checkpoint-every 5
 finish
