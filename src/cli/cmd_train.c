@@ -1051,7 +1051,17 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
 
-    /* ---- 6. final metrics of the model as it will be saved */
+    /* ---- 6. final metrics of the model as it will be saved. The trainer
+     * (and its thread pool) goes first, so the evaluation's threads never
+     * run beside the trainer's: --threads N is N threads at every moment. */
+    int epochs_done = mlpc_trainer_epochs_done(tr);
+    char reason_buf[200] = "";
+    if (mlpc_trainer_stopped(tr) && mlpc_trainer_stop_reason(tr))
+        snprintf(reason_buf, sizeof reason_buf, "%s", mlpc_trainer_stop_reason(tr));
+    const char *reason = reason_buf[0] ? reason_buf : NULL;
+    sig_trainer = NULL; /* a late signal must not reach the freed trainer */
+    mlpc_trainer_free(tr);
+    tr = NULL;
     mlpc_net_set_threads(net, cfg.threads);
     mlpc_eval ev[3];
     const char *names[3] = {"train", "val", "test"};
@@ -1063,8 +1073,6 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
-    int epochs_done = mlpc_trainer_epochs_done(tr);
-    const char *reason = mlpc_trainer_stopped(tr) ? mlpc_trainer_stop_reason(tr) : NULL;
     if (!quiet) {
         printf("done: %d epoch%s in %.2fs", epochs_done, epochs_done == 1 ? "" : "s", seconds);
         for (int i = 0; i < 3; i++)
@@ -1117,8 +1125,7 @@ int cmd_train(int argc, char **argv)
         }
         if (!quiet) printf("saved %s\n", save);
     }
-    if (sig_caught && ckpt && !quiet && access(ckpt, F_OK) == 0 &&
-        mlpc_trainer_epochs_done(tr) < cfg.epochs)
+    if (sig_caught && ckpt && !quiet && access(ckpt, F_OK) == 0 && epochs_done < cfg.epochs)
         print_resume_command(argc, argv, ckpt);
     rc = sig_caught ? 128 + sig_caught : 0;
 #undef F
