@@ -395,8 +395,15 @@ MLPC_API int mlpc_trainer_byte_rows(const mlpc_trainer *tr);
 /* Called every `every` batches (>= 1) and after every epoch. */
 MLPC_API void mlpc_trainer_on_batch(mlpc_trainer *tr, mlpc_batch_fn fn, int every, void *user);
 MLPC_API void mlpc_trainer_on_epoch(mlpc_trainer *tr, mlpc_epoch_fn fn, void *user);
-/* Checkpoint after each epoch (atomic write), with optimizer state for --resume. */
+/* Checkpoint (atomic write) with optimizer state for resume: by default
+ * after every epoch; see mlpc_trainer_set_checkpoint_every. */
 MLPC_API void mlpc_trainer_set_checkpoint(mlpc_trainer *tr, const char *path);
+/* Writes the checkpoint at the end of an epoch only when `seconds` have
+ * passed since the last one (<= 0: after every epoch, the default), plus
+ * after the last epoch (or an early stop) and, when mlpc_trainer_run is
+ * interrupted (mlpc_trainer_interrupt), the last whole epoch's state if it
+ * was not written yet, so resuming equals an uninterrupted run. */
+MLPC_API void mlpc_trainer_set_checkpoint_every(mlpc_trainer *tr, double seconds);
 
 /* One epoch; fills *st. Returns MLPC_ERR_DIVERGED if the loss turned NaN/Inf
  * (parameters are then restored to the start of the epoch). */

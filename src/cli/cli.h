@@ -94,4 +94,17 @@ int cli_append_whole(FILE *f, const char *s, size_t n);
  * this machine; prints the choice unless quiet. 0 ok, -1 error (in err). */
 int cli_threads_auto(const mlpc_config *cfg, int quiet, int *threads, mlpc_error *err);
 
+/* paths.c: one path a command reads or writes; flag without "--" (or
+ * "MODEL" for a positional argument); path NULL: not given. */
+typedef struct cli_path {
+    const char *flag;
+    const char *path;
+    int output;
+    const char *except; /* a flag that may name the same file (--checkpoint and --resume) */
+} cli_path;
+/* Refuses (one line, CLI_EXIT_USAGE) an output that is the same file as an
+ * input or another output: same device and inode, so through symlinks and
+ * hard links too. 0 when all are distinct. At most 32 paths. */
+int cli_check_distinct(const cli_cmd *c, const cli_path *p, int n);
+
 #endif

@@ -83,6 +83,12 @@ int cmd_predict(int argc, char **argv)
         goto done;
     }
 
+    {
+        cli_path paths[] = {{"MODEL", model, 0, NULL},
+                            {"input", input, 0, NULL},
+                            {"output", output, 1, NULL}};
+        if ((rc = cli_check_distinct(&c, paths, 3))) goto done;
+    }
     cli_device dev;
     if ((rc = cli_device_setup(&c, 0, &dev))) goto done;
 

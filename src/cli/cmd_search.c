@@ -338,6 +338,16 @@ int cmd_search(int argc, char **argv)
         }
     }
 
+    {
+        /* the database never overwrites the space or the data it names */
+        cli_path paths[] = {{"SPACE", path, 0, NULL},
+                            {"train", s->train[0] ? s->train : NULL, 0, NULL},
+                            {"train-labels", s->train_labels[0] ? s->train_labels : NULL, 0, NULL},
+                            {"val", s->val[0] ? s->val : NULL, 0, NULL},
+                            {"val-labels", s->val_labels[0] ? s->val_labels : NULL, 0, NULL},
+                            {"db", o.db, 1, NULL}};
+        if ((rc = cli_check_distinct(&c, paths, 6))) goto done;
+    }
     /* ---- data, once */
     if ((rc = load_data(&c, s, &train, &val))) goto done;
     if (srch_space_resolve(s, val != NULL, mlpc_dataset_task(train) == MLPC_TASK_REGRESS, &err)) {

@@ -113,9 +113,12 @@ static cli_flag train_flags[] = {
     CLI_FLAG("save", "FILE", "none", "write the trained model to FILE", "Output"),
     CLI_FLAG(
         "checkpoint", "FILE", "auto",
-        "write a checkpoint (model and optimizer state) after every epoch; auto: <save>.ckpt with "
-        "--save, else none",
+        "write checkpoints (model and optimizer state, for --resume) at most every "
+        "--checkpoint-every seconds, after the last epoch and when stopped by Ctrl-C; auto: "
+        "<save>.ckpt with --save, else none",
         NULL),
+    CLI_FLAG("checkpoint-every", "SECONDS", "30",
+             "least time between two periodic checkpoints; 0: after every epoch", NULL),
     CLI_FLAG("resume", "FILE", "none", "continue training from this checkpoint up to --epochs",
              NULL),
     CLI_FLAG("metrics", "FILE", "none", "append one JSON line per epoch to FILE", NULL),
@@ -452,6 +455,150 @@ static void eval_text(const char *name, const mlpc_eval *e, int regress)
         printf("  %s_loss %.4f  %s_acc %.4f", name, e->loss, name, e->acc);
 }
 
+/* Whether the user gave a flag (on the command line or in the config file);
+ * a switch set false in a config file does not count. */
+static int user_gave(const cli_flag *f) { return f->given && (f->meta || f->on); }
+
+/* "--rho" or "config FILE: \"rho\"" */
+static const char *flag_where(const cli_flag *f, char *buf, size_t cap)
+{
+    if (f->origin)
+        snprintf(buf, cap, "--%s (from config %s)", f->name, f->origin);
+    else
+        snprintf(buf, cap, "--%s", f->name);
+    return buf;
+}
+
+/* Settings that cannot work together, refused before any data is read (see
+ * the table in docs/cli.md). out_act and loss are -1 for auto (resolved
+ * here when the other one needs it). Returns 0 or CLI_EXIT_USAGE. */
+static int check_combinations(cli_cmd *c, int regress, int *out_act, int *loss,
+                              const mlpc_config *cfg)
+{
+#define G(n) cli_flag_get(c, n)
+    char a[600], b[600];
+    int oa = *out_act, lo = *loss;
+    /* auto output activation follows an explicit loss */
+    if (oa < 0 && lo == MLPC_LOSS_BCE) oa = MLPC_ACT_SIGMOID;
+    if (oa < 0 && lo == MLPC_LOSS_CCE && !regress) oa = MLPC_ACT_SOFTMAX;
+    /* mse or quadratic when classifying: sigmoid outputs (softmax needs cce) */
+    if (oa < 0 && lo >= 0 && !regress) oa = MLPC_ACT_SIGMOID;
+    if (lo >= 0) {
+        const char *want = NULL;
+        if (lo == MLPC_LOSS_CCE && oa >= 0 && oa != MLPC_ACT_SOFTMAX) want = "softmax";
+        if (lo == MLPC_LOSS_BCE && oa >= 0 && oa != MLPC_ACT_SIGMOID) want = "sigmoid";
+        if (want) {
+            cli_error(c, "%s %s needs %s %s, not %s (see the table in docs/cli.md)",
+                      flag_where(G("loss"), a, sizeof a), mlpc_loss_name((mlpc_loss)lo),
+                      flag_where(G("out-act"), b, sizeof b), want, mlpc_act_name((mlpc_act)oa));
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (oa == MLPC_ACT_SOFTMAX && lo >= 0 && lo != MLPC_LOSS_CCE) {
+        cli_error(c, "%s softmax needs %s cce, not %s (see the table in docs/cli.md)",
+                  flag_where(G("out-act"), a, sizeof a), flag_where(G("loss"), b, sizeof b),
+                  mlpc_loss_name((mlpc_loss)lo));
+        return CLI_EXIT_USAGE;
+    }
+    if (regress && (oa == MLPC_ACT_SOFTMAX || lo == MLPC_LOSS_CCE)) {
+        const cli_flag *f = oa == MLPC_ACT_SOFTMAX && G("out-act")->given ? G("out-act") : G("loss");
+        cli_error(c, "%s %s: not for regression (%s); use a linear output and mse",
+                  flag_where(f, a, sizeof a), f == G("loss") ? "cce" : "softmax",
+                  G("task")->given ? "--task regress" : "--data lorenz");
+        return CLI_EXIT_USAGE;
+    }
+    *out_act = oa;
+    /* flags that only apply to some optimizers or schedules */
+    const char *opt = mlpc_opt_name(cfg->opt), *sched = mlpc_sched_name(cfg->sched);
+    if (user_gave(G("nesterov")) && !(cfg->momentum > 0)) {
+        cli_error(c, "%s needs --momentum > 0 (%s is %g)", flag_where(G("nesterov"), a, sizeof a),
+                  flag_where(G("momentum"), b, sizeof b), (double)cfg->momentum);
+        return CLI_EXIT_USAGE;
+    }
+    static const struct {
+        const char *flag;
+        int opt; /* the optimizer it applies to */
+    } opt_only[] = {{"momentum", MLPC_OPT_SGD}, {"nesterov", MLPC_OPT_SGD},
+                    {"rho", MLPC_OPT_RMSPROP},  {"beta1", MLPC_OPT_ADAM},
+                    {"beta2", MLPC_OPT_ADAM}};
+    for (size_t i = 0; i < sizeof opt_only / sizeof opt_only[0]; i++) {
+        const cli_flag *f = G(opt_only[i].flag);
+        if (user_gave(f) && (int)cfg->opt != opt_only[i].opt) {
+            cli_error(c, "%s applies only to --opt %s, but %s is %s",
+                      flag_where(f, a, sizeof a), mlpc_opt_name((mlpc_opt)opt_only[i].opt),
+                      flag_where(G("opt"), b, sizeof b), opt);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    static const struct {
+        const char *flag;
+        unsigned scheds; /* bit per mlpc_sched it applies to */
+        const char *which;
+    } sched_only[] = {
+        {"sched-step", 1u << MLPC_SCHED_STEP, "step"},
+        {"sched-patience", 1u << MLPC_SCHED_PLATEAU, "plateau"},
+        {"sched-factor",
+         (1u << MLPC_SCHED_STEP) | (1u << MLPC_SCHED_EXPONENTIAL) | (1u << MLPC_SCHED_PLATEAU),
+         "step, exponential or plateau"},
+        {"min-lr",
+         (1u << MLPC_SCHED_STEP) | (1u << MLPC_SCHED_EXPONENTIAL) | (1u << MLPC_SCHED_PLATEAU),
+         "step, exponential or plateau"},
+    };
+    for (size_t i = 0; i < sizeof sched_only / sizeof sched_only[0]; i++) {
+        const cli_flag *f = G(sched_only[i].flag);
+        if (user_gave(f) && !cli_is(f, "auto") && !(sched_only[i].scheds & (1u << cfg->sched))) {
+            cli_error(c, "%s applies only to --sched %s, but %s is %s",
+                      flag_where(f, a, sizeof a), sched_only[i].which,
+                      flag_where(G("sched"), b, sizeof b), sched);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    return 0;
+#undef G
+}
+
+/* One shell word, quoted when it needs to be. */
+static void print_shell_word(const char *w)
+{
+    int plain = *w != '\0';
+    for (const char *p = w; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%", *p))
+            plain = 0;
+    if (plain) {
+        fputs(w, stdout);
+        return;
+    }
+    putchar('\'');
+    for (const char *p = w; *p; p++) {
+        if (*p == '\'')
+            fputs("'\\''", stdout);
+        else
+            putchar(*p);
+    }
+    putchar('\'');
+}
+
+/* After an interrupt: the command that continues the run from its
+ * checkpoint (this command's arguments with --resume CKPT). */
+static void print_resume_command(int argc, char **argv, const char *ckpt)
+{
+    printf("resume with: mlpc train");
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--resume") && i + 1 < argc) {
+            i++;
+            continue;
+        }
+        if (!strncmp(a, "--resume=", 9)) continue;
+        putchar(' ');
+        print_shell_word(a);
+    }
+    printf(" --resume ");
+    print_shell_word(ckpt);
+    printf("\n");
+    fflush(stdout);
+}
+
 /* ------------------------------------------------------------------ the command */
 
 int cmd_train(int argc, char **argv)
@@ -659,6 +806,11 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
 
+    if ((rc = check_combinations(&c, csv.task == MLPC_TASK_REGRESS ||
+                                         (data && !strcmp(data, "lorenz")),
+                                 &out_act, &loss, &cfg)))
+        goto done;
+
     /* outputs */
     const char *save = opt_path(F("save"));
     const char *resume = opt_path(F("resume"));
@@ -695,6 +847,24 @@ int cmd_train(int argc, char **argv)
                 run = run_auto;
             }
         }
+    }
+    {
+        /* outputs never overwrite inputs (the checkpoint may be the one resumed from) */
+        cli_path paths[] = {
+            {"train", train_path, 0, NULL},       {"train-labels", train_labels, 0, NULL},
+            {"test", test_path, 0, NULL},         {"test-labels", test_labels, 0, NULL},
+            {"config", opt_path(F("config")), 0, NULL}, {"resume", resume, 0, "checkpoint"},
+            {"save", save, 1, NULL},              {"checkpoint", ckpt, 1, "resume"},
+            {"metrics", metrics_path, 1, NULL},
+        };
+        if ((rc = cli_check_distinct(&c, paths, (int)(sizeof paths / sizeof paths[0])))) goto done;
+    }
+    double ckpt_every = 30;
+    if ((rc = cli_float(&c, F("checkpoint-every"), 2, &ckpt_every))) goto done;
+    if (F("checkpoint-every")->given && !ckpt) {
+        cli_error(&c, "--checkpoint-every: needs --checkpoint FILE or --save FILE");
+        rc = CLI_EXIT_USAGE;
+        goto done;
     }
     if (save && (rc = check_output_dir(&c, "save", save))) goto done;
     if (ckpt && (rc = check_output_dir(&c, "checkpoint", ckpt))) goto done;
@@ -910,7 +1080,10 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     mlpc_trainer_on_epoch(tr, on_epoch, &ctx);
-    if (ckpt) mlpc_trainer_set_checkpoint(tr, ckpt);
+    if (ckpt) {
+        mlpc_trainer_set_checkpoint(tr, ckpt);
+        mlpc_trainer_set_checkpoint_every(tr, ckpt_every);
+    }
     char overrides[256] = "";
     if (resume) {
         st = mlpc_trainer_resume(tr, resume);
@@ -992,7 +1165,17 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
 
-    /* ---- 6. final metrics of the model as it will be saved */
+    /* ---- 6. final metrics of the model as it will be saved. The trainer
+     * (and its thread pool) goes first, so the evaluation's threads never
+     * run beside the trainer's: --threads N is N threads at every moment. */
+    int epochs_done = mlpc_trainer_epochs_done(tr);
+    char reason_buf[200] = "";
+    if (mlpc_trainer_stopped(tr) && mlpc_trainer_stop_reason(tr))
+        snprintf(reason_buf, sizeof reason_buf, "%s", mlpc_trainer_stop_reason(tr));
+    const char *reason = reason_buf[0] ? reason_buf : NULL;
+    sig_trainer = NULL; /* a late signal must not reach the freed trainer */
+    mlpc_trainer_free(tr);
+    tr = NULL;
     mlpc_net_set_threads(net, cfg.threads);
     mlpc_eval ev[3];
     const char *names[3] = {"train", "val", "test"};
@@ -1004,8 +1187,6 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
-    int epochs_done = mlpc_trainer_epochs_done(tr);
-    const char *reason = mlpc_trainer_stopped(tr) ? mlpc_trainer_stop_reason(tr) : NULL;
     if (!quiet) {
         printf("done: %d epoch%s in %.2fs", epochs_done, epochs_done == 1 ? "" : "s", seconds);
         for (int i = 0; i < 3; i++)
@@ -1058,6 +1239,8 @@ int cmd_train(int argc, char **argv)
         }
         if (!quiet) printf("saved %s\n", save);
     }
+    if (sig_caught && ckpt && !quiet && access(ckpt, F_OK) == 0 && epochs_done < cfg.epochs)
+        print_resume_command(argc, argv, ckpt);
     rc = sig_caught ? 128 + sig_caught : 0;
 #undef F
 done:

@@ -6,7 +6,9 @@
  * (short writes and EINTR handled), fsync, close (checked), rename over the
  * target, then fsync the containing directory so the rename itself is
  * durable. On any failure before the rename the temporary file is removed and
- * an existing target is left untouched. If only the final directory fsync
+ * an existing target is left untouched. Temporary files of writers that were
+ * killed (`<path>.tmp.<pid>.<n>` whose process no longer exists) are removed
+ * by the next write to the same path. If only the final directory fsync
  * fails, the target has already been replaced; the error is still reported.
  */
 #ifndef _GNU_SOURCE
@@ -14,8 +16,10 @@
 #endif
 #include "internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +80,50 @@ static char *dir_of(const char *path)
     return d;
 }
 
+/* Parses "<digits>.<digits>" exactly; returns the first number (a pid) or -1. */
+static long tmp_suffix_pid(const char *s)
+{
+    long pid = 0;
+    const char *p = s;
+    if (*p < '0' || *p > '9') return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        pid = pid * 10 + (*p - '0');
+        if (pid > 0x7fffffffL) return -1;
+    }
+    if (*p++ != '.') return -1;
+    if (*p < '0' || *p > '9') return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+    }
+    return *p == '\0' && pid > 0 ? pid : -1;
+}
+
+/* Removes temporary files a killed writer left next to path: exactly
+ * "<name>.tmp.<pid>.<n>" where no process <pid> exists (kill(pid, 0) fails
+ * with ESRCH). Files of live writers (and of this process) are left alone;
+ * only regular files are removed. Best effort: errors are ignored. */
+static void remove_stale_tmps(const char *path, const char *dir)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t bl = strlen(base);
+    if (bl == 0) return;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    int dfd = dirfd(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (strncmp(n, base, bl) != 0 || strncmp(n + bl, ".tmp.", 5) != 0) continue;
+        long pid = tmp_suffix_pid(n + bl + 5);
+        if (pid < 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to judge */
+        struct stat st;
+        if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+        unlinkat(dfd, n, 0);
+    }
+    closedir(d);
+}
+
 mlpc_status mlpc_atomic_write(const char *path, const void *data, size_t size, mlpc_error *err)
 {
     if (!path || !*path) return mlpc_seterr(err, MLPC_ERR_ARG, "atomic write: no path given");
@@ -87,6 +135,13 @@ mlpc_status mlpc_atomic_write(const char *path, const void *data, size_t size, m
     char *tmp = malloc(tcap);
     if (!tmp) return mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: out of memory", path);
 
+    {
+        char *d = dir_of(path);
+        if (d) {
+            remove_stale_tmps(path, d);
+            free(d);
+        }
+    }
     int fd = -1, e = 0;
     for (int attempt = 0; attempt < 100; attempt++) {
         unsigned k = atomic_fetch_add(&tmp_counter, 1u);

@@ -6,6 +6,8 @@
  * uninterrupted one. */
 #include "train/train.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,37 +60,92 @@ static int get_key(const char *text, const char *key, char *out, size_t cap)
     return 0;
 }
 
+/* Integer field: decimal text, whole value, within lo..hi. */
+static mlpc_status get_int(mlpc_trainer *tr, const char *path, const char *text, const char *key,
+                           long long lo, long long hi, long long *out)
+{
+    char v[64], *end = NULL;
+    if (!get_key(text, key, v, sizeof v))
+        return mlpc_seterr(&tr->err, MLPC_ERR_FORMAT, "%s: checkpoint state lacks '%s'", path, key);
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (!v[0] || *end || errno == ERANGE)
+        return mlpc_seterr(&tr->err, MLPC_ERR_FORMAT, "%s: %s '%s' is not an integer", path, key, v);
+    if (x < lo || x > hi)
+        return mlpc_seterr(&tr->err, MLPC_ERR_FORMAT, "%s: %s %lld out of range %lld..%lld", path,
+                           key, x, lo, hi);
+    *out = x;
+    return MLPC_OK;
+}
+
+/* Floating-point field (%a or decimal); kind 0: not NaN (infinities allowed),
+ * 1: finite and > 0. */
+static mlpc_status get_real(mlpc_trainer *tr, const char *path, const char *text, const char *key,
+                            int kind, double *out)
+{
+    char v[64], *end = NULL;
+    if (!get_key(text, key, v, sizeof v))
+        return mlpc_seterr(&tr->err, MLPC_ERR_FORMAT, "%s: checkpoint state lacks '%s'", path, key);
+    double x = strtod(v, &end);
+    if (!v[0] || *end)
+        return mlpc_seterr(&tr->err, MLPC_ERR_FORMAT, "%s: %s '%s' is not a number", path, key, v);
+    if (isnan(x) || (kind == 1 && !(isfinite(x) && x > 0 && x <= 3.4e38)))
+        return mlpc_seterr(&tr->err, MLPC_ERR_FORMAT, "%s: %s %s out of range (%s)", path, key, v,
+                           kind == 1 ? "finite and > 0" : "a number, not NaN");
+    *out = x;
+    return MLPC_OK;
+}
+
 static mlpc_status parse_state(mlpc_trainer *tr, const char *path, const char *text)
 {
-    char v[64];
-    const char *keys[] = {"epoch", "step", "lr", "sched_best", "sched_wait", "es_best",
-                          "es_wait", "best_epoch", "stopped", "seed", "batch", "opt"};
-    double vals[12];
-    for (int i = 0; i < 12; i++) {
-        if (!get_key(text, keys[i], v, sizeof v))
-            return mlpc_seterr(&tr->err, MLPC_ERR_FORMAT, "%s: checkpoint state lacks '%s'", path, keys[i]);
-        vals[i] = i == 11 || i == 9 ? 0.0 : strtod(v, NULL); /* seed and opt: text */
-    }
-    char seed_text[32];
-    get_key(text, "seed", seed_text, sizeof seed_text);
-    get_key(text, "opt", v, sizeof v);
-    if (strtoull(seed_text, NULL, 10) != tr->cfg.seed || (int)vals[10] != tr->cfg.batch ||
-        strcmp(v, mlpc_opt_name(tr->cfg.opt)) != 0)
+    char v[64], seed_text[32];
+    long long epoch = 0, step = 0, sched_wait = 0, es_wait = 0, best_epoch = 0, stopped = 0, batch = 0;
+    double lr = 0, sched_best = 0, es_best = 0;
+    mlpc_status st;
+    const long long int_max = INT_MAX;
+    if ((st = get_int(tr, path, text, "epoch", 0, int_max - 1, &epoch)) ||
+        (st = get_int(tr, path, text, "step", 0, LLONG_MAX, &step)) ||
+        (st = get_real(tr, path, text, "lr", 1, &lr)) ||
+        (st = get_real(tr, path, text, "sched_best", 0, &sched_best)) ||
+        (st = get_int(tr, path, text, "sched_wait", 0, epoch, &sched_wait)) ||
+        (st = get_real(tr, path, text, "es_best", 0, &es_best)) ||
+        (st = get_int(tr, path, text, "es_wait", 0, epoch, &es_wait)) ||
+        (st = get_int(tr, path, text, "best_epoch", 0, epoch, &best_epoch)) ||
+        (st = get_int(tr, path, text, "stopped", 0, 1, &stopped)) ||
+        (st = get_int(tr, path, text, "batch", 1, int_max, &batch)))
+        return st;
+    if (step > LONG_MAX)
+        return mlpc_seterr(&tr->err, MLPC_ERR_FORMAT, "%s: step %lld out of range 0..%ld", path,
+                           step, LONG_MAX);
+    /* every epoch takes at least one step */
+    if (step < epoch)
+        return mlpc_seterr(&tr->err, MLPC_ERR_FORMAT,
+                           "%s: step %lld out of range %lld..%ld (at least one per epoch)", path,
+                           step, epoch, LONG_MAX);
+    if (!get_key(text, "seed", seed_text, sizeof seed_text))
+        return mlpc_seterr(&tr->err, MLPC_ERR_FORMAT, "%s: checkpoint state lacks 'seed'", path);
+    if (!get_key(text, "opt", v, sizeof v))
+        return mlpc_seterr(&tr->err, MLPC_ERR_FORMAT, "%s: checkpoint state lacks 'opt'", path);
+    char *end = NULL;
+    errno = 0;
+    unsigned long long seed = strtoull(seed_text, &end, 10);
+    if (!seed_text[0] || *end || errno == ERANGE || seed_text[0] == '-')
+        return mlpc_seterr(&tr->err, MLPC_ERR_FORMAT, "%s: seed '%s' is not an unsigned integer",
+                           path, seed_text);
+    if (seed != tr->cfg.seed || batch != tr->cfg.batch || strcmp(v, mlpc_opt_name(tr->cfg.opt)) != 0)
         return mlpc_seterr(&tr->err, MLPC_ERR_ARG,
-                           "%s: checkpoint was made with seed %s, batch %.0f, opt %s; this run has seed %llu, batch %d, opt %s",
-                           path, seed_text, vals[10], v, (unsigned long long)tr->cfg.seed, tr->cfg.batch,
+                           "%s: checkpoint was made with seed %s, batch %lld, opt %s; this run has seed %llu, batch %d, opt %s",
+                           path, seed_text, batch, v, (unsigned long long)tr->cfg.seed, tr->cfg.batch,
                            mlpc_opt_name(tr->cfg.opt));
-    get_key(text, "step", v, sizeof v);
-    long step = strtol(v, NULL, 10);
-    tr->epoch = (int)vals[0];
-    tr->step = step;
-    tr->sched.lr = (float)vals[2];
-    tr->sched.best = vals[3];
-    tr->sched.wait = (int)vals[4];
-    tr->es_best = vals[5];
-    tr->es_wait = (int)vals[6];
-    tr->best_epoch = (int)vals[7];
-    tr->stopped = (int)vals[8];
+    tr->epoch = (int)epoch;
+    tr->step = (long)step;
+    tr->sched.lr = (float)lr;
+    tr->sched.best = sched_best;
+    tr->sched.wait = (int)sched_wait;
+    tr->es_best = es_best;
+    tr->es_wait = (int)es_wait;
+    tr->best_epoch = (int)best_epoch;
+    tr->stopped = (int)stopped;
     return MLPC_OK;
 }
 

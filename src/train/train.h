@@ -48,6 +48,9 @@ struct mlpc_trainer {
     mlpc_epoch_fn on_epoch;
     void *epoch_user;
     char *ckpt_path;
+    double ckpt_every;         /* seconds between checkpoints; <= 0: after every epoch */
+    double ckpt_time;          /* mlpc_now() of the last checkpoint (or of the run's start) */
+    int ckpt_epoch;            /* epochs done when the last checkpoint was written, -1: none */
     /* training on a CUDA device (mlpc_trainer_set_device), else NULL */
     struct mlpc_devsess *dev;
 };

@@ -54,6 +54,7 @@ mlpc_trainer *mlpc_trainer_create(mlpc_net *net, const mlpc_config *cfg, mlpc_er
     mlpc_acts_bind(&tr->w, net, rows, tr->arena, 1);
     mlpc_sched_init(&tr->sched, &tr->cfg);
     tr->es_best = INFINITY;
+    tr->ckpt_epoch = -1;
     tr->batch_every = 1;
     return tr;
 }
@@ -137,6 +138,53 @@ void mlpc_trainer_set_checkpoint(mlpc_trainer *tr, const char *path)
 {
     free(tr->ckpt_path);
     tr->ckpt_path = path ? strdup(path) : NULL;
+    tr->ckpt_epoch = -1;
+}
+
+void mlpc_trainer_set_checkpoint_every(mlpc_trainer *tr, double seconds)
+{
+    tr->ckpt_every = seconds > 0 ? seconds : 0;
+}
+
+/* Writes the checkpoint of the current whole-epoch state (stopped as given). */
+static mlpc_status write_checkpoint(mlpc_trainer *tr, int stopped)
+{
+    int was = tr->stopped;
+    tr->stopped = stopped;
+    mlpc_status s = mlpc_trainer_save_checkpoint(tr, tr->ckpt_path);
+    tr->stopped = was;
+    if (s) return s;
+    tr->ckpt_epoch = tr->epoch;
+    tr->ckpt_time = mlpc_now();
+    return MLPC_OK;
+}
+
+static void swap_floats(float *a, float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float t = a[i];
+        a[i] = b[i];
+        b[i] = t;
+    }
+}
+
+/* Interrupted inside an epoch: params, m, v and step are part-way, everything
+ * else (epoch, schedule, early stopping, best) is still the last whole
+ * epoch's, and tr->saved holds that epoch's params, m and v. Writes the last
+ * whole epoch's checkpoint unless it was already written, so that resuming
+ * from it equals an uninterrupted run. */
+static mlpc_status checkpoint_before_partial_epoch(mlpc_trainer *tr)
+{
+    if (!tr->ckpt_path || tr->ckpt_epoch == tr->epoch || tr->epoch == 0) return MLPC_OK;
+    size_t np = tr->net->n_params;
+    float *cur[3] = {tr->net->params, tr->m, tr->v};
+    for (int i = 0; i < 3; i++) swap_floats(cur[i], tr->saved + (size_t)i * np, np);
+    long step = tr->step;
+    tr->step = tr->saved_step;
+    mlpc_status s = write_checkpoint(tr, 0);
+    tr->step = step;
+    for (int i = 0; i < 3; i++) swap_floats(cur[i], tr->saved + (size_t)i * np, np);
+    return s;
 }
 
 /* The byte copy of the training rows (see kernels/rows8.c), tried against
@@ -497,6 +545,10 @@ mlpc_status mlpc_trainer_epoch(mlpc_trainer *tr, mlpc_epoch_stats *st)
             break;
         }
     }
+    if (tr->stopped && !strcmp(tr->stop_reason, "interrupted")) {
+        mlpc_status cs = checkpoint_before_partial_epoch(tr);
+        if (cs) return cs;
+    }
     st->epoch_seconds = mlpc_now() - t0;
     st->samples_per_second = (double)n / st->epoch_seconds;
     st->loss = sum_loss / (double)n;
@@ -535,8 +587,12 @@ static void restore_best(mlpc_trainer *tr)
 
 mlpc_status mlpc_trainer_run(mlpc_trainer *tr)
 {
+    tr->ckpt_time = mlpc_now();
     while (tr->epoch < tr->cfg.epochs && !tr->stopped) {
         if (mlpc_trainer_check_interrupt(tr)) { /* between epochs */
+            if (tr->ckpt_path && tr->ckpt_epoch != tr->epoch && tr->epoch > 0 &&
+                write_checkpoint(tr, 0))
+                return tr->err.code;
             restore_best(tr);
             break;
         }
@@ -544,8 +600,9 @@ mlpc_status mlpc_trainer_run(mlpc_trainer *tr)
         mlpc_status s = mlpc_trainer_epoch(tr, &st);
         if (s) return s;
         if (tr->stopped && !strcmp(tr->stop_reason, "interrupted")) {
-            /* a part of an epoch: the checkpoint of the last whole epoch is
-             * kept, so --resume from it continues as an uninterrupted run */
+            /* a part of an epoch: the last whole epoch's checkpoint was
+             * written (or kept), so --resume from it continues as an
+             * uninterrupted run */
             restore_best(tr);
             if (tr->on_epoch) tr->on_epoch(tr, &st, tr->epoch_user);
             break;
@@ -555,7 +612,12 @@ mlpc_status mlpc_trainer_run(mlpc_trainer *tr)
             tr->stopped = 1;
             snprintf(tr->stop_reason, sizeof tr->stop_reason, "stopped by the epoch callback");
         }
-        if (tr->ckpt_path && mlpc_trainer_save_checkpoint(tr, tr->ckpt_path)) return tr->err.code;
+        /* periodic (ckpt_every), and always after the last epoch */
+        if (tr->ckpt_path &&
+            (tr->ckpt_every <= 0 || mlpc_now() - tr->ckpt_time >= tr->ckpt_every ||
+             tr->epoch >= tr->cfg.epochs || tr->stopped) &&
+            write_checkpoint(tr, tr->stopped))
+            return tr->err.code;
     }
     return MLPC_OK;
 }

@@ -38,6 +38,44 @@ for n in 1 2 3; do
     if [ "$got" = "$n" ]; then ok "--threads $n runs exactly $n threads"; else bad "--threads $n runs exactly $n threads" "saw $got"; fi
 done
 
+# the whole run, the final evaluation included: a finite run with a big --test
+# set (the final evaluation of train and test rows is long enough to be seen);
+# /proc/PID/task is sampled from start to exit, and the samples taken after
+# the epoch line and before the "done:" line are the final evaluation's
+awk 'BEGIN { srand(5); print "a,b,c,d,y"; for (i = 0; i < 200000; i++) { a = rand(); b = rand(); c = rand(); d = rand(); printf "%f,%f,%f,%f,%f\n", a, b, c, d, a * b + c - d } }' >"$T/big-test.csv"
+count_whole_run() {
+    _n=$1
+    rm -f "$T/whole.out"
+    "$MLPC" train --train "$T/reg.csv" --test "$T/big-test.csv" --label-col y --task regress \
+        --layers 4-256-256-1 --act relu --out-act linear --loss mse --opt adam --batch 512 \
+        --epochs 1 --threads "$_n" >"$T/whole.out" 2>&1 &
+    _pid=$!
+    _max=0 _final=0 _i=0 _seen=0
+    # polls until the process is gone; the count only guards against a hung run
+    while [ $_i -lt 200000 ] && kill -0 "$_pid" 2>/dev/null; do
+        set -- /proc/$_pid/task/* # counted without a fork
+        _c=$#
+        [ -e "$1" ] || _c=0
+        [ "$_c" -gt "$_max" ] && _max=$_c
+        if [ "$_seen" = 1 ] || grep -q '^epoch 1/1' "$T/whole.out" 2>/dev/null; then
+            _seen=1
+            if grep -q '^done:' "$T/whole.out" 2>/dev/null; then :; else _final=$((_final + 1)); fi
+        fi
+        _i=$((_i + 1))
+    done
+    wait "$_pid"
+    echo "$_max $_final $?"
+}
+for n in 1 2 3; do
+    set -- $(count_whole_run $n)
+    if [ "$1" = "$n" ] && [ "$2" -gt 0 ] && grep -q '^done:' "$T/whole.out"; then
+        ok "--threads $n: at most $n threads during the whole run, final evaluation included ($2 samples in it)"
+    else
+        bad "--threads $n: at most $n threads during the whole run, final evaluation included" \
+            "max $1 threads, $2 samples during the final evaluation; $(tail -n 2 "$T/whole.out")"
+    fi
+done
+
 export XDG_CACHE_HOME="$T/cache"
 run train --train "$T/reg.csv" --label-col y --task regress --layers 4-64-1 --act relu \
     --out-act linear --loss mse --opt adam --batch 64 --epochs 1 --threads auto
