@@ -444,7 +444,9 @@ def search(space, X, y, *, workers=None, threads=None, trials=20, sampler="rando
             out, err = None, "".join(err_lines)
         if p.returncode != 0:
             msg = _error_line(err, p.returncode)
-            if p.returncode == 2:
+            bad_space = spath + ":" in msg
+            msg = msg.replace(spath + ":", "space:")
+            if p.returncode == 2 or bad_space:  # usage errors and errors in the space: the arguments
                 raise ValueError(msg)
             raise RuntimeError(msg)
     finally:
