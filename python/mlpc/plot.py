@@ -32,6 +32,10 @@ import weakref
 __all__ = ["LivePlot", "dashboard", "in_notebook"]
 
 
+_FIG_CACHE = {}
+_FIG_LOCK = threading.Lock()
+
+
 def in_notebook():
     """True inside a Jupyter (ipykernel) kernel."""
     ip = sys.modules.get("IPython")
@@ -59,6 +63,11 @@ class LivePlot:
         them (benchmarks use it to measure the drawing cost).
     interval : float
         Least seconds between two redraws (0.25: at most 4 a second).
+    max_duty : float
+        Notebook: the next frame waits at least the last frame's drawing
+        time divided by this (0.05: drawing takes at most about 5% of the
+        calling thread's time, so it never slows training down by more on a
+        busy machine; frames take about 10 ms, so 4 a second remain).
     figsize : (width, height) in inches, dpi : int
         Size of the image.
     stream : file
@@ -76,11 +85,14 @@ class LivePlot:
         Images rendered.
     png : bytes or None
         The last image.
+    render_seconds : float
+        Time spent drawing frames.
     batches, epochs : lists of dicts
         What the callbacks recorded.
     """
 
-    def __init__(self, mode="auto", interval=0.25, figsize=(12, 2.8), dpi=72, stream=None, clock=None):
+    def __init__(self, mode="auto", interval=0.25, figsize=(12, 2.8), dpi=72, stream=None, clock=None,
+                 max_duty=0.05):
         if mode not in ("auto", "notebook", "terminal", "none"):
             raise ValueError("LivePlot: mode must be 'auto', 'notebook', 'terminal' or 'none', got %r" % (mode,))
         self.mode = mode
@@ -89,6 +101,9 @@ class LivePlot:
         self.dpi = dpi
         self.stream = stream
         self.clock = clock or time.monotonic
+        self.max_duty = float(max_duty)
+        self.render_seconds = 0.0
+        self._cost = 0.0  # seconds of the last frame (figure creation excluded)
         self.updates = 0
         self.frames = 0
         self.png = None
@@ -121,9 +136,9 @@ class LivePlot:
                 self._tty = s.isatty()
             except Exception:  # noqa: B902
                 self._tty = False
-        elif mode == "notebook":
-            self._draw(final=False)
-            self._last = self.clock()
+        # notebook: the figure is made and shown at the first on_tick (on the
+        # calling thread while the C thread trains), not here, so nothing
+        # delays the start of training
 
     def on_batch(self, info):
         # the C training thread: only record
@@ -136,7 +151,7 @@ class LivePlot:
 
     def on_tick(self):
         now = self.clock()
-        if self._last is not None and now - self._last < self.interval:
+        if self._last is not None and now - self._last < max(self.interval, self._cost / max(self.max_duty, 1e-9)):
             return
         seen = (len(self.batches), len(self.epochs))
         if seen == self._seen:
@@ -152,7 +167,11 @@ class LivePlot:
             self._draw(final=True)
         elif self._mode == "terminal":
             self._terminal(final=True)
-        self._fig = None  # free the figure; self.png keeps the last frame
+        if self._fig is not None:  # for the next LivePlot; self.png keeps the last frame
+            with _FIG_LOCK:
+                _FIG_CACHE[(tuple(self.figsize), self.dpi, self._classify)] = (
+                    self._fig, self._axs, self._lines, self._title)
+        self._fig = None
 
     # ------------------------------------------------------------ terminal
     def _out(self):
@@ -206,6 +225,18 @@ class LivePlot:
 
     # ------------------------------------------------------------ notebook
     def _make_figure(self):
+        # a figure left by an earlier LivePlot of the same shape is reused:
+        # making one and its first draw cost more than 10 frames
+        key = (tuple(self.figsize), self.dpi, self._classify)
+        with _FIG_LOCK:
+            cached = _FIG_CACHE.pop(key, None)
+        if cached is not None:
+            self._fig, self._axs, self._lines, self._title = cached
+            for ln in self._lines.values():
+                ln.set_data([], [])
+            self._bg = None
+            self._lim = [None] * 8
+            return
         from matplotlib.figure import Figure
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         fig = Figure(figsize=self.figsize, dpi=self.dpi)
@@ -234,8 +265,53 @@ class LivePlot:
         L["lr"], = axs[2].plot([], [], "-", color=c_tr, lw=1.5)
         L["sps_run"], = axs[3].plot([], [], color=c_tr, lw=0.8, alpha=0.5)
         L["sps"], = axs[3].plot([], [], "o-", color=c_tr, ms=3, lw=1.5)
+        from matplotlib.ticker import MaxNLocator
+        for ax in axs:
+            ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+            ax.yaxis.set_major_locator(MaxNLocator(5))
         self._fig, self._axs, self._lines = fig, axs, L
         self._title = fig.suptitle("", fontsize=10)
+        self._bg = None
+        self._lim = [None] * 8
+
+    def _limits(self):
+        """Sets the axes' limits from the data, with room to grow: True
+        when one moved (the background must be drawn again)."""
+        import math
+        changed = False
+        n = self.info.get("n_epochs")
+        xhi = None
+        for k, ax in enumerate(self._axs):
+            xs, ys = [], []
+            for ln in ax.lines:
+                x, y = ln.get_data()
+                xs.extend(x)
+                ys.extend(v for v in y if v is not None and math.isfinite(v))
+            # x: the planned epochs when known, else doubling
+            if xhi is None:
+                top = max(xs) if xs else 1.0
+                if n:
+                    xhi = self._epoch0 + n
+                else:
+                    xhi = 1.0
+                    while xhi < top:
+                        xhi *= 2
+            xl = (float(self._epoch0), float(max(xhi, self._epoch0 + 1)))
+            yl = self._lim[2 * k + 1]
+            if ys:
+                lo, hi = min(ys), max(ys)
+                span = (hi - lo) or (abs(hi) * 0.1) or 1.0
+                if yl is None or lo < yl[0] or hi > yl[1] or (hi - lo) < 0.35 * (yl[1] - yl[0]):
+                    yl = (lo - 0.15 * span, hi + 0.15 * span)
+            if xl != self._lim[2 * k]:
+                ax.set_xlim(*xl)
+                self._lim[2 * k] = xl
+                changed = True
+            if yl is not None and yl != self._lim[2 * k + 1]:
+                ax.set_ylim(*yl)
+                self._lim[2 * k + 1] = yl
+                changed = True
+        return changed
 
     @staticmethod
     def _thin(xs, ys, n=400):
@@ -296,9 +372,6 @@ class LivePlot:
                 ry.append(v)
         L["sps_run"].set_data(*self._thin(rx, ry))
         L["sps"].set_data(*series(es, "samples_per_second", ex))
-        for ax in self._axs:
-            ax.relim()
-            ax.autoscale_view()
         last = es[-1] if es else None
         n = self.info.get("n_epochs")
         if last is not None:
@@ -311,9 +384,30 @@ class LivePlot:
             t = "epoch %d  running loss %s" % (bs[-1]["epoch"], _fmt(bs[-1].get("run_loss"), ".4g"))
         else:
             t = "training %s" % self.info.get("run", "")
+        # blitting: the axes, ticks and labels (the costly part) are drawn
+        # again only when a limit moves; each frame draws the lines and the
+        # title over a saved background
+        if self._limits() or self._bg is None:
+            self._title.set_text("")
+            lines = [ln for ax in self._axs for ln in ax.lines]
+            for ln in lines:
+                ln.set_visible(False)
+            self._fig.canvas.draw()
+            self._bg = self._fig.canvas.copy_from_bbox(self._fig.bbox)
+            for ln in lines:
+                ln.set_visible(True)
+        canvas = self._fig.canvas
+        canvas.restore_region(self._bg)
+        for ax in self._axs:
+            for ln in ax.lines:
+                ax.draw_artist(ln)
         self._title.set_text(t)
+        self._fig.draw_artist(self._title)
         buf = io.BytesIO()
-        self._fig.canvas.print_png(buf)
+        from PIL import Image
+        w, h = canvas.get_width_height()
+        Image.frombuffer("RGBA", (w, h), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB").save(
+            buf, format="png", compress_level=1)
         self.frames += 1
         self.png = buf.getvalue()
         return self.png
@@ -323,10 +417,16 @@ class LivePlot:
         # (short) batch and epoch callbacks
         old = sys.getswitchinterval()
         sys.setswitchinterval(0.0005)
+        t0 = time.perf_counter()
+        made = self._fig is None
         try:
             png = self._render()
         finally:
             sys.setswitchinterval(old)
+            dt = time.perf_counter() - t0
+            self.render_seconds += dt
+            if not made:  # the one-time figure creation does not slow the frames down
+                self._cost = dt
         self.updates += 1
         if not in_notebook():
             return  # mode='notebook' forced outside a kernel: render only

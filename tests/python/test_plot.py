@@ -56,10 +56,10 @@ def _simulate(lp, clock, seconds, step=0.01):
 
 def test_throttle_notebook_at_most_4_per_second():
     clock = FakeClock()
-    lp = LivePlot(mode="notebook", clock=clock)
+    lp = LivePlot(mode="notebook", clock=clock, max_duty=float("inf"))
     _simulate(lp, clock, seconds=5.0)
     during = lp.updates
-    # the first frame at on_train_begin, then at most one per 0.25 simulated s
+    # the first frame at the first on_tick, then at most one per 0.25 simulated s
     assert 5 * 4 - 1 <= during <= 1 + 5 * 4 + 1
     lp.on_train_end(None)
     assert lp.updates == during + 1  # the final frame is always drawn
@@ -75,7 +75,7 @@ def test_throttle_interval_is_a_parameter():
 
 def test_no_redraw_without_new_data():
     clock = FakeClock()
-    lp = LivePlot(mode="notebook", clock=clock)
+    lp = LivePlot(mode="notebook", clock=clock, max_duty=float("inf"))
     lp.on_train_begin(None, dict(INFO))
     n = lp.updates
     for _ in range(20):
@@ -120,7 +120,7 @@ class SyncPlot(LivePlot):
     the count does not depend on how fast training runs."""
 
     def __init__(self, **kw):
-        super().__init__(mode="notebook", clock=self._clock, **kw)
+        super().__init__(mode="notebook", clock=self._clock, max_duty=float("inf"), **kw)
         self.drawn = threading.Event()
         self.t = 0.0
         self.during = 0
@@ -147,7 +147,7 @@ def test_updates_during_fit():
     lp = SyncPlot()
     clf = mlpc.MLPClassifier((16,), max_iter=5, batch_size=8, random_state=0, early_stopping=True)
     clf.fit(X, y, callbacks=[lp])
-    assert lp.during >= 3 + 1  # the first frame and one per epoch at least
+    assert lp.during >= 5  # one per epoch at least
     assert lp.updates == lp.during + 1
     assert len(lp.epochs) == 5 and len(lp.batches) >= 5 * 20
     assert lp.png.startswith(b"\x89PNG")
@@ -155,12 +155,12 @@ def test_updates_during_fit():
 
 def test_regression_plot_renders():
     clock = FakeClock()
-    lp = LivePlot(mode="notebook", clock=clock)
+    lp = LivePlot(mode="notebook", clock=clock, max_duty=float("inf"))
     info = dict(INFO, task="regress")
     lp.on_train_begin(None, info)
     lp.on_epoch(dict(_epoch(1), mse=0.3, val_mse=0.4))
     lp.on_train_end(None)
-    assert lp.png.startswith(b"\x89PNG") and lp.updates == 2
+    assert lp.png.startswith(b"\x89PNG") and lp.updates == 1
 
 
 def test_bad_mode():
@@ -200,3 +200,23 @@ def test_dashboard_bad_port_raises():
             clf.dashboard(port=s.getsockname()[1], timeout=10)
     finally:
         s.close()
+
+
+def test_duty_cycle_limit():
+    """A frame that took d seconds to draw delays the next one by d / max_duty."""
+    clock = FakeClock()
+    lp = LivePlot(mode="notebook", clock=clock, max_duty=0.05)
+    lp.on_train_begin(None, dict(INFO))
+    lp.on_batch(_batch(1, 0))
+    lp.on_tick()
+    assert lp.updates == 1
+    lp._cost = 0.05  # as if the last frame took 50 ms: the next one waits 1 s
+    for i in range(1, 10):
+        lp.on_batch(_batch(1, i))
+        clock.t += 0.1
+        lp.on_tick()
+    assert lp.updates == 1
+    clock.t += 0.11
+    lp.on_batch(_batch(1, 11))
+    lp.on_tick()
+    assert lp.updates == 2
