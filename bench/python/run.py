@@ -57,12 +57,39 @@ def emit(**kw):
 
 
 def blas_info():
+    """threadpoolctl's view, plus OpenBLAS's own answer for BLAS libraries it
+    does not recognize (Debian's numpy links libblas.so.3, an alternatives
+    link to OpenBLAS, which threadpoolctl 3.1 does not match by name)."""
+    out = []
     try:
         from threadpoolctl import threadpool_info
-        return [{k: i.get(k) for k in ("internal_api", "version", "architecture", "num_threads", "threading_layer")}
-                for i in threadpool_info()]
+        out = [{k: i.get(k) for k in ("internal_api", "filepath", "version", "architecture", "num_threads")}
+               for i in threadpool_info()]
     except Exception as e:  # noqa: B902
-        return "threadpoolctl: %s" % e
+        out = [{"threadpoolctl": str(e)}]
+    import ctypes
+    seen = {o.get("filepath") for o in out}
+    try:
+        libs = sorted({ln.split()[-1] for ln in open("/proc/self/maps") if "blas" in ln.split()[-1].rsplit("/", 1)[-1]})
+    except OSError:
+        libs = []
+    for path in libs:
+        if path in seen or not path.startswith("/"):
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            out.append({"internal_api": "openblas", "filepath": path,
+                        "architecture": lib.openblas_get_corename().decode(),
+                        "config": lib.openblas_get_config().decode(),
+                        "num_threads": lib.openblas_get_num_threads()})
+        except (OSError, AttributeError):
+            real = os.path.realpath(path)
+            out.append({"internal_api": "blas", "filepath": real,
+                        "architecture": "none: not OpenBLAS (%s)" % ("the netlib reference BLAS" if "/blas/" in real
+                                                                     else "unknown")})
+    return out
 
 
 # ------------------------------------------------------------------ children
@@ -190,13 +217,17 @@ X, y = make_classification(n_samples=1000, n_features=20, n_informative=10, n_cl
 np.save("{d}/X.npy", X.astype(np.float32)); np.save("{d}/y.npy", y.astype(np.int32))
 """
 W6_MLPC = """
+import time; t0 = time.perf_counter()
 import sys; sys.path.insert(0, {py!r})
 import numpy as np, mlpc, warnings
+t1 = time.perf_counter()
 warnings.simplefilter("ignore")
 X = np.load("{d}/X.npy"); y = np.load("{d}/y.npy")
+t2 = time.perf_counter()
 c = mlpc.MLPClassifier((100,), activation="relu", solver="adam", batch_size=32, max_iter=200, tol=0,
                        n_iter_no_change=10**6, alpha=0.0, random_state=0).fit(X, y)
-print(c.n_iter_, c.score(X, y))
+t3 = time.perf_counter()
+print(c.n_iter_, c.score(X, y), "import_s=%.3f fit_s=%.3f" % (t1 - t0, t3 - t2))
 """
 W6_SK = """
 import numpy as np, warnings
@@ -242,7 +273,7 @@ def run_w6(d, reps):
             p = subprocess.run(cmd, capture_output=True, text=True, env=env)
             wall = now() - t0
             res.append({"workload": "w6", "impl": name, "rep": r, "sec": wall, "rc": p.returncode,
-                        "out": p.stdout.strip()[-80:]})
+                        "out": p.stdout.strip()[-120:]})
     if not have_torch:
         res.append({"workload": "w6", "impl": "torch", "skipped": "python3-torch is not installed"})
     return res
@@ -369,9 +400,22 @@ def summarize(rows, a, reps, load0, load1, took):
             continue
         L.append("| %s | %.3f (%.3f-%.3f) | %.2f |" % (name, m[0], m[1], m[2], m[0] / base[0]))
     L.append("")
-    blas = [r["blas"] for r in rows if r.get("blas")]
-    L.append("Peers' OpenBLAS (threadpoolctl, OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed): `%s`\n"
-             % (json.dumps(blas[0]) if blas else "not recorded"))
+    parts = [dict(kv.split("=") for kv in r["out"].split() if "=" in kv) for r in rows
+             if r.get("workload") == "w6" and r.get("impl") == "mlpc-python" and "import_s=" in r.get("out", "")]
+    if parts:
+        L.append("Inside the mlpc Python process (medians): `import mlpc` %.3f s (it imports scikit-learn), "
+                 "fit() %.3f s.\n" % (statistics.median(float(p["import_s"]) for p in parts),
+                                       statistics.median(float(p["fit_s"]) for p in parts)))
+    L.append("Peers' BLAS (threadpoolctl's threadpool_info(), and OpenBLAS's openblas_get_corename() for the "
+             "libraries threadpoolctl does not name; OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed):\n")
+    for impl in ("sklearn", "torch"):
+        b = [r["blas"] for r in rows if r.get("impl") == impl and r.get("blas")]
+        if b:
+            L.append("- %s: `%s`" % (impl, json.dumps([{k: v for k, v in x.items() if k != "config"} for x in b[0]])))
+            cfg = [x.get("config") for x in b[0] if x.get("config")]
+            if cfg:
+                L.append("  (OpenBLAS config: `%s`)" % cfg[0])
+    L.append("")
     sk = [r for r in rows if r.get("impl") == "sklearn" and "error" in r]
     if sk:
         L.append("Errors: %s\n" % json.dumps(sk))
