@@ -340,10 +340,12 @@ def search(space, X, y, *, workers=None, threads=None, trials=20, sampler="rando
         True: the CLI's output is captured (in ``result.output``); False:
         it streams to this process's standard output.
     keep_data : bool
-        X and y are written to ``<db without .db>.data/STUDY-X.npy`` and
-        ``-y.npy`` (float32; int32 class codes). They stay there by default,
-        so that each trial's ``mlpc train`` command (the ``command`` column)
-        reproduces it; ``resume`` rewrites them. False: removed at the end.
+        X and y are written to ``<db without .db>.data/X-HASH.npy`` and
+        ``y-HASH.npy`` (float32; int32 class codes; HASH from their content).
+        They stay there by default, so that each trial's ``mlpc train``
+        command (the ``command`` column) reproduces it, and ``resume`` and
+        other studies of the same data use the same files. False: removed at
+        the end.
     refit : bool
         Refit ``best_estimator`` on all of X, y with the best parameters.
     **params : fixed estimator parameters (e.g. solver='adam'), used in every
@@ -403,12 +405,22 @@ def search(space, X, y, *, workers=None, threads=None, trials=20, sampler="rando
     dbabs = os.path.abspath(str(db))
     ddir = os.path.splitext(dbabs)[0] + ".data"
     os.makedirs(ddir, exist_ok=True)
-    xpath = os.path.join(ddir, "%s-X.npy" % study)
-    ypath = os.path.join(ddir, "%s-y.npy" % study)
+    # named by their content: studies of the same data in one store share
+    # the files and the settings (the CLI's speedup compares such studies)
+    import hashlib
+    h = hashlib.sha1()
+    for a in (Xw, yw):
+        h.update(str((a.dtype.str, a.shape)).encode())
+        h.update(memoryview(np.ascontiguousarray(a)).cast("B"))
+    tag = h.hexdigest()[:12]
+    xpath = os.path.join(ddir, "X-%s.npy" % tag)
+    ypath = os.path.join(ddir, "y-%s.npy" % tag)
     tmp = tempfile.mkdtemp(prefix="mlpc-search-")
     try:
-        np.save(xpath, Xw)
-        np.save(ypath, yw)
+        for path, a in ((xpath, Xw), (ypath, yw)):
+            if not os.path.exists(path):
+                np.save(path + ".tmp.npy", a)
+                os.replace(path + ".tmp.npy", path)
         doc = {"study": study, "train": xpath, "train_labels": ypath,
                "norm": norm, "sampler": sampler, "trials": int(trials), "seed": int(seed), "params": pspace}
         if val_split:
@@ -451,7 +463,7 @@ def search(space, X, y, *, workers=None, threads=None, trials=20, sampler="rando
             raise RuntimeError(msg)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        if not keep_data:
+        if not keep_data and not resume:
             for f in (xpath, ypath):
                 if os.path.exists(f):
                     os.unlink(f)
