@@ -6,8 +6,6 @@ import matplotlib; matplotlib.use("Agg")
 import numpy as np, pandas as pd, mlpc
 X, y, _, _ = mlpc.datasets.load_mnist(); X, y = X[:10000], y[:10000]
 import tempfile; tmpd = tempfile.mkdtemp(); db = os.path.join(tmpd, "workers.db")
-for f in []:
-    if f.startswith("workers.db"): os.unlink(os.path.join("/tmp/py2w", f))
 space = {"hidden_layer_sizes": [(32,), (64,)], "learning_rate_init": ("log", 1e-3, 1e-1), "batch_size": [32, 64]}
 rep = [mlpc.search(space, X, y, workers=w, trials=8, epochs=8, asha=False, study="w%d" % w, db=db,
                    refit=False).report for w in (1, 2)]
