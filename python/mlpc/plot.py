@@ -63,6 +63,11 @@ class LivePlot:
         them (benchmarks use it to measure the drawing cost).
     interval : float
         Least seconds between two redraws (0.25: at most 4 a second).
+    every_epoch : bool
+        Notebook: the end of each epoch waits (on the training thread) until
+        the next on_tick has drawn it, whatever the throttle says: one frame
+        per epoch at least, for recordings and tests. Default: True when the
+        environment has MLPC_PLOT_EVERY_EPOCH=1.
     max_duty : float
         Notebook: the next frame waits at least the last frame's drawing
         time divided by this (0.05: drawing takes at most about 5% of the
@@ -92,7 +97,7 @@ class LivePlot:
     """
 
     def __init__(self, mode="auto", interval=0.25, figsize=(12, 2.8), dpi=72, stream=None, clock=None,
-                 max_duty=0.05):
+                 max_duty=0.05, every_epoch=None):
         if mode not in ("auto", "notebook", "terminal", "none"):
             raise ValueError("LivePlot: mode must be 'auto', 'notebook', 'terminal' or 'none', got %r" % (mode,))
         self.mode = mode
@@ -101,7 +106,13 @@ class LivePlot:
         self.dpi = dpi
         self.stream = stream
         self.clock = clock or time.monotonic
+        self._mode = None
         self.max_duty = float(max_duty)
+        if every_epoch is None:
+            every_epoch = os.environ.get("MLPC_PLOT_EVERY_EPOCH", "") == "1"
+        self.every_epoch = bool(every_epoch)
+        self._epoch_drawn = threading.Event()
+        self._force = False
         self.render_seconds = 0.0
         self._cost = 0.0  # seconds of the last frame (figure creation excluded)
         self.updates = 0
@@ -148,9 +159,21 @@ class LivePlot:
         self.epochs.append(metrics)
         if self._mode == "terminal":
             self._pending.append(metrics)
+        elif self._mode == "notebook" and self.every_epoch:
+            self._epoch_drawn.clear()
+            self._force = True
+            self._epoch_drawn.wait(10)  # on_tick comes within 0.1 s; never hang training
 
     def on_tick(self):
         now = self.clock()
+        if self._force:
+            self._force = False
+            self._last = now
+            try:
+                self._draw(final=False)
+            finally:
+                self._epoch_drawn.set()
+            return
         if self._last is not None and now - self._last < max(self.interval, self._cost / max(self.max_duty, 1e-9)):
             return
         seen = (len(self.batches), len(self.epochs))
@@ -163,6 +186,8 @@ class LivePlot:
             self._terminal(final=False)
 
     def on_train_end(self, est):
+        self._force = False
+        self._epoch_drawn.set()
         if self._mode == "notebook":
             self._draw(final=True)
         elif self._mode == "terminal":

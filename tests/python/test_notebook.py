@@ -33,8 +33,14 @@ def test_notebook_runs_and_plot_updates(tmp_path):
     env_pp = os.pathsep.join([os.path.join(REPO, "python")] + ([os.environ["PYTHONPATH"]]
                                                                if os.environ.get("PYTHONPATH") else []))
     os.environ["PYTHONPATH"] = env_pp  # the kernel (the python3 spec: this interpreter) inherits it
+    # at least one frame per epoch, whatever the machine's speed and load
+    # (LivePlot's every_epoch): the count below does not depend on timing
+    os.environ["MLPC_PLOT_EVERY_EPOCH"] = "1"
     client = CountingClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
-    client.execute()
+    try:
+        client.execute()
+    finally:
+        os.environ.pop("MLPC_PLOT_EVERY_EPOCH", None)
     # the cell with plot=True
     idx = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "plot=True" in c.source)
     msgs = [m for m in client.display_msgs if m[0] == idx]

@@ -220,3 +220,11 @@ def test_duty_cycle_limit():
     lp.on_batch(_batch(1, 11))
     lp.on_tick()
     assert lp.updates == 2
+
+
+def test_every_epoch_draws_each_epoch():
+    X, y = blobs(n=1000, d=8, k=3)
+    lp = LivePlot(mode="notebook", every_epoch=True)
+    clf = mlpc.MLPClassifier((16,), max_iter=6, batch_size=8, random_state=0)
+    clf.fit(X, y, callbacks=[lp])
+    assert lp.frames >= 6 + 1  # one per epoch, whatever the throttle, and the final one
