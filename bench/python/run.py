@@ -74,7 +74,7 @@ def blas_info():
     except OSError:
         libs = []
     for path in libs:
-        if path in seen or not path.startswith("/"):
+        if path in seen or not path.startswith("/") or "-packages/" in path:  # skip Cython BLAS wrappers
             continue
         try:
             lib = ctypes.CDLL(path)
