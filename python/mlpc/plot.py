@@ -92,6 +92,9 @@ class LivePlot:
         The last image.
     render_seconds : float
         Time spent drawing frames.
+    full_draws : int
+        Frames that drew the axes again (a limit moved); the others only
+        drew the lines over the saved background.
     batches, epochs : lists of dicts
         What the callbacks recorded.
     """
@@ -114,6 +117,7 @@ class LivePlot:
         self._epoch_drawn = threading.Event()
         self._force = False
         self.render_seconds = 0.0
+        self.full_draws = 0
         self._cost = 0.0  # seconds of the last frame (figure creation excluded)
         self.updates = 0
         self.frames = 0
@@ -418,6 +422,7 @@ class LivePlot:
             for ln in lines:
                 ln.set_visible(False)
             self._fig.canvas.draw()
+            self.full_draws += 1
             self._bg = self._fig.canvas.copy_from_bbox(self._fig.bbox)
             for ln in lines:
                 ln.set_visible(True)
