@@ -30,17 +30,29 @@ class CountingClient(nbclient.NotebookClient):
 
 def test_notebook_runs_and_plot_updates(tmp_path):
     nb = nbformat.read(NB, as_version=4)
-    env_pp = os.pathsep.join([os.path.join(REPO, "python")] + ([os.environ["PYTHONPATH"]]
-                                                               if os.environ.get("PYTHONPATH") else []))
-    os.environ["PYTHONPATH"] = env_pp  # the kernel (the python3 spec: this interpreter) inherits it
-    # at least one frame per epoch, whatever the machine's speed and load
-    # (LivePlot's every_epoch): the count below does not depend on timing
-    os.environ["MLPC_PLOT_EVERY_EPOCH"] = "1"
-    client = CountingClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
-    try:
-        client.execute()
-    finally:
-        os.environ.pop("MLPC_PLOT_EVERY_EPOCH", None)
+    # a kernelspec of its own: this interpreter (/usr/bin/python3 under
+    # tests/python/run.sh) with the package from python/, whatever kernels
+    # the system or the user have installed
+    import json
+    import sys
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+    kdir = tmp_path / "kernels" / "mlpc-test"
+    kdir.mkdir(parents=True)
+    pp = os.pathsep.join([os.path.join(REPO, "python")] + ([os.environ["PYTHONPATH"]]
+                                                           if os.environ.get("PYTHONPATH") else []))
+    env = {"PYTHONPATH": pp,
+           # at least one frame per epoch, whatever the machine's speed and
+           # load (LivePlot's every_epoch): the count below does not depend on timing
+           "MLPC_PLOT_EVERY_EPOCH": "1"}
+    (kdir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "mlpc test", "language": "python", "env": env}))
+    km = KernelManager(kernel_name="mlpc-test",
+                       kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")]))
+    client = CountingClient(nb, km=km, timeout=300, kernel_name="mlpc-test",
+                            resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
     # the cell with plot=True
     idx = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "plot=True" in c.source)
     msgs = [m for m in client.display_msgs if m[0] == idx]
