@@ -334,6 +334,26 @@ static void resume_overrides(cli_cmd *c, mlpc_trainer *tr, const mlpc_config *cf
     }
 }
 
+/* Regression targets the output activation cannot reach (25..346 through a
+ * sigmoid) train to a flat line: one warning line on stderr, then training. */
+static void warn_target_range(const cli_cmd *c, const mlpc_dataset *d, mlpc_act out, const char *src)
+{
+    const float *t = mlpc_dataset_targets(d);
+    size_t n = mlpc_dataset_rows(d) * mlpc_dataset_outputs(d);
+    double lo = out == MLPC_ACT_SIGMOID ? 0 : out == MLPC_ACT_TANH ? -1 : 0, hi = out == MLPC_ACT_RELU ? INFINITY : 1;
+    if (!t || n == 0 || (out != MLPC_ACT_SIGMOID && out != MLPC_ACT_TANH && out != MLPC_ACT_RELU)) return;
+    float mn = t[0], mx = t[0];
+    for (size_t i = 1; i < n; i++) {
+        if (t[i] < mn) mn = t[i];
+        if (t[i] > mx) mx = t[i];
+    }
+    if (mn >= lo && mx <= hi) return;
+    fprintf(stderr, "mlpc %s: warning: the targets of %s span [%g, %g] but a %s output gives %s%g, %g%s: "
+                    "use --out-act linear or scale the targets\n",
+            c->name, src, (double)mn, (double)mx, mlpc_act_name(out), out == MLPC_ACT_RELU ? "[" : "(", lo, hi,
+            out == MLPC_ACT_RELU ? ")" : ")");
+}
+
 /* A fingerprint of the training rows (features and targets, in order): a
  * checkpoint records it, so --resume on other data or another split is
  * refused instead of silently continuing on different rows. */
@@ -991,6 +1011,7 @@ int cmd_train(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto done;
     }
+    if (regress) warn_target_range(&c, train, (mlpc_act)out_act, train_labels ? train_labels : train_src);
 
     if (threads_auto && cli_threads_auto(&cfg, quiet, &cfg.threads, &err)) {
         rc = cli_lib_error(&c, NULL, err.code, err.msg);
