@@ -129,6 +129,10 @@ static cli_flag train_flags[] = {
              "dashboard token, required in the URL (?token=TOKEN); auto: generated for a "
              "non-loopback --bind, none on loopback",
              NULL),
+    CLI_FLAG("allow-host", "NAME", NULL,
+             "also accept this Host header (repeatable), e.g. localhost:8000 behind an SSH tunnel "
+             "or a proxy; NAME without :PORT: any port",
+             NULL),
     CLI_FLAG("linger", "SECONDS", "0",
              "keep the dashboard up this long after training ends; -1: until Ctrl-C", NULL),
     CLI_FLAG("layer-stats", NULL, NULL,
@@ -865,6 +869,21 @@ int cmd_train(int argc, char **argv)
     dopt.server.token = cli_is(F("token"), "auto") ? NULL : F("token")->value;
     if ((rc = cli_float(&c, F("linger"), 0, &d))) goto done;
     dopt.linger = d;
+    const char *allow_hosts[DASH_MAX_ALLOW_HOSTS + 1];
+    dopt.server.n_allow_hosts =
+        cli_collect(argc, argv, "allow-host", allow_hosts, DASH_MAX_ALLOW_HOSTS + 1);
+    if (dopt.server.n_allow_hosts == 0 && F("allow-host")->given) { /* from --config */
+        allow_hosts[0] = F("allow-host")->value;
+        dopt.server.n_allow_hosts = 1;
+    }
+    if (dopt.server.n_allow_hosts > DASH_MAX_ALLOW_HOSTS)
+        dopt.server.n_allow_hosts = DASH_MAX_ALLOW_HOSTS + 1; /* refused by the check */
+    dopt.server.allow_hosts = allow_hosts;
+    if (F("allow-host")->given && !dopt.dashboard) {
+        cli_error(&c, "--allow-host: only with --dashboard");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
     if (dopt.dashboard && dash_server_check(&dopt.server, dash_err, sizeof dash_err)) {
         cli_error(&c, "%s", dash_err);
         rc = CLI_EXIT_USAGE;

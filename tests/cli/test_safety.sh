@@ -180,4 +180,36 @@ run train --train "$CSV" --layers 2-4-2 --epochs 3 --resume "$T/e.mlpc.ckpt"
 check "end-of-run checkpoint is at the last epoch" out_has "after epoch 2"
 expect_fail "--checkpoint-every without a checkpoint" 2 "--checkpoint-every: needs --checkpoint FILE or --save FILE" \
     train --train "$CSV" --layers 2-4-2 --checkpoint-every 5
+
+# --- 7. dashboard: --allow-host for tunnels and proxies; other Hosts get 403
+expect_fail "--allow-host without --dashboard" 2 "--allow-host: only with --dashboard" \
+    train --train "$CSV" --layers 2-4-2 --allow-host localhost:8000
+expect_fail "--allow-host bad name" 2 "--allow-host a b: must be a host name" \
+    dashboard "$T" --port 0 --allow-host "a b"
+if command -v curl >/dev/null 2>&1; then
+    mkdir -p "$T/dash"
+    "$MLPC" dashboard "$T/dash" --port 0 --allow-host localhost:8000 --allow-host proxy.example \
+        >"$T/dash.out" 2>"$T/dash.err" &
+    P=$!
+    _i=0
+    while [ $_i -lt 3000 ] && ! grep -q 'http://' "$T/dash.out" && kill -0 "$P" 2>/dev/null; do
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    PORT=$(sed -n 's|^dashboard: http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$T/dash.out")
+    if [ -n "$PORT" ]; then
+        code() { curl -s -o /dev/null -w '%{http_code}' -H "Host: $1" "http://127.0.0.1:$PORT/"; }
+        check "allowed Host localhost:8000 is served" test "$(code localhost:8000)" = 200
+        check "allowed NAME without a port: any port" test "$(code proxy.example:443)" = 200
+        check "the bound address still works" test "$(code 127.0.0.1:$PORT)" = 200
+        check "another port of an allowed name gets 403" test "$(code localhost:8001)" = 403
+        check "another Host gets 403" test "$(code evil.example:8000)" = 403
+    else
+        bad "dashboard printed its URL" "$(head -c 300 "$T/dash.err")"
+    fi
+    kill "$P" 2>/dev/null
+    wait "$P" 2>/dev/null
+else
+    skip "--allow-host over HTTP" "no curl"
+fi
 finish
