@@ -50,6 +50,15 @@ expect_ok "sgd with momentum and nesterov" train --train "$CSV" --layers 2-4-2 -
 expect_ok "plateau with patience, factor and min-lr" train --train "$CSV" --layers 2-4-2 --sched plateau \
     --sched-patience 1 --sched-factor 0.5 --min-lr 0.0001 --epochs 1 --quiet
 
+# the search's space: the same rule for every out_act x loss pair it can draw
+printf '{"study": "s", "data": "lorenz", "trials": 1, "params": {"depth": 1, "width": [4], "out_act": ["linear", "softmax"], "loss": "mse", "opt": "adam", "epochs": 1}}\n' >"$T/sp-act.json"
+expect_fail "search: softmax with mse in the space" 2 "out_act softmax with loss mse" \
+    search "$T/sp-act.json" --db "$T/sp-act.db"
+check "search: no database for a refused space" test ! -e "$T/sp-act.db"
+printf '{"study": "s", "data": "lorenz", "trials": 1, "params": {"depth": 1, "width": [4], "momentum": 0.9, "opt": ["adam", "rmsprop"], "epochs": 1}}\n' >"$T/sp-mom.json"
+expect_fail "search: momentum without sgd" 2 "momentum: applies only to opt sgd" \
+    search "$T/sp-mom.json" --db "$T/sp-mom.db"
+
 # --- 2. outputs never overwrite inputs (same file: also through links)
 cp "$CSV" "$T/keep.csv"
 expect_fail "--save over --train" 2 "--save $T/keep.csv is the same file as the input --train $T/keep.csv" \
