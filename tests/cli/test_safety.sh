@@ -139,6 +139,14 @@ else
     skip "checkpoint range checks" "no python3"
 fi
 
+# config files and model files: values are range-checked with the file and the field named
+printf '{"layers": "2-4-2", "batch": -5}\n' >"$T/cb.json"
+expect_fail "config: batch out of range" 2 "config $T/cb.json: \"batch\" -5: must be a positive integer" \
+    train --config "$T/cb.json" --train "$CSV"
+printf '{"layers": "2-4-2", "epochs": 200000000}\n' >"$T/ce.json"
+expect_fail "config: epochs out of range" 2 "config $T/ce.json: \"epochs\" 200000000: must be at most 100000000" \
+    train --config "$T/ce.json" --train "$CSV"
+
 # --- 4. checkpoints: periodic (--checkpoint-every), at the end, on a signal
 # wait_lines FILE N PID: until FILE has N lines or PID is gone (guard: 300 s)
 wait_lines() {
