@@ -276,6 +276,46 @@ static void test_wrong_host_refused(void **state)
     stop(f);
 }
 
+/* --allow-host: the names listed are accepted too (SSH tunnels, proxies);
+ * any other Host still gets 403 */
+static void test_allow_host(void **state)
+{
+    (void)state;
+    const char *allow[] = {"localhost:8000", "Dash.Example"};
+    assert_true(dash_host_in_list("localhost:8000", allow, 2));
+    assert_true(dash_host_in_list("LOCALHOST:8000", allow, 2));
+    assert_false(dash_host_in_list("localhost:8001", allow, 2));
+    assert_false(dash_host_in_list("localhost", allow, 2));
+    assert_true(dash_host_in_list("dash.example", allow, 2));
+    assert_true(dash_host_in_list("dash.example:443", allow, 2));
+    assert_false(dash_host_in_list("dash.example:443x", allow, 2));
+    assert_false(dash_host_in_list("dash.example.evil", allow, 2));
+    assert_false(dash_host_in_list("evil.example", allow, 2));
+    assert_false(dash_host_in_list(NULL, allow, 2));
+    assert_false(dash_host_in_list("", allow, 2));
+
+    dash_server_opts o;
+    memset(&o, 0, sizeof o);
+    o.bind = "127.0.0.1";
+    o.port = 0;
+    o.allow_hosts = allow;
+    o.n_allow_hosts = 2;
+    fixture *f = start(&o);
+    assert_int_equal(status_of(get(f->port, "/", "localhost:8000", NULL)), 200);
+    assert_int_equal(status_of(get(f->port, "/", "dash.example", NULL)), 200);
+    assert_int_equal(status_of(get(f->port, "/", f->host, NULL)), 200);
+    assert_int_equal(status_of(get(f->port, "/", "localhost:8001", NULL)), 403);
+    assert_int_equal(status_of(get(f->port, "/", "evil.example:8000", NULL)), 403);
+    stop(f);
+
+    char err[512];
+    const char *bad[] = {"local host"};
+    o.allow_hosts = bad;
+    o.n_allow_hosts = 1;
+    assert_int_equal(dash_server_check(&o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "--allow-host"));
+}
+
 static void test_only_get_and_head(void **state)
 {
     (void)state;
@@ -481,7 +521,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loopback_policy),     cmocka_unit_test(test_host_policy),
         cmocka_unit_test(test_token_compare),       cmocka_unit_test(test_serves_page_and_assets),
-        cmocka_unit_test(test_wrong_host_refused),  cmocka_unit_test(test_only_get_and_head),
+        cmocka_unit_test(test_wrong_host_refused), cmocka_unit_test(test_allow_host),  cmocka_unit_test(test_only_get_and_head),
         cmocka_unit_test(test_no_path_from_url),    cmocka_unit_test(test_token_required),
         cmocka_unit_test(test_connection_cap),      cmocka_unit_test(test_event_stream_live),
         cmocka_unit_test(test_port_in_use),

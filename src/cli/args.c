@@ -570,3 +570,23 @@ int cli_parse_or_help(cli_cmd *c, int argc, char **argv)
     }
     return 0;
 }
+
+int cli_collect(int argc, char **argv, const char *name, const char **out, int max)
+{
+    int n = 0;
+    size_t nl = strlen(name);
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) break;
+        if (strncmp(a, "--", 2) || strncmp(a + 2, name, nl)) continue;
+        const char *v = NULL;
+        if (a[2 + nl] == '=')
+            v = a + 3 + nl;
+        else if (a[2 + nl] == '\0' && i + 1 < argc)
+            v = argv[++i];
+        if (!v) continue;
+        if (n < max) out[n] = v;
+        n++;
+    }
+    return n;
+}

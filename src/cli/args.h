@@ -124,6 +124,9 @@ typedef enum cli_enum {
 int cli_enum_parse(const cli_cmd *c, const cli_flag *f, cli_enum kind, int *out);
 const char *cli_enum_name(cli_enum kind, int v);
 
+/* Every value of a repeatable flag in argv ("--NAME V" or "--NAME=V"), in
+ * order, up to max; returns how many there are (may exceed max). */
+int cli_collect(int argc, char **argv, const char *name, const char **out, int max);
 /* 1 when the flag's value equals s. */
 int cli_is(const cli_flag *f, const char *s);
 

@@ -20,6 +20,10 @@ static cli_flag dashboard_flags[] = {
              "token required in the URL (?token=TOKEN); auto: generated for a non-loopback --bind, "
              "none on loopback",
              NULL),
+    CLI_FLAG("allow-host", "NAME", NULL,
+             "also accept this Host header (repeatable), e.g. localhost:8000 behind an SSH tunnel "
+             "or a proxy; NAME without :PORT: any port",
+             NULL),
     CLI_FLAG("max-conns", "N", "32", "most connections served at once; more are closed", NULL),
     CLI_FLAG("quiet", NULL, NULL, "print only the URL (on standard error)", "Output"),
     CLI_FLAG("help", NULL, NULL, "show this help and exit", NULL),
@@ -65,6 +69,10 @@ int cmd_dashboard(int argc, char **argv)
     if ((rc = cli_int(&c, F("max-conns"), 1, 1024, &so.max_conns))) goto done;
     so.bind = F("bind")->value;
     so.token = cli_is(F("token"), "auto") ? NULL : F("token")->value;
+    const char *allow_hosts[DASH_MAX_ALLOW_HOSTS + 1];
+    so.n_allow_hosts = cli_collect(argc, argv, "allow-host", allow_hosts, DASH_MAX_ALLOW_HOSTS + 1);
+    if (so.n_allow_hosts > DASH_MAX_ALLOW_HOSTS) so.n_allow_hosts = DASH_MAX_ALLOW_HOSTS + 1;
+    so.allow_hosts = allow_hosts;
     if (dash_server_check(&so, err, sizeof err)) {
         cli_error(&c, "%s", err);
         rc = CLI_EXIT_USAGE;

@@ -48,6 +48,10 @@ static cli_flag search_flags[] = {
              "--dashboard=PORT picks the port; see docs/dashboard.md", "Dashboard"),
     CLI_FLAG("bind", "ADDR", "127.0.0.1", "dashboard address; one that is not loopback needs a token", NULL),
     CLI_FLAG("token", "TOKEN", "auto", "dashboard token; auto: generated for a non-loopback --bind", NULL),
+    CLI_FLAG("allow-host", "NAME", NULL,
+             "also accept this Host header (repeatable), e.g. localhost:8000 behind an SSH tunnel "
+             "or a proxy; NAME without :PORT: any port",
+             NULL),
     CLI_FLAG("quiet", NULL, NULL, "print nothing but errors", "Output"),
     CLI_FLAG("help", NULL, NULL, "show this help and exit", NULL),
 };
@@ -130,6 +134,8 @@ static int load_data(cli_cmd *c, const srch_space *s, mlpc_dataset **train, mlpc
  * when the search ends. */
 typedef struct dash_waiter_state {
     const char *db, *bind, *token;
+    const char *allow[DASH_MAX_ALLOW_HOSTS];
+    int n_allow;
     int port, quiet, started;
     pthread_t thread;
     atomic_int stop;
@@ -154,7 +160,7 @@ static void *dash_waiter(void *arg)
     while (!atomic_load(&w->stop) && !store_ready(w->db)) usleep(100000);
     if (atomic_load(&w->stop)) return NULL;
     char port[32];
-    const char *argv[12];
+    const char *argv[12 + 2 * DASH_MAX_ALLOW_HOSTS];
     int n = 0;
     argv[n++] = "mlpc";
     argv[n++] = "dashboard";
@@ -169,6 +175,10 @@ static void *dash_waiter(void *arg)
     if (w->token) {
         argv[n++] = "--token";
         argv[n++] = w->token;
+    }
+    for (int i = 0; i < w->n_allow; i++) {
+        argv[n++] = "--allow-host";
+        argv[n++] = w->allow[i];
     }
     if (w->quiet) argv[n++] = "--quiet";
     argv[n] = NULL;
@@ -338,6 +348,11 @@ int cmd_search(int argc, char **argv)
         }
     }
 
+    if (F("allow-host")->given && !F("dashboard")->on) {
+        cli_error(&c, "--allow-host: only with --dashboard");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
     {
         /* the database never overwrites the space or the data it names */
         cli_path paths[] = {{"SPACE", path, 0, NULL},
@@ -368,6 +383,13 @@ int cmd_search(int argc, char **argv)
         so.port = dash_port;
         so.bind = dw.bind;
         so.token = dw.token;
+        const char *allow_hosts[DASH_MAX_ALLOW_HOSTS + 1];
+        so.n_allow_hosts =
+            cli_collect(argc, argv, "allow-host", allow_hosts, DASH_MAX_ALLOW_HOSTS + 1);
+        if (so.n_allow_hosts > DASH_MAX_ALLOW_HOSTS) so.n_allow_hosts = DASH_MAX_ALLOW_HOSTS + 1;
+        so.allow_hosts = allow_hosts;
+        dw.n_allow = so.n_allow_hosts <= DASH_MAX_ALLOW_HOSTS ? so.n_allow_hosts : 0;
+        for (int i = 0; i < dw.n_allow; i++) dw.allow[i] = allow_hosts[i];
         if (dash_server_check(&so, dash_err, sizeof dash_err)) {
             cli_error(&c, "%s", dash_err);
             rc = CLI_EXIT_USAGE;

@@ -138,6 +138,10 @@ static cli_flag train_flags[] = {
              "dashboard token, required in the URL (?token=TOKEN); auto: generated for a "
              "non-loopback --bind, none on loopback",
              NULL),
+    CLI_FLAG("allow-host", "NAME", NULL,
+             "also accept this Host header (repeatable), e.g. localhost:8000 behind an SSH tunnel "
+             "or a proxy; NAME without :PORT: any port",
+             NULL),
     CLI_FLAG("linger", "SECONDS", "0",
              "keep the dashboard up this long after training ends; -1: until Ctrl-C", NULL),
     CLI_FLAG("layer-stats", NULL, NULL,
@@ -619,6 +623,78 @@ static void print_resume_command(int argc, char **argv, const char *ckpt)
     fflush(stdout);
 }
 
+/* The settings stored in the model ("config", shown by mlpc info): a JSON
+ * object of this command's flags (keys with '_'), only those that apply, so
+ * that `mlpc train --config` accepts it as it is and trains the same net.
+ * Data paths are not in it. malloc'ed, NULL when out of memory. */
+static char *flag_config_json(const mlpc_config *cfg, int hidden_act, int out_act, int regress,
+                              const char *data, const cli_flag *val_split,
+                              const cli_flag *n_targets)
+{
+    sbuf b;
+    sb_init(&b);
+    b.digits = 7; /* the float32 values as given */
+    char layers[MLPC_MAX_LAYERS * 9 + 16];
+    size_t lp = 0;
+    for (int i = 0; i <= cfg->n_layers; i++)
+        lp += (size_t)snprintf(layers + lp, sizeof layers - lp, "%s%d", i ? "-" : "", cfg->sizes[i]);
+    sb_raw(&b, "{");
+    sb_kstr(&b, "layers", layers);
+    sb_kstr(&b, "act", mlpc_act_name((mlpc_act)hidden_act));
+    sb_kstr(&b, "out_act", mlpc_act_name((mlpc_act)out_act));
+    sb_kstr(&b, "loss", mlpc_loss_name(cfg->loss));
+    sb_kstr(&b, "init", mlpc_init_name(cfg->init));
+    sb_kstr(&b, "norm", mlpc_norm_name(cfg->norm));
+    sb_kstr(&b, "opt", mlpc_opt_name(cfg->opt));
+    sb_knum(&b, "lr", cfg->lr);
+    if (cfg->opt == MLPC_OPT_SGD) {
+        sb_knum(&b, "momentum", cfg->momentum);
+        if (cfg->momentum > 0) sb_raw(&b, cfg->nesterov ? ",\"nesterov\":true" : ",\"nesterov\":false");
+    } else {
+        if (cfg->opt == MLPC_OPT_RMSPROP) sb_knum(&b, "rho", cfg->rho);
+        if (cfg->opt == MLPC_OPT_ADAM) {
+            sb_knum(&b, "beta1", cfg->beta1);
+            sb_knum(&b, "beta2", cfg->beta2);
+        }
+        sb_knum(&b, "eps", cfg->eps);
+    }
+    sb_knum(&b, "l2", cfg->l2);
+    sb_kstr(&b, "sched", mlpc_sched_name(cfg->sched));
+    if (cfg->sched != MLPC_SCHED_CONSTANT) {
+        sb_knum(&b, "sched_factor", cfg->sched_factor);
+        sb_knum(&b, "min_lr", cfg->min_lr);
+    }
+    if (cfg->sched == MLPC_SCHED_STEP) sb_kint(&b, "sched_step", cfg->sched_step);
+    if (cfg->sched == MLPC_SCHED_PLATEAU) sb_kint(&b, "sched_patience", cfg->sched_patience);
+    sb_kint(&b, "batch", cfg->batch);
+    sb_kint(&b, "epochs", cfg->epochs);
+    sb_key(&b, "seed");
+    sb_printf(&b, "%llu", (unsigned long long)cfg->seed);
+    sb_kint(&b, "threads", cfg->threads);
+    sb_raw(&b, cfg->shuffle ? ",\"no_shuffle\":false" : ",\"no_shuffle\":true");
+    if (val_split->given) sb_kstr(&b, "val_split", val_split->value);
+    if (!data) {
+        sb_kstr(&b, "task", regress ? "regress" : "classify");
+        if (regress && n_targets->given) sb_kstr(&b, "n_targets", n_targets->value);
+    }
+    sb_kint(&b, "early_stop", cfg->es_patience);
+    if (cfg->es_patience > 0) {
+        sb_kstr(&b, "es_metric", mlpc_metric_name(cfg->es_metric));
+        sb_knum(&b, "es_min_delta", cfg->es_min_delta);
+        sb_raw(&b, cfg->es_restore_best ? ",\"no_restore_best\":false" : ",\"no_restore_best\":true");
+    }
+    sb_raw(&b, "}");
+    if (b.oom) {
+        sb_free(&b);
+        return NULL;
+    }
+    size_t n = strlen(b.s) + 1;
+    char *out = malloc(n);
+    if (out) memcpy(out, b.s, n);
+    sb_free(&b);
+    return out;
+}
+
 /* ------------------------------------------------------------------ the command */
 
 int cmd_train(int argc, char **argv)
@@ -899,6 +975,21 @@ int cmd_train(int argc, char **argv)
     dopt.server.token = cli_is(F("token"), "auto") ? NULL : F("token")->value;
     if ((rc = cli_float(&c, F("linger"), 0, &d))) goto done;
     dopt.linger = d;
+    const char *allow_hosts[DASH_MAX_ALLOW_HOSTS + 1];
+    dopt.server.n_allow_hosts =
+        cli_collect(argc, argv, "allow-host", allow_hosts, DASH_MAX_ALLOW_HOSTS + 1);
+    if (dopt.server.n_allow_hosts == 0 && F("allow-host")->given) { /* from --config */
+        allow_hosts[0] = F("allow-host")->value;
+        dopt.server.n_allow_hosts = 1;
+    }
+    if (dopt.server.n_allow_hosts > DASH_MAX_ALLOW_HOSTS)
+        dopt.server.n_allow_hosts = DASH_MAX_ALLOW_HOSTS + 1; /* refused by the check */
+    dopt.server.allow_hosts = allow_hosts;
+    if (F("allow-host")->given && !dopt.dashboard) {
+        cli_error(&c, "--allow-host: only with --dashboard");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
     if (dopt.dashboard && dash_server_check(&dopt.server, dash_err, sizeof dash_err)) {
         cli_error(&c, "%s", dash_err);
         rc = CLI_EXIT_USAGE;
@@ -1217,22 +1308,12 @@ int cmd_train(int argc, char **argv)
         fflush(stdout);
     }
     if (save) {
-        size_t cap = 4096;
-        for (;;) {
-            char *nb = realloc(cfg_json, cap);
-            if (!nb) {
-                cli_error(&c, "out of memory");
-                rc = CLI_EXIT_INTERNAL;
-                goto done;
-            }
-            cfg_json = nb;
-            if (mlpc_config_to_json(&cfg, cfg_json, cap) >= 0) break;
-            if (cap > ((size_t)1 << 24)) {
-                cli_error(&c, "internal error: config too large for JSON");
-                rc = CLI_EXIT_INTERNAL;
-                goto done;
-            }
-            cap *= 2;
+        cfg_json = flag_config_json(&cfg, hidden_act, out_act, regress, data, F("val-split"),
+                                    F("n-targets"));
+        if (!cfg_json) {
+            cli_error(&c, "out of memory");
+            rc = CLI_EXIT_INTERNAL;
+            goto done;
         }
         sb_raw(&mj, "{");
         sb_kstr(&mj, "task", regress ? "regress" : "classify");

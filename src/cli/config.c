@@ -77,6 +77,79 @@ static char *item_text(const cJSON *it, int is_switch, int *on, const char **why
     return NULL;
 }
 
+/* The flag called name, or NULL. */
+static cli_flag *find_flag(cli_cmd *c, const char *name)
+{
+    for (int i = 0; i < c->n_flags; i++)
+        if (strcmp(c->flags[i].name, name) == 0) return &c->flags[i];
+    return NULL;
+}
+
+/* Sets a flag from a config file unless the command line gave it. */
+static void set_from(cli_flag *f, const char *v, int on, const char *path)
+{
+    if (!f || (f->given && !f->origin)) return;
+    if (f->meta) {
+        cli_flag_set_from(f, v, path);
+    } else {
+        f->on = on;
+        f->given = 1;
+        f->origin = path;
+    }
+}
+
+/* The library's form of the settings (mlpc_config_to_json, stored by older
+ * models and shown by mlpc info): "acts" per layer, "shuffle" and
+ * "es_restore_best" the other way round, and every optimizer and schedule
+ * field whether it applies or not. Those that do not apply to the object's
+ * own "opt", "sched", "momentum" and "early_stop" are skipped (1), so the
+ * object trains the same net without tripping the checks of flags that do
+ * not apply. Returns 1 to skip the key, 0 to apply it as usual, -1 when
+ * handled here, -2 on a bad "acts". */
+static int library_key(cli_cmd *c, const cJSON *root, const cJSON *it, const char *name,
+                       const char *path)
+{
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "opt");
+    const cJSON *sc = cJSON_GetObjectItemCaseSensitive(root, "sched");
+    const cJSON *mo = cJSON_GetObjectItemCaseSensitive(root, "momentum");
+    const cJSON *es = cJSON_GetObjectItemCaseSensitive(root, "early_stop");
+    const char *opt = cJSON_IsString(o) ? o->valuestring : "sgd";
+    const char *sched = cJSON_IsString(sc) ? sc->valuestring : "constant";
+    double momentum = cJSON_IsNumber(mo) ? mo->valuedouble : 0;
+    int early = cJSON_IsNumber(es) && es->valuedouble > 0;
+    if (!strcmp(name, "acts")) {
+        int n = cJSON_IsArray(it) ? cJSON_GetArraySize(it) : 0;
+        if (n < 1) return -2;
+        for (int i = 0; i < n; i++) {
+            const cJSON *e = cJSON_GetArrayItem(it, i);
+            if (!cJSON_IsString(e)) return -2;
+            if (i > 0 && i < n - 1 && strcmp(e->valuestring, cJSON_GetArrayItem(it, 0)->valuestring))
+                return -2; /* one hidden activation for all hidden layers */
+        }
+        if (n > 1) set_from(find_flag(c, "act"), cJSON_GetArrayItem(it, 0)->valuestring, 0, path);
+        set_from(find_flag(c, "out-act"), cJSON_GetArrayItem(it, n - 1)->valuestring, 0, path);
+        return -1;
+    }
+    if (!strcmp(name, "shuffle") || !strcmp(name, "es-restore-best")) {
+        if (!cJSON_IsBool(it)) return -2;
+        if (!strcmp(name, "es-restore-best") && !early) return -1;
+        set_from(find_flag(c, !strcmp(name, "shuffle") ? "no-shuffle" : "no-restore-best"), NULL,
+                 !cJSON_IsTrue(it), path);
+        return -1;
+    }
+    if (!strcmp(name, "momentum")) return strcmp(opt, "sgd") != 0;
+    if (!strcmp(name, "nesterov")) return strcmp(opt, "sgd") != 0 || !(momentum > 0);
+    if (!strcmp(name, "rho")) return strcmp(opt, "rmsprop") != 0;
+    if (!strcmp(name, "beta1") || !strcmp(name, "beta2")) return strcmp(opt, "adam") != 0;
+    if (!strcmp(name, "eps")) return strcmp(opt, "sgd") == 0;
+    if (!strcmp(name, "sched-factor") || !strcmp(name, "min-lr"))
+        return strcmp(sched, "constant") == 0;
+    if (!strcmp(name, "sched-step")) return strcmp(sched, "step") != 0;
+    if (!strcmp(name, "sched-patience")) return strcmp(sched, "plateau") != 0;
+    if (!strcmp(name, "es-metric") || !strcmp(name, "es-min-delta")) return !early;
+    return 0;
+}
+
 int cli_config_apply(cli_cmd *c, const char *path, const char *const *deny)
 {
     int rc = cli_check_input(c, "config", path);
@@ -118,6 +191,9 @@ int cli_config_apply(cli_cmd *c, const char *path, const char *const *deny)
     }
     const cJSON *it;
     rc = 0;
+    /* the library's form (mlpc info of an older model) has "acts" */
+    int library_form = cJSON_GetObjectItemCaseSensitive(root, "acts") != NULL &&
+                       strcmp(c->name, "train") == 0;
     cJSON_ArrayForEach(it, root)
     {
         const char *key = it->string ? it->string : "";
@@ -126,6 +202,18 @@ int cli_config_apply(cli_cmd *c, const char *path, const char *const *deny)
         for (; key[k] && k + 1 < sizeof name; k++)
             name[k] = key[k] == '_' ? '-' : key[k];
         name[k] = '\0';
+        if (library_form && strlen(key) < sizeof name) {
+            int how = library_key(c, root, it, name, path);
+            if (how == -2) {
+                cli_error(c, "config %s: \"%s\": %s", path, key,
+                          !strcmp(name, "acts") ? "must be an array of activation names, the "
+                                                  "hidden ones all the same"
+                                                : "must be true or false");
+                rc = CLI_EXIT_USAGE;
+                break;
+            }
+            if (how) continue;
+        }
         cli_flag *f = NULL;
         for (int i = 0; i < c->n_flags; i++)
             if (strcmp(c->flags[i].name, name) == 0) f = &c->flags[i];

@@ -123,7 +123,13 @@ typedef struct dash_server_opts {
     int require_token; /* 1: a token even on loopback (generated when none is given) */
     int max_conns;     /* concurrent connections; 0: 32 */
     int keepalive_ms;  /* ping an idle stream this often; 0: 3000 (a gone client is noticed then) */
+    /* further Host header values accepted (--allow-host, for SSH tunnels and
+     * proxies): "NAME:PORT" exactly, or "NAME" with any port; at most
+     * DASH_MAX_ALLOW_HOSTS, each shorter than 256 bytes */
+    const char *const *allow_hosts;
+    int n_allow_hosts;
 } dash_server_opts;
+#define DASH_MAX_ALLOW_HOSTS 16
 
 typedef struct dash_server dash_server;
 
@@ -140,6 +146,10 @@ const char *dash_server_url(const dash_server *srv);
 int dash_server_connections(const dash_server *srv);
 
 /* Policy pieces, exposed for the tests. */
+/* 1 when the Host header equals one of the allowed names (case-insensitive):
+ * an entry "NAME:PORT" matches exactly, an entry "NAME" matches "NAME" and
+ * "NAME:<any port>". */
+int dash_host_in_list(const char *host, const char *const *allow, int n);
 /* 1 for "localhost", any 127.0.0.0/8 address, ::1 and ::ffff:127.x.y.z. */
 int dash_addr_is_loopback(const char *addr);
 /* 1 when a Host header names the address the connection arrived on

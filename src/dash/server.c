@@ -4,7 +4,8 @@
  *   - listens on 127.0.0.1 unless told otherwise; a bind that is not loopback
  *     needs a token (generated, 128 bits from getrandom, when none is given);
  *   - a Host header must name the address the connection arrived on (or
- *     localhost for a loopback one) and the port: DNS rebinding gets 403;
+ *     localhost for a loopback one) and the port, or be one of the names
+ *     allowed with --allow-host (tunnels, proxies): DNS rebinding gets 403;
  *   - GET and HEAD only (405 otherwise); no endpoint changes anything;
  *   - only the built-in assets and /events are served: the URL is compared
  *     with a fixed table and never used as a file name;
@@ -47,9 +48,32 @@ struct dash_server {
     char cookie_name[32];
     char session[33];
     char url[256];
+    char allow[DASH_MAX_ALLOW_HOSTS][256]; /* --allow-host */
+    int n_allow;
 };
 
 /* ------------------------------------------------------------------ policy */
+
+int dash_host_in_list(const char *host, const char *const *allow, int n)
+{
+    if (!host || !*host) return 0;
+    for (int i = 0; i < n; i++) {
+        const char *a = allow[i];
+        if (!a || !*a) continue;
+        if (!strcasecmp(host, a)) return 1;
+        size_t al = strlen(a);
+        /* "NAME" (no port, not a bracketed IPv6 with one) allows any port */
+        int has_port = a[al - 1] != ']' && strrchr(a, ':') != NULL &&
+                       (a[0] == '[' || strchr(a, ':') == strrchr(a, ':'));
+        if (has_port) continue;
+        if (!strncasecmp(host, a, al) && host[al] == ':' && host[al + 1]) {
+            const char *p = host + al + 1;
+            while (*p >= '0' && *p <= '9') p++;
+            if (!*p) return 1;
+        }
+    }
+    return 0;
+}
 
 int dash_addr_is_loopback(const char *addr)
 {
@@ -306,7 +330,10 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
     if (n_host > 1) return send_text(c, MHD_HTTP_BAD_REQUEST, "bad request: more than one Host header\n");
     char ip[INET6_ADDRSTRLEN + 1];
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
-    if (local_ip(c, ip, sizeof ip) != 0 || !dash_host_allowed(host, ip, srv->port))
+    const char *allow[DASH_MAX_ALLOW_HOSTS];
+    for (int i = 0; i < srv->n_allow; i++) allow[i] = srv->allow[i];
+    if ((local_ip(c, ip, sizeof ip) != 0 || !dash_host_allowed(host, ip, srv->port)) &&
+        !dash_host_in_list(host, allow, srv->n_allow))
         return send_text(c, MHD_HTTP_FORBIDDEN,
                          "forbidden: the Host header must name this server's address\n");
 
@@ -447,6 +474,24 @@ int dash_server_check(const dash_server_opts *o, char *err, size_t cap)
                  bind);
         return -1;
     }
+    if (o->n_allow_hosts > DASH_MAX_ALLOW_HOSTS) {
+        snprintf(err, cap, "--allow-host: at most %d names", DASH_MAX_ALLOW_HOSTS);
+        return -1;
+    }
+    for (int i = 0; i < o->n_allow_hosts; i++) {
+        const char *h = o->allow_hosts[i];
+        int okc = h && *h && strlen(h) < 256;
+        for (const char *p = h; okc && *p; p++)
+            okc = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                  strchr(".-_:[]", *p) != NULL;
+        if (!okc) {
+            snprintf(err, cap,
+                     "--allow-host %.300s: must be a host name or address, optionally with :PORT "
+                     "(e.g. localhost:8000)",
+                     h ? h : "");
+            return -1;
+        }
+    }
     if (o->token && strlen(o->token) >= 128) {
         snprintf(err, cap, "--token: longer than 127 characters");
         return -1;
@@ -490,6 +535,9 @@ dash_server *dash_server_start(dash_store *store, const dash_server_opts *o, cha
     srv->store = store;
     srv->max_conns = o->max_conns > 0 ? o->max_conns : 32;
     srv->keepalive_ms = o->keepalive_ms > 0 ? o->keepalive_ms : 3000; /* a closed page frees its slot within 3 s */
+    for (int i = 0; i < o->n_allow_hosts && srv->n_allow < DASH_MAX_ALLOW_HOSTS; i++)
+        if (o->allow_hosts[i] && strlen(o->allow_hosts[i]) < sizeof srv->allow[0])
+            snprintf(srv->allow[srv->n_allow++], sizeof srv->allow[0], "%s", o->allow_hosts[i]);
     atomic_init(&srv->conns, 0);
     atomic_init(&srv->stopping, 0);
     if (o->token && o->token[0]) {

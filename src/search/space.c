@@ -422,6 +422,40 @@ int srch_space_resolve(srch_space *s, int has_val, int regress, mlpc_error *err)
     if (!regress && (m == SM_VAL_MSE || m == SM_MSE))
         return bad(err, s, "metric %s: mse is for regression; use %s", METRICS[m], m == SM_MSE ? "loss" : "val_loss");
     if (s->maximize < 0) s->maximize = m == SM_VAL_ACC || m == SM_ACC;
+    /* output activation and loss: every pair the space can draw must work
+     * (the rule of mlpc train, docs/cli.md); ranges are not allowed for enums */
+    {
+        const srch_param *pa = &s->p[P_OUT_ACT], *pl = &s->p[P_LOSS];
+        int na = pa->given ? pa->n : 1, nl = pl->given ? pl->n : 1;
+        for (int i = 0; i < na; i++) {
+            int out = pa->given ? (int)pa->v[i] : regress ? MLPC_ACT_LINEAR : MLPC_ACT_SOFTMAX;
+            for (int j = 0; j < nl; j++) {
+                int loss = pl->given ? (int)pl->v[j]
+                           : !regress && out == MLPC_ACT_SOFTMAX ? MLPC_LOSS_CCE
+                           : !regress && out == MLPC_ACT_SIGMOID ? MLPC_LOSS_BCE
+                                                                 : MLPC_LOSS_MSE;
+                const char *why = NULL;
+                if (regress && (out == MLPC_ACT_SOFTMAX || loss == MLPC_LOSS_CCE))
+                    why = "softmax and cce are not for regression";
+                else if (loss == MLPC_LOSS_CCE && out != MLPC_ACT_SOFTMAX)
+                    why = "cce needs a softmax output";
+                else if (loss == MLPC_LOSS_BCE && out != MLPC_ACT_SIGMOID)
+                    why = "bce needs a sigmoid output";
+                else if (out == MLPC_ACT_SOFTMAX && loss != MLPC_LOSS_CCE)
+                    why = "a softmax output needs cce";
+                if (why)
+                    return bad(err, s, "out_act %s with loss %s: %s (see the table in docs/cli.md)",
+                               mlpc_act_name((mlpc_act)out), mlpc_loss_name((mlpc_loss)loss), why);
+            }
+        }
+    }
+    /* momentum applies to sgd only: some trial must use sgd */
+    if (s->p[P_MOMENTUM].given) {
+        const srch_param *po = &s->p[P_OPT];
+        int sgd = !po->given;
+        for (int i = 0; po->given && i < po->n; i++) sgd |= (int)po->v[i] == MLPC_OPT_SGD;
+        if (!sgd) return bad(err, s, "momentum: applies only to opt sgd, which the space's opt does not include");
+    }
     if (s->grid) {
         uint64_t g = srch_grid_size(s);
         if (s->trials == 0) s->trials = (int)g;

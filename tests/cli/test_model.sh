@@ -106,6 +106,23 @@ check "info --json fields" grep -q '"layers":\[{"in":2,"out":8,"act":"tanh","par
 if command -v python3 >/dev/null 2>&1; then
     check "info --json parses" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["params"]==42 and d["metrics"]["task"]=="classify"' "$T/out"
 fi
+# info --json's config is accepted by --config as it is: same settings
+if command -v python3 >/dev/null 2>&1; then
+    expect_ok "train for the config round trip" train --train "$CSV" --layers 2-8-2 --act tanh --opt adam \
+        --lr 0.01 --batch 16 --epochs 2 --val-split 20 --early-stop 3 --sched plateau --sched-patience 2 \
+        --save "$T/rt.mlpc" --run rt
+    sed -n 1p "$T/out" >"$T/rt1.txt"
+    run info "$T/rt.mlpc" --json
+    python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))["config"], open(sys.argv[2], "w"))' \
+        "$T/out" "$T/rt.json"
+    expect_ok "train --config with info --json's config" train --config "$T/rt.json" --train "$CSV" --run rt
+    sed -n 1p "$T/out" >"$T/rt2.txt"
+    check "round trip: the same settings line" cmp -s "$T/rt1.txt" "$T/rt2.txt"
+    # the library's form (older models): "acts", "shuffle", every optimizer field
+    printf '%s\n' '{"layers":"2-8-2","acts":["tanh","softmax"],"loss":"cce","init":"glorot","norm":"scale","opt":"adam","lr":0.01,"momentum":0,"nesterov":false,"rho":0.9,"beta1":0.9,"beta2":0.999,"eps":1e-07,"l2":0,"sched":"constant","sched_factor":0.5,"sched_step":10,"sched_patience":3,"min_lr":0,"batch":16,"epochs":2,"seed":1,"threads":1,"shuffle":true,"early_stop":0,"es_metric":"loss","es_min_delta":0,"es_restore_best":true}' >"$T/lib.json"
+    expect_ok "train --config with the library's form" train --config "$T/lib.json" --train "$CSV"
+    check "library form: settings" out_has "layers 2-8-2  act tanh/softmax  loss cce  opt adam  lr 0.01  batch 16  epochs 2"
+fi
 head -c 60 "$M" >"$T/trunc.mlpc"
 expect_fail "info: truncated model" 1 "$T/trunc.mlpc" info "$T/trunc.mlpc"
 expect_fail "eval: truncated model" 1 "$T/trunc.mlpc" eval "$T/trunc.mlpc" --test "$CSV"

@@ -50,6 +50,15 @@ expect_ok "sgd with momentum and nesterov" train --train "$CSV" --layers 2-4-2 -
 expect_ok "plateau with patience, factor and min-lr" train --train "$CSV" --layers 2-4-2 --sched plateau \
     --sched-patience 1 --sched-factor 0.5 --min-lr 0.0001 --epochs 1 --quiet
 
+# the search's space: the same rule for every out_act x loss pair it can draw
+printf '{"study": "s", "data": "lorenz", "trials": 1, "params": {"depth": 1, "width": [4], "out_act": ["linear", "softmax"], "loss": "mse", "opt": "adam", "epochs": 1}}\n' >"$T/sp-act.json"
+expect_fail "search: softmax with mse in the space" 2 "out_act softmax with loss mse" \
+    search "$T/sp-act.json" --db "$T/sp-act.db"
+check "search: no database for a refused space" test ! -e "$T/sp-act.db"
+printf '{"study": "s", "data": "lorenz", "trials": 1, "params": {"depth": 1, "width": [4], "momentum": 0.9, "opt": ["adam", "rmsprop"], "epochs": 1}}\n' >"$T/sp-mom.json"
+expect_fail "search: momentum without sgd" 2 "momentum: applies only to opt sgd" \
+    search "$T/sp-mom.json" --db "$T/sp-mom.db"
+
 # --- 2. outputs never overwrite inputs (same file: also through links)
 cp "$CSV" "$T/keep.csv"
 expect_fail "--save over --train" 2 "--save $T/keep.csv is the same file as the input --train $T/keep.csv" \
@@ -130,6 +139,14 @@ else
     skip "checkpoint range checks" "no python3"
 fi
 
+# config files and model files: values are range-checked with the file and the field named
+printf '{"layers": "2-4-2", "batch": -5}\n' >"$T/cb.json"
+expect_fail "config: batch out of range" 2 "config $T/cb.json: \"batch\" -5: must be a positive integer" \
+    train --config "$T/cb.json" --train "$CSV"
+printf '{"layers": "2-4-2", "epochs": 200000000}\n' >"$T/ce.json"
+expect_fail "config: epochs out of range" 2 "config $T/ce.json: \"epochs\" 200000000: must be at most 100000000" \
+    train --config "$T/ce.json" --train "$CSV"
+
 # --- 4. checkpoints: periodic (--checkpoint-every), at the end, on a signal
 # wait_lines FILE N PID: until FILE has N lines or PID is gone (guard: 300 s)
 wait_lines() {
@@ -180,4 +197,36 @@ run train --train "$CSV" --layers 2-4-2 --epochs 3 --resume "$T/e.mlpc.ckpt"
 check "end-of-run checkpoint is at the last epoch" out_has "after epoch 2"
 expect_fail "--checkpoint-every without a checkpoint" 2 "--checkpoint-every: needs --checkpoint FILE or --save FILE" \
     train --train "$CSV" --layers 2-4-2 --checkpoint-every 5
+
+# --- 7. dashboard: --allow-host for tunnels and proxies; other Hosts get 403
+expect_fail "--allow-host without --dashboard" 2 "--allow-host: only with --dashboard" \
+    train --train "$CSV" --layers 2-4-2 --allow-host localhost:8000
+expect_fail "--allow-host bad name" 2 "--allow-host a b: must be a host name" \
+    dashboard "$T" --port 0 --allow-host "a b"
+if command -v curl >/dev/null 2>&1; then
+    mkdir -p "$T/dash"
+    "$MLPC" dashboard "$T/dash" --port 0 --allow-host localhost:8000 --allow-host proxy.example \
+        >"$T/dash.out" 2>"$T/dash.err" &
+    P=$!
+    _i=0
+    while [ $_i -lt 3000 ] && ! grep -q 'http://' "$T/dash.out" && kill -0 "$P" 2>/dev/null; do
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    PORT=$(sed -n 's|^dashboard: http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$T/dash.out")
+    if [ -n "$PORT" ]; then
+        code() { curl -s -o /dev/null -w '%{http_code}' -H "Host: $1" "http://127.0.0.1:$PORT/"; }
+        check "allowed Host localhost:8000 is served" test "$(code localhost:8000)" = 200
+        check "allowed NAME without a port: any port" test "$(code proxy.example:443)" = 200
+        check "the bound address still works" test "$(code 127.0.0.1:$PORT)" = 200
+        check "another port of an allowed name gets 403" test "$(code localhost:8001)" = 403
+        check "another Host gets 403" test "$(code evil.example:8000)" = 403
+    else
+        bad "dashboard printed its URL" "$(head -c 300 "$T/dash.err")"
+    fi
+    kill "$P" 2>/dev/null
+    wait "$P" 2>/dev/null
+else
+    skip "--allow-host over HTTP" "no curl"
+fi
 finish
