@@ -26,7 +26,6 @@ kernel they used (threadpoolctl's 'architecture').
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -132,7 +131,6 @@ def child_py(a):
 
 
 def child_sklearn(a):
-    import numpy as np
     import warnings
     from sklearn.neural_network import MLPClassifier
     sys.path.insert(0, os.path.join(REPO, "bench", "peers"))
@@ -158,7 +156,7 @@ def child_sklearn(a):
 
 def child_torch(a):
     try:
-        import torch  # noqa: F401
+        import torch  # noqa: F401 - is it installed?
     except ImportError:
         emit(workload=a.workload, impl="torch", skipped="python3-torch is not installed")
         return

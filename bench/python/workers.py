@@ -3,7 +3,7 @@ mlpc.search with 1 and 2 workers (8 MNIST trials of 8 epochs on 10,000 rows); wr
 import sys, os, json
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
 import matplotlib; matplotlib.use("Agg")
-import numpy as np, pandas as pd, mlpc
+import pandas as pd, mlpc
 X, y, _, _ = mlpc.datasets.load_mnist(); X, y = X[:10000], y[:10000]
 import tempfile; tmpd = tempfile.mkdtemp(); db = os.path.join(tmpd, "workers.db")
 space = {"hidden_layer_sizes": [(32,), (64,)], "learning_rate_init": ("log", 1e-3, 1e-1), "batch_size": [32, 64]}

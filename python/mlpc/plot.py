@@ -329,9 +329,22 @@ class LivePlot:
             yl = self._lim[2 * k + 1]
             if ys:
                 lo, hi = min(ys), max(ys)
-                span = (hi - lo) or (abs(hi) * 0.1) or 1.0
-                if yl is None or lo < yl[0] or hi > yl[1] or (hi - lo) < 0.35 * (yl[1] - yl[0]):
-                    yl = (lo - 0.15 * span, hi + 0.15 * span)
+                # loss, MSE, learning rate and throughput start at 0, accuracy
+                # ends at 1: only one end moves, with 25% room, so the axes
+                # are drawn again a few times per fit, not every frame
+                acc = k == 1 and self._classify
+                if acc:
+                    want = (max(0.0, lo - 0.25 * ((1.0 - lo) or 0.1)), 1.0 + 0.02)
+                    move = yl is None or lo < yl[0]
+                elif lo >= 0:
+                    want = (0.0, hi * 1.25 if hi > 0 else 1.0)
+                    move = yl is None or hi > yl[1] or yl[0] != 0.0
+                else:
+                    span = (hi - lo) or (abs(hi) * 0.1) or 1.0
+                    want = (lo - 0.25 * span, hi + 0.25 * span)
+                    move = yl is None or lo < yl[0] or hi > yl[1]
+                if move:
+                    yl = want
             if xl != self._lim[2 * k]:
                 ax.set_xlim(*xl)
                 self._lim[2 * k] = xl

@@ -5,7 +5,6 @@ import os
 import threading
 import urllib.request
 
-import numpy as np
 import pytest
 
 import mlpc

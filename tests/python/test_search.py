@@ -107,3 +107,16 @@ def test_space_mapping():
     with pytest.raises(ValueError):
         space_to_json({"alpha": 1e-3, "batch_size": [16, 32]})
     assert space_to_json({"alpha": 3.2e-3, "batch_size": 32})["l2"] == pytest.approx(1e-4)
+
+
+def test_regression_grid_streamed(tmp_path, capfd):
+    rng = np.random.RandomState(0)
+    X = rng.rand(300, 5)
+    y = X @ np.arange(5.0) + 0.1 * rng.randn(300)
+    r = mlpc.search({"hidden_layer_sizes": [(16,), (32,)], "learning_rate_init": ("log", 1e-3, 1e-1, 3)}, X, y,
+                    sampler="grid", trials=0, epochs=3, db=str(tmp_path / "r.db"), workers=2, quiet=False)
+    assert len(r.trials) == 6 and r.output is None
+    assert sorted(set(r.trials["learning_rate_init"].round(6))) == [0.001, 0.01, 0.1]
+    assert isinstance(r.best_estimator, mlpc.MLPRegressor)
+    assert r.best_estimator.predict(X).shape == (300,)
+    assert "parallel efficiency" in capfd.readouterr().out  # the CLI's report, streamed
