@@ -217,6 +217,13 @@ asan:
 
 fast-tests: $(FAST_TESTS)
 
+# `make lint`: the 15 longest functions (candidates to split) and the layer
+# check (scripts/check-layers.sh, docs/design.md; also a test in `make test`).
+lint:
+	@echo "the 15 longest functions (lines, where, name):"
+	@sh scripts/longest-functions.sh -n 15
+	@sh scripts/check-layers.sh
+
 # `make test`: fast tier under sanitizers, then the optimized build's slow
 # tier (end-to-end MNIST, CLI checks).  MLPC_FAST=1 skips the slow tier.
 test: all tests asan python
@@ -283,6 +290,6 @@ bench: all $(BUILD)/bench_mlpc
 clean:
 	rm -rf build build-asan python/mlpc/_native python/build python/*.egg-info
 
-.PHONY: all tests fast-tests asan test install clean
+.PHONY: all tests fast-tests asan test install clean lint
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(DASH_SRC:%.c=$(BUILD)/%.d)
 -include $(wildcard $(BUILD)/src/search/*.d)

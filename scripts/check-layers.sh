@@ -67,7 +67,6 @@ include src/train/trainer.c   kernels  documented: the byte-row gather (rows8.c)
 call    src/train/trainer.c   kernels  documented: as the include above
 '
 
-tab=$(printf '\t')
 fail=0
 
 # awk program shared by the checks: reads "KIND FROM-FILE FROM-FOLDER TO-FOLDER DETAIL"
