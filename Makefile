@@ -217,9 +217,47 @@ asan:
 
 fast-tests: $(FAST_TESTS)
 
+# `make tsan`: ThreadSanitizer over the tests that exercise the thread pool
+# (test_train, test_bindings: interrupts from another thread) and the
+# dashboard's lock-free rings (test_dash_bus); own folder, run by tests/run.sh
+# as the "tsan" tier.
+TSAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
+TSAN_TESTS = test_train test_bindings test_dash_bus
+tsan:
+	$(MAKE) BUILD=build-tsan OPT=-O1 CFLAGS="$(TSAN_FLAGS)" CUDA=0 $(TSAN_TESTS:%=build-tsan/tests/%)
+
+# libFuzzer targets (tests/fuzz/): the IDX, CSV and NPY loaders and the
+# model-file reader, with clang (-fsanitize=fuzzer,address,undefined) over a
+# library built for it in build-fuzz/. `make fuzz-build` builds them (and
+# says so, building nothing, without clang); `make test` runs each for 5 s,
+# `make fuzz FUZZ_SECONDS=N` for N seconds each.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_TARGETS  = $(patsubst tests/fuzz/fuzz_%.c,build-fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
+fuzz-build:
+	@if command -v $(FUZZ_CC) >/dev/null 2>&1; then \
+	    $(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) OPT=-O1 CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" CUDA=0 build-fuzz/libmlpc.a && \
+	    $(MAKE) $(FUZZ_TARGETS); \
+	else echo "fuzz-build: $(FUZZ_CC) not found, the fuzz targets are not built (apt-get install clang)"; fi
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h build-fuzz/libmlpc.a
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
+	    build-fuzz/libmlpc.a $(LIBS)
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
+
+# `make lint`: the 15 longest functions (candidates to split) and the layer
+# check (scripts/check-layers.sh, docs/design.md; also a test in `make test`).
+lint:
+	@echo "the 15 longest functions (lines, where, name):"
+	@sh scripts/longest-functions.sh -n 15
+	@sh scripts/check-layers.sh
+
 # `make test`: fast tier under sanitizers, then the optimized build's slow
 # tier (end-to-end MNIST, CLI checks).  MLPC_FAST=1 skips the slow tier.
-test: all tests asan python
+test: all tests asan tsan fuzz-build python
 	@sh tests/run.sh
 
 # PREFIX is also compiled into device.o (the CUDA plugin's last search
@@ -281,8 +319,8 @@ bench: all $(BUILD)/bench_mlpc
 	@sh bench/run.sh $(BENCH_ARGS)
 
 clean:
-	rm -rf build build-asan python/mlpc/_native python/build python/*.egg-info
+	rm -rf build build-asan build-tsan build-fuzz python/mlpc/_native python/build python/*.egg-info
 
-.PHONY: all tests fast-tests asan test install clean
+.PHONY: all tests fast-tests asan tsan fuzz fuzz-build test install clean lint
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(DASH_SRC:%.c=$(BUILD)/%.d)
 -include $(wildcard $(BUILD)/src/search/*.d)

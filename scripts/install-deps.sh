@@ -24,6 +24,10 @@ PACKAGES="$PACKAGES libmicrohttpd-dev libcairo2-dev fonts-dejavu-core curl"
 # runner and pip/venv/setuptools/wheel for `pip install --no-build-isolation`.
 PACKAGES="$PACKAGES python3 python3-numpy python3-sklearn python3-pandas python3-matplotlib python3-pytest
 python3-nbclient python3-ipykernel python3-threadpoolctl python3-pip python3-venv python3-setuptools python3-wheel"
+# Checks in `make test`: shellcheck over the shell scripts
+# (tests/cli/test_shellcheck.sh) and clang for the libFuzzer targets
+# (tests/fuzz/, `make fuzz-build`); each is skipped without its tool.
+PACKAGES="$PACKAGES shellcheck clang"
 # The dashboard's end-to-end test drives Debian's chromium, which is large
 # (about 300 MB with its libraries): installed in CI (CI=true) or with
 # MLPC_BROWSER=1; elsewhere that test says "skipped: chromium not installed".

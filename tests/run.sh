@@ -2,9 +2,12 @@
 # tests/run.sh - the test driver behind `make test` (POSIX sh).
 #
 # Runs, from the repository root:
-#   1. fast tier: every build-asan/tests/test_* (ASan + UBSan build)
+#   1. fast tier: every build-asan/tests/test_* (ASan + UBSan build), then
+#      every build-tsan/tests/test_* (ThreadSanitizer build, `make tsan`)
 #   2. slow tier (skipped when MLPC_FAST=1): every build/tests/slow_* and
-#      every tests/cli/*.sh (with MLPC=<repo>/build/mlpc exported), then
+#      every tests/cli/*.sh (with MLPC=<repo>/build/mlpc exported), every
+#      libFuzzer target build-fuzz/fuzz_* for FUZZ_SECONDS (default 5;
+#      tests/fuzz/run.sh, `make fuzz-build`), then
 #      tests/python/run.sh (the Python package, pytest) and
 #      tests/e2e/run.sh (the dashboard in headless chromium)
 # Each program or script is one suite.  cmocka's summary lines
@@ -175,6 +178,14 @@ for bin in build-asan/tests/test_*; do
     run_suite "$(basename "$bin")" "fast, asan+ubsan" "./$bin"
 done
 [ "$found" = 1 ] || echo "note: no fast-tier programs in build-asan/tests/ (run 'make asan')"
+# the ThreadSanitizer build: the thread pool, the trainer, the dashboard's rings
+TSAN_OPTIONS="halt_on_error=0${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
+export TSAN_OPTIONS
+for bin in build-tsan/tests/test_*; do
+    if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then continue; fi
+    case $bin in *.d|*.o|*.c|*.dSYM) continue ;; esac
+    run_suite "tsan/$(basename "$bin")" "fast, tsan" "./$bin"
+done
 
 # ---------------------------------------------------------------- slow tier
 if [ "$FAST" = 1 ]; then
@@ -192,6 +203,11 @@ else
     for s in tests/cli/*.sh; do
         [ -f "$s" ] || continue
         run_script "$s"
+    done
+    # the libFuzzer targets, a few seconds each (skipped when not built)
+    for bin in build-fuzz/fuzz_*; do
+        if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then continue; fi
+        run_suite "fuzz/$(basename "$bin")" fuzz sh tests/fuzz/run.sh "${bin#build-fuzz/fuzz_}"
     done
     # the Python package (tests/python/, pytest; skipped without numpy)
     if [ -f tests/python/run.sh ]; then run_suite python/pytest python sh tests/python/run.sh; fi

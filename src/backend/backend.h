@@ -5,10 +5,14 @@
 #ifndef MLPC_BACKEND_H
 #define MLPC_BACKEND_H
 
-#include "internal.h"
+#include "core/core.h"
 #include "backend/pool.h"
+#include "kernels/kernels.h" /* the CPU kernels (GEMM variants) the backends run */
+#include "optim/optim.h"     /* mlpc_opt_step, mlpc_opt_apply */
 
 #define MLPC_BACKEND_VERSION 3
+
+typedef struct mlpc_backend mlpc_backend;
 
 /* Per-run compute state: the thread pool and scratch the kernels need
  * (allocated once when the context is made). */
@@ -18,15 +22,6 @@ typedef struct mlpc_ctx {
     int threads;
     void *scratch;       /* backend-owned (GEMM packing buffers) */
 } mlpc_ctx;
-
-/* Optimizer hyper-parameters for one update of a flat parameter range. */
-typedef struct mlpc_opt_step {
-    mlpc_opt opt;
-    float lr, momentum, rho, beta1, beta2, eps;
-    int nesterov;
-    float l2;   /* applied to this range (0 for biases) */
-    long t;     /* step number, 1-based (Adam bias correction) */
-} mlpc_opt_step;
 
 /* Plain SGD (no momentum, no L2 decay) done by the backend inside
  * weight_grad, while each block of the gradient is in registers or L1. */
@@ -100,26 +95,5 @@ void mlpc_ctx_free(mlpc_ctx *cx);
 mlpc_ctx mlpc_ctx_thread(const mlpc_ctx *cx, int tid);
 /* Name of the GEMM variant in use ("avx512", "avx2", "generic"). */
 const char *mlpc_ctx_gemm_name(const mlpc_ctx *cx);
-
-/* ---- CPU kernels (src/kernels/) -------------------------------------- */
-
-/* The naive reference GEMM: the test oracle and the fallback. */
-void mlpc_gemm_ref(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                   const float *B, int ldb, float beta, float *C, int ldc);
-
-/* Single-threaded packed GEMM variants, one per instruction set; `pack` is
- * scratch of mlpc_gemm_scratch_floats() floats. */
-typedef void (*mlpc_gemm_fn)(int ta, int tb, int M, int N, int K, float alpha, const float *A,
-                             int lda, const float *B, int ldb, float beta, float *C, int ldc,
-                             float *pack);
-void mlpc_gemm_generic(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                       const float *B, int ldb, float beta, float *C, int ldc, float *pack);
-void mlpc_gemm_avx2(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                    const float *B, int ldb, float beta, float *C, int ldc, float *pack);
-void mlpc_gemm_avx512(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                      const float *B, int ldb, float beta, float *C, int ldc, float *pack);
-size_t mlpc_gemm_scratch_floats(void);
-/* The variant this CPU runs (chosen once from cpuid), and its name. */
-mlpc_gemm_fn mlpc_gemm_select(const char **name);
 
 #endif

@@ -14,7 +14,11 @@
 #ifndef MLPC_DEVICE_H
 #define MLPC_DEVICE_H
 
-#include "internal.h"
+#include "core/core.h"
+/* known exception (scripts/check-layers.sh): device.c reads the net and
+ * dataset structs; to fix: move its net/dataset parts above nn */
+#include "data/dataset.h"
+#include "nn/net.h"
 #include "cuda/plugin.h"
 
 /* The plugin table, loaded once per path (never unloaded). On failure NULL

@@ -3,7 +3,9 @@
 #ifndef MLPC_POOL_H
 #define MLPC_POOL_H
 
-#include "internal.h"
+#include "core/core.h"
+
+typedef struct mlpc_pool mlpc_pool;
 
 /* fn runs once on every thread: tid in [0, n). */
 typedef void (*mlpc_pool_fn)(void *arg, int tid, int n);

@@ -1,6 +1,6 @@
 /* error.c - per-handle error state: a code and a one-line message; the
  * library version. */
-#include "internal.h"
+#include "core/core.h"
 
 #include <string.h>
 

@@ -3,7 +3,7 @@
  * sets, model files, configs, search spaces) opens its file here, so a FIFO,
  * a device or a file larger than the limit is one line, never a hang or an
  * allocation the size of /dev/zero. */
-#include "internal.h"
+#include "core/core.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* rng.c - xoshiro256** with splitmix64 seeding; every user owns its state. */
-#include "internal.h"
+#include "core/core.h"
 
 #include <math.h>
 #include <time.h>

@@ -4,7 +4,7 @@
 #ifndef MLPC_DATA_H
 #define MLPC_DATA_H
 
-#include "internal.h"
+#include "data/dataset.h"
 
 /* Largest class label accepted (labels are 0..MLPC_DATA_MAX_LABEL). */
 #define MLPC_DATA_MAX_LABEL (MLPC_MAX_WIDTH - 1)

@@ -11,7 +11,6 @@
  * alpha 1 and beta 0 or 1 (all the library uses) results do not depend on
  * how the caller splits M or N; other alpha/beta may round differently in
  * the epilogue where the compiler contracts it differently. */
-#include "backend/backend.h"
 #include "kernels/kernels.h"
 
 #include <string.h>

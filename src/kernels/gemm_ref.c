@@ -1,7 +1,7 @@
 /* gemm_ref.c - the naive reference GEMM: obviously correct, used as the
  * test oracle for the packed kernels and as the fallback. Accumulates in
  * double so it is a better oracle than any float kernel. */
-#include "backend/backend.h"
+#include "kernels/kernels.h"
 
 void mlpc_gemm_ref(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                    const float *B, int ldb, float beta, float *C, int ldc)

@@ -1,5 +1,5 @@
 /* gemm_select.c - run-time choice of the GEMM variant from cpuid. */
-#include "backend/backend.h"
+#include "kernels/kernels.h"
 
 #include <stdlib.h>
 #include <string.h>

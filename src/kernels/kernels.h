@@ -3,7 +3,7 @@
 #ifndef MLPC_KERNELS_H
 #define MLPC_KERNELS_H
 
-#include "internal.h"
+#include "core/core.h"
 
 /* Z[M x N] = act(Z + b), in place */
 void mlpc_k_bias_act(float *Z, const float *b, int M, int N, mlpc_act act);
@@ -59,5 +59,26 @@ void mlpc_rows8_gather(const uint8_t *codes, size_t n_in, const uint32_t *rows, 
                        const float *shift, const float *scale, float *dst);
 /* asks for the byte rows to be brought into cache */
 void mlpc_rows8_prefetch(const uint8_t *codes, size_t n_in, const uint32_t *rows, int m);
+
+/* ---- GEMM (gemm_*.c) ---------------------------------------------------- */
+
+/* The naive reference GEMM: the test oracle and the fallback. */
+void mlpc_gemm_ref(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc);
+
+/* Single-threaded packed GEMM variants, one per instruction set; `pack` is
+ * scratch of mlpc_gemm_scratch_floats() floats. */
+typedef void (*mlpc_gemm_fn)(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                             int lda, const float *B, int ldb, float beta, float *C, int ldc,
+                             float *pack);
+void mlpc_gemm_generic(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                       const float *B, int ldb, float beta, float *C, int ldc, float *pack);
+void mlpc_gemm_avx2(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                    const float *B, int ldb, float beta, float *C, int ldc, float *pack);
+void mlpc_gemm_avx512(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc, float *pack);
+size_t mlpc_gemm_scratch_floats(void);
+/* The variant this CPU runs (chosen once from cpuid), and its name. */
+mlpc_gemm_fn mlpc_gemm_select(const char **name);
 
 #endif

@@ -4,6 +4,8 @@
 #define MLPC_NN_H
 
 #include "backend/backend.h"
+#include "data/dataset.h"
+#include "nn/net.h"
 
 /* Views into one activation arena for up to `rows` rows. */
 typedef struct mlpc_acts {

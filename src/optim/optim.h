@@ -3,7 +3,16 @@
 #ifndef MLPC_OPTIM_H
 #define MLPC_OPTIM_H
 
-#include "backend/backend.h"
+#include "core/core.h"
+
+/* Optimizer hyper-parameters for one update of a flat parameter range. */
+typedef struct mlpc_opt_step {
+    mlpc_opt opt;
+    float lr, momentum, rho, beta1, beta2, eps;
+    int nesterov;
+    float l2;   /* applied to this range (0 for biases) */
+    long t;     /* step number, 1-based (Adam bias correction) */
+} mlpc_opt_step;
 
 /* w, g, m, v: n floats. m is the velocity (sgd momentum), the first moment
  * (adam) or unused; v the mean square (rmsprop) or second moment (adam). */

@@ -19,7 +19,7 @@
 #ifndef MLPC_SEARCH_H
 #define MLPC_SEARCH_H
 
-#include "internal.h"
+#include "core/core.h"
 
 #include <sys/types.h>
 

@@ -13,33 +13,40 @@
 
 static size_t up64(size_t v) { return (v + 63) & ~(size_t)63; }
 
+/* the public accessors only (mlpc.h): a dataset has labels (classify, its
+ * outputs are the classes) or targets (regress) or neither */
 static size_t set_bytes(const mlpc_dataset *d)
 {
     if (!d) return 0;
-    size_t b = up64(d->n * d->n_in * sizeof(float));
-    if (d->labels) b += up64(d->n * sizeof(int32_t));
-    if (d->targets) b += up64(d->n * d->n_out * sizeof(float));
+    size_t n = mlpc_dataset_rows(d), n_in = mlpc_dataset_features(d), n_out = mlpc_dataset_outputs(d);
+    size_t b = up64(n * n_in * sizeof(float));
+    if (mlpc_dataset_labels(d)) b += up64(n * sizeof(int32_t));
+    if (mlpc_dataset_targets(d)) b += up64(n * n_out * sizeof(float));
     return b;
 }
 
 static mlpc_dataset *place(const mlpc_dataset *d, char **at, mlpc_error *err)
 {
+    size_t n = mlpc_dataset_rows(d), n_in = mlpc_dataset_features(d), n_out = mlpc_dataset_outputs(d);
+    const int32_t *labels = mlpc_dataset_labels(d);
+    const float *targets = mlpc_dataset_targets(d);
     float *x = (float *)*at;
-    memcpy(x, d->x, d->n * d->n_in * sizeof(float));
-    *at += up64(d->n * d->n_in * sizeof(float));
+    memcpy(x, mlpc_dataset_x(d), n * n_in * sizeof(float));
+    *at += up64(n * n_in * sizeof(float));
     int32_t *lab = NULL;
     float *tg = NULL;
-    if (d->labels) {
+    if (labels) {
         lab = (int32_t *)*at;
-        memcpy(lab, d->labels, d->n * sizeof(int32_t));
-        *at += up64(d->n * sizeof(int32_t));
+        memcpy(lab, labels, n * sizeof(int32_t));
+        *at += up64(n * sizeof(int32_t));
     }
-    if (d->targets) {
+    if (targets) {
         tg = (float *)*at;
-        memcpy(tg, d->targets, d->n * d->n_out * sizeof(float));
-        *at += up64(d->n * d->n_out * sizeof(float));
+        memcpy(tg, targets, n * n_out * sizeof(float));
+        *at += up64(n * n_out * sizeof(float));
     }
-    return mlpc_dataset_view(d->n, d->n_in, x, lab, d->n_classes, tg, d->n_out, d->source, err);
+    return mlpc_dataset_view(n, n_in, x, lab, labels ? (int)n_out : 0, tg, targets ? n_out : 0,
+                             mlpc_dataset_source(d), err);
 }
 
 int srch_share(srch_shared *sh, const mlpc_dataset *train, const mlpc_dataset *val, mlpc_error *err)

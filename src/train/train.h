@@ -4,6 +4,7 @@
 
 #include "nn/nn.h"
 #include "optim/optim.h"
+#include "io/io.h"
 
 #include <stdatomic.h>
 

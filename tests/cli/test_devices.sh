@@ -145,7 +145,7 @@ if [ -f "$FAKE/fake_cuda_nodriver.so" ]; then
     run eval "$T/m.mlpc" --test "$CSV" --device cuda --json
     check "fake GPU: eval --device cuda" test "$RC" -eq 0
     fl=$(sed -n 's/.*"loss":\([^,]*\),.*/\1/p' "$T/out")
-    MLPC_CUDA_PLUGIN= run eval "$T/m.mlpc" --test "$CSV" --json
+    MLPC_CUDA_PLUGIN='' run eval "$T/m.mlpc" --test "$CSV" --json
     cl=$(sed -n 's/.*"loss":\([^,]*\),.*/\1/p' "$T/out")
     check "fake GPU: eval equals the CPU's ($fl vs $cl)" \
         awk -v a="$fl" -v b="$cl" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d <= 1e-6 * b) }'
@@ -153,7 +153,7 @@ if [ -f "$FAKE/fake_cuda_nodriver.so" ]; then
         eval "$T/m.mlpc" --test "$CSV" --device cuda --gpu-memory-limit 1K
     run predict "$T/m.mlpc" --input "$T/x.csv" --device cuda --output "$T/pf.csv"
     check "fake GPU: predict --device cuda" test "$RC" -eq 0
-    MLPC_CUDA_PLUGIN= run predict "$T/m.mlpc" --input "$T/x.csv" --output "$T/pc0.csv"
+    MLPC_CUDA_PLUGIN='' run predict "$T/m.mlpc" --input "$T/x.csv" --output "$T/pc0.csv"
     check "fake GPU: predict gives the CPU's classes" cmp -s "$T/pf.csv" "$T/pc0.csv"
     expect_fail "fake GPU: cuda:1 does not exist" 2 "no GPU cuda:1: this machine has 1 CUDA device (cuda:0)" $TRAIN --device cuda:1
     run $TRAIN --device auto --gpu-memory-limit 1K

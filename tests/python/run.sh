@@ -28,7 +28,7 @@ if [ ! -f python/mlpc/_native/libmlpc.so.0 ]; then
         exit 1
     fi
 fi
-if [ -f python/mlpc/_native/libmlpc.so.0 ] && [ build/libmlpc.so.0 -nt python/mlpc/_native/libmlpc.so.0 ]; then
+if [ -f python/mlpc/_native/libmlpc.so.0 ] && [ -n "$(find build/libmlpc.so.0 -newer python/mlpc/_native/libmlpc.so.0)" ]; then
     echo "note: python/mlpc/_native/ is older than build/: testing the older library (run 'make python')"
 fi
 PYTHONPATH=$repo/python${PYTHONPATH:+:$PYTHONPATH}
@@ -39,6 +39,7 @@ trap 'rm -f "$out"' EXIT
 "$PY" -m pytest -q -p no:cacheprovider tests/python "$@" 2>&1 | tee "$out"
 # pytest's summary line: "N passed, M failed, K errors in Ts" (parts may be missing)
 last=$(grep -E '^(=+ )?[0-9]+ (passed|failed|errors?|skipped|deselected)|no tests ran' "$out" | tail -1)
+# shellcheck disable=SC2046  # splitting awk's fields is intended
 set -- $(echo "$last" | awk '{
     for (i = 2; i <= NF; i++) {
         w = $i; gsub(/[^a-z]/, "", w); n = $(i - 1); gsub(/[^0-9]/, "", n)

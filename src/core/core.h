@@ -1,0 +1,56 @@
+/* core.h - the library's bottom layer (src/core/): error helpers, checked
+ * sizes, files, random numbers, time and compiler attributes. Every folder
+ * may include it; it includes nothing of the library but mlpc.h. */
+#ifndef MLPC_CORE_H
+#define MLPC_CORE_H
+
+#include "mlpc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#if defined(__GNUC__)
+#define MLPC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define MLPC_PRINTF(a, b)
+#endif
+
+/* Run-time dispatched copies of a hot loop (AVX-512, AVX2, baseline): GCC
+ * makes one clone per target and the loader picks (ifunc). Off under the
+ * sanitizers and on other compilers, where the baseline copy runs. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
+#define MLPC_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MLPC_MULTIVERSION
+#endif
+
+/* ---- errors (src/core/error.c) ---------------------------------------- */
+
+/* Sets *e (if not NULL) to code and a formatted one-line message; returns code. */
+mlpc_status mlpc_seterr(mlpc_error *e, mlpc_status code, const char *fmt, ...) MLPC_PRINTF(3, 4);
+void mlpc_clearerr(mlpc_error *e);
+
+/* Checked size arithmetic: returns 0 on overflow. */
+int mlpc_mul_ok(size_t a, size_t b, size_t *out);
+
+/* ---- files and sizes: src/core/file.h (the CLI uses them too) ---------- */
+#include "core/file.h"
+
+/* ---- random numbers (src/core/rng.c): one state per user, no globals ---- */
+
+typedef struct mlpc_rng {
+    uint64_t s[4]; /* xoshiro256** */
+} mlpc_rng;
+
+void mlpc_rng_seed(mlpc_rng *r, uint64_t seed);
+uint64_t mlpc_rng_u64(mlpc_rng *r);
+double mlpc_rng_uniform(mlpc_rng *r); /* [0, 1) */
+double mlpc_rng_normal(mlpc_rng *r);  /* N(0, 1), Box-Muller, no cached state */
+/* Fisher-Yates permutation of idx[0..n) in place. */
+void mlpc_rng_shuffle(mlpc_rng *r, uint32_t *idx, size_t n);
+
+/* ---- time ---------------------------------------------------------------- */
+double mlpc_now(void); /* monotonic seconds */
+
+#endif /* MLPC_CORE_H */

@@ -1,0 +1,47 @@
+/* net.h - the struct behind the public mlpc_net handle and the
+ * architecture checks (src/nn/model.c, src/nn/config.c). */
+#ifndef MLPC_NET_H
+#define MLPC_NET_H
+
+#include "core/core.h"
+
+/* ---- the net (src/nn/model.c) -------------------------------------------- */
+
+struct mlpc_net {
+    mlpc_error err;
+    int n_layers;
+    int sizes[MLPC_MAX_LAYERS + 1];
+    mlpc_act act[MLPC_MAX_LAYERS];
+    mlpc_loss loss;
+    size_t n_params;
+    size_t w_off[MLPC_MAX_LAYERS]; /* offset of W_l (sizes[l] x sizes[l+1]) in params */
+    size_t b_off[MLPC_MAX_LAYERS]; /* offset of b_l (sizes[l+1]) in params */
+    float *params;                 /* the parameter arena, n_params floats */
+    mlpc_norm norm;
+    float *norm_shift;             /* sizes[0] floats, NULL when norm == NONE */
+    float *norm_scale;             /* x' = (x - shift) * scale */
+    char *meta_config;             /* JSON text or NULL */
+    char *meta_metrics;            /* JSON text or NULL */
+    /* inference workspace, made on first use */
+    int threads;                   /* for predict/evaluate, default 1 */
+    struct mlpc_ctx *cx;           /* made on first predict/evaluate */
+    float *work;                   /* activations for eval chunks */
+    int work_rows;
+    /* predict/evaluate on a CUDA device (mlpc_net_set_device), else NULL */
+    struct mlpc_devsess *dev;
+    uint64_t dev_limit;            /* its --gpu-memory-limit in bytes, 0: none */
+};
+
+/* Allocates a net with the given architecture; params zeroed, no init. */
+mlpc_net *mlpc_net_alloc(int n_layers, const int *sizes, const mlpc_act *act, mlpc_loss loss,
+                         mlpc_error *err);
+/* Validates an architecture (layer count, widths, softmax only last, loss
+ * and output activation compatible). */
+mlpc_status mlpc_arch_check(int n_layers, const int *sizes, const mlpc_act *act, mlpc_loss loss,
+                            mlpc_error *err);
+
+/* Fills the defaults that depend on other settings (lr per optimizer,
+ * factor per schedule). */
+void mlpc_config_resolve(mlpc_config *cfg);
+
+#endif /* MLPC_NET_H */
