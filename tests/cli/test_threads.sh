@@ -67,6 +67,7 @@ count_whole_run() {
     echo "$_max $_final $?"
 }
 for n in 1 2 3; do
+    # shellcheck disable=SC2046 # the three numbers are split on purpose
     set -- $(count_whole_run $n)
     if [ "$1" = "$n" ] && [ "$2" -gt 0 ] && grep -q '^done:' "$T/whole.out"; then
         ok "--threads $n: at most $n threads during the whole run, final evaluation included ($2 samples in it)"
