@@ -19,7 +19,7 @@ check "one line per epoch" test "$(grep -c '^epoch [12]/2  loss [0-9.]*  acc [0-
 check "final summary" grep -q "^done: 2 epochs" "$T/out"
 check "model saved" test -s "$M"
 check "end-of-run checkpoint saved next to the model" test -s "$M.ckpt"
-check "no temporary files left" test -z "$(ls "$T" | grep '\.tmp')"
+check "no temporary files left" test -z "$(find "$T" -name '*.tmp*' -print)"
 check "metrics: one JSON line per epoch" test "$(wc -l <"$T/m.jsonl")" -eq 2
 check "metrics: fields" grep -q '^{"run":"m","time":[0-9.]*,"epoch":1,"loss":[0-9.e-]*,"acc":[0-9.e-]*,"val_loss":null,"val_acc":null,"test_loss":null,"test_acc":null,"lr":0.01,"epoch_seconds":[0-9.e-]*,"eval_seconds":[0-9.e-]*,"samples_per_second":[0-9.e+-]*}$' "$T/m.jsonl"
 if command -v python3 >/dev/null 2>&1; then
