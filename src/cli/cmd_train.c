@@ -352,10 +352,9 @@ static void warn_target_range(const cli_cmd *c, const mlpc_dataset *d, mlpc_act 
         if (t[i] > mx) mx = t[i];
     }
     if (mn >= lo && mx <= hi) return;
-    fprintf(stderr, "mlpc %s: warning: the targets of %s span [%g, %g] but a %s output gives %s%g, %g%s: "
+    fprintf(stderr, "mlpc %s: warning: the targets of %s span [%g, %g] but a %s output gives %s%g, %g): "
                     "use --out-act linear or scale the targets\n",
-            c->name, src, (double)mn, (double)mx, mlpc_act_name(out), out == MLPC_ACT_RELU ? "[" : "(", lo, hi,
-            out == MLPC_ACT_RELU ? ")" : ")");
+            c->name, src, (double)mn, (double)mx, mlpc_act_name(out), out == MLPC_ACT_RELU ? "[" : "(", lo, hi);
 }
 
 /* A fingerprint of the training rows (features and targets, in order): a

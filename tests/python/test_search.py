@@ -23,7 +23,8 @@ def table():
 def test_search_two_workers(tmp_path, table):
     X, y = table
     db = str(tmp_path / "tiny.db")
-    r = mlpc.search(SPACE, X, y, workers=2, trials=6, epochs=6, db=db, seed=5)
+    r = mlpc.search(SPACE, X, y, workers=2, trials=6, epochs=6, db=db, seed=5,
+                    oversubscribe=True)  # 2 workers also on a 1-core machine
     df = r.trials
     assert isinstance(df, pd.DataFrame) and len(df) == 6
     for col in ("number", "state", "hidden_layer_sizes", "learning_rate_init", "activation", "batch_size",
@@ -114,7 +115,8 @@ def test_regression_grid_streamed(tmp_path, capfd):
     X = rng.rand(300, 5)
     y = X @ np.arange(5.0) + 0.1 * rng.randn(300)
     r = mlpc.search({"hidden_layer_sizes": [(16,), (32,)], "learning_rate_init": ("log", 1e-3, 1e-1, 3)}, X, y,
-                    sampler="grid", trials=0, epochs=3, db=str(tmp_path / "r.db"), workers=2, quiet=False)
+                    sampler="grid", trials=0, epochs=3, db=str(tmp_path / "r.db"), workers=2, quiet=False,
+                    oversubscribe=True)
     assert len(r.trials) == 6 and r.output is None
     assert sorted(set(r.trials["learning_rate_init"].round(6))) == [0.001, 0.01, 0.1]
     assert isinstance(r.best_estimator, mlpc.MLPRegressor)
