@@ -41,13 +41,15 @@ W = {
                                                "--loss", "quadratic", "--opt", "sgd", "--lr", "3", "--batch", "10",
                                                "--init", "normal", "--val-split", "10000"],
                est=dict(hidden_layer_sizes=(30,), activation="logistic", out_activation="logistic", loss="quadratic",
-                        solver="sgd", learning_rate_init=3.0, momentum=0.0, batch_size=10, init="normal")),
+                        solver="sgd", learning_rate_init=3.0, momentum=0.0, batch_size=10, init="normal",
+                        alpha=0.0, norm="scale")),
     "w2": dict(sizes=(200, 100, 50, 30), rows=60000,
                cli=["--layers", "784-200-100-50-30-10", "--act", "sigmoid", "--out-act", "softmax", "--loss", "cce",
                     "--opt", "rmsprop", "--lr", "0.001", "--rho", "0.9", "--eps", "1e-7", "--batch", "1500",
                     "--init", "glorot"],
                est=dict(hidden_layer_sizes=(200, 100, 50, 30), activation="logistic", solver="rmsprop",
-                        learning_rate_init=1e-3, epsilon=1e-7, batch_size=1500, init="glorot")),
+                        learning_rate_init=1e-3, epsilon=1e-7, batch_size=1500, init="glorot",
+                        alpha=0.0, norm="scale")),
 }
 
 
@@ -97,7 +99,11 @@ def child_py(a):
     sys.path.insert(0, os.path.join(REPO, "python"))
     import mlpc
     from mlpc.plot import LivePlot
-    Xtr, ytr, _, _ = mlpc.datasets.load_mnist()
+    # the CLI's settings: raw pixels, norm 'scale' fitted by the library (so the
+    # trainer gathers batches from its exact byte copy), and no L2 (alpha 0:
+    # W1 and W2 have none; scikit-learn's default 1e-4 would also take plain
+    # SGD off its fused sparse path)
+    Xtr, ytr, _, _ = mlpc.datasets.load_mnist(scale=False)
     w = W[a.workload]
     X, y = Xtr[:w["rows"]], ytr[:w["rows"]]
     kw = dict(w["est"], alpha=0.0, max_iter=a.epochs, tol=0.0, n_iter_no_change=10 ** 6, random_state=1,
