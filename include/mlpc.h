@@ -404,6 +404,11 @@ MLPC_API void mlpc_trainer_set_checkpoint(mlpc_trainer *tr, const char *path);
  * interrupted (mlpc_trainer_interrupt), the last whole epoch's state if it
  * was not written yet, so resuming equals an uninterrupted run. */
 MLPC_API void mlpc_trainer_set_checkpoint_every(mlpc_trainer *tr, double seconds);
+/* A checkpoint that cannot be written (a full disk) does not end training:
+ * mlpc_trainer_run goes on and tries the next one. Returns how many writes
+ * failed in this trainer's life; *last (may be NULL) gets the last one's
+ * message, "" when none failed. */
+MLPC_API int mlpc_trainer_checkpoint_failures(const mlpc_trainer *tr, const char **last);
 
 /* One epoch; fills *st. Returns MLPC_ERR_DIVERGED if the loss turned NaN/Inf
  * (parameters are then restored to the start of the epoch). */

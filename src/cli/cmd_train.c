@@ -1284,6 +1284,10 @@ int cmd_train(int argc, char **argv)
     if (mlpc_trainer_stopped(tr) && mlpc_trainer_stop_reason(tr))
         snprintf(reason_buf, sizeof reason_buf, "%s", mlpc_trainer_stop_reason(tr));
     const char *reason = reason_buf[0] ? reason_buf : NULL;
+    const char *ck_msg = NULL;
+    int ck_failed = mlpc_trainer_checkpoint_failures(tr, &ck_msg);
+    char ck_last[512];
+    snprintf(ck_last, sizeof ck_last, "%s", ck_msg ? ck_msg : "");
     sig_trainer = NULL; /* a late signal must not reach the freed trainer */
     mlpc_trainer_free(tr);
     tr = NULL;
@@ -1343,6 +1347,11 @@ int cmd_train(int argc, char **argv)
     if (sig_caught && ckpt && !quiet && access(ckpt, F_OK) == 0 && epochs_done < cfg.epochs)
         print_resume_command(argc, argv, ckpt);
     rc = sig_caught ? 128 + sig_caught : 0;
+    if (ck_failed) { /* training went on; the model is saved; the run still failed to checkpoint */
+        cli_error(&c, "%d checkpoint write%s failed (the last: %s)%s", ck_failed, ck_failed == 1 ? "" : "s", ck_last,
+                  save ? "; the model was saved" : "");
+        rc = CLI_EXIT_INPUT;
+    }
 #undef F
 done:
     if (metrics && fclose(metrics) != 0 && rc == 0) {

@@ -52,6 +52,8 @@ struct mlpc_trainer {
     double ckpt_every;         /* seconds between checkpoints; <= 0: after every epoch */
     double ckpt_time;          /* mlpc_now() of the last checkpoint (or of the run's start) */
     int ckpt_epoch;            /* epochs done when the last checkpoint was written, -1: none */
+    int ckpt_failures;         /* checkpoint writes that failed (training went on) */
+    char ckpt_msg[512];        /* the last failure's message */
     /* training on a CUDA device (mlpc_trainer_set_device), else NULL */
     struct mlpc_devsess *dev;
 };

@@ -123,17 +123,30 @@ void mlpc_trainer_set_checkpoint_every(mlpc_trainer *tr, double seconds)
     tr->ckpt_every = seconds > 0 ? seconds : 0;
 }
 
-/* Writes the checkpoint of the current whole-epoch state (stopped as given). */
+/* Writes the checkpoint of the current whole-epoch state (stopped as given).
+ * A failed write (a full disk) is counted, not returned: training goes on
+ * and the next checkpoint is tried (mlpc_trainer_checkpoint_failures). */
 static mlpc_status write_checkpoint(mlpc_trainer *tr, int stopped)
 {
     int was = tr->stopped;
     tr->stopped = stopped;
     mlpc_status s = mlpc_trainer_save_checkpoint(tr, tr->ckpt_path);
     tr->stopped = was;
-    if (s) return s;
+    if (s) {
+        tr->ckpt_failures++;
+        snprintf(tr->ckpt_msg, sizeof tr->ckpt_msg, "%s", tr->err.msg);
+        mlpc_clearerr(&tr->err);
+        return MLPC_OK;
+    }
     tr->ckpt_epoch = tr->epoch;
     tr->ckpt_time = mlpc_now();
     return MLPC_OK;
+}
+
+int mlpc_trainer_checkpoint_failures(const mlpc_trainer *tr, const char **last)
+{
+    if (last) *last = tr->ckpt_msg;
+    return tr->ckpt_failures;
 }
 
 static void swap_floats(float *a, float *b, size_t n)

@@ -63,6 +63,35 @@ for sig in INT TERM; do
     fi
 done
 
+# a checkpoint that cannot be written (its folder replaced by a file while
+# the run goes on) is not the end: training goes on, the model is saved,
+# and the run ends with one line saying how many checkpoints failed (exit 1)
+mkdir "$T/ck"
+"$MLPC" train --train "$T/cls.csv" --layers 2-16-2 --act tanh --opt adam --batch 4 --epochs 1000000 \
+    --checkpoint "$T/ck/c.ckpt" --checkpoint-every 0 --save "$T/ck.mlpc" --metrics "$T/ck.jsonl" \
+    >"$T/ck.out" 2>"$T/ck.err" &
+P=$!
+if wait_line "$T/ck.jsonl" "$P"; then
+    rm -rf "$T/ck"
+    : >"$T/ck" # a file where the folder was: every later checkpoint write fails
+    _i=0
+    while [ $_i -lt 3000 ] && [ "$(wc -l <"$T/ck.jsonl")" -lt 4 ] && kill -0 "$P" 2>/dev/null; do
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    kill -s INT "$P"
+    wait "$P"
+    RC=$?
+    check "a failed checkpoint: training went on past it ($(wc -l <"$T/ck.jsonl") epochs)" test "$(wc -l <"$T/ck.jsonl")" -ge 4
+    check "a failed checkpoint: exit 1 (got $RC)" test "$RC" -eq 1
+    check "a failed checkpoint: one final line says so" grep -q "^mlpc train: [0-9]* checkpoint writes* failed (the last: .*ck/c.ckpt.*); the model was saved$" "$T/ck.err"
+    run info "$T/ck.mlpc"
+    check "a failed checkpoint: the model is saved and reads back" test "$RC" -eq 0
+else
+    kill -9 "$P" 2>/dev/null
+    bad "a failed checkpoint: the run wrote a metrics line" "$(head -c 300 "$T/ck.err")"
+fi
+
 # 20 runs interrupted at random moments (start-up, an epoch, a checkpoint
 # being written, the final save): never a temporary file left, always a
 # readable model when one was saved; the delays only spread the moments,
