@@ -72,8 +72,8 @@ mkdir "$T/ck"
     >"$T/ck.out" 2>"$T/ck.err" &
 P=$!
 if wait_line "$T/ck.jsonl" "$P"; then
-    rm -rf "$T/ck"
-    : >"$T/ck" # a file where the folder was: every later checkpoint write fails
+    mv "$T/ck" "$T/ck.gone" # one rename, so no write in flight can refill it
+    : >"$T/ck"              # a file where the folder was: every later checkpoint write fails
     _i=0
     while [ $_i -lt 3000 ] && [ "$(wc -l <"$T/ck.jsonl")" -lt 4 ] && kill -0 "$P" 2>/dev/null; do
         sleep 0.1
