@@ -226,10 +226,10 @@ TSAN_TESTS = test_train test_bindings test_dash_bus
 tsan:
 	$(MAKE) BUILD=build-tsan OPT=-O1 CFLAGS="$(TSAN_FLAGS)" CUDA=0 $(TSAN_TESTS:%=build-tsan/tests/%)
 
-# libFuzzer targets (tests/fuzz/): the IDX, CSV and NPY loaders and the
-# model-file reader, with clang (-fsanitize=fuzzer,address,undefined) over a
+# libFuzzer targets (tests/fuzz/): the IDX, CSV and NPY loaders, the
+# model-file reader, SPACE.json and the JSON config, with clang (-fsanitize=fuzzer,address,undefined) over a
 # library built for it in build-fuzz/. `make fuzz-build` builds them (and
-# says so, building nothing, without clang); `make test` runs each for 5 s,
+# says so, building nothing, without clang); `make test` runs each for 30 s,
 # `make fuzz FUZZ_SECONDS=N` for N seconds each.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
@@ -237,13 +237,23 @@ FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fn
 FUZZ_TARGETS  = $(patsubst tests/fuzz/fuzz_%.c,build-fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
 fuzz-build:
 	@if command -v $(FUZZ_CC) >/dev/null 2>&1; then \
-	    $(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) OPT=-O1 CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" CUDA=0 build-fuzz/libmlpc.a && \
+	    $(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) OPT=-O1 CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" CUDA=0 MPI=0 \
+	        build-fuzz/libmlpc.a build-fuzz/libmlpc_search.a $(FUZZ_CLI) && \
 	    $(MAKE) $(FUZZ_TARGETS); \
 	else echo "fuzz-build: $(FUZZ_CC) not found, the fuzz targets are not built (apt-get install clang)"; fi
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h build-fuzz/libmlpc.a
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
-	    build-fuzz/libmlpc.a $(LIBS)
+	    $(FUZZ_EXTRA) build-fuzz/libmlpc.a $(FUZZ_LIBS) $(LIBS)
+
+# the readers above the library: SPACE.json (src/search/space.c) and the
+# JSON config (src/cli/config.c, with the flag parser it fills)
+build-fuzz/fuzz_space: FUZZ_EXTRA = build-fuzz/libmlpc_search.a
+build-fuzz/fuzz_space: FUZZ_LIBS = -lsqlite3
+build-fuzz/fuzz_space: build-fuzz/libmlpc_search.a
+FUZZ_CLI = build-fuzz/src/cli/config.o build-fuzz/src/cli/args.o
+build-fuzz/fuzz_config: FUZZ_EXTRA = $(FUZZ_CLI)
+build-fuzz/fuzz_config: $(FUZZ_CLI)
 
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh

@@ -6,7 +6,7 @@
 #      every build-tsan/tests/test_* (ThreadSanitizer build, `make tsan`)
 #   2. slow tier (skipped when MLPC_FAST=1): every build/tests/slow_* and
 #      every tests/cli/*.sh (with MLPC=<repo>/build/mlpc exported), every
-#      libFuzzer target build-fuzz/fuzz_* for FUZZ_SECONDS (default 5;
+#      libFuzzer target build-fuzz/fuzz_* for FUZZ_SECONDS (default 30;
 #      tests/fuzz/run.sh, `make fuzz-build`), then
 #      tests/python/run.sh (the Python package, pytest) and
 #      tests/e2e/run.sh (the dashboard in headless chromium)

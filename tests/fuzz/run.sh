@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/fuzz/run.sh - runs the libFuzzer targets built by `make fuzz-build`
 # (build-fuzz/fuzz_NAME, tests/fuzz/fuzz_NAME.c), each for FUZZ_SECONDS
-# (default 5: `make test`; `make fuzz FUZZ_SECONDS=600` for longer) from its
+# (default 30: `make test`; `make fuzz FUZZ_SECONDS=600` for longer) from its
 # committed seeds tests/fuzz/corpus/NAME. New inputs go to a temp folder (the
 # committed seeds stay as they are); a crash leaves its input in
 # build-fuzz/crash-NAME-* (replay: build-fuzz/fuzz_NAME FILE).
@@ -11,7 +11,7 @@
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo" || exit 2
-secs=${FUZZ_SECONDS:-5}
+secs=${FUZZ_SECONDS:-30}
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 
@@ -32,6 +32,7 @@ for name in "$@"; do
         echo "FAIL $name: $bin is not built"; fail=$((fail + 1)); continue
     fi
     "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -close_fd_mask=2 \
         -artifact_prefix="build-fuzz/crash-$name-" "$tmp/$name" "tests/fuzz/corpus/$name" >"$tmp/$name.log" 2>&1
     rc=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/$name.log")
