@@ -104,7 +104,11 @@ static int trial_resume(int fd, const srch_msg *in, mlpc_trainer *tr, srch_epoch
     memset(&e, 0, sizeof e);
     mlpc_net *ck = mlpc_net_load(path, &e);
     int n = -1;
-    if (!ck) snprintf(why, sizeof why, "%.190s", e.msg);
+    if (!ck) { /* the message names the file: once is enough */
+        size_t pl = strlen(path);
+        const char *msg = !strncmp(e.msg, path, pl) && !strncmp(e.msg + pl, ": ", 2) ? e.msg + pl + 2 : e.msg;
+        snprintf(why, sizeof why, "%.190s", msg);
+    }
     else n = srch_ckpt_records(mlpc_net_meta(ck, "metrics"), in->u.trial.fp, rec, in->u.trial.cfg.epochs, why, sizeof why);
     mlpc_net_free(ck);
     int rc = 0;
