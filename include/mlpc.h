@@ -404,6 +404,12 @@ MLPC_API void mlpc_trainer_set_checkpoint(mlpc_trainer *tr, const char *path);
  * interrupted (mlpc_trainer_interrupt), the last whole epoch's state if it
  * was not written yet, so resuming equals an uninterrupted run. */
 MLPC_API void mlpc_trainer_set_checkpoint_every(mlpc_trainer *tr, double seconds);
+/* sync 0: the checkpoint after the last epoch (or an early stop) is written
+ * atomically (temp file, rename) but without fsync, for a caller that saves
+ * the model into the same folder right after (mlpc_net_save's fsyncs then
+ * make both durable on a journaling file system). Default 1. Periodic and
+ * interrupt checkpoints are always synced. */
+MLPC_API void mlpc_trainer_set_checkpoint_final_sync(mlpc_trainer *tr, int sync);
 /* A checkpoint that cannot be written (a full disk) does not end training:
  * mlpc_trainer_run goes on and tries the next one. Returns how many writes
  * failed in this trainer's life; *last (may be NULL) gets the last one's

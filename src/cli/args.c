@@ -1,5 +1,6 @@
 /* args.c - flag parsing, value conversion and error reporting for the CLI. */
 #include "args.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -500,7 +501,7 @@ int cli_lib_error(const cli_cmd *c, const char *path, mlpc_status code, const ch
 {
     if (code == MLPC_OK) code = MLPC_ERR_IO; /* a failure without a code */
     const char *m = msg && *msg ? msg : mlpc_status_str(code);
-    if (path && *path && !strstr(m, path))
+    if (path && *path && !strstr(m, mlpc_path_name(path)))
         cli_error(c, "%s: %s", path, m);
     else
         cli_error(c, "%s", m);
@@ -517,6 +518,23 @@ int cli_check_input(const cli_cmd *c, const char *flag, const char *path)
     if (!path || !*path) {
         cli_error(c, "%s: empty file name", flag ? what : "(model)");
         return CLI_EXIT_USAGE;
+    }
+    if (!strcmp(path, "-")) { /* standard input: one input of the command at most */
+        static char first[64];
+        const char *me = flag ? flag : "(model)";
+        if (first[0] && strcmp(first, me)) {
+            cli_error(c, "%s: only one input can be - (standard input), and %s%s is - already", what,
+                      strcmp(first, "(model)") ? "--" : "", first);
+            return CLI_EXIT_USAGE;
+        }
+        snprintf(first, sizeof first, "%s", me);
+        mlpc_error e;
+        memset(&e, 0, sizeof e);
+        if (mlpc_file_check(path, "a data file", &e) != MLPC_OK) {
+            cli_error(c, "%s: %s", what, e.msg);
+            return CLI_EXIT_INPUT;
+        }
+        return 0;
     }
     struct stat st;
     if (stat(path, &st) != 0) {

@@ -1194,6 +1194,8 @@ int cmd_train(int argc, char **argv)
     if (ckpt) {
         mlpc_trainer_set_checkpoint(tr, ckpt);
         mlpc_trainer_set_checkpoint_every(tr, ckpt_every);
+        /* <save>.ckpt: the model's fsyncs in the same folder follow at once */
+        if (ckpt == ckpt_auto) mlpc_trainer_set_checkpoint_final_sync(tr, 0);
     }
     char overrides[256] = "";
     if (resume) {

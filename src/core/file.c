@@ -104,10 +104,29 @@ static mlpc_status check_regular(const char *path, const struct stat *st, const 
     return mlpc_seterr(err, MLPC_ERR_IO, "%s: is %s, not %s", path, kind_of(st->st_mode), what);
 }
 
+const char *mlpc_path_name(const char *path)
+{
+    return path && !strcmp(path, "-") ? "standard input" : path;
+}
+
+/* "-": standard input, which may be a pipe or a file, but not a terminal
+ * (reading would wait for typing) and must be open. */
+static mlpc_status check_stdin(mlpc_error *err)
+{
+    struct stat st;
+    if (fstat(STDIN_FILENO, &st) != 0)
+        return mlpc_seterr(err, MLPC_ERR_IO, "standard input (-): cannot read it: %s", strerror(errno));
+    if (isatty(STDIN_FILENO))
+        return mlpc_seterr(err, MLPC_ERR_IO, "standard input (-) is a terminal; pipe the data in, e.g. cat data.csv | mlpc ...");
+    if (S_ISDIR(st.st_mode)) return mlpc_seterr(err, MLPC_ERR_IO, "standard input (-): is a directory");
+    return MLPC_OK;
+}
+
 mlpc_status mlpc_file_check(const char *path, const char *what, mlpc_error *err)
 {
     struct stat st;
     if (!path || !*path) return mlpc_seterr(err, MLPC_ERR_ARG, "no file name given");
+    if (!strcmp(path, "-")) return check_stdin(err);
     if (stat(path, &st) != 0) return mlpc_seterr(err, MLPC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     return check_regular(path, &st, what, err);
 }
@@ -117,9 +136,16 @@ static mlpc_status read_all(const char *path, int fd, size_t size, size_t max, u
 {
     /* st_size is a first guess: the file may grow or shrink meanwhile */
     size_t cap = size + 1 > 4096 ? size + 1 : 4096, n = 0;
+    if (cap > max + 1) cap = max + 1; /* a pipe has no size to check first */
     unsigned char *buf = malloc(cap);
     if (!buf) return mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: out of memory for %zu bytes", path, cap);
     for (;;) {
+        if (n + 1 >= cap && n >= max) { /* exactly max bytes is allowed: is there one more? */
+            unsigned char one;
+            ssize_t r = read(fd, &one, 1);
+            if (r < 0 && errno == EINTR) continue;
+            if (r == 0) break;
+        }
         if (n + 1 >= cap) {
             size_t ncap = cap > max / 2 + 1 ? max + 1 : cap * 2;
             unsigned char *nb = n < max ? realloc(buf, ncap) : NULL;
@@ -156,6 +182,18 @@ mlpc_status mlpc_read_whole(const char *path, const char *what, size_t max, unsi
     *len = 0;
     if (!path || !*path) return mlpc_seterr(err, MLPC_ERR_ARG, "no file name given");
     if (max == 0) max = mlpc_input_limit();
+    if (!strcmp(path, "-")) { /* standard input: read once, bounded by the same limit */
+        static int taken;
+        if (taken) return mlpc_seterr(err, MLPC_ERR_ARG, "standard input (-) was read already: only one input can be -");
+        mlpc_status s = check_stdin(err);
+        if (s != MLPC_OK) return s;
+        taken = 1;
+        struct stat st;
+        size_t guess = fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size <= (uintmax_t)max
+                           ? (size_t)st.st_size
+                           : 0;
+        return read_all("standard input (-)", STDIN_FILENO, guess, max, out, len, err);
+    }
     /* O_NONBLOCK: opening a FIFO without a writer returns at once */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return mlpc_seterr(err, MLPC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));

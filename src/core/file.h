@@ -17,10 +17,15 @@ const char *mlpc_input_limit_hint(void);
  * (0: mlpc_input_limit()) into a malloc'ed buffer with a NUL after the last
  * byte (not counted in *len). A directory, FIFO, device or socket is
  * MLPC_ERR_IO naming the path and what it is ("not <what>"), without
- * blocking; so is a file over the limit. */
+ * blocking; so is a file over the limit. The path "-" is standard input
+ * (a pipe or a file, not a terminal), read once per process and under the
+ * same limit; messages call it "standard input (-)". */
 mlpc_status mlpc_read_whole(const char *path, const char *what, size_t max, unsigned char **out,
                            size_t *len, mlpc_error *err);
 /* The same checks by name only (no read, never blocks). */
 mlpc_status mlpc_file_check(const char *path, const char *what, mlpc_error *err);
+
+/* How messages name a path: "standard input" for "-", else the path. */
+const char *mlpc_path_name(const char *path);
 
 #endif

@@ -446,7 +446,7 @@ static mlpc_dataset *csv_load_file(const char *path, int header, const char *lab
 {
     csv_load L;
     memset(&L, 0, sizeof L);
-    L.path = path;
+    L.path = mlpc_path_name(path); /* "-": standard input */
     L.task = task;
     if (!path || !*path) {
         mlpc_seterr(err, MLPC_ERR_ARG, "no CSV file given");

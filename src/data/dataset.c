@@ -393,6 +393,7 @@ mlpc_status mlpc_read_file(const char *path, unsigned char **out, size_t *len, m
     size_t n = 0;
     mlpc_status s = mlpc_read_whole(path, "a data file", 0, &raw, &n, err);
     if (s != MLPC_OK) return s;
+    path = mlpc_path_name(path); /* "-": messages say standard input */
     if (n == 0) {
         free(raw);
         return mlpc_seterr(err, MLPC_ERR_FORMAT, "%s: file is empty", path);

@@ -126,6 +126,11 @@ static void remove_stale_tmps(const char *path, const char *dir)
 
 mlpc_status mlpc_atomic_write(const char *path, const void *data, size_t size, mlpc_error *err)
 {
+    return mlpc_atomic_write_sync(path, data, size, 1, err);
+}
+
+mlpc_status mlpc_atomic_write_sync(const char *path, const void *data, size_t size, int sync, mlpc_error *err)
+{
     if (!path || !*path) return mlpc_seterr(err, MLPC_ERR_ARG, "atomic write: no path given");
     if (!data && size > 0)
         return mlpc_seterr(err, MLPC_ERR_ARG, "%s: atomic write: no data given", path);
@@ -160,7 +165,7 @@ mlpc_status mlpc_atomic_write(const char *path, const void *data, size_t size, m
     const char *what = NULL;
     if (write_all(fd, data, size) != 0)
         what = "write failed";
-    else if (sync_fd(fd) != 0)
+    else if (sync && sync_fd(fd) != 0)
         what = "fsync failed";
     if (what) {
         e = errno;
@@ -178,6 +183,10 @@ mlpc_status mlpc_atomic_write(const char *path, const void *data, size_t size, m
         return mlpc_seterr(err, MLPC_ERR_IO, "%s: %s: %s", path, what, strerror(e));
     }
     free(tmp);
+    if (!sync) {
+        mlpc_clearerr(err);
+        return MLPC_OK;
+    }
 
     /* Make the rename durable. A directory we cannot open (e.g. no read
      * permission) is skipped; a failing fsync is reported. */

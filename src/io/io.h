@@ -24,5 +24,11 @@ mlpc_net *mlpc_file_read(const char *path, mlpc_blob *extra, int max_extra, int 
                          mlpc_error *err);
 /* Atomic write of a byte buffer (same protocol). */
 mlpc_status mlpc_atomic_write(const char *path, const void *data, size_t size, mlpc_error *err);
+/* The same with sync 0: temp file and rename (never a half-written file),
+ * but no fsync, for a file that a synced write into the same folder follows
+ * at once (its fsyncs make this one durable too on journaling file systems). */
+mlpc_status mlpc_atomic_write_sync(const char *path, const void *data, size_t size, int sync, mlpc_error *err);
+mlpc_status mlpc_file_write_sync(const char *path, const mlpc_net *net, const mlpc_blob *extra, int n_extra,
+                                 int sync, mlpc_error *err);
 
 #endif /* MLPC_IO_H */

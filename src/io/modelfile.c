@@ -305,12 +305,18 @@ static mlpc_status encode(const char *path, const mlpc_net *net, const mlpc_blob
 mlpc_status mlpc_file_write(const char *path, const mlpc_net *net, const mlpc_blob *extra,
                             int n_extra, mlpc_error *err)
 {
+    return mlpc_file_write_sync(path, net, extra, n_extra, 1, err);
+}
+
+mlpc_status mlpc_file_write_sync(const char *path, const mlpc_net *net, const mlpc_blob *extra, int n_extra,
+                                 int sync, mlpc_error *err)
+{
     if (!path || !*path) return mlpc_seterr(err, MLPC_ERR_ARG, "cannot save model: no path given");
     unsigned char *buf;
     size_t total;
     mlpc_status st = encode(path, net, extra, n_extra, &buf, &total, err);
     if (st) return st;
-    st = mlpc_atomic_write(path, buf, total, err);
+    st = mlpc_atomic_write_sync(path, buf, total, sync, err);
     free(buf);
     return st;
 }

@@ -85,6 +85,9 @@ typedef struct coord {
     double next_pss;
     int failed_db;
     int must_commit; /* a trial finished or went back to the queue */
+    /* trial checkpoints (trialckpt.c): on when ckpt_ms >= 0 */
+    int ckpt_ms;
+    uint64_t data_fp;
 } coord;
 
 static volatile sig_atomic_t g_stop;
@@ -276,10 +279,17 @@ static void say(const coord *c, const char *fmt, ...)
 
 static void uncount(coord *c, int j, int k);
 
+static void drop_ckpt(const coord *c, int i)
+{
+    char path[600];
+    if (c->ckpt_ms >= 0 && !srch_ckpt_path(path, sizeof path, c->o->db, c->study, i)) unlink(path);
+}
+
 static void finalize(coord *c, int i, int state, int epochs, double value, const char *error)
 {
     ctrial *t = &c->t[i];
     t->state = state;
+    drop_ckpt(c, i); /* nothing resumes it now */
     if (state == TS_FAILED) /* a failed trial's NaN at a rung no longer competes there (resolved()) */
         for (int k = 0; k < c->n_rungs; k++)
             if (isnan(t->rv[k])) uncount(c, i, k);
@@ -488,6 +498,10 @@ static void dispatch(coord *c)
         m->u.trial.cfg = cfg;
         m->u.trial.n_rungs = t->n_dec;
         memcpy(m->u.trial.rungs, c->rungs, sizeof c->rungs);
+        m->u.trial.ckpt_ms = c->ckpt_ms;
+        m->u.trial.fp = srch_hash(c->data_fp, cmd, strlen(cmd));
+        if (c->ckpt_ms < 0 || srch_ckpt_path(m->u.trial.ckpt, sizeof m->u.trial.ckpt, c->o->db, c->study, i))
+            m->u.trial.ckpt[0] = '\0';
         t->state = TS_RUNNING;
         run_add(c, i);
         t->slot = slot;
@@ -570,6 +584,11 @@ static void handle(coord *c, srch_msg *m, mlpc_error *err)
     if (m->trial < 0 || m->trial >= c->n) return;
     ctrial *t = &c->t[m->trial];
     int current = t->state == TS_RUNNING && t->attempts == m->attempt && !t->worker_done;
+    if (m->type == MSG_NOTE) {
+        m->u.done.err[sizeof m->u.done.err - 1] = '\0';
+        if (current) say(c, "trial %d: %s\n", m->trial, m->u.done.err);
+        return;
+    }
     if (m->type == MSG_EPOCHS) {
         if (!current) return;
         int n = m->u.epochs.n < SRCH_EPOCH_BATCH ? m->u.epochs.n : SRCH_EPOCH_BATCH;
@@ -596,6 +615,7 @@ static void handle(coord *c, srch_msg *m, mlpc_error *err)
     }
     if (t->attempts != m->attempt) return;
     if (t->state == TS_PRUNED) { /* pruned while it ran: add the time it spent */
+        drop_ckpt(c, m->trial); /* in case it wrote one after the decision */
         t->cpu_s = m->u.done.cpu_s;
         t->wall_s = m->u.done.wall_s;
         db_check(c, srch_trial_end(c->st, t->id, TS_PRUNED, c->rungs[t->pruned_rung], t->rv[t->pruned_rung],
@@ -901,6 +921,7 @@ int srch_run(srch_space *s, const srch_opts *o, mlpc_dataset **trainp, mlpc_data
     }
     if (srch_share(&sh, train, val, err)) goto out;
     c.data = &sh;
+    c.data_fp = srch_hash(0, sh.base, sh.size);
     /* the shared region is now the only copy: the workers fork without another */
     mlpc_dataset_free(train);
     mlpc_dataset_free(val);
@@ -957,6 +978,24 @@ int srch_run(srch_space *s, const srch_opts *o, mlpc_dataset **trainp, mlpc_data
         if (died > 0)
             say(&c, "resume: %d earlier session%s ended without finishing (killed); marked \"died\"\n", died,
                 died == 1 ? "" : "s");
+    }
+
+    /* ---- trial checkpoints: DB.trials/STUDY-NUMBER.ckpt */
+    c.ckpt_ms = 1000;
+    {
+        const char *ev = getenv("MLPC_SEARCH_CKPT_EVERY");
+        char *end = NULL;
+        double sec = ev && *ev ? strtod(ev, &end) : 1.0;
+        if (ev && *ev && (*end || !(sec >= -1 && sec <= 86400))) {
+            mlpc_seterr(err, MLPC_ERR_ARG, "MLPC_SEARCH_CKPT_EVERY=%s: expected seconds (0: every epoch, -1: no trial checkpoints)", ev);
+            goto abort_ranks;
+        }
+        c.ckpt_ms = sec < 0 ? -1 : (int)(sec * 1000 + 0.5);
+    }
+    if (c.ckpt_ms >= 0 && srch_ckpt_dir(o->db)) {
+        say(&c, "trial checkpoints: off (cannot make %s.trials: %s); a killed trial starts again from epoch 0\n", o->db,
+            strerror(errno));
+        c.ckpt_ms = -1;
     }
 
     /* ---- workers */
@@ -1036,6 +1075,7 @@ int srch_run(srch_space *s, const srch_opts *o, mlpc_dataset **trainp, mlpc_data
     srch_session_fix_totals(c.st, c.session, total_workers, total_cores);
     if (c.finals >= c.n) srch_study_finish(c.st, c.study);
     srch_store_commit(c.st);
+    if (c.finals >= c.n) srch_ckpt_clear(o->db, c.study); /* nothing is left to resume */
     if (lrc) goto out;
     if (g_stop) {
         mlpc_seterr(err, MLPC_ERR_STOPPED, "interrupted (signal %d): %d of %d trials done; continue with --resume",

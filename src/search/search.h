@@ -170,7 +170,8 @@ enum {
     MSG_EPOCHS,    /* worker -> coordinator */
     MSG_DONE,      /* worker -> coordinator */
     MSG_DIED,      /* rank r -> 0: a worker died (its trial failed) */
-    MSG_SHUTDOWN   /* 0 -> rank r, rank -> worker */
+    MSG_SHUTDOWN,  /* 0 -> rank r, rank -> worker */
+    MSG_NOTE       /* worker -> coordinator: resumed from the trial's checkpoint (u.done.epochs), or why not (u.done.err) */
 };
 
 enum { DONE_OK = 0, DONE_STOPPED, DONE_DIVERGED, DONE_ERROR, DONE_CRASHED };
@@ -192,6 +193,9 @@ typedef struct srch_msg {
             mlpc_config cfg;
             int32_t rungs[SRCH_MAX_RUNGS];
             int32_t n_rungs;
+            int32_t ckpt_ms;  /* least time between two trial checkpoints; < 0: none */
+            uint64_t fp;      /* the trial's fingerprint: its command line and the data */
+            char ckpt[512];   /* the trial's checkpoint file, "" none */
         } trial;
         struct {
             int32_t n, pad;
@@ -204,6 +208,23 @@ typedef struct srch_msg {
         } done;
     } u;
 } srch_msg;
+
+/* The trial checkpoints: written by the worker at most every ckpt_ms, with
+ * the epoch records so far, so a trial whose worker or coordinator died
+ * resumes after its last checkpoint (the records are sent again) instead of
+ * from epoch 0. The file is DB.trials/STUDY-NUMBER.ckpt. */
+int srch_ckpt_path(char *buf, size_t cap, const char *db, int64_t study, int number);
+/* Removes the study's checkpoint files (and the folder when it is empty). */
+void srch_ckpt_clear(const char *db, int64_t study);
+/* A 64-bit fingerprint of bytes, continuing from h (0 to start). */
+uint64_t srch_hash(uint64_t h, const void *p, size_t n);
+/* Makes the folder DB.trials: 0, or -1 (errno says why). */
+int srch_ckpt_dir(const char *db);
+/* The meta text of a trial checkpoint with records 1..n (malloc'ed, NULL out of memory). */
+char *srch_ckpt_meta(uint64_t fp, const srch_epoch *rec, int n);
+/* Reads the records back from a checkpoint's meta text: their count (1..cap),
+ * or -1 with the reason in why (another trial's, malformed). */
+int srch_ckpt_records(const char *meta, uint64_t fp, srch_epoch *rec, int cap, char *why, size_t wcap);
 
 /* ---- shared data ------------------------------------------------------------ */
 

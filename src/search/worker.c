@@ -57,6 +57,91 @@ static void flush_epochs(int fd, srch_msg *ep)
     ep->u.epochs.n = 0;
 }
 
+static void send_note(int fd, const srch_msg *in, int epochs, const char *text)
+{
+    srch_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = MSG_NOTE;
+    m.trial = in->trial;
+    m.attempt = in->attempt;
+    m.slot = in->slot;
+    m.u.done.epochs = epochs;
+    snprintf(m.u.done.err, sizeof m.u.done.err, "%s", text);
+    if (srch_send(fd, &m)) _exit(0);
+}
+
+/* A fresh net and trainer for the trial on the shared data; 0, or -1 with
+ * the message in msg. */
+static int make_trainer(const mlpc_config *cfg, const srch_shared *data, mlpc_net **net, mlpc_trainer **tr,
+                        char *msg, size_t cap)
+{
+    mlpc_error err;
+    memset(&err, 0, sizeof err);
+    *net = mlpc_net_create(cfg, &err);
+    *tr = *net ? mlpc_trainer_create(*net, cfg, &err) : NULL;
+    if (!*tr) {
+        snprintf(msg, cap, "%.200s", err.msg);
+        return -1;
+    }
+    mlpc_trainer_set_byte_rows(*tr, 0); /* workers share one float copy of the data */
+    if (mlpc_trainer_set_data(*tr, data->train, data->val, NULL) != MLPC_OK) {
+        snprintf(msg, cap, "%.200s", mlpc_trainer_error(*tr)->msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Resumes the trainer from the trial's checkpoint when there is one of this
+ * trial: returns the epochs done (their records in rec), 0 to start from
+ * epoch 0 (a note says why when a file was there but not usable), or -1 when
+ * the trainer was changed by a failed resume and must be made again. */
+static int trial_resume(int fd, const srch_msg *in, mlpc_trainer *tr, srch_epoch *rec)
+{
+    const char *path = in->u.trial.ckpt;
+    if (!path[0] || !rec || access(path, F_OK) != 0) return 0;
+    char why[200], note[256];
+    mlpc_error e;
+    memset(&e, 0, sizeof e);
+    mlpc_net *ck = mlpc_net_load(path, &e);
+    int n = -1;
+    if (!ck) { /* the message names the file: once is enough */
+        size_t pl = strlen(path);
+        const char *msg = !strncmp(e.msg, path, pl) && !strncmp(e.msg + pl, ": ", 2) ? e.msg + pl + 2 : e.msg;
+        snprintf(why, sizeof why, "%.190s", msg);
+    }
+    else n = srch_ckpt_records(mlpc_net_meta(ck, "metrics"), in->u.trial.fp, rec, in->u.trial.cfg.epochs, why, sizeof why);
+    mlpc_net_free(ck);
+    int rc = 0;
+    if (n > 0 && mlpc_trainer_resume(tr, path) != MLPC_OK) {
+        snprintf(why, sizeof why, "%.190s", mlpc_trainer_error(tr)->msg);
+        n = -1;
+    } else if (n > 0 && mlpc_trainer_epochs_done(tr) != n) {
+        snprintf(why, sizeof why, "its state is after epoch %d, its records after %d", mlpc_trainer_epochs_done(tr), n);
+        n = -1;
+        rc = -1;
+    }
+    if (n > 0) {
+        snprintf(note, sizeof note, "resumed from its checkpoint after epoch %d", n);
+        send_note(fd, in, n, note);
+        return n;
+    }
+    snprintf(note, sizeof note, "checkpoint %.60s ignored: %.150s; starting from epoch 0", path, why);
+    send_note(fd, in, 0, note);
+    unlink(path);
+    return rc;
+}
+
+static void trial_checkpoint(const srch_msg *in, mlpc_net *net, mlpc_trainer *tr, const srch_epoch *rec, int n)
+{
+    char *meta = srch_ckpt_meta(in->u.trial.fp, rec, n);
+    if (!meta) return;
+    mlpc_net_set_meta(net, "metrics", meta);
+    free(meta);
+    /* a checkpoint that cannot be written only means the trial cannot resume */
+    mlpc_trainer_save_checkpoint(tr, in->u.trial.ckpt);
+    mlpc_net_set_meta(net, "metrics", NULL);
+}
+
 static void run_trial(int fd, const srch_msg *in, const srch_shared *data, double gap)
 {
     const mlpc_config *cfg = &in->u.trial.cfg;
@@ -69,11 +154,10 @@ static void run_trial(int fd, const srch_msg *in, const srch_shared *data, doubl
     done.u.done.pid = (int32_t)getpid();
     done.u.done.gap_s = gap;
     double w0 = mlpc_now(), c0 = cpu_now();
-    mlpc_error err;
-    memset(&err, 0, sizeof err);
     mlpc_net *net = NULL;
     mlpc_trainer *tr = NULL;
-    int status = DONE_OK, epochs = 0;
+    int status = DONE_OK, epochs = 0, ckpt = in->u.trial.ckpt[0] && in->u.trial.ckpt_ms >= 0;
+    srch_epoch *rec = ckpt ? calloc((size_t)cfg->epochs + 1, sizeof *rec) : NULL;
     if (!ep) {
         status = DONE_ERROR;
         snprintf(done.u.done.err, sizeof done.u.done.err, "out of memory");
@@ -81,21 +165,28 @@ static void run_trial(int fd, const srch_msg *in, const srch_shared *data, doubl
     }
     *ep = done;
     ep->type = MSG_EPOCHS;
-    net = mlpc_net_create(cfg, &err);
-    if (net) tr = mlpc_trainer_create(net, cfg, &err);
-    if (!tr) {
+    if (make_trainer(cfg, data, &net, &tr, done.u.done.err, sizeof done.u.done.err)) {
         status = DONE_ERROR;
-        snprintf(done.u.done.err, sizeof done.u.done.err, "%.200s", err.msg);
         goto out;
     }
-    mlpc_trainer_set_byte_rows(tr, 0); /* workers share one float copy of the data */
-    if (mlpc_trainer_set_data(tr, data->train, data->val, NULL) != MLPC_OK) {
-        status = DONE_ERROR;
-        snprintf(done.u.done.err, sizeof done.u.done.err, "%.200s", mlpc_trainer_error(tr)->msg);
-        goto out;
-    }
-    double last_flush = mlpc_now(), last_poll = last_flush;
     int rung = 0;
+    epochs = trial_resume(fd, in, tr, rec);
+    if (epochs < 0) {
+        mlpc_trainer_free(tr);
+        mlpc_net_free(net);
+        epochs = 0;
+        if (make_trainer(cfg, data, &net, &tr, done.u.done.err, sizeof done.u.done.err)) {
+            status = DONE_ERROR;
+            goto out;
+        }
+    }
+    for (int i = 0; i < epochs; i++) { /* the records up to the checkpoint, again */
+        ep->u.epochs.e[ep->u.epochs.n++] = rec[i];
+        if (ep->u.epochs.n == SRCH_EPOCH_BATCH) flush_epochs(fd, ep);
+    }
+    while (rung < in->u.trial.n_rungs && in->u.trial.rungs[rung] <= epochs) rung++;
+    double last_flush = mlpc_now(), last_poll = last_flush;
+    double every = in->u.trial.ckpt_ms / 1e3, next_ckpt = last_flush + every;
     while (epochs < cfg->epochs) {
         mlpc_epoch_stats st;
         mlpc_status s = mlpc_trainer_epoch(tr, &st);
@@ -106,6 +197,7 @@ static void run_trial(int fd, const srch_msg *in, const srch_shared *data, doubl
         }
         epochs++;
         srch_epoch *r = &ep->u.epochs.e[ep->u.epochs.n++];
+        memset(r, 0, sizeof *r);
         r->epoch = epochs;
         r->loss = st.loss;
         r->acc = st.acc;
@@ -114,12 +206,19 @@ static void run_trial(int fd, const srch_msg *in, const srch_shared *data, doubl
         r->val_mse = st.val_mse;
         r->mse = st.mse;
         r->seconds = st.epoch_seconds + st.eval_seconds;
+        if (rec) rec[epochs - 1] = *r;
         int at_rung = rung < in->u.trial.n_rungs && epochs == in->u.trial.rungs[rung];
         if (at_rung) rung++;
         double t = mlpc_now();
         if (ep->u.epochs.n == SRCH_EPOCH_BATCH || at_rung || t - last_flush > 0.05 || epochs == cfg->epochs) {
             flush_epochs(fd, ep);
             last_flush = t;
+        }
+        if (rec && epochs < cfg->epochs && t >= next_ckpt) {
+            trial_checkpoint(in, net, tr, rec, epochs);
+            double now = mlpc_now(), cost = now - t;
+            /* at most 5% of the trial's time goes to its checkpoints */
+            next_ckpt = now + (every > 0 && every < 20 * cost ? 20 * cost : every);
         }
         if (at_rung || t - last_poll > 0.002) {
             last_poll = t;
@@ -137,12 +236,16 @@ static void run_trial(int fd, const srch_msg *in, const srch_shared *data, doubl
     }
     flush_epochs(fd, ep);
 out:
+    /* a trial that ends here (pruned, diverged, failed) is never resumed;
+     * a complete one's file goes when the coordinator records it */
+    if (status != DONE_OK && in->u.trial.ckpt[0]) unlink(in->u.trial.ckpt);
     done.u.done.status = status;
     done.u.done.epochs = epochs;
     done.u.done.cpu_s = cpu_now() - c0;
     done.u.done.wall_s = mlpc_now() - w0;
     mlpc_trainer_free(tr);
     mlpc_net_free(net);
+    free(rec);
     free(ep);
     if (srch_send(fd, &done)) _exit(0);
 }

@@ -25,6 +25,11 @@ static int host_is_le(void)
 
 mlpc_status mlpc_trainer_save_checkpoint(mlpc_trainer *tr, const char *path)
 {
+    return trainer_checkpoint_write(tr, path, 1);
+}
+
+mlpc_status trainer_checkpoint_write(mlpc_trainer *tr, const char *path, int sync)
+{
     if (!host_is_le())
         return mlpc_seterr(&tr->err, MLPC_ERR_UNSUPPORTED, "%s: checkpoints need a little-endian host", path);
     char state[1024];
@@ -42,7 +47,7 @@ mlpc_status mlpc_trainer_save_checkpoint(mlpc_trainer *tr, const char *path)
         {TAG_BEST, tr->best, bytes},
     };
     int n_extra = tr->cfg.es_patience > 0 && tr->cfg.es_restore_best ? 4 : 3;
-    return mlpc_file_write(path, tr->net, extra, n_extra, &tr->err);
+    return mlpc_file_write_sync(path, tr->net, extra, n_extra, sync, &tr->err);
 }
 
 static int get_key(const char *text, const char *key, char *out, size_t cap)

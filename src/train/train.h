@@ -52,6 +52,7 @@ struct mlpc_trainer {
     double ckpt_every;         /* seconds between checkpoints; <= 0: after every epoch */
     double ckpt_time;          /* mlpc_now() of the last checkpoint (or of the run's start) */
     int ckpt_epoch;            /* epochs done when the last checkpoint was written, -1: none */
+    int ckpt_final_sync;       /* 0: the checkpoint at the end of the run is not fsynced */
     int ckpt_failures;         /* checkpoint writes that failed (training went on) */
     char ckpt_msg[512];        /* the last failure's message */
     /* training on a CUDA device (mlpc_trainer_set_device), else NULL */
@@ -78,5 +79,8 @@ int mlpc_trainer_device_eval(mlpc_trainer *tr, const mlpc_dataset *d, double *lo
 /* loss and batch-mean gradients of n host rows on the device (parity tests) */
 mlpc_status mlpc_trainer_device_gradient(mlpc_trainer *tr, const float *x, const int32_t *labels,
                                          const float *targets, int n, float *grads, double *loss);
+
+/* mlpc_trainer_save_checkpoint with or without fsync (checkpoint.c). */
+mlpc_status trainer_checkpoint_write(mlpc_trainer *tr, const char *path, int sync);
 
 #endif

@@ -55,6 +55,7 @@ mlpc_trainer *mlpc_trainer_create(mlpc_net *net, const mlpc_config *cfg, mlpc_er
     mlpc_sched_init(&tr->sched, &tr->cfg);
     tr->es_best = INFINITY;
     tr->ckpt_epoch = -1;
+    tr->ckpt_final_sync = 1;
     tr->batch_every = 1;
     return tr;
 }
@@ -118,6 +119,8 @@ void mlpc_trainer_set_checkpoint(mlpc_trainer *tr, const char *path)
     tr->ckpt_epoch = -1;
 }
 
+void mlpc_trainer_set_checkpoint_final_sync(mlpc_trainer *tr, int sync) { tr->ckpt_final_sync = sync != 0; }
+
 void mlpc_trainer_set_checkpoint_every(mlpc_trainer *tr, double seconds)
 {
     tr->ckpt_every = seconds > 0 ? seconds : 0;
@@ -126,11 +129,11 @@ void mlpc_trainer_set_checkpoint_every(mlpc_trainer *tr, double seconds)
 /* Writes the checkpoint of the current whole-epoch state (stopped as given).
  * A failed write (a full disk) is counted, not returned: training goes on
  * and the next checkpoint is tried (mlpc_trainer_checkpoint_failures). */
-static mlpc_status write_checkpoint(mlpc_trainer *tr, int stopped)
+static mlpc_status write_checkpoint(mlpc_trainer *tr, int stopped, int sync)
 {
     int was = tr->stopped;
     tr->stopped = stopped;
-    mlpc_status s = mlpc_trainer_save_checkpoint(tr, tr->ckpt_path);
+    mlpc_status s = trainer_checkpoint_write(tr, tr->ckpt_path, sync);
     tr->stopped = was;
     if (s) {
         tr->ckpt_failures++;
@@ -171,7 +174,7 @@ static mlpc_status checkpoint_before_partial_epoch(mlpc_trainer *tr)
     for (int i = 0; i < 3; i++) swap_floats(cur[i], tr->saved + (size_t)i * np, np);
     long step = tr->step;
     tr->step = tr->saved_step;
-    mlpc_status s = write_checkpoint(tr, 0);
+    mlpc_status s = write_checkpoint(tr, 0, 1);
     tr->step = step;
     for (int i = 0; i < 3; i++) swap_floats(cur[i], tr->saved + (size_t)i * np, np);
     return s;
@@ -581,7 +584,7 @@ mlpc_status mlpc_trainer_run(mlpc_trainer *tr)
     while (tr->epoch < tr->cfg.epochs && !tr->stopped) {
         if (mlpc_trainer_check_interrupt(tr)) { /* between epochs */
             if (tr->ckpt_path && tr->ckpt_epoch != tr->epoch && tr->epoch > 0 &&
-                write_checkpoint(tr, 0))
+                write_checkpoint(tr, 0, 1))
                 return tr->err.code;
             restore_best(tr);
             break;
@@ -603,10 +606,9 @@ mlpc_status mlpc_trainer_run(mlpc_trainer *tr)
             snprintf(tr->stop_reason, sizeof tr->stop_reason, "stopped by the epoch callback");
         }
         /* periodic (ckpt_every), and always after the last epoch */
-        if (tr->ckpt_path &&
-            (tr->ckpt_every <= 0 || mlpc_now() - tr->ckpt_time >= tr->ckpt_every ||
-             tr->epoch >= tr->cfg.epochs || tr->stopped) &&
-            write_checkpoint(tr, tr->stopped))
+        int last = tr->epoch >= tr->cfg.epochs || tr->stopped;
+        if (tr->ckpt_path && (tr->ckpt_every <= 0 || mlpc_now() - tr->ckpt_time >= tr->ckpt_every || last) &&
+            write_checkpoint(tr, tr->stopped, !last || tr->ckpt_final_sync))
             return tr->err.code;
     }
     return MLPC_OK;

@@ -106,4 +106,52 @@ check "... with one warning naming the file, the span and the fix" grep -q "^mlp
 run train --train "$T/units.csv" --task regress --layers 1-4-1 --out-act linear --loss mse --epochs 1 --quiet
 check "... none with a linear output" test ! -s "$T/err"
 
+# ---- "-": CSV (plain or gzip) from standard input, once per command, under the same limit
+make_cls "$T/sin.csv" 120 ""
+expect_ok "stdin: train --train - from a pipe" train --train - --layers 2-4-2 --epochs 2 --seed 3 \
+    --save "$T/sin.mlpc" --quiet <"$T/sin.csv"
+run train --train "$T/sin.csv" --layers 2-4-2 --epochs 2 --seed 3 --save "$T/sfile.mlpc" --quiet
+cut -d, -f1,2 "$T/sin.csv" >"$T/sfeat.csv"
+# the same model (its metadata names the data, so compare what it predicts)
+same_model() {
+    "$MLPC" predict "$1" --input "$T/sfeat.csv" --proba >"$T/p1.txt" 2>&1
+    "$MLPC" predict "$T/sfile.mlpc" --input "$T/sfeat.csv" --proba >"$T/p2.txt" 2>&1
+    [ -s "$T/p1.txt" ] && cmp -s "$T/p1.txt" "$T/p2.txt"
+}
+check "stdin: the same model as from the file" same_model "$T/sin.mlpc"
+cat "$T/sin.csv" | "$MLPC" train --train - --layers 2-4-2 --epochs 2 --seed 3 --quiet >"$T/out" 2>"$T/err"
+check "stdin: cat FILE | mlpc train --train - (exit $?)" test ! -s "$T/err"
+gzip -c "$T/sin.csv" >"$T/sin.csv.gz"
+run train --train - --layers 2-4-2 --epochs 2 --seed 3 --save "$T/sgz.mlpc" --quiet <"$T/sin.csv.gz"
+check "stdin: gzip data from standard input (exit $RC)" same_model "$T/sgz.mlpc"
+run train --train - --layers 2-4-2 --epochs 2 --seed 3 <"$T/sin.csv"
+check "stdin: messages name standard input" grep -q "data standard input: 120 train rows" "$T/out"
+SIZE=$(wc -c <"$T/sin.csv" | tr -d ' ')
+MLPC_MAX_INPUT=$((SIZE - 1)) expect_fail "stdin: over the input limit" 1 \
+    "standard input (-): larger than the input limit of $((SIZE - 1)) bytes (MLPC_MAX_INPUT)" \
+    train --train - --layers 2-4-2 --epochs 1 <"$T/sin.csv"
+MLPC_MAX_INPUT=$SIZE expect_ok "stdin: exactly at the input limit" train --train - --layers 2-4-2 --epochs 1 --quiet \
+    <"$T/sin.csv"
+expect_fail "stdin: two inputs cannot both be -" 2 "--test -: only one input can be - (standard input), and --train is - already" \
+    train --train - --test - --layers 2-4-2 --epochs 1 <"$T/sin.csv"
+printf '0.1,0.2,1\n0.3,x,0\n' >"$T/sbad.csv"
+expect_fail "stdin: a bad value names standard input, line and column" 1 "standard input:2: column 2" \
+    train --train - --layers 2-4-2 --epochs 1 <"$T/sbad.csv"
+expect_fail "stdin: empty" 1 "standard input: file is empty" train --train - --layers 2-4-2 --epochs 1 </dev/null
+run predict "$T/sfile.mlpc" --input "$T/sfeat.csv"
+cp "$T/out" "$T/pred_file.txt"
+run predict "$T/sfile.mlpc" --input - <"$T/sfeat.csv"
+check "stdin: predict --input - gives what --input FILE gives (exit $RC)" cmp -s "$T/out" "$T/pred_file.txt"
+run eval "$T/sfile.mlpc" --test "$T/sin.csv"
+cp "$T/out" "$T/eval_file.txt"
+run eval "$T/sfile.mlpc" --test - <"$T/sin.csv"
+check "stdin: eval --test - gives what --test FILE gives (exit $RC)" cmp -s "$T/out" "$T/eval_file.txt"
+# --resume checks the rows of standard input like those of a file
+run train --train - --layers 2-4-2 --epochs 2 --seed 3 --checkpoint "$T/s.ckpt" --quiet <"$T/sin.csv"
+run train --train - --layers 2-4-2 --epochs 4 --seed 3 --resume "$T/s.ckpt" --quiet <"$T/sin.csv"
+check "stdin: --resume with the same rows (exit $RC)" test "$RC" -eq 0
+head -n 60 "$T/sin.csv" >"$T/shalf.csv"
+expect_fail "stdin: --resume with other rows is refused" 2 "the checkpoint was trained on other rows" \
+    train --train - --layers 2-4-2 --epochs 4 --seed 3 --resume "$T/s.ckpt" <"$T/shalf.csv"
+
 finish
