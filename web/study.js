@@ -8,7 +8,7 @@
  *   - optimization history: objective against trial number, running best;
  *   - parallel coordinates of the parameters against the objective;
  *   - the ASHA rungs: which trials reached, were pruned at, went past each;
- *   - the search's health over time: workers busy, parallelism, CPU
+ *   - the search's health over time: trials running, parallelism, CPU
  *     efficiency (as mlpc search --report computes it), and what that says
  *     about adding workers.
  * Pruned trials stay in every view. */
@@ -339,12 +339,12 @@
         { scale: "w", label: "workers", labelSize: 16, size: 50 },
         { scale: "e", side: 1, label: "efficiency", labelSize: 16, size: 50, grid: { show: false } }],
       series: [{ label: "s" },
-        { label: "workers busy", scale: "w", stroke: "#2ca02c", width: 2, paths: uPlot.paths.stepped({ align: 1 }), value: api.legendValue },
+        { label: "trials running", scale: "w", stroke: "#2ca02c", width: 2, paths: uPlot.paths.stepped({ align: 1 }), value: api.legendValue },
         { label: "parallelism", scale: "w", stroke: "#1f77b4", width: 1.6, value: api.legendValue },
         { label: "CPU efficiency", scale: "e", stroke: "#d62728", width: 1.6, dash: [6, 4], value: api.legendValue }],
     }, data);
     v.healthData = data;
-    v.healthText.textContent = last.workers + " workers on " + last.cores + " cores, " + last.busy + " busy now, " +
+    v.healthText.textContent = last.workers + " workers on " + last.cores + " cores, " + last.busy + " trials running now, " +
       last.done + " trials done; parallelism " + fmt2(last.parallelism) + " (trial wall time / elapsed), CPU efficiency " +
       fmt2(last.efficiency) + " (trial CPU / (elapsed x cores), counted as trials end). " + verdict(last);
   }
@@ -391,7 +391,7 @@
     v.rungsCard = card("ASHA rungs", api); v.rungs = el("div", "twrap"); v.rungsCard.appendChild(v.rungs);
     v.rungsCard.id = "rungs-" + id;
     v.healthCard = card("Search health: does adding workers help?", api, [
-      ["CSV", csvOf(() => v.healthData && api.toCsv(["elapsed s", "workers busy", "parallelism", "efficiency"], v.healthData), "mlpc-health.csv")],
+      ["CSV", csvOf(() => v.healthData && api.toCsv(["elapsed s", "trials running", "parallelism", "efficiency"], v.healthData), "mlpc-health.csv")],
       ["PNG", pngOf(() => v.u_health && v.u_health.ctx.canvas, "search health")]]);
     v.health = el("div", "sbody"); v.healthText = el("div", "key");
     v.healthCard.append(v.healthText, v.health); v.healthCard.id = "health-" + id;

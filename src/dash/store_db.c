@@ -110,7 +110,7 @@ int ds_sqlite_magic(const char *path)
 
 /* The schema version the search wrote (meta 'schema'): 0 when readable, or
  * -1 with the reason in why. */
-static int check_version(sqlite3 *db, char *why, size_t cap)
+int ds_check_version(sqlite3 *db, char *why, size_t cap)
 {
     sqlite3_stmt *q = NULL;
     int rc = -1;
@@ -147,7 +147,7 @@ wdb *ds_open_db(const char *path, char *err, size_t cap)
         goto fail;
     }
     sqlite3_busy_timeout(w->db, 50);
-    if (check_version(w->db, why, sizeof why)) goto fail;
+    if (ds_check_version(w->db, why, sizeof why)) goto fail;
     if (sqlite3_prepare_v2(w->db, MLPC_SEARCH_SQL_TRIALS, -1, &w->trials, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(w->db, MLPC_SEARCH_SQL_ROWS, -1, &w->rows, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(w->db, MLPC_SEARCH_SQL_STUDIES, -1, &w->studies, NULL) != SQLITE_OK ||

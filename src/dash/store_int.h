@@ -118,5 +118,9 @@ void ds_add_db(dash_store *s, const char *path);
 /* `mlpc dashboard STUDY.db`: follows it, or -1 with a message. Takes the lock. */
 int ds_watch_db(dash_store *s, const char *path, char *err, size_t cap);
 int ds_poll_db(dash_store *s, wdb *w);
+/* 0 when the search database's schema version (core/searchdb.h) can be
+ * read by this mlpc, else -1 with the reason (no file name) in why. */
+struct sqlite3;
+int ds_check_version(struct sqlite3 *db, char *why, size_t cap);
 
 #endif

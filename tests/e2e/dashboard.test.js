@@ -475,6 +475,13 @@ test("search --dashboard: the study view follows a live search, keeps pruned tri
     assert.deepEqual(problems, []);
     child.kill("SIGTERM");
     assert.equal(await exited(child), 0, out());
+    // mlpc plot STUDY.db: the same study drawn with cairo
+    fs.mkdirSync(E2E_DIR, { recursive: true });
+    const fig = path.join(E2E_DIR, "study-plot.png");
+    const pr = run(["plot", db, "-o", fig]);
+    assert.equal(pr.status, 0, pr.stderr);
+    assert.equal(fs.readFileSync(fig).subarray(1, 4).toString(), "PNG");
+    console.log(`figure: ${path.relative(REPO, fig)}`);
   } finally {
     await browser.close();
     signalAll(searchPids(child.pid), "SIGCONT");
