@@ -64,7 +64,8 @@
     trials.forEach((t) => Object.keys(t.params).forEach((k) => all.add(k)));
     for (const k of all) {
       const vals = new Set(trials.map((t) => JSON.stringify(t.params[k])));
-      if (vals.size > 1) keys.push(k); else same.push(k + " " + paramText(trials[0].params[k]));
+      /* one trial: every parameter is a column */
+      if (vals.size > 1 || trials.length < 2) keys.push(k); else same.push(k + " " + paramText(trials[0].params[k]));
     }
     return { keys, same };
   }
