@@ -124,6 +124,54 @@ static void plot_dots(cairo_t *cr, const line *l, double xlo, double xhi, double
     cairo_fill(cr);
 }
 
+/* the panel's curves, clipped to the plot area (x from xlo to xhi, y from a
+ * to b, log10 when logy) */
+static void draw_curves(cairo_t *cr, const panel *p, double xlo, double xhi, double a, double b,
+                        int logy, double px, double py, double pw, double ph, double fs)
+{
+#define MX(v) (px + ((v) - xlo) / (xhi - xlo) * pw)
+#define MY(v) (py + ph - ((logy ? log10(v) : (v)) - a) / (b - a) * ph)
+    cairo_save(cr);
+    cairo_rectangle(cr, px, py, pw, ph);
+    cairo_clip(cr);
+    double lw = fs / 7.0;
+    cairo_set_line_width(cr, lw);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    for (int i = 0; i < p->n; i++) {
+        const line *l = &p->lines[i];
+        const double *c = PALETTE[l->color % DPLOT_COLORS];
+        cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+        set_dash(cr, l->dash, lw);
+        if (l->dots) {
+            plot_dots(cr, l, xlo, xhi, a, b, logy, px, py, pw, ph, lw * 2.2);
+            continue;
+        }
+        int pen = 0, pts = 0;
+        double lx = 0, ly = 0;
+        for (int k = 0; k < l->n; k++) {
+            double xv = l->x[k], yv = l->y[(size_t)k * l->stride];
+            if (!isfinite(xv) || !isfinite(yv) || (logy && yv <= 0)) continue; /* gaps are spanned */
+            lx = MX(xv);
+            ly = MY(yv);
+            if (!pen)
+                cairo_move_to(cr, lx, ly);
+            else
+                cairo_line_to(cr, lx, ly);
+            pen = 1;
+            pts++;
+        }
+        cairo_stroke(cr);
+        if (pts == 1) { /* a single epoch: a dot */
+            cairo_arc(cr, lx, ly, lw * 1.8, 0, 2 * M_PI);
+            cairo_fill(cr);
+        }
+    }
+    cairo_set_dash(cr, NULL, 0, 0);
+    cairo_restore(cr);
+#undef MX
+#undef MY
+}
+
 void dplot_panel(cairo_t *cr, const panel *p, double x0, double y0, double w, double h,
                        double fs)
 {
@@ -237,44 +285,7 @@ void dplot_panel(cairo_t *cr, const panel *p, double x0, double y0, double w, do
         }
     }
 
-    /* the curves, clipped to the plot area */
-    cairo_save(cr);
-    cairo_rectangle(cr, px, py, pw, ph);
-    cairo_clip(cr);
-    double lw = fs / 7.0;
-    cairo_set_line_width(cr, lw);
-    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
-    for (int i = 0; i < p->n; i++) {
-        const line *l = &p->lines[i];
-        const double *c = PALETTE[l->color % DPLOT_COLORS];
-        cairo_set_source_rgb(cr, c[0], c[1], c[2]);
-        set_dash(cr, l->dash, lw);
-        if (l->dots) {
-            plot_dots(cr, l, xlo, xhi, a, b, logy, px, py, pw, ph, lw * 2.2);
-            continue;
-        }
-        int pen = 0, pts = 0;
-        double lx = 0, ly = 0;
-        for (int k = 0; k < l->n; k++) {
-            double xv = l->x[k], yv = l->y[(size_t)k * l->stride];
-            if (!isfinite(xv) || !isfinite(yv) || (logy && yv <= 0)) continue; /* gaps are spanned */
-            lx = MX(xv);
-            ly = MY(yv);
-            if (!pen)
-                cairo_move_to(cr, lx, ly);
-            else
-                cairo_line_to(cr, lx, ly);
-            pen = 1;
-            pts++;
-        }
-        cairo_stroke(cr);
-        if (pts == 1) { /* a single epoch: a dot */
-            cairo_arc(cr, lx, ly, lw * 1.8, 0, 2 * M_PI);
-            cairo_fill(cr);
-        }
-    }
-    cairo_set_dash(cr, NULL, 0, 0);
-    cairo_restore(cr);
+    draw_curves(cr, p, xlo, xhi, a, b, logy, px, py, pw, ph, fs);
 #undef MX
 #undef MY
 }
