@@ -29,14 +29,24 @@
   function rungsOf(st, trials) {
     if (!st || st.pruner !== "asha" || !(st.min_epochs > 0)) return [];
     let maxEp = 0;
-    for (const t of trials) maxEp = Math.max(maxEp, num(t.params.epochs) || 0, t.epochs || 0);
+    for (const t of trials) maxEp = Math.max(maxEp, num(t.params.epochs) || 0, t.done || t.epochs || 0);
     const out = [];
     for (let r = st.min_epochs; r < maxEp && out.length < 32; r *= Math.max(2, st.eta || 3)) out.push(r);
     return out;
   }
 
+  /* epochs done: the search records them when a trial ends; while it runs,
+   * the run's last epoch on the page */
+  function epochsOf(state, t) {
+    if (t.state !== "running") return t.epochs || 0;
+    const r = state.runs.get(t.run);
+    return Math.max(t.epochs || 0, r && r.last ? r.last.epoch : 0);
+  }
+
   function trialsOf(state, id) {
-    return [...state.trials.values()].filter((t) => t.study === id).sort((a, b) => a.number - b.number);
+    return [...state.trials.values()].filter((t) => t.study === id)
+      .map((t) => Object.assign({}, t, { done: epochsOf(state, t) }))
+      .sort((a, b) => a.number - b.number);
   }
 
   /* "complete", "running", "failed", "pruned at rung 2 (epoch 3)",
@@ -87,7 +97,7 @@
       { key: "state", label: "state", get: (t) => stateText(state, t), cls: (t) => "st " + t.state },
     ];
     keys.forEach((k) => cols.push({ key: "p:" + k, label: k, get: (t) => t.params[k], fmt: paramText }));
-    cols.push({ key: "epochs", label: "epochs", get: (t) => t.epochs });
+    cols.push({ key: "epochs", label: "epochs", get: (t) => t.done });
     cols.push({ key: "value", label: (st ? st.metric : "value") + " (objective)", get: (t) => num(t.value), fmt: fmtNum });
     cols.push({ key: "best", label: "best " + (st ? st.metric : ""), get: (t) => bestOf(state, st, t), fmt: fmtNum });
     cols.push({ key: "wall", label: "wall s", get: (t) => wallOf(t), fmt: (v) => (v === null ? "" : v.toFixed(2)) });
@@ -296,15 +306,16 @@
     if (!rungs.length) return;
     const t = el("table", "rungs");
     const h = el("tr");
-    ["rung", "epoch", "reached", "pruned here", "went on (promoted)", "deciding"].forEach((x) => h.appendChild(el("th", "", x)));
+    ["rung", "epoch", "reached", "pruned here", "went on (promoted)", "running past it"].forEach((x) => h.appendChild(el("th", "", x)));
     t.appendChild(el("thead")).appendChild(h);
     const body = t.appendChild(el("tbody"));
     const list = (ts) => ts.map((x) => "#" + x.number).join(" ");
     rungs.forEach((r, k) => {
-      const reached = trials.filter((x) => x.epochs >= r);
-      const pruned = reached.filter((x) => x.state === "pruned" && x.epochs === r);
-      const went = reached.filter((x) => x.epochs > r);
-      const deciding = reached.filter((x) => x.state === "running" && x.epochs === r);
+      const reached = trials.filter((x) => x.done >= r);
+      const pruned = reached.filter((x) => x.state === "pruned" && x.done === r);
+      const went = reached.filter((x) => x.done > r && x.state !== "running");
+      /* a running trial past the rung trains on while the rung decides */
+      const deciding = reached.filter((x) => x.state === "running");
       const row = el("tr");
       row.dataset.rung = String(k + 1);
       [String(k + 1), String(r), String(reached.length), pruned.length + "  " + list(pruned),
