@@ -188,10 +188,11 @@ $(BUILD)/embed: src/dash/tools/embed.c
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -o $@ $<
 
-$(BUILD)/gen/dash_assets.c: $(BUILD)/embed $(WEB_NPM) web/index.html web/app.js web/app.css
+$(BUILD)/gen/dash_assets.c: $(BUILD)/embed $(WEB_NPM) web/index.html web/app.js web/study.js web/app.css
 	@mkdir -p $(dir $@)
 	$(BUILD)/embed $@ / "text/html; charset=utf-8" web/index.html \
 	    /app.js "text/javascript; charset=utf-8" web/app.js \
+	    /study.js "text/javascript; charset=utf-8" web/study.js \
 	    /app.css "text/css; charset=utf-8" web/app.css \
 	    /uPlot.iife.min.js "text/javascript; charset=utf-8" $(UPLOT)/uPlot.iife.min.js \
 	    /uPlot.min.css "text/css; charset=utf-8" $(UPLOT)/uPlot.min.css

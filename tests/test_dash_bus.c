@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "core/searchdb.h"
 #include "dash/dash.h"
 
 static dash_rec epoch_rec(int epoch, double loss)
@@ -391,13 +392,8 @@ static void test_watch_search_db(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     sql(db, "PRAGMA journal_mode=WAL;"
-            "CREATE TABLE studies(id INTEGER PRIMARY KEY, name TEXT);"
-            "CREATE TABLE trials(id INTEGER PRIMARY KEY, study_id INTEGER, number INTEGER,"
-            " state TEXT, params TEXT, attempts INTEGER DEFAULT 1);"
-            "CREATE TABLE metrics(trial_id INTEGER, epoch INTEGER, loss REAL, acc REAL, mse REAL,"
-            " val_loss REAL, val_acc REAL, val_mse REAL, seconds REAL,"
-            " PRIMARY KEY(trial_id, epoch)) WITHOUT ROWID;"
-            "INSERT INTO studies VALUES(1, 'w4');"
+            MLPC_SEARCH_SCHEMA_SQL /* core/searchdb.h, as mlpc search writes it */
+            "INSERT INTO studies(id, name) VALUES(1, 'w4');"
             "INSERT INTO trials(id, study_id, number, state, params) VALUES(1, 1, 0, 'complete', '{\"layers\":\"3-8-3\"}');"
             "INSERT INTO trials(id, study_id, number, state, params) VALUES(2, 1, 1, 'running', '{\"layers\":\"3-16-3\"}');"
             "INSERT INTO trials(id, study_id, number, state, params) VALUES(3, 1, 2, 'queued', '{}');"
@@ -453,6 +449,80 @@ static void test_watch_search_db(void **state)
     dash_store_free(s);
 }
 
+/* The study view's data: a "study" event (metric, direction, pruner), one
+ * "trial" event per trial that ran (parameters, state, epochs, value, times;
+ * again when its row changes; a pruned trial keeps its run) and "health"
+ * events (workers busy, efficiency) for the running session; the schema
+ * version is checked before anything is read. */
+static void test_search_db_study(void **state)
+{
+    (void)state;
+    const char *path = tu_path("study.db");
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char q[2048];
+    double now = (double)time(NULL);
+    sql(db, "PRAGMA journal_mode=WAL;" MLPC_SEARCH_SCHEMA_SQL);
+    snprintf(q, sizeof q,
+             "INSERT INTO studies(id, name, metric, direction, sampler, canon, n_trials)"
+             " VALUES(1, 'st', 'val_acc', 'maximize', 'random', 'data=x sampler=random pruner=asha/1/3', 4);"
+             "INSERT INTO sessions(id, study_id, started, state, workers, cores) VALUES(1, 1, %.3f, 'running', 2, 2);"
+             "INSERT INTO trials(id, study_id, number, state, params, value, epochs, attempts, started, ended,"
+             " cpu_s, wall_s, session_id) VALUES"
+             " (1, 1, 0, 'complete', '{\"layers\":\"3-8-3\",\"lr\":0.01}', 0.9, 3, 1, %.3f, %.3f, 4, 4, 1),"
+             " (2, 1, 1, 'pruned', '{\"layers\":\"3-4-3\",\"lr\":0.1}', 0.5, 1, 1, %.3f, %.3f, 2, 2, 1),"
+             " (3, 1, 2, 'running', '{\"layers\":\"3-2-3\",\"lr\":0.001}', NULL, NULL, 1, %.3f, NULL, NULL, NULL, 1),"
+             " (4, 1, 3, 'queued', '{}', NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL);"
+             "INSERT INTO metrics VALUES(1, 1, 0.9, 0.5, NULL, 1.0, 0.6, NULL, 1),"
+             " (1, 2, 0.5, 0.7, NULL, 0.6, 0.8, NULL, 1), (1, 3, 0.4, 0.8, NULL, 0.5, 0.9, NULL, 1),"
+             " (2, 1, 1.5, 0.3, NULL, 1.4, 0.5, NULL, 1);",
+             now - 10, now - 10, now - 6, now - 6, now - 4, now - 2);
+    sql(db, q);
+    char err[256];
+    dash_store *s = dash_store_create(0);
+    assert_int_equal(dash_store_watch(s, path, err, sizeof err), 0);
+    dash_store_poll(s, 0);
+    assert_int_equal(dash_store_runs(s), 3); /* running before its first epoch ends: a run */
+    char *t = log_text(s);
+    assert_non_null(strstr(t, "\"type\":\"study\",\"id\":1,\"name\":\"st\""));
+    assert_non_null(strstr(t, "\"direction\":\"maximize\",\"sampler\":\"random\",\"pruner\":\"asha\","
+                              "\"min_epochs\":1,\"eta\":3,\"n_trials\":4"));
+    assert_int_equal(count(t, "\"type\":\"trial\""), 3);
+    const char *pr = strstr(t, "\"type\":\"trial\",\"run\":2,\"study\":1,\"number\":1,\"state\":\"pruned\"");
+    assert_non_null(pr);
+    assert_true(strstr(t, "\"type\":\"run\",\"id\":2,") < pr); /* its run first */
+    assert_non_null(strstr(pr, "\"params\":{\"layers\":\"3-4-3\",\"lr\":0.1},\"value\":0.5,\"epochs\":1"));
+    assert_non_null(strstr(t, "\"number\":2,\"state\":\"running\",\"attempts\":1,\"params\":{\"layers\":\"3-2-3\",\"lr\":0.001},\"value\":null"));
+    const char *h = strstr(t, "\"type\":\"health\"");
+    assert_non_null(h);
+    assert_non_null(strstr(h, "\"running\":1,\"workers\":2,\"cores\":2,\"busy\":1,\"done\":2,\"trial_cpu_s\":6,"));
+    double elapsed = atof(strstr(h, "\"elapsed\":") + 10);
+    double eff = atof(strstr(h, "\"efficiency\":") + 13);
+    assert_true(elapsed >= 9.5 && elapsed < 60);
+    assert_true(fabs(eff - 6.0 / (elapsed * 2)) < 1e-3);
+    free(t);
+    /* the running trial ends: one more trial event, its state "complete" */
+    sql(db, "INSERT INTO metrics VALUES(3, 1, 0.8, 0.6, NULL, 0.9, 0.7, NULL, 1);"
+            "UPDATE trials SET state='complete', value=0.7, epochs=1, cpu_s=1, wall_s=1 WHERE id=3;");
+    dash_store_poll(s, 0);
+    t = log_text(s);
+    assert_int_equal(count(t, "\"type\":\"trial\""), 4);
+    assert_non_null(strstr(t, "\"number\":2,\"state\":\"complete\""));
+    free(t);
+    dash_store_free(s);
+
+    /* a newer schema is refused, naming the versions */
+    sql(db, "UPDATE meta SET value='99' WHERE key='schema';");
+    s = dash_store_create(0);
+    assert_int_equal(dash_store_watch(s, path, err, sizeof err), -1);
+    assert_non_null(strstr(err, "study.db: search database schema 99, this mlpc reads schema 1 to 1"));
+    sql(db, "DROP TABLE meta;");
+    assert_int_equal(dash_store_watch(s, path, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not an mlpc search database"));
+    dash_store_free(s);
+    sqlite3_close(db);
+}
+
 /* The epoch events of run `id` in the log after its last reset (the page's
  * view of it): their epochs into ep (at most cap), the count returned. */
 static int epochs_since_reset(const char *log, int id, int *ep, int cap)
@@ -487,16 +557,11 @@ static void test_search_db_retry(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     sql(db, "PRAGMA journal_mode=WAL;"
-            "CREATE TABLE studies(id INTEGER PRIMARY KEY, name TEXT);"
-            "CREATE TABLE trials(id INTEGER PRIMARY KEY, study_id INTEGER, number INTEGER,"
-            " state TEXT, params TEXT, attempts INTEGER);"
-            "CREATE TABLE metrics(trial_id INTEGER, epoch INTEGER, loss REAL, acc REAL, mse REAL,"
-            " val_loss REAL, val_acc REAL, val_mse REAL, seconds REAL,"
-            " PRIMARY KEY(trial_id, epoch)) WITHOUT ROWID;"
-            "INSERT INTO studies VALUES(1, 'r');"
-            "INSERT INTO trials VALUES(1, 1, 0, 'running', '{\"layers\":\"3-8-3\"}', 1);"
-            "INSERT INTO trials VALUES(2, 1, 1, 'running', '{\"layers\":\"3-4-3\"}', 1);"
-            "INSERT INTO trials VALUES(3, 1, 2, 'running', '{\"layers\":\"3-2-3\"}', 1);");
+            MLPC_SEARCH_SCHEMA_SQL /* core/searchdb.h, as mlpc search writes it */
+            "INSERT INTO studies(id, name) VALUES(1, 'r');"
+            "INSERT INTO trials(id, study_id, number, state, params, attempts) VALUES(1, 1, 0, 'running', '{\"layers\":\"3-8-3\"}', 1);"
+            "INSERT INTO trials(id, study_id, number, state, params, attempts) VALUES(2, 1, 1, 'running', '{\"layers\":\"3-4-3\"}', 1);"
+            "INSERT INTO trials(id, study_id, number, state, params, attempts) VALUES(3, 1, 2, 'running', '{\"layers\":\"3-2-3\"}', 1);");
     for (int id = 1; id <= 3; id++)
         for (int e = 1; e <= 5; e++) {
             char q[200];
@@ -572,7 +637,7 @@ int main(void)
         cmocka_unit_test(test_layer_rms),             cmocka_unit_test(test_progress_bar_text),
         cmocka_unit_test(test_hook_publishes_and_chains), cmocka_unit_test(test_port_argument),
         cmocka_unit_test(test_runs_loader),           cmocka_unit_test(test_watch_search_db),
-        cmocka_unit_test(test_search_db_retry),
+        cmocka_unit_test(test_search_db_retry),       cmocka_unit_test(test_search_db_study),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

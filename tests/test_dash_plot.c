@@ -4,6 +4,9 @@
 
 #include <math.h>
 
+#include <sqlite3.h>
+
+#include "core/searchdb.h"
 #include "dash/dash.h"
 
 /* fontconfig (behind cairo's text) keeps a process-wide cache it never
@@ -114,12 +117,60 @@ static void test_errors(void **state)
     assert_int_equal(dash_plot(&none, tu_path("empty.png"), NULL, err, sizeof err), 0);
 }
 
+static void sql(sqlite3 *db, const char *q)
+{
+    char *em = NULL;
+    if (sqlite3_exec(db, q, NULL, NULL, &em) != SQLITE_OK) fail_msg("%s: %s", q, em);
+}
+
+/* `mlpc plot STUDY.db`: the study's figures in the three formats; a study
+ * that is not there, and a schema from a newer mlpc, are refused by name. */
+static void test_study(void **state)
+{
+    (void)state;
+    const char *path = tu_path("study.db");
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sql(db, MLPC_SEARCH_SCHEMA_SQL
+            "INSERT INTO studies(id, name, metric, direction, canon) VALUES(1, 's', 'val_acc', 'maximize', 'pruner=asha/1/3');"
+            "INSERT INTO sessions(id, study_id, started, ended, workers, cores) VALUES(1, 1, 100, 130, 2, 4);");
+    for (int i = 0; i < 12; i++) {
+        char q[512];
+        snprintf(q, sizeof q,
+                 "INSERT INTO trials(study_id, number, state, params, value, epochs, started, ended, cpu_s, wall_s, session_id)"
+                 " VALUES(1, %d, '%s', '{\"layers\":\"%s\",\"lr\":%g,\"opt\":\"adam\"}', %g, %d, %d, %d, 2, 2, 1);",
+                 i, i % 3 ? "complete" : "pruned", i % 2 ? "3-8-3" : "3-16-3", 0.0001 * (i + 1) * (i + 1),
+                 0.5 + 0.03 * i, i % 3 ? 9 : 1, 100 + 2 * i, 103 + 2 * i);
+        sql(db, q);
+    }
+    sqlite3_close(db);
+    char err[512];
+    dash_plot_opts o;
+    memset(&o, 0, sizeof o);
+    const char *png = tu_path("study.png"), *svg = tu_path("study.svg"), *pdf = tu_path("study.pdf");
+    assert_int_equal(dash_is_sqlite(path), 1);
+    assert_int_equal(dash_plot_study(path, NULL, png, &o, err, sizeof err), 0);
+    head_is(png, "\x89PNG", 4, 20000);
+    assert_int_equal(dash_plot_study(path, "s", svg, &o, err, sizeof err), 0);
+    head_is(svg, "<?xml", 5, 5000);
+    assert_int_equal(dash_plot_study(path, NULL, pdf, &o, err, sizeof err), 0);
+    head_is(pdf, "%PDF", 4, 2000);
+    assert_int_equal(dash_plot_study(path, "other", png, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "study.db: no study \"other\" in it"));
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sql(db, "UPDATE meta SET value='7' WHERE key='schema';");
+    sqlite3_close(db);
+    assert_int_equal(dash_plot_study(path, NULL, png, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "study.db: search database schema 7, this mlpc reads schema 1 to"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nice_ticks),
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_study),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

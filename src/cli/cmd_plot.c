@@ -14,6 +14,7 @@ static cli_flag plot_flags[] = {
     CLI_FLAG("size", "WxH", "1500x960", "size in pixels (PNG) or points (SVG, PDF)", NULL),
     CLI_FLAG("log-loss", NULL, NULL, "logarithmic y axis for the loss", NULL),
     CLI_FLAG("title", "TEXT", "none", "a title above the figures", NULL),
+    CLI_FLAG("study", "NAME", "first", "with a search database: the study to draw", NULL),
     CLI_FLAG("help", NULL, NULL, "show this help and exit", NULL),
 };
 
@@ -22,12 +23,15 @@ static const char SUMMARY[] =
     "throughput, epoch time, per-layer weight and gradient RMS - for every run in\n"
     "the metrics files (written by mlpc train --metrics; add --layer-stats for the\n"
     "RMS figures) into one PNG, SVG or PDF file.\n"
+    "Given a search database (mlpc plot STUDY.db), draws the study instead:\n"
+    "optimization history, parallel coordinates, trials in progress and CPU\n"
+    "efficiency.\n"
     "Exit status: 0 ok, 1 bad input file or I/O error, 2 usage error, 4 internal error.";
 
 int cmd_plot(int argc, char **argv)
 {
     cli_cmd c;
-    cli_cmd_init(&c, "plot", "mlpc plot METRICS.jsonl... -o FILE.png|.svg|.pdf [flags]", SUMMARY, plot_flags, (int)(sizeof plot_flags / sizeof plot_flags[0]), 1024);
+    cli_cmd_init(&c, "plot", "mlpc plot METRICS.jsonl...|STUDY.db -o FILE.png|.svg|.pdf [flags]", SUMMARY, plot_flags, (int)(sizeof plot_flags / sizeof plot_flags[0]), 1024);
     dash_runs runs;
     memset(&runs, 0, sizeof runs);
     char err[1024];
@@ -69,6 +73,28 @@ int cmd_plot(int argc, char **argv)
     }
     po.log_loss = F("log-loss")->on;
     po.title = cli_is(F("title"), "none") ? NULL : F("title")->value;
+    if ((rc = cli_check_input(&c, NULL, c.pos[0]))) goto done;
+    if (dash_is_sqlite(c.pos[0])) { /* a search database: the study's figures */
+        if (c.n_pos > 1) {
+            cli_error(&c, "give one search database (got %d files)", c.n_pos);
+            rc = CLI_EXIT_USAGE;
+            goto done;
+        }
+        const char *study = cli_is(F("study"), "first") ? NULL : F("study")->value;
+        if (dash_plot_study(c.pos[0], study, out, &po, err, sizeof err)) {
+            cli_error(&c, "%s", err);
+            rc = CLI_EXIT_INPUT;
+            goto done;
+        }
+        printf("wrote %s: study figures from %s\n", out, c.pos[0]);
+        rc = 0;
+        goto done;
+    }
+    if (F("study")->given) {
+        cli_error(&c, "--study: only with a search database (mlpc plot STUDY.db)");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
     for (int i = 0; i < c.n_pos; i++) {
         if ((rc = cli_check_input(&c, NULL, c.pos[i]))) goto done;
         if (dash_runs_load(&runs, c.pos[i], err, sizeof err)) {

@@ -52,6 +52,8 @@ static cli_flag search_flags[] = {
              "also accept this Host header (repeatable), e.g. localhost:8000 behind an SSH tunnel "
              "or a proxy; NAME without :PORT: any port",
              NULL),
+    CLI_FLAG("linger", "SECONDS", "0",
+             "keep the dashboard up this long after the search ends; -1: until Ctrl-C", NULL),
     CLI_FLAG("quiet", NULL, NULL, "print nothing but errors", "Output"),
     CLI_FLAG("help", NULL, NULL, "show this help and exit", NULL),
 };
@@ -202,6 +204,41 @@ static void *dash_waiter(void *arg)
     return NULL;
 }
 
+static volatile sig_atomic_t linger_stop;
+static void on_linger_signal(int sig)
+{
+    (void)sig;
+    linger_stop = 1;
+}
+
+/* --linger: the search is over; its dashboard process serves on until the
+ * time is up or a signal comes (the waiter thread, whose end would stop it,
+ * is still alive). */
+static void dash_linger(const dash_waiter_state *w, double linger)
+{
+    if (!w->started || w->child <= 0 || linger == 0) return;
+    FILE *out = w->quiet ? stderr : stdout;
+    if (linger < 0)
+        fprintf(out, "dashboard: still serving (Ctrl-C to stop)\n");
+    else
+        fprintf(out, "dashboard: still serving for %gs (Ctrl-C to stop)\n", linger);
+    fflush(out);
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_linger_signal;
+    sigemptyset(&sa.sa_mask);
+    linger_stop = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    for (double left = linger; !linger_stop && (linger < 0 || left > 0); left -= 0.1) {
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+        if (waitpid(w->child, NULL, WNOHANG) == w->child) break; /* it ended by itself */
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+}
+
 int cmd_search(int argc, char **argv)
 {
     cli_cmd c;
@@ -348,6 +385,13 @@ int cmd_search(int argc, char **argv)
         }
     }
 
+    double linger = 0;
+    if ((rc = cli_float(&c, F("linger"), 0, &linger))) goto done;
+    if (F("linger")->given && !F("dashboard")->on) {
+        cli_error(&c, "--linger: only with --dashboard");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
     if (F("allow-host")->given && !F("dashboard")->on) {
         cli_error(&c, "--allow-host: only with --dashboard");
         rc = CLI_EXIT_USAGE;
@@ -421,6 +465,7 @@ int cmd_search(int argc, char **argv)
         }
     }
     rc = 0;
+    dash_linger(&dw, linger); /* the search finished: not after an error or a signal */
 #undef F
 done:
     if (dw.started) {

@@ -197,6 +197,14 @@ typedef struct dash_plot_opts {
  * the extension: .png, .svg or .pdf. 0, or -1 with a message. */
 int dash_plot(const dash_runs *runs, const char *path, const dash_plot_opts *o, char *err,
               size_t cap);
+/* `mlpc plot STUDY.db`: a search study's figures (optimization history,
+ * parallel coordinates, trials in progress, CPU efficiency) to path (.png, .svg,
+ * .pdf). study: its name, NULL: the first in the database. 0, or -1 with
+ * "DB: why" in err. */
+int dash_plot_study(const char *db, const char *study, const char *path, const dash_plot_opts *o,
+                    char *err, size_t cap);
+/* 1 when the file begins with SQLite's header (a search database). */
+int dash_is_sqlite(const char *path);
 /* Tick positions for an axis from lo to hi: at most max, "nice" steps
  * (1, 2, 5 x 10^k). Returns the count. */
 int dash_nice_ticks(double lo, double hi, int max, double *ticks);

@@ -12,26 +12,17 @@
 #include <string.h>
 
 #include "dash/dash.h"
+#include "dash/plot_int.h"
 
-static const double PALETTE[10][3] = {
+/* the page's 24 colours (web/app.js) */
+static const double PALETTE[DPLOT_COLORS][3] = {
     {0.122, 0.467, 0.706}, {1.000, 0.498, 0.055}, {0.173, 0.627, 0.173}, {0.839, 0.153, 0.157},
     {0.580, 0.404, 0.741}, {0.549, 0.337, 0.294}, {0.890, 0.467, 0.761}, {0.498, 0.498, 0.498},
-    {0.737, 0.741, 0.133}, {0.090, 0.745, 0.812}};
+    {0.737, 0.741, 0.133}, {0.090, 0.745, 0.812}, {0.224, 0.231, 0.475}, {0.678, 0.286, 0.290},
+    {0.388, 0.475, 0.224}, {0.549, 0.427, 0.192}, {0.482, 0.255, 0.451}, {0.192, 0.510, 0.741},
+    {0.902, 0.333, 0.051}, {0.192, 0.639, 0.329}, {0.459, 0.420, 0.694}, {0.388, 0.388, 0.388},
+    {0.420, 0.682, 0.839}, {0.992, 0.553, 0.235}, {0.455, 0.769, 0.463}, {0.871, 0.620, 0.839}};
 
-typedef struct line {
-    const double *x, *y;
-    int n;
-    size_t stride; /* y[i * stride] */
-    int color;
-    int dash;      /* 0 solid, 1 dashed, 2 dotted, 3 dash-dot */
-} line;
-
-typedef struct panel {
-    const char *title;
-    int logy;
-    line lines[256];
-    int n;
-} panel;
 
 int dash_nice_ticks(double lo, double hi, int max, double *ticks)
 {
@@ -108,7 +99,7 @@ static void utf8_clean(const char *s, char *out, size_t cap)
     out[o] = '\0';
 }
 
-static void text(cairo_t *cr, double x, double y, const char *s_in, double ax, double ay)
+void dplot_text(cairo_t *cr, double x, double y, const char *s_in, double ax, double ay)
 {
     char s[512];
     utf8_clean(s_in, s, sizeof s);
@@ -118,7 +109,70 @@ static void text(cairo_t *cr, double x, double y, const char *s_in, double ax, d
     cairo_show_text(cr, s);
 }
 
-static void draw_panel(cairo_t *cr, const panel *p, double x0, double y0, double w, double h,
+/* a line drawn as dots only (a scatter) */
+static void plot_dots(cairo_t *cr, const line *l, double xlo, double xhi, double a, double b,
+                      int logy, double px, double py, double pw, double ph, double r)
+{
+    for (int k = 0; k < l->n; k++) {
+        double xv = l->x[k], yv = l->y[(size_t)k * l->stride];
+        if (!isfinite(xv) || !isfinite(yv) || (logy && yv <= 0)) continue;
+        double X = px + (xv - xlo) / (xhi - xlo) * pw;
+        double Y = py + ph - ((logy ? log10(yv) : yv) - a) / (b - a) * ph;
+        cairo_new_sub_path(cr);
+        cairo_arc(cr, X, Y, r, 0, 2 * M_PI);
+    }
+    cairo_fill(cr);
+}
+
+/* the panel's curves, clipped to the plot area (x from xlo to xhi, y from a
+ * to b, log10 when logy) */
+static void draw_curves(cairo_t *cr, const panel *p, double xlo, double xhi, double a, double b,
+                        int logy, double px, double py, double pw, double ph, double fs)
+{
+#define MX(v) (px + ((v) - xlo) / (xhi - xlo) * pw)
+#define MY(v) (py + ph - ((logy ? log10(v) : (v)) - a) / (b - a) * ph)
+    cairo_save(cr);
+    cairo_rectangle(cr, px, py, pw, ph);
+    cairo_clip(cr);
+    double lw = fs / 7.0;
+    cairo_set_line_width(cr, lw);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    for (int i = 0; i < p->n; i++) {
+        const line *l = &p->lines[i];
+        const double *c = PALETTE[l->color % DPLOT_COLORS];
+        cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+        set_dash(cr, l->dash, lw);
+        if (l->dots) {
+            plot_dots(cr, l, xlo, xhi, a, b, logy, px, py, pw, ph, lw * 2.2);
+            continue;
+        }
+        int pen = 0, pts = 0;
+        double lx = 0, ly = 0;
+        for (int k = 0; k < l->n; k++) {
+            double xv = l->x[k], yv = l->y[(size_t)k * l->stride];
+            if (!isfinite(xv) || !isfinite(yv) || (logy && yv <= 0)) continue; /* gaps are spanned */
+            lx = MX(xv);
+            ly = MY(yv);
+            if (!pen)
+                cairo_move_to(cr, lx, ly);
+            else
+                cairo_line_to(cr, lx, ly);
+            pen = 1;
+            pts++;
+        }
+        cairo_stroke(cr);
+        if (pts == 1) { /* a single epoch: a dot */
+            cairo_arc(cr, lx, ly, lw * 1.8, 0, 2 * M_PI);
+            cairo_fill(cr);
+        }
+    }
+    cairo_set_dash(cr, NULL, 0, 0);
+    cairo_restore(cr);
+#undef MX
+#undef MY
+}
+
+void dplot_panel(cairo_t *cr, const panel *p, double x0, double y0, double w, double h,
                        double fs)
 {
     /* frame and title */
@@ -128,7 +182,7 @@ static void draw_panel(cairo_t *cr, const panel *p, double x0, double y0, double
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
     cairo_set_font_size(cr, fs * 1.1);
-    text(cr, x0 + w / 2, y0 + fs * 0.4, p->title, 0.5, 0.0);
+    dplot_text(cr, x0 + w / 2, y0 + fs * 0.4, p->title, 0.5, 0.0);
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
     cairo_set_font_size(cr, fs * 0.85);
 
@@ -152,7 +206,7 @@ static void draw_panel(cairo_t *cr, const panel *p, double x0, double y0, double
     cairo_stroke(cr);
     if (!(xlo <= xhi)) {
         cairo_set_source_rgb(cr, 0.45, 0.45, 0.45);
-        text(cr, px + pw / 2, py + ph / 2, "no data", 0.5, 0.5);
+        dplot_text(cr, px + pw / 2, py + ph / 2, "no data", 0.5, 0.5);
         return;
     }
     if (xhi == xlo) {
@@ -184,22 +238,26 @@ static void draw_panel(cairo_t *cr, const panel *p, double x0, double y0, double
 #define MX(v) (px + ((v) - xlo) / (xhi - xlo) * pw)
 #define MY(v) (py + ph - ((logy ? log10(v) : (v)) - a) / (b - a) * ph)
 
-    /* grid and tick labels */
-    double ticks[16];
-    int nt = dash_nice_ticks(xlo, xhi, 7, ticks);
+    /* grid and tick labels (named axes: one per integer x) */
+    double ticks[DPLOT_MAX_NAMES > 16 ? DPLOT_MAX_NAMES : 16];
+    int nt = p->n_xnames ? p->n_xnames : dash_nice_ticks(xlo, xhi, 7, ticks);
     char lab[48];
     for (int i = 0; i < nt; i++) {
+        if (p->n_xnames) ticks[i] = i;
         double X = MX(ticks[i]);
-        cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
+        cairo_set_source_rgb(cr, p->n_xnames ? 0.4 : 0.9, p->n_xnames ? 0.4 : 0.9, p->n_xnames ? 0.4 : 0.9);
         cairo_move_to(cr, X, py);
         cairo_line_to(cr, X, py + ph);
         cairo_stroke(cr);
         cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
-        tick_label(lab, sizeof lab, ticks[i], nt > 1 ? ticks[1] - ticks[0] : 1, 0);
-        text(cr, X, py + ph + fs * 0.35, lab, 0.5, 0.0);
+        if (p->n_xnames)
+            snprintf(lab, sizeof lab, "%s", p->xnames[i]);
+        else
+            tick_label(lab, sizeof lab, ticks[i], nt > 1 ? ticks[1] - ticks[0] : 1, 0);
+        dplot_text(cr, X, py + ph + fs * 0.35, lab, 0.5, 0.0);
     }
     cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
-    text(cr, px + pw / 2, y0 + h - fs * 0.2, "epoch", 0.5, 1.0);
+    dplot_text(cr, px + pw / 2, y0 + h - fs * 0.2, p->xlabel ? p->xlabel : "epoch", 0.5, 1.0);
     if (logy && b - a > 1.0) {
         for (int e = (int)ceil(a); e <= (int)floor(b); e++) {
             double v = pow(10.0, e), Y = MY(v);
@@ -209,7 +267,7 @@ static void draw_panel(cairo_t *cr, const panel *p, double x0, double y0, double
             cairo_stroke(cr);
             cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
             tick_label(lab, sizeof lab, v, 1, 1);
-            text(cr, px - fs * 0.35, Y, lab, 1.0, 0.5);
+            dplot_text(cr, px - fs * 0.35, Y, lab, 1.0, 0.5);
         }
     } else {
         double lo = logy ? pow(10.0, a) : a, hi = logy ? pow(10.0, b) : b;
@@ -223,50 +281,17 @@ static void draw_panel(cairo_t *cr, const panel *p, double x0, double y0, double
             cairo_stroke(cr);
             cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
             tick_label(lab, sizeof lab, ticks[i], nt > 1 ? ticks[1] - ticks[0] : 1, 0);
-            text(cr, px - fs * 0.35, Y, lab, 1.0, 0.5);
+            dplot_text(cr, px - fs * 0.35, Y, lab, 1.0, 0.5);
         }
     }
 
-    /* the curves, clipped to the plot area */
-    cairo_save(cr);
-    cairo_rectangle(cr, px, py, pw, ph);
-    cairo_clip(cr);
-    double lw = fs / 7.0;
-    cairo_set_line_width(cr, lw);
-    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
-    for (int i = 0; i < p->n; i++) {
-        const line *l = &p->lines[i];
-        const double *c = PALETTE[l->color % 10];
-        cairo_set_source_rgb(cr, c[0], c[1], c[2]);
-        set_dash(cr, l->dash, lw);
-        int pen = 0, pts = 0;
-        double lx = 0, ly = 0;
-        for (int k = 0; k < l->n; k++) {
-            double xv = l->x[k], yv = l->y[(size_t)k * l->stride];
-            if (!isfinite(xv) || !isfinite(yv) || (logy && yv <= 0)) continue; /* gaps are spanned */
-            lx = MX(xv);
-            ly = MY(yv);
-            if (!pen)
-                cairo_move_to(cr, lx, ly);
-            else
-                cairo_line_to(cr, lx, ly);
-            pen = 1;
-            pts++;
-        }
-        cairo_stroke(cr);
-        if (pts == 1) { /* a single epoch: a dot */
-            cairo_arc(cr, lx, ly, lw * 1.8, 0, 2 * M_PI);
-            cairo_fill(cr);
-        }
-    }
-    cairo_set_dash(cr, NULL, 0, 0);
-    cairo_restore(cr);
+    draw_curves(cr, p, xlo, xhi, a, b, logy, px, py, pw, ph, fs);
 #undef MX
 #undef MY
 }
 
-static void add(panel *p, const double *x, const double *y, int n, size_t stride, int color,
-                int dash)
+void dplot_add(panel *p, const double *x, const double *y, int n, size_t stride, int color,
+               int dash)
 {
     if (p->n >= (int)(sizeof p->lines / sizeof p->lines[0])) return;
     line *l = &p->lines[p->n++];
@@ -276,6 +301,7 @@ static void add(panel *p, const double *x, const double *y, int n, size_t stride
     l->stride = stride;
     l->color = color;
     l->dash = dash;
+    l->dots = 0;
 }
 
 static int any_finite(const double *v, int n, size_t stride)
@@ -294,14 +320,14 @@ static void draw_legend(cairo_t *cr, const dash_runs *runs, int max_layers, doub
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
     cairo_set_font_size(cr, fs * 1.1);
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-    text(cr, x0 + fs, y0 + fs * 0.4, "Runs", 0.0, 0.0);
+    dplot_text(cr, x0 + fs, y0 + fs * 0.4, "Runs", 0.0, 0.0);
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
     cairo_set_font_size(cr, fs * 0.9);
     double y = y0 + fs * 2.4, lw = fs / 7.0;
     int shown = 0;
     for (int i = 0; i < runs->n && y < y0 + h - fs * 4.5; i++, shown++) {
         const dash_series *s = &runs->s[i];
-        const double *c = PALETTE[i % 10];
+        const double *c = PALETTE[i % DPLOT_COLORS];
         cairo_set_source_rgb(cr, c[0], c[1], c[2]);
         cairo_set_line_width(cr, lw * 1.4);
         cairo_move_to(cr, x0 + fs, y);
@@ -311,37 +337,37 @@ static void draw_legend(cairo_t *cr, const dash_runs *runs, int max_layers, doub
         cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
         char lab[200];
         snprintf(lab, sizeof lab, "%s  (%d epoch%s)", s->name, s->n, s->n == 1 ? "" : "s");
-        text(cr, x0 + fs * 3.8, y, lab, 0.0, 0.5);
+        dplot_text(cr, x0 + fs * 3.8, y, lab, 0.0, 0.5);
         y += fs * 1.45;
     }
     if (shown < runs->n) {
         char lab[64];
         snprintf(lab, sizeof lab, "... and %d more", runs->n - shown);
-        text(cr, x0 + fs * 3.8, y, lab, 0.0, 0.5);
+        dplot_text(cr, x0 + fs * 3.8, y, lab, 0.0, 0.5);
         y += fs * 1.45;
     }
     y += fs * 0.6;
     cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
-    text(cr, x0 + fs, y, "solid: training set   dashed: validation set", 0.0, 0.5);
+    dplot_text(cr, x0 + fs, y, "solid: training set   dashed: validation set", 0.0, 0.5);
     y += fs * 1.45;
     if (max_layers > 0) {
-        text(cr, x0 + fs, y, "RMS panels: colour = layer", 0.0, 0.5);
+        dplot_text(cr, x0 + fs, y, "RMS panels: colour = layer", 0.0, 0.5);
         double x = x0 + fs * 15.0;
         for (int l = 0; l < max_layers && l < 10; l++) {
-            const double *c = PALETTE[l % 10];
+            const double *c = PALETTE[l % DPLOT_COLORS];
             cairo_set_source_rgb(cr, c[0], c[1], c[2]);
             cairo_rectangle(cr, x, y - fs * 0.35, fs * 0.7, fs * 0.7);
             cairo_fill(cr);
             cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
             char lab[16];
             snprintf(lab, sizeof lab, "L%d", l + 1);
-            text(cr, x + fs * 0.9, y, lab, 0.0, 0.5);
+            dplot_text(cr, x + fs * 0.9, y, lab, 0.0, 0.5);
             x += fs * 3.0;
         }
         y += fs * 1.45;
         if (runs->n > 1) { /* and the run by its dash pattern */
             cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
-            text(cr, x0 + fs, y, "line pattern = run:", 0.0, 0.5);
+            dplot_text(cr, x0 + fs, y, "line pattern = run:", 0.0, 0.5);
             x = x0 + fs * 15.0;
             for (int i = 0; i < runs->n && i < 4 && x < x0 + w - fs * 8; i++) {
                 cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
@@ -351,7 +377,7 @@ static void draw_legend(cairo_t *cr, const dash_runs *runs, int max_layers, doub
                 cairo_line_to(cr, x + fs * 2.2, y);
                 cairo_stroke(cr);
                 cairo_set_dash(cr, NULL, 0, 0);
-                text(cr, x + fs * 2.6, y, runs->s[i].name, 0.0, 0.5);
+                dplot_text(cr, x + fs * 2.6, y, runs->s[i].name, 0.0, 0.5);
                 cairo_text_extents_t e;
                 cairo_text_extents(cr, runs->s[i].name, &e);
                 x += fs * 4.0 + e.x_advance;
@@ -370,6 +396,45 @@ static int ends_with(const char *s, const char *suf)
         if (c != suf[i]) return 0;
     }
     return 1;
+}
+
+/* The file's surface by its extension (.png, .svg, .pdf), or NULL with a
+ * message. */
+cairo_surface_t *dplot_open(const char *path, int W, int H, char *err, size_t cap)
+{
+    int fmt = ends_with(path, ".png") ? 0 : ends_with(path, ".svg") ? 1 : ends_with(path, ".pdf") ? 2 : -1;
+    if (fmt < 0) {
+        snprintf(err, cap, "-o %s: use a .png, .svg or .pdf file name", path);
+        return NULL;
+    }
+    cairo_surface_t *sf;
+    if (fmt == 0)
+        sf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+    else if (fmt == 1)
+        sf = cairo_svg_surface_create(path, W, H);
+    else
+        sf = cairo_pdf_surface_create(path, W, H);
+    if (cairo_surface_status(sf) != CAIRO_STATUS_SUCCESS) {
+        snprintf(err, cap, "-o %s: %s", path, cairo_status_to_string(cairo_surface_status(sf)));
+        cairo_surface_destroy(sf);
+        return NULL;
+    }
+    return sf;
+}
+
+/* Writes (PNG) or finishes (SVG, PDF) the file and frees the surface. */
+int dplot_close(cairo_surface_t *sf, const char *path, char *err, size_t cap)
+{
+    cairo_status_t st = CAIRO_STATUS_SUCCESS;
+    if (cairo_surface_get_type(sf) == CAIRO_SURFACE_TYPE_IMAGE) st = cairo_surface_write_to_png(sf, path);
+    cairo_surface_finish(sf);
+    if (st == CAIRO_STATUS_SUCCESS) st = cairo_surface_status(sf);
+    cairo_surface_destroy(sf);
+    if (st != CAIRO_STATUS_SUCCESS) {
+        snprintf(err, cap, "-o %s: %s", path, cairo_status_to_string(st));
+        return -1;
+    }
+    return 0;
 }
 
 int dash_plot(const dash_runs *runs, const char *path, const dash_plot_opts *o, char *err,
@@ -406,34 +471,26 @@ int dash_plot(const dash_runs *runs, const char *path, const dash_plot_opts *o, 
     P[6].logy = 1;
     for (int i = 0; i < runs->n; i++) {
         const dash_series *s = &runs->s[i];
-        add(&P[0], s->epoch, s->loss, s->n, 1, i, 0);
-        if (any_finite(s->val_loss, s->n, 1)) add(&P[0], s->epoch, s->val_loss, s->n, 1, i, 1);
+        dplot_add(&P[0], s->epoch, s->loss, s->n, 1, i, 0);
+        if (any_finite(s->val_loss, s->n, 1)) dplot_add(&P[0], s->epoch, s->val_loss, s->n, 1, i, 1);
         if (classify) {
-            add(&P[1], s->epoch, s->acc, s->n, 1, i, 0);
-            if (any_finite(s->val_acc, s->n, 1)) add(&P[1], s->epoch, s->val_acc, s->n, 1, i, 1);
+            dplot_add(&P[1], s->epoch, s->acc, s->n, 1, i, 0);
+            if (any_finite(s->val_acc, s->n, 1)) dplot_add(&P[1], s->epoch, s->val_acc, s->n, 1, i, 1);
         } else {
-            add(&P[1], s->epoch, s->mse, s->n, 1, i, 0);
-            if (any_finite(s->val_mse, s->n, 1)) add(&P[1], s->epoch, s->val_mse, s->n, 1, i, 1);
+            dplot_add(&P[1], s->epoch, s->mse, s->n, 1, i, 0);
+            if (any_finite(s->val_mse, s->n, 1)) dplot_add(&P[1], s->epoch, s->val_mse, s->n, 1, i, 1);
         }
-        add(&P[2], s->epoch, s->lr, s->n, 1, i, 0);
-        add(&P[3], s->epoch, s->sps, s->n, 1, i, 0);
-        add(&P[4], s->epoch, s->secs, s->n, 1, i, 0);
+        dplot_add(&P[2], s->epoch, s->lr, s->n, 1, i, 0);
+        dplot_add(&P[3], s->epoch, s->sps, s->n, 1, i, 0);
+        dplot_add(&P[4], s->epoch, s->secs, s->n, 1, i, 0);
         for (int l = 0; l < s->n_layers; l++) {
-            add(&P[5], s->epoch, s->w_rms + l, s->n, (size_t)s->n_layers, l, i);
-            add(&P[6], s->epoch, s->g_rms + l, s->n, (size_t)s->n_layers, l, i);
+            dplot_add(&P[5], s->epoch, s->w_rms + l, s->n, (size_t)s->n_layers, l, i);
+            dplot_add(&P[6], s->epoch, s->g_rms + l, s->n, (size_t)s->n_layers, l, i);
         }
     }
 
-    cairo_surface_t *sf;
-    if (fmt == 0)
-        sf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
-    else if (fmt == 1)
-        sf = cairo_svg_surface_create(path, W, H);
-    else
-        sf = cairo_pdf_surface_create(path, W, H);
-    if (cairo_surface_status(sf) != CAIRO_STATUS_SUCCESS) {
-        snprintf(err, cap, "-o %s: %s", path, cairo_status_to_string(cairo_surface_status(sf)));
-        cairo_surface_destroy(sf);
+    cairo_surface_t *sf = dplot_open(path, W, H, err, cap);
+    if (!sf) {
         free(P);
         return -1;
     }
@@ -447,27 +504,18 @@ int dash_plot(const dash_runs *runs, const char *path, const dash_plot_opts *o, 
         cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
         cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
         cairo_set_font_size(cr, fs * 1.4);
-        text(cr, W / 2.0, fs * 0.6, o->title, 0.5, 0.0);
+        dplot_text(cr, W / 2.0, fs * 0.6, o->title, 0.5, 0.0);
         top = fs * 2.6;
     }
     double gap = fs * 0.6, cw = (W - 4 * gap) / 3.0, ch = (H - top - 4 * gap) / 3.0;
     for (int k = 0; k < 9; k++) {
         double x = gap + (k % 3) * (cw + gap), y = top + gap + (k / 3) * (ch + gap);
         if (k < 7)
-            draw_panel(cr, &P[k], x, y, cw, ch, fs);
+            dplot_panel(cr, &P[k], x, y, cw, ch, fs);
         else if (k == 7)
             draw_legend(cr, runs, max_layers, x, y, cw * 2 + gap, ch, fs);
     }
     cairo_destroy(cr);
     free(P);
-    cairo_status_t st = CAIRO_STATUS_SUCCESS;
-    if (fmt == 0) st = cairo_surface_write_to_png(sf, path);
-    cairo_surface_finish(sf);
-    if (st == CAIRO_STATUS_SUCCESS) st = cairo_surface_status(sf);
-    cairo_surface_destroy(sf);
-    if (st != CAIRO_STATUS_SUCCESS) {
-        snprintf(err, cap, "-o %s: %s", path, cairo_status_to_string(st));
-        return -1;
-    }
-    return 0;
+    return dplot_close(sf, path, err, cap);
 }

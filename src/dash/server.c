@@ -9,7 +9,13 @@
  *   - GET and HEAD only (405 otherwise); no endpoint changes anything;
  *   - only the built-in assets and /events are served: the URL is compared
  *     with a fixed table and never used as a file name;
- *   - at most max_conns connections; more are closed at once.
+ *   - at most max_conns connections; more are closed at once. Of those, a
+ *     quarter (at least 1) is kept for page and asset requests: event streams
+ *     beyond max_conns - that get 503, so a flood of streams cannot lock a
+ *     new page out;
+ *   - a connection must send its request headers without pausing for
+ *     HEADER_IDLE_S (then the usual 60 s apply), so slow half-sent requests
+ *     give their slot back quickly.
  * Each connection has its own thread (MHD_USE_THREAD_PER_CONNECTION), so a
  * page stream may wait for new events without holding anyone else up. */
 #include <arpa/inet.h>
@@ -29,6 +35,9 @@
 
 #include "dash/dash.h"
 
+#define HEADER_IDLE_S 2u  /* a pause this long before the headers are complete closes the connection */
+#define REQUEST_IDLE_S 60u
+
 #if MHD_VERSION < 0x00097002
 typedef int MHD_Result_t;
 #else
@@ -41,8 +50,10 @@ struct dash_server {
     int fd;
     int port;
     int max_conns;
+    int max_streams; /* max_conns less the slots kept for page requests */
     int keepalive_ms;
     atomic_int conns;
+    atomic_int streams;
     atomic_int stopping;
     char token[128]; /* "" when none is required */
     char cookie_name[32];
@@ -233,7 +244,12 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
-static void sse_free(void *cls) { free(cls); }
+static void sse_free(void *cls)
+{
+    sse_conn *sc = cls;
+    atomic_fetch_sub(&sc->srv->streams, 1);
+    free(sc);
+}
 
 static MHD_Result_t send_events(dash_server *srv, struct MHD_Connection *c, int head)
 {
@@ -241,8 +257,16 @@ static MHD_Result_t send_events(dash_server *srv, struct MHD_Connection *c, int 
     if (head) {
         r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     } else {
+        if (atomic_fetch_add(&srv->streams, 1) >= srv->max_streams) {
+            atomic_fetch_sub(&srv->streams, 1);
+            return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                             "too many event streams open: close a dashboard page and reload\n");
+        }
         sse_conn *sc = calloc(1, sizeof *sc);
-        if (!sc) return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
+        if (!sc) {
+            atomic_fetch_sub(&srv->streams, 1);
+            return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
+        }
         sc->srv = srv;
         int n = snprintf(sc->pre, sizeof sc->pre,
                          "retry: 1000\n\ndata: {\"type\":\"hello\",\"session\":\"%s\","
@@ -251,7 +275,7 @@ static MHD_Result_t send_events(dash_server *srv, struct MHD_Connection *c, int 
         sc->pre_len = n > 0 && (size_t)n < sizeof sc->pre ? (size_t)n : 0;
         r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, sse_read, sc, sse_free);
         if (!r) {
-            free(sc);
+            sse_free(sc);
             return MHD_NO;
         }
     }
@@ -323,6 +347,8 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
     (void)upload_size;
     (void)con_cls;
     dash_server *srv = cls;
+    /* the headers are in: the request's own idle timeout from now on */
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, REQUEST_IDLE_S);
 
     /* RFC 9112 3.2: a request with more than one Host header gets 400 */
     int n_host = 0;
@@ -386,13 +412,14 @@ static MHD_Result_t on_accept(void *cls, const struct sockaddr *addr, socklen_t 
 static void on_connection(void *cls, struct MHD_Connection *c, void **sock_ctx,
                           enum MHD_ConnectionNotificationCode code)
 {
-    (void)c;
     (void)sock_ctx;
     dash_server *srv = cls;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add(&srv->conns, 1);
-    else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, HEADER_IDLE_S);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         atomic_fetch_sub(&srv->conns, 1);
+    }
 }
 
 /* URLs and query values are compared as sent: nothing is unescaped, so
@@ -534,6 +561,8 @@ dash_server *dash_server_start(dash_store *store, const dash_server_opts *o, cha
     }
     srv->store = store;
     srv->max_conns = o->max_conns > 0 ? o->max_conns : 32;
+    srv->max_streams = srv->max_conns - (srv->max_conns >= 8 ? srv->max_conns / 4 : 1);
+    if (srv->max_streams < 1) srv->max_streams = 1;
     srv->keepalive_ms = o->keepalive_ms > 0 ? o->keepalive_ms : 3000; /* a closed page frees its slot within 3 s */
     for (int i = 0; i < o->n_allow_hosts && srv->n_allow < DASH_MAX_ALLOW_HOSTS; i++)
         if (o->allow_hosts[i] && strlen(o->allow_hosts[i]) < sizeof srv->allow[0])
@@ -581,7 +610,7 @@ dash_server *dash_server_start(dash_store *store, const dash_server_opts *o, cha
                               MHD_OPTION_EXTERNAL_LOGGER, quiet_log, srv,
                               MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->fd,
                               MHD_OPTION_CONNECTION_LIMIT, (unsigned int)srv->max_conns,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+                              MHD_OPTION_CONNECTION_TIMEOUT, REQUEST_IDLE_S,
                               MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
                               MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, srv,
                               MHD_OPTION_END);

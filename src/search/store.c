@@ -22,6 +22,8 @@
  */
 #include "search/search.h"
 
+#include "core/searchdb.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -65,29 +67,7 @@ static int fail(srch_store *st, const char *what)
 
 const char *srch_store_errmsg(srch_store *st) { return st->msg; }
 
-static const char SCHEMA[] =
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
-    "INSERT OR IGNORE INTO meta VALUES('schema', '1');"
-    "CREATE TABLE IF NOT EXISTS studies("
-    " id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, space TEXT, canon TEXT, hash TEXT,"
-    " sampler TEXT, metric TEXT, direction TEXT, seed INTEGER, n_trials INTEGER, data TEXT,"
-    " created REAL, finished REAL);"
-    "CREATE TABLE IF NOT EXISTS sessions("
-    " id INTEGER PRIMARY KEY, study_id INTEGER NOT NULL REFERENCES studies(id), started REAL,"
-    " ended REAL, state TEXT, ranks INTEGER, workers INTEGER, threads INTEGER, cores INTEGER,"
-    " mpi INTEGER, hosts TEXT, wall_s REAL, trial_cpu_s REAL, trials_done INTEGER,"
-    " data_bytes INTEGER, pss_bytes INTEGER, pss_workers_bytes INTEGER, model_bytes INTEGER,"
-    " dispatch_ms REAL, dispatch_max_ms REAL);"
-    "CREATE TABLE IF NOT EXISTS trials("
-    " id INTEGER PRIMARY KEY, study_id INTEGER NOT NULL REFERENCES studies(id),"
-    " number INTEGER NOT NULL, state TEXT NOT NULL, params TEXT, command TEXT, seed INTEGER,"
-    " value REAL, epochs INTEGER, attempts INTEGER, started REAL, ended REAL, cpu_s REAL,"
-    " wall_s REAL, host TEXT, rank INTEGER, pid INTEGER, session_id INTEGER, error TEXT,"
-    " UNIQUE(study_id, number));"
-    "CREATE TABLE IF NOT EXISTS metrics("
-    " trial_id INTEGER NOT NULL REFERENCES trials(id), epoch INTEGER NOT NULL, loss REAL,"
-    " acc REAL, mse REAL, val_loss REAL, val_acc REAL, val_mse REAL, seconds REAL,"
-    " PRIMARY KEY(trial_id, epoch)) WITHOUT ROWID;";
+static const char SCHEMA[] = MLPC_SEARCH_SCHEMA_SQL; /* core/searchdb.h */
 
 srch_store *srch_store_open(const char *path, int create, mlpc_error *err)
 {

@@ -187,6 +187,7 @@ test("train --dashboard: the page's loss figure gains points while training runs
     await page.screenshot({ path: SHOT, fullPage: true });
     assert.deepEqual(problems, [], "no errors in the page's console (CSP included)");
     console.log(`screenshot: ${path.relative(REPO, SHOT)}`);
+    await shot(page, "train-live.png");
     child.kill("SIGINT");
     assert.equal(await exited(child), 130, "exit 130 after Ctrl-C");
     assert.match(out(), /stopped: interrupted/, out());
@@ -230,6 +231,23 @@ test("dashboard DIR: the page reconnects by itself after the server restarts", {
 
 const HAVE_SQLITE3 = spawnSync("sqlite3", ["-version"]).status === 0;
 
+// The search database's schema as mlpc search writes it: the string
+// literals of MLPC_SEARCH_SCHEMA_SQL in src/core/searchdb.h.
+const SCHEMA = (() => {
+  const h = fs.readFileSync(path.join(REPO, "src", "core", "searchdb.h"), "utf8");
+  const version = h.match(/#define MLPC_SEARCH_SCHEMA_VERSION_STR "(\d+)"/)[1];
+  const body = h.slice(h.indexOf("#define MLPC_SEARCH_SCHEMA_SQL"), h.indexOf("/* What the dashboard reads"));
+  return body.replace(/" MLPC_SEARCH_SCHEMA_VERSION_STR "/g, version)
+    .match(/"((?:[^"\\]|\\.)*)"/g).map((q) => q.slice(1, -1)).join("");
+})();
+const E2E_DIR = path.join(REPO, "build", "e2e");
+async function shot(page, name) {
+  fs.mkdirSync(E2E_DIR, { recursive: true });
+  const file = path.join(E2E_DIR, name);
+  await page.screenshot({ path: file, fullPage: true });
+  console.log(`screenshot: ${path.relative(REPO, file)}`);
+}
+
 test("dashboard STUDY.db: a trial run again after its worker died starts over on the page", {
   skip: browserSkip || (HAVE_SQLITE3 ? false : "skipped: sqlite3 not installed"), timeout: 60000,
 }, async () => {
@@ -241,14 +259,10 @@ test("dashboard STUDY.db: a trial run again after its worker died starts over on
   };
   const rows = (n, loss) => Array.from({ length: n }, (_, i) =>
     `INSERT INTO metrics VALUES(1, ${i + 1}, ${loss / (i + 1)}, NULL, 1, 1, NULL, 1, 0.01);`).join("");
-  sql("PRAGMA journal_mode=WAL;" +
-    "CREATE TABLE studies(id INTEGER PRIMARY KEY, name TEXT);" +
-    "CREATE TABLE trials(id INTEGER PRIMARY KEY, study_id INTEGER, number INTEGER, state TEXT," +
-    " params TEXT, attempts INTEGER);" +
-    "CREATE TABLE metrics(trial_id INTEGER, epoch INTEGER, loss REAL, acc REAL, mse REAL, val_loss REAL," +
-    " val_acc REAL, val_mse REAL, seconds REAL, PRIMARY KEY(trial_id, epoch)) WITHOUT ROWID;" +
-    "INSERT INTO studies VALUES(1, 'r');" +
-    "INSERT INTO trials VALUES(1, 1, 0, 'running', '{\"layers\":\"3-8-3\"}', 1);" + rows(5, 1));
+  sql("PRAGMA journal_mode=WAL;" + SCHEMA +
+    "INSERT INTO studies(id, name) VALUES(1, 'r');" +
+    "INSERT INTO trials(id, study_id, number, state, params, attempts)" +
+    " VALUES(1, 1, 0, 'running', '{\"layers\":\"3-8-3\"}', 1);" + rows(5, 1));
   const { child, url } = await startWithUrl(["dashboard", db, "--port", "0"]);
   const browser = await launch();
   try {
@@ -371,4 +385,166 @@ test("plot: PNG, SVG and PDF from metrics files; errors name the file", () => {
   const bad = run(["plot", path.join(TMP, "bad.jsonl"), "-o", path.join(TMP, "z.png")]);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /bad\.jsonl:2: not a JSON object/);
+});
+
+// The processes of a search other than its dashboard: the coordinator and
+// its workers (children whose first argument is not "dashboard").
+function searchPids(pid) {
+  const kids = (p) => {
+    try { return fs.readFileSync(`/proc/${p}/task/${p}/children`, "utf8").trim().split(/\s+/).filter(Boolean); }
+    catch (e) { return []; }
+  };
+  const argv1 = (p) => {
+    try { return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0")[1]; } catch (e) { return ""; }
+  };
+  return [String(pid)].concat(kids(pid).filter((k) => argv1(k) !== "dashboard"));
+}
+function signalAll(pids, sig) { for (const p of pids) { try { process.kill(Number(p), sig); } catch (e) { /* gone */ } } }
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+test("search --dashboard: the study view follows a live search, keeps pruned trials, and stays up after it with --linger", {
+  skip: browserSkip || (HAVE_SQLITE3 ? false : "skipped: sqlite3 not installed"), timeout: 600000,
+}, async () => {
+  const space = path.join(TMP, "asha.json");
+  const db = path.join(TMP, "asha.db");
+  // ASHA keeps 1 of 2 at each rung: with 8 trials some are pruned at once,
+  // others train on for hundreds of epochs
+  fs.writeFileSync(space, JSON.stringify({
+    study: "live", data: "lorenz", norm: "standard", sampler: "random", trials: 8, seed: 5,
+    pruner: { type: "asha", min_epochs: 2, eta: 2 },
+    params: { hidden: [[32, 32], [16]], epochs: 300, batch: 10, act: "relu", opt: "adam",
+              lr: { min: 0.0001, max: 0.01, log: true } } }));
+  const { child, url, out } = await startWithUrl(["search", space, "--db", db, "--workers", "2",
+    "--oversubscribe", "--dashboard=0", "--linger", "-1", "--quiet"]);
+  const running = () => {
+    const r = spawnSync("sqlite3", [db, "SELECT count(*) FROM trials WHERE state='running'"], { encoding: "utf8" });
+    return r.status === 0 && Number(r.stdout.trim()) > 0;
+  };
+  // hold the search still while a trial is running (thawed in short steps
+  // until one is), so the page is looked at during the search on any machine
+  let pids = searchPids(child.pid);
+  signalAll(pids, "SIGSTOP");
+  for (let i = 0; i < 3000 && !running(); i++) {
+    signalAll(pids, "SIGCONT"); await sleep(50); pids = searchPids(child.pid); signalAll(pids, "SIGSTOP");
+  }
+  assert.ok(running(), "a trial runs");
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    const problems = [];
+    page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+    page.on("pageerror", (e) => problems.push(String(e)));
+    await page.goto(url);
+    await page.waitForFunction(() => document.querySelector("table.trials tr[data-state=running]") !== null,
+      null, { timeout: 60000 });
+    // one column per parameter that varies (lr, drawn log-uniformly; all of them for one trial)
+    const heads = await page.$$eval("table.trials th", (ths) => ths.map((t) => t.textContent));
+    assert.ok(heads.includes("lr") && heads.includes("state") &&
+      heads.includes("epochs") && heads.includes("wall s"), heads.join());
+    assert.match(await page.textContent("#study .ssum"), /running/);
+    await shot(page, "study-live.png");
+    signalAll(searchPids(child.pid), "SIGCONT");
+    // a pruned trial appears, labelled with its rung, and stays
+    await page.waitForFunction(() => document.querySelector("table.trials tr[data-state=pruned]") !== null,
+      null, { timeout: 300000 });
+    assert.match(await page.textContent("table.trials tr[data-state=pruned]"), /pruned at rung \d+ \(epoch \d+\)/);
+    // the search ends; the page stays up (--linger -1) and shows every trial
+    await new Promise((resolve) => {
+      const t = setInterval(() => { if (/still serving/.test(out())) { clearInterval(t); resolve(); } }, 200);
+    });
+    await page.waitForFunction(() => /\(finished\)/.test(document.querySelector("#study .stitle").textContent),
+      null, { timeout: 60000 });
+    const states = await page.$$eval("table.trials tbody tr", (rs) => rs.map((r) => r.dataset.state));
+    assert.equal(states.length, 8, states.join());
+    assert.ok(states.includes("pruned") && states.includes("complete"), states.join());
+    assert.equal(await page.locator("#conn.live").count(), 1, "the page is still live");
+    // history, parallel coordinates and rungs have every trial with a value
+    assert.equal(Number(await page.getAttribute("#study [id^=history-] .sbody", "data-points")), 8);
+    assert.equal(Number(await page.getAttribute("canvas.parcoords", "data-lines")), 8);
+    assert.ok(await page.locator("table.rungs tbody tr").count() >= 3, "ASHA rungs listed");
+    assert.equal(await page.locator("#study [id^=health-]:not([hidden])").count(), 1, "search health shown");
+    // a click on a row highlights the trial's curves and its entry in the run list
+    await page.click("table.trials tr[data-state=pruned]");
+    await page.waitForFunction(() => document.querySelector("#runs li.hl") !== null);
+    await shot(page, "study-finished.png");
+    // a page opened after the search ended gets the whole study
+    const again = await browser.newPage();
+    await again.goto(url);
+    await again.waitForFunction(() => document.querySelectorAll("table.trials tbody tr").length === 8,
+      null, { timeout: 30000 });
+    assert.deepEqual(problems, []);
+    child.kill("SIGTERM");
+    assert.equal(await exited(child), 0, out());
+    // mlpc plot STUDY.db: the same study drawn with cairo
+    fs.mkdirSync(E2E_DIR, { recursive: true });
+    const fig = path.join(E2E_DIR, "study-plot.png");
+    const pr = run(["plot", db, "-o", fig]);
+    assert.equal(pr.status, 0, pr.stderr);
+    assert.equal(fs.readFileSync(fig).subarray(1, 4).toString(), "PNG");
+    console.log(`figure: ${path.relative(REPO, fig)}`);
+  } finally {
+    await browser.close();
+    signalAll(searchPids(child.pid), "SIGCONT");
+    if (child.exitCode === null) child.kill("SIGKILL");
+    await exited(child);
+  }
+});
+
+test("reading aids: separate loss axes, 20+ colours, filter, smoothing, x axis, log lr, CSV and PNG downloads", {
+  skip: browserSkip, timeout: 120000,
+}, async () => {
+  const dir = path.join(TMP, "aids");
+  fs.mkdirSync(dir, { recursive: true });
+  const lines = (run, regress, k) => Array.from({ length: 6 }, (_, i) => JSON.stringify(Object.assign(
+    { run, epoch: i + 1, time: 1e9 + 10 * (i + 1), epoch_seconds: 10, loss: (k + 1) / (i + 1), val_loss: (k + 2) / (i + 1), lr: 0.001 },
+    regress ? { mse: 1 / (i + 1), val_mse: 2 / (i + 1) } : { acc: 0.5 + i / 20, val_acc: 0.5 + i / 25 }))).join("\n") + "\n";
+  for (let k = 0; k < 23; k++) fs.writeFileSync(path.join(dir, `c${k}.jsonl`), lines(`c${k}`, false, k));
+  fs.writeFileSync(path.join(dir, "reg.jsonl"), lines("reg", true, 0));
+  const { child, url } = await startWithUrl(["dashboard", dir, "--port", "0"]);
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    const problems = [];
+    page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+    page.on("pageerror", (e) => problems.push(String(e)));
+    await page.goto(url);
+    await page.waitForFunction(() => document.querySelectorAll("#runs li").length === 24);
+    // 24 runs, 24 colours
+    const colours = await page.$$eval("#runs .swatch", (s) => s.map((e) => e.style.background));
+    assert.equal(new Set(colours).size, 24, colours.join());
+    // classification and regression losses on separate figures
+    await page.waitForFunction(() => !document.getElementById("chart-lossr").hidden);
+    assert.match(await page.textContent("#chart-loss .u-title"), /classification/);
+    assert.match(await page.textContent("#chart-lossr .u-title"), /regression/);
+    assert.equal(await points(page, "lossr"), 12, "the regression run alone: 6 training + 6 validation");
+    assert.match(await page.textContent("#chart-loss .key"), /colour: run.*training set.*validation set/);
+    // the learning rate on a log axis by default
+    assert.match(await page.textContent("#chart-lr .u-title"), /log scale/);
+    // the filter box
+    await page.fill("#filter", "reg");
+    await page.waitForFunction(() => /1 of 24/.test(document.getElementById("nruns").textContent));
+    // one kind of run left: one loss figure, without the split
+    await page.waitForFunction(() => document.getElementById("chart-lossr").hidden &&
+      document.querySelector("#chart-loss .u-title").textContent === "Loss");
+    await page.fill("#filter", "");
+    // smoothing: a faint raw curve behind each smoothed one
+    await page.$eval("#smooth", (e) => { e.value = "0.6"; e.dispatchEvent(new Event("input")); });
+    await page.waitForFunction(() => /faint: raw/.test(document.querySelector("#chart-loss .key").textContent));
+    // x axis as wall time
+    await page.selectOption("#xmode", "wall");
+    await page.waitForFunction(() => /wall time/.test(document.getElementById("chart-lossr").textContent));
+    // downloads
+    const [csv] = await Promise.all([page.waitForEvent("download"), page.click("#chart-lossr .dl.csv")]);
+    const text = fs.readFileSync(await csv.path(), "utf8");
+    assert.match(text.split("\n")[0], /^wall time \(s\),reg raw,reg,reg val raw,reg val$/);
+    assert.equal(text.trim().split("\n").length, 7, text);
+    const [png] = await Promise.all([page.waitForEvent("download"), page.click("#chart-lossr .dl.png")]);
+    assert.equal(fs.readFileSync(await png.path()).subarray(1, 4).toString(), "PNG");
+    assert.deepEqual(problems, []);
+    await shot(page, "runs-overlay.png");
+  } finally {
+    await browser.close();
+    child.kill("SIGTERM");
+    await exited(child);
+  }
 });
