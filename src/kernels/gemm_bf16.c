@@ -19,6 +19,7 @@
 #include "kernels/kernels.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 uint16_t mlpc_bf16_round(float x)
@@ -235,8 +236,12 @@ size_t mlpc_gemm_bf16_scratch_floats(void)
     return (size_t)96 * 256 + (size_t)256 * 256; /* BMC x BKC/2 + BKC/2 x BNC words */
 }
 
+/* MLPC_NO_BF16=1 makes this CPU count as one without AVX512_BF16 (the
+ * tests of that path, A/B measurements) */
 mlpc_gemm_bf16_fn mlpc_gemm_bf16_select(void)
 {
+    const char *no = getenv("MLPC_NO_BF16");
+    if (no && *no && strcmp(no, "0")) return NULL;
 #ifdef HAVE_BF16_AVX512
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -246,3 +251,5 @@ mlpc_gemm_bf16_fn mlpc_gemm_bf16_select(void)
 #endif
     return NULL;
 }
+
+int mlpc_cpu_has_bf16(void) { return mlpc_gemm_bf16_select() != NULL; }

@@ -50,6 +50,10 @@ mlpc_status mlpc_trainer_set_device(mlpc_trainer *tr, const mlpc_device *dev, ui
         got = *dev;
     }
     mlpc_trainer_device_free(tr);
+    if (mlpc_trainer_resolve_precision(tr, got.kind != MLPC_DEVICE_CPU)) {
+        mlpc_trainer_resolve_precision(tr, 0); /* stays on the CPU as it was */
+        return tr->err.code;
+    }
     if (got.kind == MLPC_DEVICE_CPU) return MLPC_OK;
     if (!tr->train)
         return mlpc_seterr(&tr->err, MLPC_ERR_ARG, "set the data (mlpc_trainer_set_data) before the device");
