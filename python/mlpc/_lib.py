@@ -63,6 +63,7 @@ class Config(ctypes.Structure):
         ("es_metric", ctypes.c_int),
         ("es_min_delta", ctypes.c_float),
         ("es_restore_best", ctypes.c_int),
+        ("precision", ctypes.c_int),  # mlpc_precision: 0 fp32, 1 bf16, 2 auto
     ]
 
 

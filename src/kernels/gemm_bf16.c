@@ -82,8 +82,9 @@ void mlpc_gemm_bf16_ref(int ta, int tb, int M, int N, int K, const float *A, int
 #define BNC 256 /* columns per packed B panel */
 
 /* pack layouts (uint32_t = one k pair of bf16, the lower k in the low half):
- * A: slivers of BMR rows, Ap[sliver][p][BMR]; B: slivers of BNR columns,
- * Bp[sliver][p][BNR] */
+ * A not transposed: rows of pairs, Ap[row][p] (a plain conversion of the
+ * rows); A transposed: slivers of BMR rows, Ap[sliver][p][BMR]; B: slivers
+ * of BNR columns, Bp[sliver][p][BNR] */
 
 /* n (<= 16) interleaved pairs (bf16(r0[c]), bf16(r1[c])) into dst; r1 NULL:
  * zero high halves */
@@ -112,20 +113,37 @@ static inline TBF void row_pairs(const float *src, int kc, uint32_t *dst, long s
     }
 }
 
-/* rows i0..i0+mc of op(A), k0..k0+kc, into slivers of BMR rows */
+/* kc floats as (kc + 1) / 2 contiguous pairs */
+static inline TBF void row_contig(const float *src, int kc, uint32_t *dst)
+{
+    int k = 0;
+    for (; k + 32 <= kc; k += 32)
+        _mm512_storeu_si512(dst + k / 2, (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + k + 16),
+                                                                      _mm512_loadu_ps(src + k)));
+    if (k < kc) {
+        int n = kc - k, n0 = n < 16 ? n : 16, n1 = n - n0;
+        __m512 lo = _mm512_maskz_loadu_ps((__mmask16)(n0 >= 16 ? 0xffffu : (1u << n0) - 1u), src + k);
+        __m512 hi = _mm512_maskz_loadu_ps((__mmask16)((1u << n1) - 1u), src + k + 16);
+        int np = (n + 1) / 2;
+        _mm512_mask_storeu_epi32(dst + k / 2, (__mmask16)((1u << np) - 1u), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+    }
+}
+
+/* rows i0..i0+mc of op(A), k0..k0+kc: rows of pairs (A not transposed), or
+ * slivers of BMR rows */
 static TBF void pack_a(int ta, const float *A, int lda, int i0, int k0, int mc, int kc, uint32_t *Ap)
 {
     int np = (kc + 1) / 2;
+    if (!ta) {
+        for (int r = 0; r < mc; r++) row_contig(A + (size_t)(i0 + r) * lda + k0, kc, Ap + (size_t)r * np);
+        return;
+    }
     for (int ir = 0; ir < mc; ir += BMR) {
         int mr = mc - ir < BMR ? mc - ir : BMR;
         uint32_t *s = Ap + (size_t)ir * np;
-        if (ta) {
-            for (int p = 0; p < np; p++) {
-                const float *r0 = A + (size_t)(k0 + 2 * p) * lda + i0 + ir;
-                pair_rows(r0, 2 * p + 1 < kc ? r0 + lda : NULL, mr, s + (size_t)p * BMR);
-            }
-        } else {
-            for (int r = 0; r < mr; r++) row_pairs(A + (size_t)(i0 + ir + r) * lda + k0, kc, s + r, BMR);
+        for (int p = 0; p < np; p++) {
+            const float *r0 = A + (size_t)(k0 + 2 * p) * lda + i0 + ir;
+            pair_rows(r0, 2 * p + 1 < kc ? r0 + lda : NULL, mr, s + (size_t)p * BMR);
         }
     }
 }
@@ -153,10 +171,11 @@ static TBF void pack_b(int tb, const float *B, int ldb, int k0, int j0, int kc, 
     }
 }
 
-/* the R x (16 nv) tile over np pairs; first: start from zero, else from C */
+/* the R x (16 nv) tile over np pairs; first: start from zero, else from C.
+ * A's pair p of row r is Ap[r * ars + p * aps] */
 static inline TBF __attribute__((always_inline)) void
-tile(int R, int nv, int np, const uint32_t *Ap, const uint32_t *Bp, float *C, long ldc, int first,
-     __mmask16 m0, __mmask16 m1)
+tile(int R, int nv, int np, const uint32_t *Ap, long ars, long aps, const uint32_t *Bp, float *C, long ldc,
+     int first, __mmask16 m0, __mmask16 m1)
 {
     __m512 acc[BMR][2];
 #pragma GCC unroll 12
@@ -169,7 +188,7 @@ tile(int R, int nv, int np, const uint32_t *Ap, const uint32_t *Bp, float *C, lo
         __m512bh b1 = nv > 1 ? (__m512bh)_mm512_loadu_si512(Bp + (size_t)p * BNR + 16) : b0;
 #pragma GCC unroll 12
         for (int r = 0; r < R; r++) {
-            __m512bh a = (__m512bh)_mm512_set1_epi32((int)Ap[(size_t)p * BMR + r]);
+            __m512bh a = (__m512bh)_mm512_set1_epi32((int)Ap[r * ars + p * aps]);
             acc[r][0] = _mm512_dpbf16_ps(acc[r][0], a, b0);
             if (nv > 1) acc[r][1] = _mm512_dpbf16_ps(acc[r][1], a, b1);
         }
@@ -181,18 +200,23 @@ tile(int R, int nv, int np, const uint32_t *Ap, const uint32_t *Bp, float *C, lo
     }
 }
 
+/* rm: A in rows of pairs (stride ars); otherwise in slivers */
 #define TILE_FN(R)                                                                                  \
-    static TBF void tile_##R(int nv, int np, const uint32_t *Ap, const uint32_t *Bp, float *C, long ldc, \
-                             int first, __mmask16 m0, __mmask16 m1)                                 \
+    static TBF void tile_##R(int nv, int np, const uint32_t *Ap, long ars, const uint32_t *Bp, float *C, \
+                             long ldc, int first, __mmask16 m0, __mmask16 m1)                       \
     {                                                                                               \
-        if (nv > 1)                                                                                 \
-            tile(R, 2, np, Ap, Bp, C, ldc, first, m0, m1);                                          \
+        if (ars && nv > 1)                                                                          \
+            tile(R, 2, np, Ap, ars, 1, Bp, C, ldc, first, m0, m1);                                  \
+        else if (ars)                                                                               \
+            tile(R, 1, np, Ap, ars, 1, Bp, C, ldc, first, m0, m1);                                  \
+        else if (nv > 1)                                                                            \
+            tile(R, 2, np, Ap, 1, BMR, Bp, C, ldc, first, m0, m1);                                  \
         else                                                                                        \
-            tile(R, 1, np, Ap, Bp, C, ldc, first, m0, m1);                                          \
+            tile(R, 1, np, Ap, 1, BMR, Bp, C, ldc, first, m0, m1);                                  \
     }
 TILE_FN(1) TILE_FN(2) TILE_FN(3) TILE_FN(4) TILE_FN(5) TILE_FN(6)
 TILE_FN(7) TILE_FN(8) TILE_FN(9) TILE_FN(10) TILE_FN(11) TILE_FN(12)
-typedef void (*bf_tile_fn)(int, int, const uint32_t *, const uint32_t *, float *, long, int, __mmask16,
+typedef void (*bf_tile_fn)(int, int, const uint32_t *, long, const uint32_t *, float *, long, int, __mmask16,
                            __mmask16);
 static const bf_tile_fn tiles[BMR + 1] = {0,       tile_1, tile_2, tile_3,  tile_4,  tile_5, tile_6,
                                           tile_7, tile_8, tile_9, tile_10, tile_11, tile_12};
@@ -221,7 +245,7 @@ TBF void mlpc_gemm_bf16_avx512(int ta, int tb, int M, int N, int K, const float 
                     __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xffffu : nr > 16 ? (1u << (nr - 16)) - 1u : 0u);
                     for (int ir = 0; ir < mc; ir += BMR) {
                         int mr = mc - ir < BMR ? mc - ir : BMR;
-                        tiles[mr](nr > 16 ? 2 : 1, np, Ap + (size_t)ir * np, Bp + (size_t)jr * np,
+                        tiles[mr](nr > 16 ? 2 : 1, np, Ap + (size_t)ir * np, ta ? 0 : np, Bp + (size_t)jr * np,
                                   C + (size_t)(ic + ir) * ldc + jc + jr, ldc, pc == 0, m0, m1);
                     }
                 }
