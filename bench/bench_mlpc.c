@@ -16,6 +16,8 @@
  * --impl NAME (the "impl" field of the output, default "mlpc"),
  * --precision fp32|bf16|auto (training's products, mlpc_config.precision;
  * the w1/w2/w4/w5 lines then carry "precision", what ran; bench/bf16.sh).
+ * CPU lines carry "cpu_sec" too: the process's CPU seconds per epoch (on a
+ * shared machine the time it computed, not the time it waited for a core).
  *
  * On a GPU (w1, w2, w5; bench/gpu/run.sh): --device cuda|cuda:N trains on
  * the device after --warmup W untimed epochs (default 1 there, 0 on the
@@ -51,6 +53,15 @@ static double median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* CPU seconds of this process (all its threads): on a shared machine the
+ * time the run was computing, not waiting for a core */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static double now(void)
@@ -183,18 +194,19 @@ static void time_training(const char *w, mlpc_config *c, mlpc_dataset *train, ml
         if (mlpc_trainer_epoch(tr, &st)) die("epoch", mlpc_trainer_error(tr)->msg);
     double *ep = calloc((size_t)epochs, sizeof *ep);
     if (!ep) die(w, "out of memory");
-    double t0 = now();
+    double t0 = now(), c0 = cpu_now();
     for (int e = 0; e < epochs; e++) {
         double t1 = now();
         if (mlpc_trainer_epoch(tr, &st)) die("epoch", mlpc_trainer_error(tr)->msg);
         ep[e] = now() - t1;
     }
-    double sec = (now() - t0) / epochs;
+    double sec = (now() - t0) / epochs, cpu_sec = (cpu_now() - c0) / epochs;
     if (device.kind == MLPC_DEVICE_CPU && !wu) {
         printf("{\"workload\":\"%s\",\"impl\":\"%s\",\"threads\":%d,\"epochs\":%d,\"rows\":%zu,"
-               "\"sec\":%.6g,\"unit\":\"s/epoch\",\"loss\":%.6g,\"calibration_sec\":%.3g,\"precision\":\"%s\"}\n",
+               "\"sec\":%.6g,\"unit\":\"s/epoch\",\"loss\":%.6g,\"calibration_sec\":%.3g,\"precision\":\"%s\","
+               "\"cpu_sec\":%.6g}\n",
                w, name, c->threads, epochs, mlpc_dataset_rows(train), sec, st.loss, calib,
-               mlpc_precision_name(mlpc_trainer_precision(tr, NULL)));
+               mlpc_precision_name(mlpc_trainer_precision(tr, NULL)), cpu_sec);
     } else {
         char dn[32], list[4096] = "";
         for (int e = 0; e < epochs; e++) {
