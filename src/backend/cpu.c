@@ -82,6 +82,9 @@ int mlpc_ctx_set_bf16(mlpc_ctx *cx, int on)
     return f != NULL;
 }
 
+/* the public question (mlpc.h), answered where the kernels may be asked */
+int mlpc_cpu_has_bf16(void) { return mlpc_gemm_bf16_select() != NULL; }
+
 int mlpc_ctx_bf16(const mlpc_ctx *cx) { return cx->scratch && ((const cpu_scratch *)cx->scratch)->bf16; }
 
 const char *mlpc_ctx_gemm_name(const mlpc_ctx *cx)

@@ -281,5 +281,3 @@ mlpc_gemm_bf16_fn mlpc_gemm_bf16_select(void)
 #endif
     return NULL;
 }
-
-int mlpc_cpu_has_bf16(void) { return mlpc_gemm_bf16_select() != NULL; }
