@@ -6,9 +6,12 @@
 #       REPS pairs (default 5) of EPOCHS-epoch runs (default 2) on THREADS
 #       threads (default 1): bench_mlpc's JSON lines, then per workload the
 #       medians of wall and CPU seconds per epoch and bf16's speed-up.
-#   sh bench/bf16.sh accuracy [EPOCHS]
+#   sh bench/bf16.sh accuracy [EPOCHS] [SEEDS] [DATA] [WORKLOADS]
 #       test accuracy after EPOCHS epochs (default 5) of W2 and W5 on MNIST
-#       and Fashion-MNIST (--data fashion-mnist), fp32 and bf16, same seed.
+#       and Fashion-MNIST (--data fashion-mnist), fp32 and bf16, for seeds
+#       1..SEEDS (default 1): the means, bf16's difference, and fp32's own
+#       spread over the seeds (min-max), the noise the difference sits in.
+#       DATA ("mnist fashion-mnist") and WORKLOADS ("w2 w5") narrow it.
 #
 # Needs build/bench_mlpc and build/mlpc (make all bench), the MNIST files
 # ($MLPC_DATA/mnist or data/mnist; scripts/fetch-data.sh) and for Fashion-
@@ -52,24 +55,31 @@ speed() {
 
 # W2 and W5 with the CLI, as in README.md; prints the test accuracy
 accuracy_run() {
-    data=$1 wl=$2 prec=$3 epochs=$4
+    data=$1 wl=$2 prec=$3 epochs=$4 seed=$5
     if [ "$wl" = w2 ]; then
         set -- --layers 784-200-100-50-30-10 --act sigmoid --out-act softmax --loss cce --opt rmsprop --batch 1500
     else
         set -- --layers 784-256-128-10 --act relu --out-act softmax --loss cce --opt adam --lr 1e-3 --batch 128
     fi
-    "$MLPC" train --data "$data" "$@" --epochs "$epochs" --precision "$prec" | sed -n 's/^done:.*test_acc \([0-9.]*\).*/\1/p'
+    "$MLPC" train --data "$data" "$@" --epochs "$epochs" --precision "$prec" --seed "$seed" | sed -n 's/^done:.*test_acc \([0-9.]*\).*/\1/p'
 }
 
 accuracy() {
-    epochs=${1:-5}
-    echo "# test accuracy after $epochs epochs (seed 1, 1 thread)"
-    echo "# data          workload  fp32    bf16    bf16 - fp32 (points)"
-    for data in mnist fashion-mnist; do
-        for wl in w2 w5; do
-            a=$(accuracy_run "$data" "$wl" fp32 "$epochs")
-            b=$(accuracy_run "$data" "$wl" bf16 "$epochs")
-            awk -v d="$data" -v w="$wl" -v a="$a" -v b="$b" 'BEGIN { printf "%-14s  %-8s  %.4f  %.4f  %+.2f\n", d, w, a, b, 100 * (b - a) }'
+    epochs=${1:-5} seeds=${2:-1} sets=${3:-mnist fashion-mnist} wls=${4:-w2 w5}
+    echo "# test accuracy after $epochs epochs, means over seeds 1..$seeds, 1 thread"
+    echo "# data          workload  fp32    bf16    bf16 - fp32 (points)  fp32 min-max over seeds"
+    for data in $sets; do
+        for wl in $wls; do
+            a="" b="" s=1
+            while [ "$s" -le "$seeds" ]; do
+                a="$a $(accuracy_run "$data" "$wl" fp32 "$epochs" "$s")"
+                b="$b $(accuracy_run "$data" "$wl" bf16 "$epochs" "$s")"
+                s=$((s + 1))
+            done
+            awk -v d="$data" -v w="$wl" -v a="$a" -v b="$b" 'BEGIN {
+                n = split(a, x, " "); split(b, y, " "); lo = 1; hi = 0
+                for (i = 1; i <= n; i++) { sa += x[i]; sb += y[i]; if (x[i] < lo) lo = x[i]; if (x[i] > hi) hi = x[i] }
+                printf "%-14s  %-8s  %.4f  %.4f  %+.2f                 %.4f-%.4f\n", d, w, sa / n, sb / n, 100 * (sb - sa) / n, lo, hi }'
         done
     done
 }
@@ -77,5 +87,5 @@ accuracy() {
 case $mode in
     speed) shift; speed "$@" ;;
     accuracy) shift; accuracy "$@" ;;
-    *) echo "usage: sh bench/bf16.sh speed [REPS] [THREADS] [EPOCHS] | accuracy [EPOCHS]" >&2; exit 2 ;;
+    *) echo "usage: sh bench/bf16.sh speed [REPS] [THREADS] [EPOCHS] | accuracy [EPOCHS] [SEEDS] [DATA] [WORKLOADS]" >&2; exit 2 ;;
 esac
