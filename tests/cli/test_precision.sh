@@ -3,8 +3,9 @@
 # says what ran (and why, for auto); bf16 on a CPU without AVX512_BF16 is
 # one line and exit 2 (MLPC_NO_BF16=1 stands in for such a CPU); the saved
 # model loads and predicts, the same for 1 and 2 threads; a bad value is a
-# usage error. The
-# bf16 runs print a skip line where the CPU lacks the instructions.
+# usage error; on a device (the stand-in plugin) bf16 is refused and auto
+# takes fp32. The bf16 runs print a skip line where the CPU lacks the
+# instructions.
 . "$(dirname "$0")/common.inc"
 
 awk 'BEGIN { srand(7); print "a,b,c,d,label"; for (i = 0; i < 3000; i++) { a = rand(); b = rand(); c = rand(); d = rand(); printf "%f,%f,%f,%f,%d\n", a, b, c, d, (a + b > c + d) } }' >"$T/cls.csv"
@@ -21,6 +22,22 @@ else
     bad "--precision auto without AVX512_BF16 runs fp32 and says why" "$(head -2 "$T/out" "$T/err")"
 fi
 expect_fail "--precision bad value" 2 "--precision" train "$@" --precision fp16
+
+# a device trains in float32: bf16 is refused in one line, auto says why
+# (the stand-in plugin with one fake GPU, tests/fake_cuda_plugin.c)
+FAKE=$(dirname "$MLPC")/tests/fake_cuda_onegpu.so
+if [ -f "$FAKE" ]; then
+    MLPC_CUDA_PLUGIN=$FAKE expect_fail "--precision bf16 on a device: one line" 2 \
+        "precision bf16: training on a device runs in float32 only" train "$@" --device cuda --precision bf16
+    MLPC_CUDA_PLUGIN=$FAKE run train "$@" --device cuda --precision auto
+    if [ "$RC" -eq 0 ] && grep -q "precision fp32 (auto: training runs on the device, in float32)" "$T/out"; then
+        ok "--precision auto on a device runs fp32 and says why"
+    else
+        bad "--precision auto on a device runs fp32 and says why" "$(head -2 "$T/out" "$T/err")"
+    fi
+else
+    skip "--precision on a device" "no stand-in plugin at $FAKE (make tests)"
+fi
 
 run train "$@" --save "$T/fp32.mlpc"
 if [ "$RC" -eq 0 ] && ! grep -q "precision" "$T/out"; then
