@@ -13,7 +13,11 @@
  *                                                  512-bit (and 256-bit) FMAs, T threads at once
  *
  * Common: --data DIR (MNIST IDX files; default $MLPC_DATA/mnist or data/mnist),
- * --impl NAME (the "impl" field of the output, default "mlpc").
+ * --impl NAME (the "impl" field of the output, default "mlpc"),
+ * --precision fp32|bf16|auto (training's products, mlpc_config.precision;
+ * the w1/w2/w4/w5 lines then carry "precision", what ran; bench/bf16.sh).
+ * CPU lines carry "cpu_sec" too: the process's CPU seconds per epoch (on a
+ * shared machine the time it computed, not the time it waited for a core).
  *
  * On a GPU (w1, w2, w5; bench/gpu/run.sh): --device cuda|cuda:N trains on
  * the device after --warmup W untimed epochs (default 1 there, 0 on the
@@ -34,6 +38,7 @@
 #include <time.h>
 
 static const char *impl = "mlpc";
+static mlpc_precision precision = MLPC_PRECISION_FP32;
 static char data_dir[1024];
 static mlpc_device device = {MLPC_DEVICE_CPU, 0};
 static int warmup = -1, with_test = 0, run_reps = 3; /* warmup -1: 1 on a device, 0 on the CPU */
@@ -48,6 +53,15 @@ static double median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* CPU seconds of this process (all its threads): on a shared machine the
+ * time the run was computing, not waiting for a core */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static double now(void)
@@ -89,6 +103,7 @@ static void config(mlpc_config *c, const char *layers, mlpc_act hidden, mlpc_act
     if (mlpc_config_set_layers(c, layers, &err)) die("layers", err.msg);
     mlpc_config_set_acts(c, hidden, out);
     c->threads = threads;
+    c->precision = precision;
 }
 
 /* A trainer for c on train (and test: evaluated after every epoch), on
@@ -179,17 +194,19 @@ static void time_training(const char *w, mlpc_config *c, mlpc_dataset *train, ml
         if (mlpc_trainer_epoch(tr, &st)) die("epoch", mlpc_trainer_error(tr)->msg);
     double *ep = calloc((size_t)epochs, sizeof *ep);
     if (!ep) die(w, "out of memory");
-    double t0 = now();
+    double t0 = now(), c0 = cpu_now();
     for (int e = 0; e < epochs; e++) {
         double t1 = now();
         if (mlpc_trainer_epoch(tr, &st)) die("epoch", mlpc_trainer_error(tr)->msg);
         ep[e] = now() - t1;
     }
-    double sec = (now() - t0) / epochs;
+    double sec = (now() - t0) / epochs, cpu_sec = (cpu_now() - c0) / epochs;
     if (device.kind == MLPC_DEVICE_CPU && !wu) {
         printf("{\"workload\":\"%s\",\"impl\":\"%s\",\"threads\":%d,\"epochs\":%d,\"rows\":%zu,"
-               "\"sec\":%.6g,\"unit\":\"s/epoch\",\"loss\":%.6g,\"calibration_sec\":%.3g}\n",
-               w, name, c->threads, epochs, mlpc_dataset_rows(train), sec, st.loss, calib);
+               "\"sec\":%.6g,\"unit\":\"s/epoch\",\"loss\":%.6g,\"calibration_sec\":%.3g,\"precision\":\"%s\","
+               "\"cpu_sec\":%.6g}\n",
+               w, name, c->threads, epochs, mlpc_dataset_rows(train), sec, st.loss, calib,
+               mlpc_precision_name(mlpc_trainer_precision(tr, NULL)), cpu_sec);
     } else {
         char dn[32], list[4096] = "";
         for (int e = 0; e < epochs; e++) {
@@ -473,6 +490,9 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--passes")) passes = atoi(v);
         else if (!strcmp(a, "--data")) snprintf(data_dir, sizeof data_dir, "%s", v);
         else if (!strcmp(a, "--impl")) impl = v;
+        else if (!strcmp(a, "--precision")) {
+            if (mlpc_precision_parse(v, &precision)) die(a, "fp32, bf16 or auto");
+        }
         else if (!strcmp(a, "--device")) {
             if (mlpc_device_parse(v, &device) || device.kind == MLPC_DEVICE_AUTO) die(a, "cpu, cuda or cuda:N");
         } else if (!strcmp(a, "--warmup")) warmup = atoi(v);

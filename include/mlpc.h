@@ -133,6 +133,19 @@ typedef enum mlpc_metric {
     MLPC_METRIC_COUNT
 } mlpc_metric;
 
+/* The arithmetic of training's matrix products (mlpc_config.precision).
+ * bf16: the products of the forward pass, the deltas and the weight
+ * gradients take bf16 copies of their operands (AVX512_BF16, vdpbf16ps)
+ * and sum in float32; master weights, gradient sums and optimizer state stay
+ * float32, evaluation and saved models are float32. auto: bf16 where the
+ * CPU has AVX512_BF16 and training runs on the CPU, else fp32. */
+typedef enum mlpc_precision {
+    MLPC_PRECISION_FP32 = 0, /* the default */
+    MLPC_PRECISION_BF16,     /* an error where the CPU lacks AVX512_BF16 */
+    MLPC_PRECISION_AUTO,
+    MLPC_PRECISION_COUNT
+} mlpc_precision;
+
 /* Names as used on the command line and in files ("relu", "cce", "adam", ...).
  * *_parse return 0 on success and -1 for an unknown name. */
 MLPC_API const char *mlpc_act_name(mlpc_act a);
@@ -142,12 +155,17 @@ MLPC_API const char *mlpc_opt_name(mlpc_opt o);
 MLPC_API const char *mlpc_sched_name(mlpc_sched s);
 MLPC_API const char *mlpc_norm_name(mlpc_norm n);
 MLPC_API const char *mlpc_metric_name(mlpc_metric m);
+MLPC_API const char *mlpc_precision_name(mlpc_precision p);
 MLPC_API int mlpc_act_parse(const char *s, mlpc_act *out);
 MLPC_API int mlpc_loss_parse(const char *s, mlpc_loss *out);
 MLPC_API int mlpc_init_parse(const char *s, mlpc_init *out);
 MLPC_API int mlpc_opt_parse(const char *s, mlpc_opt *out);
 MLPC_API int mlpc_sched_parse(const char *s, mlpc_sched *out);
 MLPC_API int mlpc_norm_parse(const char *s, mlpc_norm *out);
+MLPC_API int mlpc_precision_parse(const char *s, mlpc_precision *out);
+/* 1 when this CPU has the bf16 dot products (AVX512_BF16) that
+ * MLPC_PRECISION_BF16 needs, else 0 */
+MLPC_API int mlpc_cpu_has_bf16(void);
 MLPC_API int mlpc_metric_parse(const char *s, mlpc_metric *out);
 
 /* ---------------------------------------------------------------- config */
@@ -189,6 +207,7 @@ typedef struct mlpc_config {
     mlpc_metric es_metric; /* default val_loss (val_acc when there is no val set: loss) */
     float es_min_delta;
     int es_restore_best;   /* default 1 */
+    mlpc_precision precision; /* training's products, default fp32 (not stored in models) */
 } mlpc_config;
 
 MLPC_API void mlpc_config_default(mlpc_config *cfg);
@@ -392,6 +411,10 @@ MLPC_API mlpc_status mlpc_trainer_set_data(mlpc_trainer *tr, const mlpc_dataset 
  * rows. mlpc_trainer_byte_rows says whether the copy is in use. */
 MLPC_API void mlpc_trainer_set_byte_rows(mlpc_trainer *tr, int on);
 MLPC_API int mlpc_trainer_byte_rows(const mlpc_trainer *tr);
+/* The precision training's products run in (fp32 or bf16, never auto), and
+ * if why is not NULL, one line saying why when the config asked for auto
+ * (else ""). */
+MLPC_API mlpc_precision mlpc_trainer_precision(const mlpc_trainer *tr, const char **why);
 /* Called every `every` batches (>= 1) and after every epoch. */
 MLPC_API void mlpc_trainer_on_batch(mlpc_trainer *tr, mlpc_batch_fn fn, int every, void *user);
 MLPC_API void mlpc_trainer_on_epoch(mlpc_trainer *tr, mlpc_epoch_fn fn, void *user);

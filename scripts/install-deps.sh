@@ -28,6 +28,9 @@ python3-nbclient python3-ipykernel python3-threadpoolctl python3-pip python3-ven
 # (tests/cli/test_shellcheck.sh) and clang for the libFuzzer targets
 # (tests/fuzz/, `make fuzz-build`); each is skipped without its tool.
 PACKAGES="$PACKAGES shellcheck clang libclang-rt-14-dev"  # libFuzzer: a Recommends of clang-14, which --no-install-recommends skips
+# Fashion-MNIST for --data fashion-mnist (scripts/fetch-data.sh --fashion
+# copies it into data/) and bench/bf16.sh accuracy: .gz IDX files, 30 MB.
+PACKAGES="$PACKAGES dataset-fashion-mnist"
 # The dashboard's end-to-end test drives Debian's chromium, which is large
 # (about 300 MB with its libraries): installed in CI (CI=true) or with
 # MLPC_BROWSER=1; elsewhere that test says "skipped: chromium not installed".

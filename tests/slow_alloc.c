@@ -1,6 +1,7 @@
 /* slow_alloc.c - proves that a training epoch allocates nothing: this
  * program replaces malloc and friends (forwarding to glibc's __libc_*) and
- * counts every call made while mlpc_trainer_epoch runs, on all threads.
+ * counts every call made while mlpc_trainer_epoch runs, on all threads
+ * (fp32, and bf16 where the CPU has AVX512_BF16).
  * Runs in the optimized tier (a sanitizer would own malloc itself). */
 #include "testutil.h"
 
@@ -84,6 +85,8 @@ static void test_counter_counts(void **state)
     assert_int_equal(atomic_load(&n_alloc), 1);
 }
 
+static mlpc_precision case_precision = MLPC_PRECISION_FP32;
+
 static void run_case(const char *layers, mlpc_act hid, mlpc_act out, mlpc_loss loss, mlpc_opt opt,
                      int batch, int threads, float l2, mlpc_dataset *d, mlpc_dataset *val, int epochs)
 {
@@ -97,6 +100,7 @@ static void run_case(const char *layers, mlpc_act hid, mlpc_act out, mlpc_loss l
     c.threads = threads;
     c.l2 = l2;
     c.momentum = opt == MLPC_OPT_SGD ? 0.9f : 0.0f;
+    c.precision = case_precision;
     long n = allocs_during_epochs(&c, d, val, epochs);
     if (n) print_error("%s batch %d threads %d: %ld allocations during %d epochs\n", layers, batch, threads, n, epochs);
     assert_int_equal(n, 0);
@@ -109,6 +113,24 @@ static void test_no_alloc_synthetic(void **state)
     run_case("20-32-16-4", MLPC_ACT_RELU, MLPC_ACT_SOFTMAX, MLPC_LOSS_CCE, MLPC_OPT_ADAM, 10, 1, 0.0f, d, val, 2);
     run_case("20-32-16-4", MLPC_ACT_TANH, MLPC_ACT_SIGMOID, MLPC_LOSS_QUADRATIC, MLPC_OPT_SGD, 64, 2, 1e-4f, d, val, 2);
     run_case("20-300-200-4", MLPC_ACT_SIGMOID, MLPC_ACT_SOFTMAX, MLPC_LOSS_CCE, MLPC_OPT_RMSPROP, 500, 2, 0.0f, d, val, 2);
+    mlpc_dataset_free(d);
+    mlpc_dataset_free(val);
+}
+
+/* --precision bf16: its packing buffers are the context's, made with it */
+static void test_no_alloc_bf16(void **state)
+{
+    (void)state;
+    if (!mlpc_cpu_has_bf16()) {
+        print_message("skipped: this CPU has no AVX512_BF16 (--precision bf16)\n");
+        skip();
+    }
+    mlpc_dataset *d = synthetic(2000, 20, 4), *val = synthetic(300, 20, 4);
+    case_precision = MLPC_PRECISION_BF16;
+    run_case("20-32-16-4", MLPC_ACT_RELU, MLPC_ACT_SOFTMAX, MLPC_LOSS_CCE, MLPC_OPT_ADAM, 10, 1, 0.0f, d, val, 2);
+    run_case("20-300-200-4", MLPC_ACT_SIGMOID, MLPC_ACT_SOFTMAX, MLPC_LOSS_CCE, MLPC_OPT_RMSPROP, 500, 2, 0.0f, d, val, 2);
+    run_case("20-32-16-4", MLPC_ACT_TANH, MLPC_ACT_SIGMOID, MLPC_LOSS_QUADRATIC, MLPC_OPT_SGD, 64, 2, 1e-4f, d, val, 2);
+    case_precision = MLPC_PRECISION_FP32;
     mlpc_dataset_free(d);
     mlpc_dataset_free(val);
 }
@@ -138,6 +160,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counter_counts),
         cmocka_unit_test(test_no_alloc_synthetic),
+        cmocka_unit_test(test_no_alloc_bf16),
         cmocka_unit_test(test_no_alloc_mnist_w1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

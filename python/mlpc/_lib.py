@@ -63,6 +63,7 @@ class Config(ctypes.Structure):
         ("es_metric", ctypes.c_int),
         ("es_min_delta", ctypes.c_float),
         ("es_restore_best", ctypes.c_int),
+        ("precision", ctypes.c_int),  # mlpc_precision: 0 fp32, 1 bf16, 2 auto
     ]
 
 
@@ -164,6 +165,7 @@ _SIGS = {
     "mlpc_net_weights": (_fp, [_p, _int]),
     "mlpc_net_biases": (_fp, [_p, _int]),
     "mlpc_net_set_threads": (_int, [_p, _int]),
+    "mlpc_cpu_has_bf16": (_int, []),
     "mlpc_net_fit_normalization": (_int, [_p, _p, _int]),
     "mlpc_net_normalize": (_int, [_p, _p]),
     "mlpc_net_norm_mode": (_int, [_p]),

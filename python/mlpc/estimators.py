@@ -123,6 +123,9 @@ __all__ = ["MLPClassifier", "MLPRegressor", "load", "TrainingInterrupted"]
 _ACTIVE_LOCK = threading.Lock()
 
 
+# mlpc_precision (include/mlpc.h): training's products
+_PRECISION = {"fp32": 0, "bf16": 1, "auto": 2}
+
 class TrainingInterrupted(UserWarning):
     """Warned when fit returns early after Ctrl-C / interrupt."""
 
@@ -199,7 +202,8 @@ class _BaseMLP(BaseEstimator):
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, loss=None, out_activation=None,
-                 schedule=None, norm="none", init="glorot", threads=1, device="cpu", metrics_path=None, run_name=None):
+                 schedule=None, norm="none", init="glorot", threads=1, device="cpu", metrics_path=None, run_name=None,
+                 precision="fp32"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -230,6 +234,7 @@ class _BaseMLP(BaseEstimator):
         self.device = device
         self.metrics_path = metrics_path
         self.run_name = run_name
+        self.precision = precision
 
     # ------------------------------------------------------------ params
     def _hidden(self):
@@ -289,6 +294,8 @@ class _BaseMLP(BaseEstimator):
         t = self.threads
         if not isinstance(t, (numbers.Integral, np.integer)) or t < -1:
             raise ValueError("threads must be an int >= 1 (0 or -1: one per CPU core), got %r" % (t,))
+        if self.precision not in _PRECISION:
+            raise ValueError("precision must be 'fp32', 'bf16' or 'auto', got %r" % (self.precision,))
         self._hidden()
 
     def _sched(self, cfg):
@@ -356,6 +363,7 @@ class _BaseMLP(BaseEstimator):
         t = int(self.threads)
         cfg.threads = (os.cpu_count() or 1) if t <= 0 else t
         cfg.shuffle = 1 if self.shuffle else 0
+        cfg.precision = _PRECISION[self.precision]
         if incremental:
             cfg.es_patience = 0
         else:
@@ -998,6 +1006,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     metrics_path : file to append one JSON line per epoch to, in the format
         of `mlpc train --metrics` (read by `mlpc dashboard` and `mlpc plot`)
     run_name : run name in those lines (default: the file's stem)
+    precision : 'fp32' (default), 'bf16' (training's products with bf16
+        operands and float32 sums, on CPUs with AVX512_BF16; elsewhere fit
+        raises with the library's one line) or 'auto' (bf16 where the CPU has
+        it); weights, optimizer state and predict stay float32
 
     Labels may be of any type numpy can sort (strings, 1..K, -1/+1, bools);
     classes_ holds them sorted. Differences from scikit-learn: see the

@@ -93,6 +93,12 @@ void mlpc_ctx_free(mlpc_ctx *cx);
 /* A one-thread context for work run on thread `tid` of cx's pool (it uses
  * that thread's scratch): for splitting whole batches over threads. */
 mlpc_ctx mlpc_ctx_thread(const mlpc_ctx *cx, int tid);
+/* bf16 products (kernels/gemm_bf16.c) for every alpha 1, beta 0 product
+ * of this context and its thread views: on 1 when this CPU has
+ * AVX512_BF16, else (or on 0) the float32 GEMM. Returns whether bf16 is
+ * now on. */
+int mlpc_ctx_set_bf16(mlpc_ctx *cx, int on);
+int mlpc_ctx_bf16(const mlpc_ctx *cx);
 /* Name of the GEMM variant in use ("avx512", "avx2", "generic"). */
 const char *mlpc_ctx_gemm_name(const mlpc_ctx *cx);
 

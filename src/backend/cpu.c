@@ -16,6 +16,7 @@
 typedef struct cpu_scratch {
     mlpc_gemm_fn gemm;
     const char *gemm_name;
+    mlpc_gemm_bf16_fn bf16;   /* not NULL: alpha 1, beta 0 products in bf16 (mlpc_ctx_set_bf16) */
     struct cpu_scratch **sub; /* per thread: a one-thread view on pack[t] */
     float *pack[];            /* one packing buffer per thread */
 } cpu_scratch;
@@ -69,6 +70,23 @@ mlpc_ctx mlpc_ctx_thread(const mlpc_ctx *cx, int tid)
     return one;
 }
 
+int mlpc_ctx_set_bf16(mlpc_ctx *cx, int on)
+{
+    cpu_scratch *s = cx->scratch;
+    if (!s) return 0;
+    mlpc_gemm_bf16_fn f = on ? mlpc_gemm_bf16_select() : NULL;
+    if (f && mlpc_gemm_bf16_scratch_floats() > mlpc_gemm_scratch_floats()) f = NULL;
+    s->bf16 = f;
+    for (int t = 0; s->sub && t < cx->threads; t++)
+        if (s->sub[t]) s->sub[t]->bf16 = f;
+    return f != NULL;
+}
+
+/* the public question (mlpc.h), answered where the kernels may be asked */
+int mlpc_cpu_has_bf16(void) { return mlpc_gemm_bf16_select() != NULL; }
+
+int mlpc_ctx_bf16(const mlpc_ctx *cx) { return cx->scratch && ((const cpu_scratch *)cx->scratch)->bf16; }
+
 const char *mlpc_ctx_gemm_name(const mlpc_ctx *cx)
 {
     return cx->scratch ? ((const cpu_scratch *)cx->scratch)->gemm_name : "none";
@@ -82,6 +100,7 @@ typedef struct gemm_job {
     float alpha, beta;
     const float *A, *B;
     float *C;
+    mlpc_gemm_bf16_fn bf16; /* the product in bf16, or NULL */
 } gemm_job;
 
 static void gemm_part(void *arg, int tid, int n)
@@ -92,13 +111,21 @@ static void gemm_part(void *arg, int tid, int n)
         mlpc_split(j->M, 8, tid, n, &lo, &hi);
         if (lo >= hi) return;
         const float *A = j->ta ? j->A + lo : j->A + lo * (long)j->lda;
-        j->s->gemm(j->ta, j->tb, (int)(hi - lo), j->N, j->K, j->alpha, A, j->lda, j->B, j->ldb,
+        if (j->bf16)
+            j->bf16(j->ta, j->tb, (int)(hi - lo), j->N, j->K, A, j->lda, j->B, j->ldb, j->C + lo * (long)j->ldc,
+                    j->ldc, j->s->pack[tid]);
+        else
+            j->s->gemm(j->ta, j->tb, (int)(hi - lo), j->N, j->K, j->alpha, A, j->lda, j->B, j->ldb,
                    j->beta, j->C + lo * (long)j->ldc, j->ldc, j->s->pack[tid]);
     } else {
         mlpc_split(j->N, 48, tid, n, &lo, &hi); /* a multiple of every variant's NR */
         if (lo >= hi) return;
         const float *B = j->tb ? j->B + lo * (long)j->ldb : j->B + lo;
-        j->s->gemm(j->ta, j->tb, j->M, (int)(hi - lo), j->K, j->alpha, j->A, j->lda, B, j->ldb,
+        if (j->bf16)
+            j->bf16(j->ta, j->tb, j->M, (int)(hi - lo), j->K, j->A, j->lda, B, j->ldb, j->C + lo, j->ldc,
+                    j->s->pack[tid]);
+        else
+            j->s->gemm(j->ta, j->tb, j->M, (int)(hi - lo), j->K, j->alpha, j->A, j->lda, B, j->ldb,
                    j->beta, j->C + lo, j->ldc, j->s->pack[tid]);
     }
 }
@@ -107,11 +134,17 @@ static void cpu_gemm(mlpc_ctx *cx, int ta, int tb, int M, int N, int K, float al
                      const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
     cpu_scratch *s = cx->scratch;
+    /* bf16 products for the plain products (forward, deltas, weight gradients) */
+    mlpc_gemm_bf16_fn bf = s->bf16 && alpha == 1.0f && beta == 0.0f ? s->bf16 : NULL;
+    if (bf && (cx->threads == 1 || (long)M * N * K < GEMM_PAR_MIN)) {
+        bf(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, s->pack[0]);
+        return;
+    }
     if (cx->threads == 1 || (long)M * N * K < GEMM_PAR_MIN) {
         s->gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, s->pack[0]);
         return;
     }
-    gemm_job j = {s, ta, tb, M, N, K, lda, ldb, ldc, M >= N, alpha, beta, A, B, C};
+    gemm_job j = {s, ta, tb, M, N, K, lda, ldb, ldc, M >= N, alpha, beta, A, B, C, bf};
     if (j.by_rows ? M <= 8 : N <= 48) { /* one part only: no need to wake the pool */
         gemm_part(&j, 0, 1);
         return;
@@ -256,10 +289,10 @@ static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A
     cpu_scratch *s = cx->scratch;
     int one_thread = cx->threads == 1 || (long)in * out < WG_PAR_FLOATS;
     /* sparse input rows (sparse.c): only their weights change */
-    if (sgd && sgd->rows && m <= WG_SMALL_BATCH && one_thread && s->gemm == mlpc_gemm_avx512 &&
+    if (sgd && sgd->rows && m <= WG_SMALL_BATCH && one_thread && !s->bf16 && s->gemm == mlpc_gemm_avx512 &&
         mlpc_k_sgd_rows(in, out, m, A, in, D, sgd->rows, sgd->n_rows, sgd->W, sgd->lr, sgd->keep_grads ? G : NULL))
         return;
-    if (m > WG_SMALL_BATCH) { /* a big product: threads split the GEMM, then the update */
+    if (m > WG_SMALL_BATCH || s->bf16) { /* a big product (or bf16): threads split the GEMM, then the update */
         cpu_gemm(cx, 1, 0, in, out, m, 1.0f, A, in, D, out, 0.0f, G, out);
         if (sgd) {
             mlpc_opt_step step = {.opt = MLPC_OPT_SGD, .lr = sgd->lr};
@@ -321,7 +354,7 @@ static void cpu_gemm_cols(mlpc_ctx *cx, int M, int N, int K, const float *A, int
      * product over threads anyway (as weight_grad); else the dense GEMM,
      * whose result is the same */
     int one_thread = cx->threads == 1 || (long)K * N < WG_PAR_FLOATS;
-    if (one_thread && s->gemm == mlpc_gemm_avx512 && mlpc_k_gemm_cols(M, N, K, A, lda, B, ldb, idx, n, C, ldc))
+    if (one_thread && !s->bf16 && s->gemm == mlpc_gemm_avx512 && mlpc_k_gemm_cols(M, N, K, A, lda, B, ldb, idx, n, C, ldc))
         return;
     cpu_gemm(cx, 0, 0, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
 }

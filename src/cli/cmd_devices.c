@@ -115,8 +115,9 @@ static void print_text(const mlpc_device_list *l)
         gib(d->memory, mem, sizeof mem);
         gib(d->memory_free, fr, sizeof fr);
         if (d->dev.kind == MLPC_DEVICE_CPU)
-            printf("%-8s %s (%d core%s, gemm %s, %s memory, %s free)\n", name, d->name, d->cores,
-                   d->cores == 1 ? "" : "s", d->detail, mem, fr);
+            printf("%-8s %s (%d core%s, gemm %s, %s memory, %s free, %s)\n", name, d->name, d->cores,
+                   d->cores == 1 ? "" : "s", d->detail, mem, fr,
+                   mlpc_cpu_has_bf16() ? "bf16: AVX512_BF16" : "bf16: none");
         else
             printf("%-8s %s (compute capability %d.%d, %d SMs, %s memory, %s free, pci %s)\n", name, d->name,
                    d->cc_major, d->cc_minor, d->cores, mem, fr, d->detail);

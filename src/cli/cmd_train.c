@@ -99,6 +99,10 @@ static cli_flag train_flags[] = {
              "compute threads (exactly N); 0: one per CPU core; auto: calibrated on this net and batch "
              "(cached per machine)",
              NULL),
+    CLI_FLAG("precision", "P", "fp32",
+             "products in fp32, or bf16 (AVX512_BF16 dot products, float32 sums, weights and optimizer; "
+             "an error where the CPU lacks it); auto: bf16 where the CPU has it",
+             NULL),
     CLI_FLAG("no-shuffle", NULL, NULL, "keep the training rows in file order", NULL),
     CLI_DEVICE_FLAGS,
     CLI_FLAG("early-stop", "PATIENCE", "0",
@@ -811,6 +815,10 @@ int cmd_train(int argc, char **argv)
     else if ((rc = cli_threads(&c, F("threads"), &cfg.threads)))
         goto done;
     cfg.shuffle = !F("no-shuffle")->on;
+    if (mlpc_precision_parse(F("precision")->value, &cfg.precision)) {
+        rc = cli_bad_value(&c, F("precision"), "unknown precision (fp32, bf16, auto)");
+        goto done;
+    }
     if ((rc = cli_int(&c, F("early-stop"), 0, 1000000000, &cfg.es_patience))) goto done;
     if (!cli_is(F("es-metric"), "auto") &&
         (rc = cli_enum_parse(&c, F("es-metric"), CLI_E_METRIC, &es_metric)))
@@ -1223,6 +1231,10 @@ int cmd_train(int argc, char **argv)
         if (val) printf(", %zu val", mlpc_dataset_rows(val));
         if (test) printf(", %zu test", mlpc_dataset_rows(test));
         printf(" rows");
+        const char *pwhy = "";
+        mlpc_precision prec = mlpc_trainer_precision(tr, &pwhy);
+        if (prec != MLPC_PRECISION_FP32 || cfg.precision != MLPC_PRECISION_FP32)
+            printf("  precision %s%s%s%s", mlpc_precision_name(prec), *pwhy ? " (" : "", pwhy, *pwhy ? ")" : "");
         if (dev.dev.kind != MLPC_DEVICE_CPU) {
             char dn[32];
             printf("  device %s", mlpc_device_name(&dev.dev, dn, sizeof dn));

@@ -12,6 +12,7 @@ static const char *const opt_names[] = {"sgd", "rmsprop", "adam"};
 static const char *const sched_names[] = {"constant", "step", "exponential", "plateau"};
 static const char *const norm_names[] = {"none", "scale", "standard"};
 static const char *const metric_names[] = {"val_loss", "val_acc", "loss", "acc"};
+static const char *const precision_names[] = {"fp32", "bf16", "auto"};
 
 #define NAME_OF(tab, v) ((unsigned)(v) < sizeof tab / sizeof *tab ? tab[v] : "?")
 
@@ -22,6 +23,7 @@ const char *mlpc_opt_name(mlpc_opt o) { return NAME_OF(opt_names, o); }
 const char *mlpc_sched_name(mlpc_sched s) { return NAME_OF(sched_names, s); }
 const char *mlpc_norm_name(mlpc_norm n) { return NAME_OF(norm_names, n); }
 const char *mlpc_metric_name(mlpc_metric m) { return NAME_OF(metric_names, m); }
+const char *mlpc_precision_name(mlpc_precision p) { return NAME_OF(precision_names, p); }
 
 static int find(const char *const *tab, int n, const char *s)
 {
@@ -51,3 +53,5 @@ PARSER(mlpc_opt_parse, mlpc_opt, opt_names, {NULL, 0})
 PARSER(mlpc_sched_parse, mlpc_sched, sched_names, {"exp", MLPC_SCHED_EXPONENTIAL}, {"none", MLPC_SCHED_CONSTANT})
 PARSER(mlpc_norm_parse, mlpc_norm, norm_names, {"minmax", MLPC_NORM_SCALE}, {"zscore", MLPC_NORM_STANDARD})
 PARSER(mlpc_metric_parse, mlpc_metric, metric_names, {NULL, 0})
+PARSER(mlpc_precision_parse, mlpc_precision, precision_names, {"float32", MLPC_PRECISION_FP32},
+       {"bfloat16", MLPC_PRECISION_BF16})

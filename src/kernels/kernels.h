@@ -81,4 +81,25 @@ size_t mlpc_gemm_scratch_floats(void);
 /* The variant this CPU runs (chosen once from cpuid), and its name. */
 mlpc_gemm_fn mlpc_gemm_select(const char **name);
 
+/* ---- bf16 products, float32 sums (gemm_bf16.c) --------------------------- */
+
+/* float32 -> bf16 as vcvtne2ps2bf16 rounds (to nearest even; a denormal
+ * becomes a signed zero; a NaN stays a quiet NaN), and back (exact) */
+uint16_t mlpc_bf16_round(float x);
+float mlpc_bf16_float(uint16_t h);
+/* C[M x N] = op(A) op(B) (alpha 1, beta 0) with both operands rounded to
+ * bf16 and the products summed in float32 in pairs of k, in the order
+ * gemm_bf16.c states: the reference twin (plain C, the test oracle) and the
+ * AVX512_BF16 kernel (pack: mlpc_gemm_bf16_scratch_floats() floats), which
+ * equals it bit for bit. */
+void mlpc_gemm_bf16_ref(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+                        int ldb, float *C, int ldc);
+typedef void (*mlpc_gemm_bf16_fn)(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                                  const float *B, int ldb, float *C, int ldc, float *pack);
+void mlpc_gemm_bf16_avx512(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+                           int ldb, float *C, int ldc, float *pack);
+size_t mlpc_gemm_bf16_scratch_floats(void);
+/* the bf16 kernel this CPU runs, or NULL when it has no AVX512_BF16 */
+mlpc_gemm_bf16_fn mlpc_gemm_bf16_select(void);
+
 #endif

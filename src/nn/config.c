@@ -137,6 +137,9 @@ mlpc_status mlpc_config_validate(const mlpc_config *c0, mlpc_error *err)
     if (c.batch > (1 << 24)) BAD("batch %d: too large (at most %d)", c.batch, 1 << 24);
     if (c.epochs < 0) BAD("epochs %d: must be zero or positive", c.epochs);
     if (c.threads < 1 || c.threads > MLPC_MAX_THREADS) BAD("threads %d: must be between 1 and %d", c.threads, MLPC_MAX_THREADS);
+    if ((unsigned)c.precision >= MLPC_PRECISION_COUNT) BAD("precision %d: must be fp32, bf16 or auto", (int)c.precision);
+    if (c.precision == MLPC_PRECISION_BF16 && !mlpc_cpu_has_bf16())
+        BAD("precision bf16: this CPU has no AVX512_BF16 (vdpbf16ps); use fp32, or auto to take bf16 only where it runs");
     if (c.es_patience < 0) BAD("early-stop %d: patience must be zero or positive", c.es_patience);
     if (!(c.es_min_delta >= 0.0f)) BAD("es-min-delta %g: must be zero or positive", (double)c.es_min_delta);
     return MLPC_OK;

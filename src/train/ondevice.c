@@ -50,14 +50,27 @@ mlpc_status mlpc_trainer_set_device(mlpc_trainer *tr, const mlpc_device *dev, ui
         got = *dev;
     }
     mlpc_trainer_device_free(tr);
-    if (got.kind == MLPC_DEVICE_CPU) return MLPC_OK;
-    if (!tr->train)
+    if (got.kind != MLPC_DEVICE_CPU && !tr->train) {
+        mlpc_trainer_resolve_precision(tr, 0); /* on the CPU, as the device is freed */
         return mlpc_seterr(&tr->err, MLPC_ERR_ARG, "set the data (mlpc_trainer_set_data) before the device");
+    }
+    if (mlpc_trainer_resolve_precision(tr, got.kind != MLPC_DEVICE_CPU)) {
+        mlpc_error e = tr->err;
+        mlpc_trainer_resolve_precision(tr, 0); /* stays on the CPU as it was */
+        tr->err = e;
+        return tr->err.code;
+    }
+    if (got.kind == MLPC_DEVICE_CPU) return MLPC_OK;
     size_t n = tr->train->n, B = (size_t)tr->cfg.batch;
     uint64_t n_batches = (uint64_t)((n + B - 1) / B);
     const mlpc_dataset *sets[4] = {tr->train, tr->val, tr->test, NULL};
     tr->dev = mlpc_devsess_open(tr->net, &got, tr->cfg.batch, DEV_EVAL_ROWS, n_batches, &tr->cfg, mem_limit, sets,
                                 &tr->err);
+    if (!tr->dev) { /* training stays on the CPU: its precision too (auto: bf16 again) */
+        mlpc_error e = tr->err;
+        mlpc_trainer_resolve_precision(tr, 0);
+        tr->err = e;
+    }
     return tr->dev ? MLPC_OK : tr->err.code;
 }
 

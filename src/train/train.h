@@ -32,6 +32,8 @@ struct mlpc_trainer {
     uint8_t *codes;
     float *code_shift, *code_scale; /* n_in each */
     int no_codes;              /* mlpc_trainer_set_byte_rows(tr, 0) */
+    mlpc_precision precision;  /* what the products run in: fp32 or bf16 */
+    char precision_why[96];    /* why, when the config said auto */
     /* loop state (checkpointed) */
     long step;                 /* optimizer steps so far */
     int epoch;                 /* epochs done */
@@ -82,5 +84,10 @@ mlpc_status mlpc_trainer_device_gradient(mlpc_trainer *tr, const float *x, const
 
 /* mlpc_trainer_save_checkpoint with or without fsync (checkpoint.c). */
 mlpc_status trainer_checkpoint_write(mlpc_trainer *tr, const char *path, int sync);
+
+/* Sets the products' precision from the config (auto: bf16 where the CPU
+ * has it and training runs on the CPU, on_device 0). bf16 on a device is an
+ * error; returns MLPC_OK or the error, in tr->err. (trainer.c) */
+mlpc_status mlpc_trainer_resolve_precision(mlpc_trainer *tr, int on_device);
 
 #endif

@@ -35,6 +35,12 @@ mlpc_trainer *mlpc_trainer_create(mlpc_net *net, const mlpc_config *cfg, mlpc_er
         free(tr);
         return NULL;
     }
+    if (mlpc_trainer_resolve_precision(tr, 0)) {
+        if (err) *err = tr->err;
+        mlpc_ctx_free(&tr->cx);
+        free(tr);
+        return NULL;
+    }
     size_t np = net->n_params;
     int rows = tr->cfg.batch > EVAL_ROWS ? tr->cfg.batch : EVAL_ROWS;
     tr->grads = calloc(np, sizeof(float));
@@ -441,7 +447,12 @@ static mlpc_status evaluate(mlpc_trainer *tr, const mlpc_dataset *d, double *los
         int rc = mlpc_trainer_device_eval(tr, d, loss, acc, mse);
         if (rc >= 0) return (mlpc_status)rc;
     }
-    if (d) mlpc_evaluate_with(&tr->cx, tr->net, &tr->w, d, &e);
+    if (d) { /* in float32 always: the accuracy of the weights as saved */
+        int bf = mlpc_ctx_bf16(&tr->cx);
+        if (bf) mlpc_ctx_set_bf16(&tr->cx, 0);
+        mlpc_evaluate_with(&tr->cx, tr->net, &tr->w, d, &e);
+        if (bf) mlpc_ctx_set_bf16(&tr->cx, 1);
+    }
     *loss = e.loss;
     *acc = e.acc;
     *mse = e.mse;

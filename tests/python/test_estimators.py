@@ -506,3 +506,30 @@ def test_predict_reads_strided_rows_in_place():
         tracemalloc.stop()
     assert peak < 0.2 * X.shape[0] * X.shape[1] * 4, peak  # the outputs only, no copy of X
     np.testing.assert_array_equal(p, clf.predict_proba(np.ascontiguousarray(X)))
+
+
+def _has_bf16():
+    return mlpc._lib.lib.mlpc_cpu_has_bf16() == 1
+
+
+def test_precision(monkeypatch):
+    """precision='bf16' trains with bf16 products where the CPU has them (other
+    weights than fp32, a close score, float32 predictions); 'auto' falls back
+    to fp32 without AVX512_BF16; a bad value is a ValueError."""
+    X, y = blobs(n=1200, d=16, k=3, seed=4)
+    kw = dict(hidden_layer_sizes=(64,), max_iter=4, batch_size=100, random_state=2)
+    with pytest.raises(ValueError, match="precision"):
+        mlpc.MLPClassifier(precision="fp16", **kw).fit(X, y)
+    a = mlpc.MLPClassifier(precision="fp32", **kw).fit(X, y)
+    if not _has_bf16():
+        print("SKIP test_precision (bf16 runs): this CPU has no AVX512_BF16")
+    else:
+        b = mlpc.MLPClassifier(precision="bf16", **kw).fit(X, y)
+        assert not np.array_equal(a.coefs_[0], b.coefs_[0])
+        assert abs(a.score(X, y) - b.score(X, y)) < 0.03
+        assert b.predict_proba(X).dtype == np.float64
+    monkeypatch.setenv("MLPC_NO_BF16", "1")
+    with pytest.raises(ValueError, match="AVX512_BF16"):
+        mlpc.MLPClassifier(precision="bf16", **kw).fit(X, y)
+    c = mlpc.MLPClassifier(precision="auto", **kw).fit(X, y)
+    assert np.array_equal(a.coefs_[0], c.coefs_[0])

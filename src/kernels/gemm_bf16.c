@@ -1,0 +1,283 @@
+/* gemm_bf16.c - C = op(A) op(B) with bf16 products and float32 sums
+ * (--precision bf16), for CPUs with AVX512_BF16 (vdpbf16ps), and its
+ * reference twin in plain C, the oracle of the fast kernel.
+ *
+ * Both operands are float32 in memory (the trainer's master weights and
+ * activations); each is rounded to bf16 as it is packed, with
+ * round-to-nearest-even exactly as vcvtne2ps2bf16 does it (a float32
+ * denormal becomes a signed zero, a NaN stays a quiet NaN). The products of
+ * k pairs are then summed in float32 in a fixed order, per element:
+ *
+ *   acc = 0; for p = 0, 1, ..:  acc += a[2p+1] b[2p+1];  acc += a[2p] b[2p]
+ *
+ * each += one rounding (a bf16 x bf16 product is exact in float32), which
+ * is what one vdpbf16ps lane does (Intel SDM: the odd element first; with
+ * DAZ/FTZ: a denormal sum is flushed to a signed zero). An odd K gets a
+ * zero pair element. The order depends only on K, so the fast kernel equals
+ * the reference bit for bit for any split of M or N over threads, and for
+ * any blocking (a k block that continues a sum reloads the float32 sum). */
+#include "kernels/kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint16_t mlpc_bf16_round(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7f800000u) == 0) return (uint16_t)((u >> 16) & 0x8000u); /* zero, denormal */
+    if ((u & 0x7f800000u) == 0x7f800000u) { /* infinity, NaN */
+        uint16_t h = (uint16_t)(u >> 16);
+        return (u & 0x007fffffu) ? (uint16_t)(h | 0x40u) : h;
+    }
+    u += 0x7fffu + ((u >> 16) & 1u); /* to nearest, ties to even */
+    return (uint16_t)(u >> 16);
+}
+
+float mlpc_bf16_float(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* acc + a b rounded once, a denormal result flushed to a signed zero */
+static float dp_step(float acc, float a, float b)
+{
+    float s = fmaf(a, b, acc);
+    return fabsf(s) < 1.17549435e-38f ? copysignf(0.0f, s) : s;
+}
+
+void mlpc_gemm_bf16_ref(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+                        int ldb, float *C, int ldc)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float acc = 0.0f;
+            for (int k = 0; k < K; k += 2) {
+                float a[2] = {0.0f, 0.0f}, b[2] = {0.0f, 0.0f};
+                for (int e = 0; e < 2 && k + e < K; e++) {
+                    int kk = k + e;
+                    a[e] = mlpc_bf16_float(mlpc_bf16_round(ta ? A[(size_t)kk * lda + i] : A[(size_t)i * lda + kk]));
+                    b[e] = mlpc_bf16_float(mlpc_bf16_round(tb ? B[(size_t)j * ldb + kk] : B[(size_t)kk * ldb + j]));
+                }
+                acc = dp_step(acc, a[1], b[1]);
+                acc = dp_step(acc, a[0], b[0]);
+            }
+            C[(size_t)i * ldc + j] = acc;
+        }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_BF16_AVX512 1
+#define TBF __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+
+#define BMR 12  /* rows per tile: 12 x 2 accumulators + 2 of B + 1 of A in 32 zmm */
+#define BNR 32  /* columns per tile: two vectors of 16 */
+#define BKC 512 /* k per block (even): a B sliver of 256 pairs x 32 columns is 32 KB, in L1 */
+#define BMC 96  /* rows of A per packed block (8 slivers) */
+#define BNC 256 /* columns per packed B panel */
+
+/* pack layouts (uint32_t = one k pair of bf16, the lower k in the low half):
+ * A not transposed: rows of pairs, Ap[row][p] (a plain conversion of the
+ * rows); A transposed: slivers of BMR rows, Ap[sliver][p][BMR]; B: slivers
+ * of BNR columns, Bp[sliver][p][BNR] */
+
+/* n (<= 16) interleaved pairs (bf16(r0[c]), bf16(r1[c])) into dst; r1 NULL:
+ * zero high halves */
+static inline TBF void pair_rows(const float *r0, const float *r1, int n, uint32_t *dst)
+{
+    __mmask16 m = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
+    __m512 x0 = _mm512_maskz_loadu_ps(m, r0);
+    __m512 x1 = r1 ? _mm512_maskz_loadu_ps(m, r1) : _mm512_setzero_ps();
+    __m512i h = (__m512i)_mm512_cvtne2ps_pbh(x1, x0); /* x0's 16 bf16, then x1's */
+    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
+                                         6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    _mm512_mask_storeu_epi32(dst, m, _mm512_permutexvar_epi16(idx, h));
+}
+
+/* one row's kc floats (k contiguous) as (kc + 1) / 2 pairs, pair p to
+ * dst[p * stride] */
+static inline TBF void row_pairs(const float *src, int kc, uint32_t *dst, long stride)
+{
+    uint32_t tmp[8];
+    for (int k = 0; k < kc; k += 16) {
+        int n = kc - k < 16 ? kc - k : 16;
+        __m512 x = _mm512_maskz_loadu_ps((__mmask16)((n >= 16 ? 0xffffu : (1u << n) - 1u)), src + k);
+        _mm256_storeu_si256((__m256i *)tmp, (__m256i)_mm512_cvtneps_pbh(x));
+        int np = (n + 1) / 2;
+        for (int q = 0; q < np; q++) dst[(long)(k / 2 + q) * stride] = tmp[q];
+    }
+}
+
+/* kc floats as (kc + 1) / 2 contiguous pairs */
+static inline TBF void row_contig(const float *src, int kc, uint32_t *dst)
+{
+    int k = 0;
+    for (; k + 32 <= kc; k += 32)
+        _mm512_storeu_si512(dst + k / 2, (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + k + 16),
+                                                                      _mm512_loadu_ps(src + k)));
+    if (k < kc) {
+        int n = kc - k, n0 = n < 16 ? n : 16, n1 = n - n0;
+        __m512 lo = _mm512_maskz_loadu_ps((__mmask16)(n0 >= 16 ? 0xffffu : (1u << n0) - 1u), src + k);
+        __m512 hi = _mm512_maskz_loadu_ps((__mmask16)((1u << n1) - 1u), src + k + 16);
+        int np = (n + 1) / 2;
+        _mm512_mask_storeu_epi32(dst + k / 2, (__mmask16)((1u << np) - 1u), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+    }
+}
+
+/* rows i0..i0+mc of op(A), k0..k0+kc: rows of pairs (A not transposed), or
+ * slivers of BMR rows */
+static TBF void pack_a(int ta, const float *A, int lda, int i0, int k0, int mc, int kc, uint32_t *Ap)
+{
+    int np = (kc + 1) / 2;
+    if (!ta) {
+        for (int r = 0; r < mc; r++) row_contig(A + (size_t)(i0 + r) * lda + k0, kc, Ap + (size_t)r * np);
+        return;
+    }
+    /* A transposed: per pair, the block's mc columns of two rows of A (whole
+     * vectors, read along the rows) into tmp, then BMR at a time into the
+     * slivers (rows of A read in 48-byte pieces were 3x slower: the weight
+     * gradient of a first layer) */
+    uint32_t tmp[BMC] __attribute__((aligned(64)));
+    for (int p = 0; p < np; p++) {
+        const float *r0 = A + (size_t)(k0 + 2 * p) * lda + i0, *r1 = 2 * p + 1 < kc ? r0 + lda : NULL;
+        for (int c = 0; c < mc; c += 16) pair_rows(r0 + c, r1 ? r1 + c : NULL, mc - c < 16 ? mc - c : 16, tmp + c);
+        for (int ir = 0; ir < mc; ir += BMR) {
+            int mr = mc - ir < BMR ? mc - ir : BMR;
+            __mmask16 m = (__mmask16)((1u << mr) - 1u);
+            _mm512_mask_storeu_epi32(Ap + (size_t)ir * np + (size_t)p * BMR, m, _mm512_maskz_loadu_epi32(m, tmp + ir));
+        }
+    }
+}
+
+/* columns j0..j0+nc of op(B), k0..k0+kc, into slivers of BNR columns (the
+ * last one zero-padded) */
+static TBF void pack_b(int tb, const float *B, int ldb, int k0, int j0, int kc, int nc, uint32_t *Bp)
+{
+    int np = (kc + 1) / 2;
+    for (int jr = 0; jr < nc; jr += BNR) {
+        int nr = nc - jr < BNR ? nc - jr : BNR;
+        uint32_t *s = Bp + (size_t)jr * np;
+        if (nr < BNR)
+            for (int p = 0; p < np; p++) memset(s + (size_t)p * BNR + nr, 0, (size_t)(BNR - nr) * sizeof *s);
+        if (tb) {
+            for (int c = 0; c < nr; c++) row_pairs(B + (size_t)(j0 + jr + c) * ldb + k0, kc, s + c, BNR);
+        } else {
+            for (int p = 0; p < np; p++) {
+                const float *r0 = B + (size_t)(k0 + 2 * p) * ldb + j0 + jr;
+                const float *r1 = 2 * p + 1 < kc ? r0 + ldb : NULL;
+                pair_rows(r0, r1, nr < 16 ? nr : 16, s + (size_t)p * BNR);
+                if (nr > 16) pair_rows(r0 + 16, r1 ? r1 + 16 : NULL, nr - 16, s + (size_t)p * BNR + 16);
+            }
+        }
+    }
+}
+
+/* the R x (16 nv) tile over np pairs; first: start from zero, else from C.
+ * A's pair p of row r is Ap[r * ars + p * aps] */
+static inline TBF __attribute__((always_inline)) void
+tile(int R, int nv, int np, const uint32_t *Ap, long ars, long aps, const uint32_t *Bp, float *C, long ldc,
+     int first, __mmask16 m0, __mmask16 m1)
+{
+    __m512 acc[BMR][2];
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++) {
+        acc[r][0] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m0, C + r * ldc);
+        acc[r][1] = first || nv < 2 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m1, C + r * ldc + 16);
+    }
+    for (int p = 0; p < np; p++) {
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(Bp + (size_t)p * BNR);
+        __m512bh b1 = nv > 1 ? (__m512bh)_mm512_loadu_si512(Bp + (size_t)p * BNR + 16) : b0;
+#pragma GCC unroll 12
+        for (int r = 0; r < R; r++) {
+            __m512bh a = (__m512bh)_mm512_set1_epi32((int)Ap[r * ars + p * aps]);
+            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], a, b0);
+            if (nv > 1) acc[r][1] = _mm512_dpbf16_ps(acc[r][1], a, b1);
+        }
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++) {
+        _mm512_mask_storeu_ps(C + r * ldc, m0, acc[r][0]);
+        if (nv > 1) _mm512_mask_storeu_ps(C + r * ldc + 16, m1, acc[r][1]);
+    }
+}
+
+/* rm: A in rows of pairs (stride ars); otherwise in slivers */
+#define TILE_FN(R)                                                                                  \
+    static TBF void tile_##R(int nv, int np, const uint32_t *Ap, long ars, const uint32_t *Bp, float *C, \
+                             long ldc, int first, __mmask16 m0, __mmask16 m1)                       \
+    {                                                                                               \
+        if (ars && nv > 1)                                                                          \
+            tile(R, 2, np, Ap, ars, 1, Bp, C, ldc, first, m0, m1);                                  \
+        else if (ars)                                                                               \
+            tile(R, 1, np, Ap, ars, 1, Bp, C, ldc, first, m0, m1);                                  \
+        else if (nv > 1)                                                                            \
+            tile(R, 2, np, Ap, 1, BMR, Bp, C, ldc, first, m0, m1);                                  \
+        else                                                                                        \
+            tile(R, 1, np, Ap, 1, BMR, Bp, C, ldc, first, m0, m1);                                  \
+    }
+TILE_FN(1) TILE_FN(2) TILE_FN(3) TILE_FN(4) TILE_FN(5) TILE_FN(6)
+TILE_FN(7) TILE_FN(8) TILE_FN(9) TILE_FN(10) TILE_FN(11) TILE_FN(12)
+typedef void (*bf_tile_fn)(int, int, const uint32_t *, long, const uint32_t *, float *, long, int, __mmask16,
+                           __mmask16);
+static const bf_tile_fn tiles[BMR + 1] = {0,       tile_1, tile_2, tile_3,  tile_4,  tile_5, tile_6,
+                                          tile_7, tile_8, tile_9, tile_10, tile_11, tile_12};
+
+TBF void mlpc_gemm_bf16_avx512(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+                               int ldb, float *C, int ldc, float *pack)
+{
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
+        return;
+    }
+    uint32_t *Ap = (uint32_t *)pack;                      /* BMC x BKC/2 pairs */
+    uint32_t *Bp = Ap + (size_t)BMC * (BKC / 2);          /* BKC/2 pairs x BNC */
+    for (int jc = 0; jc < N; jc += BNC) {
+        int nc = N - jc < BNC ? N - jc : BNC;
+        for (int pc = 0; pc < K; pc += BKC) {
+            int kc = K - pc < BKC ? K - pc : BKC, np = (kc + 1) / 2;
+            pack_b(tb, B, ldb, pc, jc, kc, nc, Bp);
+            for (int ic = 0; ic < M; ic += BMC) {
+                int mc = M - ic < BMC ? M - ic : BMC;
+                pack_a(ta, A, lda, ic, pc, mc, kc, Ap);
+                for (int jr = 0; jr < nc; jr += BNR) {
+                    int nr = nc - jr < BNR ? nc - jr : BNR;
+                    __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xffffu : (1u << nr) - 1u);
+                    __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xffffu : nr > 16 ? (1u << (nr - 16)) - 1u : 0u);
+                    for (int ir = 0; ir < mc; ir += BMR) {
+                        int mr = mc - ir < BMR ? mc - ir : BMR;
+                        tiles[mr](nr > 16 ? 2 : 1, np, Ap + (size_t)ir * np, ta ? 0 : np, Bp + (size_t)jr * np,
+                                  C + (size_t)(ic + ir) * ldc + jc + jr, ldc, pc == 0, m0, m1);
+                    }
+                }
+            }
+        }
+    }
+}
+#endif
+
+size_t mlpc_gemm_bf16_scratch_floats(void)
+{
+    return (size_t)96 * 256 + (size_t)256 * 256; /* BMC x BKC/2 + BKC/2 x BNC words */
+}
+
+/* MLPC_NO_BF16=1 makes this CPU count as one without AVX512_BF16 (the
+ * tests of that path, A/B measurements) */
+mlpc_gemm_bf16_fn mlpc_gemm_bf16_select(void)
+{
+    const char *no = getenv("MLPC_NO_BF16");
+    if (no && *no && strcmp(no, "0")) return NULL;
+#ifdef HAVE_BF16_AVX512
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512bf16"))
+        return mlpc_gemm_bf16_avx512;
+#endif
+    return NULL;
+}
