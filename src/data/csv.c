@@ -727,6 +727,20 @@ mlpc_dataset *mlpc_dataset_load_csv(const char *path, const mlpc_csv_options *op
     return csv_load_file(path, &o, err);
 }
 
+/* 1 when a one-column file's header name occurs again as a value below it. */
+static int name_recurs(csv_load *L)
+{
+    csv_cur c = L->data;
+    long line;
+    while (csv_row(&c, L->f, 1, &line) > 0) {
+        char *v = field_dup(&L->f[0]);
+        int same = v && !strcmp(v, L->names[0]);
+        free(v);
+        if (same) return 1;
+    }
+    return 0;
+}
+
 mlpc_dataset *mlpc_csv_load_labels(const char *path, const mlpc_csv_options *opt, mlpc_error *err)
 {
     mlpc_csv_options o;
@@ -741,8 +755,16 @@ mlpc_dataset *mlpc_csv_load_labels(const char *path, const mlpc_csv_options *opt
     L.all_targets = 1;
     if (check_options(path, &o, err) != MLPC_OK) return NULL;
     mlpc_dataset *d = NULL;
-    if (mlpc_read_file(path, &L.buf, &L.len, err) == MLPC_OK && csv_open(&L, o.header, o.delim, o.skip_rows, err) == MLPC_OK &&
-        count_rows(&L, err) == MLPC_OK && resolve_targets(&L, NULL, L.ncols, err) == MLPC_OK)
+    int ok = mlpc_read_file(path, &L.buf, &L.len, err) == MLPC_OK && csv_open(&L, o.header, o.delim, o.skip_rows, err) == MLPC_OK;
+    if (ok && o.header < 0 && L.names && L.ncols == 1 && name_recurs(&L)) { /* "owl" over owl, cat, owl: no header */
+        free(L.names[0]);
+        free(L.names);
+        free(L.f);
+        L.names = NULL;
+        L.f = NULL;
+        ok = csv_open(&L, 0, o.delim, o.skip_rows, err) == MLPC_OK;
+    }
+    if (ok && count_rows(&L, err) == MLPC_OK && resolve_targets(&L, NULL, L.ncols, err) == MLPC_OK)
         d = csv_build(&L, err);
     if (d) describe(&L, d);
     csv_free(&L);
