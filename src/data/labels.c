@@ -20,28 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void mlpc_data_free_names(char **names, int n)
-{
-    if (!names) return;
-    for (int i = 0; i < n; i++) free(names[i]);
-    free(names);
-}
-
-mlpc_status mlpc_data_copy_names(mlpc_dataset *d, const char *const *names, int n, mlpc_error *err)
-{
-    mlpc_data_free_names(d->class_names, d->n_names);
-    d->class_names = NULL;
-    d->n_names = 0;
-    if (!names || n <= 0) return MLPC_OK;
-    d->class_names = calloc((size_t)n, sizeof *d->class_names);
-    if (!d->class_names) return mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: out of memory for class names", d->source);
-    d->n_names = n;
-    for (int i = 0; i < n; i++)
-        if (!(d->class_names[i] = strdup(names[i] ? names[i] : "")))
-            return mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: out of memory for class names", d->source);
-    return MLPC_OK;
-}
-
 static int as_number(const char *s, double *v)
 {
     char *e;
