@@ -71,7 +71,8 @@ static mlpc_dataset *load_features(const char *path, data_fmt f, const mlpc_csv_
     if (f == FMT_NPY) return mlpc_dataset_load_npy(path, NULL, err);
     if (f == FMT_IDX) return mlpc_dataset_load_idx(path, NULL, err);
     mlpc_csv_options o = *opt;
-    o.n_targets = 0;
+    o.n_targets = 0; /* every column is a feature */
+    o.task = MLPC_TASK_CLASSIFY;
     o.label_col = NULL;
     return mlpc_dataset_load_csv(path, &o, err);
 }
@@ -167,6 +168,11 @@ mlpc_dataset *mlpc_dataset_load_pair(const char *features, const char *labels, c
         if (d && d->task == MLPC_TASK_REGRESS) return d;
         if (!d && (!err || err->code != MLPC_ERR_FORMAT)) return NULL;
         mlpc_dataset_free(d); /* integer labels: mapped below like a CSV label column */
+    }
+    if (lf == FMT_NPY && o.task == MLPC_TASK_CLASSIFY) { /* float labels: regression, as for .npy features */
+        mlpc_dataset *probe = mlpc_dataset_load_npy(labels, labels, err);
+        if (probe && probe->task == MLPC_TASK_REGRESS) o.task = MLPC_TASK_REGRESS;
+        mlpc_dataset_free(probe);
     }
     mlpc_dataset *d = load_features(features, ff, &o, err);
     if (!d) return NULL;

@@ -100,6 +100,9 @@ EOF
         run predict "$T/npy.mlpc" --input "$T/x.npy"
         check "npy labels: predict writes -2, 0, 2" test "$(sort -u "$T/out" | tr '\n' ' ')" = "-2 0 2 "
         expect_ok "--train-labels .npy with CSV features" train --train "$T/x.csv" --train-labels "$T/y.npy" $A
+        /usr/bin/python3 -c 'import sys, numpy as np; np.save(sys.argv[1], np.linspace(20, 300, 150).astype(np.float32))' "$T/t.npy"
+        run train --train "$T/x.csv" --train-labels "$T/t.npy" --layers 2-1 --epochs 1
+        check "float .npy labels with CSV features: regression, as with .npy features" out_has "act sigmoid/linear  loss mse"
     else
         skip "--train-labels .npy" "/usr/bin/python3 has no numpy"
     fi
