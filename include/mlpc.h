@@ -236,13 +236,39 @@ typedef enum mlpc_task {
 /* IDX image + label files (plain or gzip, detected by content). */
 MLPC_API mlpc_dataset *mlpc_dataset_load_idx(const char *images, const char *labels, mlpc_error *err);
 
+/* Missing values in a CSV: an empty field, NA, NaN, N/A, ?, null (any case). */
+typedef enum mlpc_missing {
+    MLPC_MISSING_ERROR = 0, /* one error naming file, line and column (default) */
+    MLPC_MISSING_DROP,      /* rows with a missing value are dropped (counted in the describe line) */
+    MLPC_MISSING_MEAN       /* missing features stay NaN for mlpc_net_fit_imputation / mlpc_net_normalize
+                               to fill with the training mean; rows with a missing target are dropped */
+} mlpc_missing;
+
 typedef struct mlpc_csv_options {
     int header;            /* -1 auto-detect (default), 0 no header, 1 header */
-    const char *label_col; /* column name or 0-based index as text; NULL: last column */
+    /* Target columns: NULL: the last column (classify: the trailing one-hot
+     * columns when the last columns are 0/1 and sum to 1 in every row), or a
+     * comma list of names or 0-based indices (-1: the last), with ranges
+     * "3-5" (indices) and "a:c" (names or indices, inclusive). One column:
+     * the label (classify) or the first of n_targets targets (regress).
+     * Several columns: one-hot classes (classify; each row's class is the
+     * column holding the 1, the class names are the column names) or the
+     * targets (regress). */
+    const char *label_col;
     int n_targets;         /* regression: number of target columns from label_col on (default 1) */
     mlpc_task task;        /* classify (default) or regress */
     char delim;            /* 0: auto (',' ';' tab, else runs of spaces); ' ': runs of spaces */
     int skip_rows;         /* lines to skip before the first row (metadata), default 0 */
+    mlpc_missing missing;  /* default MLPC_MISSING_ERROR */
+    /* Classify: how label values become classes. n_class_names -1 (default):
+     * derived from the file (labels 0..K-1 as they are; 1..K, -1/+1, other
+     * numbers and strings: the distinct values sorted, numerically for
+     * numbers, byte order for strings, kept as class names); 0: labels must
+     * be class indices 0..K-1; > 0: each label must be one of class_names
+     * (a model's; mlpc_net_class_name), else an error naming file, line,
+     * column and label. */
+    const char *const *class_names;
+    int n_class_names;
 } mlpc_csv_options;
 MLPC_API void mlpc_csv_options_default(mlpc_csv_options *o);
 /* CSV, plain or gzip. With `opt` NULL: defaults. A UTF-8 byte order mark
@@ -300,6 +326,17 @@ MLPC_API const char *mlpc_dataset_source(const mlpc_dataset *d);      /* file it
 /* How a text file was read, in one line ("csv: delimiter ';', header (5
  * names), label column 'species' (3 classes)"); "" for other formats. */
 MLPC_API const char *mlpc_dataset_describe(const mlpc_dataset *d);
+/* Class names of a classification set whose labels were mapped (strings,
+ * 1..K, -1/+1, one-hot columns): the count (0: the labels are the file's
+ * own 0..K-1, no names) and name k (NULL when none). */
+MLPC_API int mlpc_dataset_class_names(const mlpc_dataset *d);
+MLPC_API const char *mlpc_dataset_class_name(const mlpc_dataset *d, int k);
+/* Features plus a separate labels file: features CSV (every column a
+ * feature), .npy or IDX images; labels CSV (one label column, string or
+ * numeric, or one-hot columns; opt's task, label_col, class names and
+ * dialect apply to it) or .npy. Rows must match in number. */
+MLPC_API mlpc_dataset *mlpc_dataset_load_pair(const char *features, const char *labels, const mlpc_csv_options *opt,
+                                              mlpc_error *err);
 
 /* ---------------------------------------------------------------- model */
 
@@ -331,6 +368,35 @@ MLPC_API mlpc_status mlpc_net_fit_normalization(mlpc_net *net, const mlpc_datase
 /* Applies the net's normalization to the dataset's features in place. */
 MLPC_API mlpc_status mlpc_net_normalize(const mlpc_net *net, mlpc_dataset *d);
 MLPC_API mlpc_norm mlpc_net_norm_mode(const mlpc_net *net);
+
+/* Class names stored with a classifier (from the training data's labels:
+ * strings, 1..K, -1/+1, one-hot column names): the count, 0 when the
+ * classes are plain 0..K-1, and name k (NULL when none). Setting copies
+ * them (n 0: none). Saved in the model file. */
+MLPC_API mlpc_status mlpc_net_set_class_names(mlpc_net *net, const char *const *names, int n);
+MLPC_API int mlpc_net_class_names(const mlpc_net *net);
+MLPC_API const char *mlpc_net_class_name(const mlpc_net *net, int k);
+
+/* Regression target standardization, stored with the model: fits mean and
+ * standard deviation per target column on train (mode MLPC_NORM_STANDARD;
+ * MLPC_NORM_NONE removes them). The net then trains on (t - mean) / std:
+ * mlpc_net_normalize standardizes a dataset's targets, mlpc_net_predict
+ * returns outputs in the original units and mlpc_net_evaluate reports mse
+ * in the original units (its loss stays in standardized units). */
+MLPC_API mlpc_status mlpc_net_fit_target_norm(mlpc_net *net, const mlpc_dataset *train, mlpc_norm mode);
+/* The stored statistics: the count of target columns (0: none), *mean and
+ * *std (may be NULL) pointed at them. */
+MLPC_API int mlpc_net_target_stats(const mlpc_net *net, const float **mean, const float **std);
+
+/* Missing features (NaN cells, as mlpc_dataset_load_csv leaves them under
+ * MLPC_MISSING_MEAN): fit stores each feature's mean over train's present
+ * values in the net (saved in the model file); mlpc_net_impute replaces
+ * NaN features of d by them (MLPC_ERR_ARG naming the row and column when
+ * the net has none). mlpc_net_normalize imputes first. */
+MLPC_API mlpc_status mlpc_net_fit_imputation(mlpc_net *net, const mlpc_dataset *train);
+MLPC_API mlpc_status mlpc_net_impute(const mlpc_net *net, mlpc_dataset *d);
+/* The stored means (inputs floats), or NULL. */
+MLPC_API const float *mlpc_net_imputation(const mlpc_net *net);
 
 /* Rows per inference chunk for predict/evaluate: the batch size of a
  * forward-only pass (default 1024). Rows are independent, so chunks larger

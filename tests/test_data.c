@@ -453,14 +453,18 @@ static void test_csv_no_header_and_index(void **state)
     o.label_col = "0";
     d = mlpc_dataset_load_csv(p, &o, &e);
     assert_non_null(d);
-    assert_int_equal(mlpc_dataset_labels(d)[0], 1);
-    assert_int_equal(mlpc_dataset_labels(d)[2], 5);
+    /* labels 1, 3, 5 (no 0): classes 0..2 named by the values */
+    assert_int_equal(mlpc_dataset_labels(d)[0], 0);
+    assert_int_equal(mlpc_dataset_labels(d)[2], 2);
+    assert_int_equal(mlpc_dataset_class_names(d), 3);
+    assert_string_equal(mlpc_dataset_class_name(d, 2), "5");
     assert_true(mlpc_dataset_x(d)[0] == 2.0f && mlpc_dataset_x(d)[1] == 1.0f);
     mlpc_dataset_free(d);
     o.label_col = "-2"; /* from the end */
     d = mlpc_dataset_load_csv(p, &o, &e);
     assert_non_null(d);
-    assert_int_equal(mlpc_dataset_labels(d)[1], 4);
+    assert_int_equal(mlpc_dataset_labels(d)[1], 1); /* 2, 4, 6: the class "4" */
+    assert_string_equal(mlpc_dataset_class_name(d, 1), "4");
     mlpc_dataset_free(d);
     /* forced header = 1 drops the first row */
     o.label_col = NULL;
@@ -541,7 +545,8 @@ static void test_csv_crlf_delims_quotes(void **state)
     o.label_col = "y, \"z\"";
     d = mlpc_dataset_load_csv(q, &o, &e);
     assert_non_null(d);
-    assert_int_equal(mlpc_dataset_labels(d)[0], 2);
+    assert_int_equal(mlpc_dataset_labels(d)[0], 0); /* 2 and 8: classes "2", "8" */
+    assert_string_equal(mlpc_dataset_class_name(d, 1), "8");
     mlpc_dataset_free(d);
 }
 
@@ -572,12 +577,12 @@ static void test_csv_bad_values(void **state)
     expect_fail(mlpc_dataset_load_csv(p, NULL, &e), &e, MLPC_ERR_FORMAT, "text-value.csv:3:", "'abc' is not a number");
     assert_non_null(strstr(e.msg, "column 2 ('age')"));
     const char *q = tu_write_str("nan-value.csv", "1,2,0\n1,2,0\n3,NaN,1\n");
-    expect_fail(mlpc_dataset_load_csv(q, NULL, &e), &e, MLPC_ERR_FORMAT, "nan-value.csv:3:", "'NaN' is not a finite number");
+    expect_fail(mlpc_dataset_load_csv(q, NULL, &e), &e, MLPC_ERR_FORMAT, "nan-value.csv:3:", "missing value 'NaN'");
     assert_non_null(strstr(e.msg, "column 2"));
     const char *r = tu_write_str("inf-value.csv", "1,2,0\n-inf,2,0\n");
     expect_fail(mlpc_dataset_load_csv(r, NULL, &e), &e, MLPC_ERR_FORMAT, "inf-value.csv:2:", "finite");
     const char *s = tu_write_str("empty-value.csv", "1,2,0\n1,,0\n");
-    expect_fail(mlpc_dataset_load_csv(s, NULL, &e), &e, MLPC_ERR_FORMAT, "empty-value.csv:2:", "empty field");
+    expect_fail(mlpc_dataset_load_csv(s, NULL, &e), &e, MLPC_ERR_FORMAT, "empty-value.csv:2: column 2", "missing value (empty field)");
     const char *t = tu_write_str("huge-value.csv", "1,2,0\n1,1e39,0\n");
     expect_fail(mlpc_dataset_load_csv(t, NULL, &e), &e, MLPC_ERR_FORMAT, "huge-value.csv:2:", "out of range");
 }
@@ -614,13 +619,224 @@ static void test_csv_bad_labels(void **state)
     const char *q = tu_write_str("nohdr-name.csv", "1,2,0\n");
     o.label_col = "c";
     expect_fail(mlpc_dataset_load_csv(q, &o, &e), &e, MLPC_ERR_ARG, "nohdr-name.csv", "no header");
+    /* labels through a model's names: one it does not know names file, line, column and label */
     const char *r = tu_write_str("frac-label.csv", "a,y\n1,0\n2,1.5\n");
-    expect_fail(mlpc_dataset_load_csv(r, NULL, &e), &e, MLPC_ERR_FORMAT, "frac-label.csv:3:", "not a non-negative integer");
+    const char *const known[2] = {"0", "1"};
+    o.label_col = NULL;
+    o.class_names = known;
+    o.n_class_names = 2;
+    expect_fail(mlpc_dataset_load_csv(r, &o, &e), &e, MLPC_ERR_FORMAT, "frac-label.csv:3: column 2 ('y')",
+                "label '1.5' is not one of the model's classes (0, 1)");
+    /* a model without names: labels must be class indices */
     const char *s = tu_write_str("neg-label.csv", "1,0\n2,-1\n");
-    expect_fail(mlpc_dataset_load_csv(s, NULL, &e), &e, MLPC_ERR_FORMAT, "neg-label.csv:2:", "not a non-negative integer");
+    o.n_class_names = 0;
+    expect_fail(mlpc_dataset_load_csv(s, &o, &e), &e, MLPC_ERR_FORMAT, "neg-label.csv:2: column 2", "not a non-negative integer");
     /* a CSV has its own labels: a separate labels file is refused */
     const char *t = tu_write_str("own-labels.csv", "1,0\n2,1\n");
     expect_fail(mlpc_dataset_load(t, "other.csv", &e), &e, MLPC_ERR_ARG, "own-labels.csv", "label");
+}
+
+/* ------------------------------------------------------------ targets, classes, missing values */
+
+static void test_csv_string_labels(void **state)
+{
+    (void)state;
+    mlpc_error e = fresh_err();
+    const char *p = tu_write_str("iris-like.csv", "a;b;species\n1,5;2;virginica\n2;3;setosa\n3;4;versicolor\n4;5;setosa\n");
+    mlpc_dataset *d = mlpc_dataset_load_csv(p, NULL, &e);
+    assert_non_null(d);
+    assert_int_equal(mlpc_dataset_outputs(d), 3);
+    assert_int_equal(mlpc_dataset_class_names(d), 3); /* sorted in byte order */
+    assert_string_equal(mlpc_dataset_class_name(d, 0), "setosa");
+    assert_string_equal(mlpc_dataset_class_name(d, 2), "virginica");
+    const int32_t want[4] = {2, 0, 1, 0};
+    assert_memory_equal(mlpc_dataset_labels(d), want, sizeof want);
+    assert_true(mlpc_dataset_x(d)[0] == 1.5f);
+    assert_non_null(strstr(mlpc_dataset_describe(d), "target column 3 ('species') with 3 classes (setosa, versicolor, virginica)"));
+    mlpc_dataset_free(d);
+}
+
+static void test_csv_numeric_label_sets(void **state)
+{
+    (void)state;
+    mlpc_error e = fresh_err();
+    /* 1..K: classes 0..K-1 named "1".."K" */
+    const char *p = tu_write_str("one-to-k.csv", "1,3\n2,1\n3,2\n4,1\n");
+    mlpc_dataset *d = mlpc_dataset_load_csv(p, NULL, &e);
+    assert_non_null(d);
+    assert_int_equal(mlpc_dataset_outputs(d), 3);
+    assert_int_equal(mlpc_dataset_labels(d)[0], 2);
+    assert_string_equal(mlpc_dataset_class_name(d, 0), "1");
+    mlpc_dataset_free(d);
+    /* -1/+1: sorted numerically, "+1" read as 1 */
+    const char *q = tu_write_str("pm-one.csv", "1,+1\n2,-1\n3,1\n");
+    d = mlpc_dataset_load_csv(q, NULL, &e);
+    assert_non_null(d);
+    assert_int_equal(mlpc_dataset_outputs(d), 2);
+    const int32_t want[3] = {1, 0, 1};
+    assert_memory_equal(mlpc_dataset_labels(d), want, sizeof want);
+    assert_string_equal(mlpc_dataset_class_name(d, 0), "-1");
+    assert_string_equal(mlpc_dataset_class_name(d, 1), "1");
+    mlpc_dataset_free(d);
+    /* 10 before 9 as strings, but numbers sort as numbers */
+    const char *r = tu_write_str("nine-ten.csv", "1,10\n2,9\n");
+    d = mlpc_dataset_load_csv(r, NULL, &e);
+    assert_non_null(d);
+    assert_string_equal(mlpc_dataset_class_name(d, 0), "9");
+    mlpc_dataset_free(d);
+    /* 0..K-1 stay as they are, without names */
+    const char *t = tu_write_str("natural.csv", "1,0\n2,2\n");
+    d = mlpc_dataset_load_csv(t, NULL, &e);
+    assert_non_null(d);
+    assert_int_equal(mlpc_dataset_class_names(d), 0);
+    assert_int_equal(mlpc_dataset_labels(d)[1], 2);
+    assert_int_equal(mlpc_dataset_outputs(d), 3);
+    mlpc_dataset_free(d);
+    /* through known names: "1.0" is the class "1" */
+    const char *const known[3] = {"1", "2", "3"};
+    mlpc_csv_options o;
+    mlpc_csv_options_default(&o);
+    o.class_names = known;
+    o.n_class_names = 3;
+    const char *u = tu_write_str("known.csv", "5,1.0\n6,3\n");
+    d = mlpc_dataset_load_csv(u, &o, &e);
+    assert_non_null(d);
+    assert_int_equal(mlpc_dataset_labels(d)[0], 0);
+    assert_int_equal(mlpc_dataset_labels(d)[1], 2);
+    mlpc_dataset_free(d);
+}
+
+static void test_csv_onehot(void **state)
+{
+    (void)state;
+    mlpc_error e = fresh_err();
+    const char *p = tu_write_str("onehot.csv", "x,y,cat,dog,owl\n1,2,0,1,0\n3,4,1,0,0\n5,6,0,0,1\n");
+    mlpc_dataset *d = mlpc_dataset_load_csv(p, NULL, &e); /* trailing one-hot found without a spec */
+    assert_non_null(d);
+    assert_int_equal(mlpc_dataset_features(d), 2);
+    assert_int_equal(mlpc_dataset_outputs(d), 3);
+    const int32_t want[3] = {1, 0, 2};
+    assert_memory_equal(mlpc_dataset_labels(d), want, sizeof want);
+    assert_string_equal(mlpc_dataset_class_name(d, 1), "dog");
+    assert_non_null(strstr(mlpc_dataset_describe(d), "one-hot columns 3-5 (3 classes: cat, dog, owl)"));
+    mlpc_dataset_free(d);
+    mlpc_csv_options o;
+    mlpc_csv_options_default(&o);
+    const char *specs[] = {"cat:owl", "2-4", "cat,dog,owl", "2,3,-1"};
+    for (int i = 0; i < 4; i++) {
+        o.label_col = specs[i];
+        d = mlpc_dataset_load_csv(p, &o, &e);
+        assert_non_null(d);
+        assert_int_equal(mlpc_dataset_features(d), 2);
+        assert_memory_equal(mlpc_dataset_labels(d), want, sizeof want);
+        mlpc_dataset_free(d);
+    }
+    /* targets in the middle: the features are the other columns, in order */
+    const char *q = tu_write_str("mid.csv", "a,b,c,d\n1,0,1,7\n2,1,0,8\n");
+    o.label_col = "b:c";
+    d = mlpc_dataset_load_csv(q, &o, &e);
+    assert_non_null(d);
+    const float x[4] = {1, 7, 2, 8};
+    assert_memory_equal(mlpc_dataset_x(d), x, sizeof x);
+    assert_int_equal(mlpc_dataset_labels(d)[0], 1);
+    mlpc_dataset_free(d);
+    /* several targets that are not one-hot: one line naming file and line */
+    const char *r = tu_write_str("not-onehot.csv", "a,b,c\n1,0,1\n2,1,1\n");
+    o.label_col = "b,c";
+    expect_fail(mlpc_dataset_load_csv(r, &o, &e), &e, MLPC_ERR_FORMAT, "not-onehot.csv:3:", "not one-hot");
+    o.label_col = "b,b";
+    expect_fail(mlpc_dataset_load_csv(r, &o, &e), &e, MLPC_ERR_ARG, "not-onehot.csv", "given twice");
+    o.label_col = "c:a";
+    expect_fail(mlpc_dataset_load_csv(r, &o, &e), &e, MLPC_ERR_ARG, "not-onehot.csv", "backwards");
+    /* regression: the same list gives target columns */
+    o.task = MLPC_TASK_REGRESS;
+    o.label_col = "b,c";
+    d = mlpc_dataset_load_csv(r, &o, &e);
+    assert_non_null(d);
+    assert_int_equal(mlpc_dataset_outputs(d), 2);
+    assert_true(mlpc_dataset_targets(d)[3] == 1.0f);
+    mlpc_dataset_free(d);
+}
+
+static void test_csv_missing_values(void **state)
+{
+    (void)state;
+    mlpc_error e = fresh_err();
+    const char *p = tu_write_str("missing.csv", "a,b,y\n1,2,0\n4,NA,1\n,1,0\nnull,N/A,1\n7,8,?\n2,3,1\n");
+    mlpc_csv_options o;
+    mlpc_csv_options_default(&o);
+    expect_fail(mlpc_dataset_load_csv(p, &o, &e), &e, MLPC_ERR_FORMAT, "missing.csv:3: column 2 ('b')", "missing value 'NA'");
+    o.missing = MLPC_MISSING_DROP;
+    mlpc_dataset *d = mlpc_dataset_load_csv(p, &o, &e);
+    assert_non_null(d);
+    assert_int_equal(mlpc_dataset_rows(d), 2);
+    assert_non_null(strstr(mlpc_dataset_describe(d), "4 row(s) with missing values dropped"));
+    mlpc_dataset_free(d);
+    o.missing = MLPC_MISSING_MEAN; /* features stay NaN for the net, the row with a missing label goes */
+    d = mlpc_dataset_load_csv(p, &o, &e);
+    assert_non_null(d);
+    assert_int_equal(mlpc_dataset_rows(d), 5);
+    assert_true(isnan(mlpc_dataset_x(d)[3]) && isnan(mlpc_dataset_x(d)[4]));
+    mlpc_config cfg;
+    mlpc_config_default(&cfg);
+    assert_int_equal(mlpc_config_set_layers(&cfg, "2-2", &e), MLPC_OK);
+    mlpc_net *net = mlpc_net_create(&cfg, &e);
+    assert_non_null(net);
+    o.n_targets = 0; /* features only */
+    mlpc_dataset *f = mlpc_dataset_load_csv(tu_write_str("miss-feat.csv", "a,b\n1,?\n"), &o, &e);
+    assert_non_null(f);
+    assert_int_equal(mlpc_net_impute(net, f), MLPC_ERR_ARG); /* no means yet */
+    assert_non_null(strstr(mlpc_dataset_error(f)->msg, "row 1, feature 2"));
+    assert_int_equal(mlpc_net_fit_imputation(net, d), MLPC_OK);
+    assert_true(fabsf(mlpc_net_imputation(net)[0] - 7.0f / 3) < 1e-5f); /* (1 + 4 + 2) / 3 */
+    assert_true(fabsf(mlpc_net_imputation(net)[1] - 2.0f) < 1e-5f);     /* (2 + 1 + 3) / 3 */
+    assert_int_equal(mlpc_net_impute(net, f), MLPC_OK);
+    assert_true(fabsf(mlpc_dataset_x(f)[1] - 2.0f) < 1e-5f);
+    mlpc_dataset_free(f);
+    mlpc_net_free(net);
+    mlpc_dataset_free(d);
+}
+
+static void test_label_files(void **state)
+{
+    (void)state;
+    mlpc_error e = fresh_err();
+    const char *fx = tu_write_str("feat.csv", "a,b\n1,2\n3,4\n5,6\n");
+    const char *ly = tu_write_str("lab.csv", "species\nowl\ncat\nowl\n");
+    mlpc_dataset *d = mlpc_dataset_load_pair(fx, ly, NULL, &e);
+    assert_non_null(d);
+    assert_int_equal(mlpc_dataset_features(d), 2);
+    assert_int_equal(mlpc_dataset_labels(d)[0], 1);
+    assert_string_equal(mlpc_dataset_class_name(d, 0), "cat");
+    mlpc_dataset_free(d);
+    const char *oh = tu_write_str("lab-onehot.csv", "0,1\n1,0\n0,1\n");
+    d = mlpc_dataset_load_pair(fx, oh, NULL, &e);
+    assert_non_null(d);
+    assert_int_equal(mlpc_dataset_labels(d)[1], 0);
+    assert_int_equal(mlpc_dataset_outputs(d), 2);
+    mlpc_dataset_free(d);
+    /* .npy features with an int .npy of -1/+1 labels */
+    const float x[6] = {1, 2, 3, 4, 5, 6};
+    const int64_t y[3] = {-1, 1, -1};
+    const char *fp = write_npy("pair-x.npy", "<f4", "False", "(3, 2)", x, sizeof x);
+    const char *lp = write_npy("pair-y.npy", "<i8", "False", "(3,)", y, sizeof y);
+    d = mlpc_dataset_load_pair(fp, lp, NULL, &e);
+    assert_non_null(d);
+    assert_int_equal(mlpc_dataset_labels(d)[1], 1);
+    assert_string_equal(mlpc_dataset_class_name(d, 0), "-1");
+    mlpc_dataset_free(d);
+    /* CSV features with .npy labels, and a row count that differs */
+    d = mlpc_dataset_load_pair(fx, lp, NULL, &e);
+    assert_non_null(d);
+    mlpc_dataset_free(d);
+    /* no header: "owl" is a label, as it occurs again below */
+    const char *nohdr = tu_write_str("lab-nohdr.csv", "owl\ncat\nowl\n");
+    d = mlpc_dataset_load_pair(fx, nohdr, NULL, &e);
+    assert_non_null(d);
+    assert_int_equal(mlpc_dataset_labels(d)[2], 1);
+    mlpc_dataset_free(d);
+    const char *short_l = tu_write_str("lab-short.csv", "owl\ncat\nowl\ncat\n");
+    expect_fail(mlpc_dataset_load_pair(fx, short_l, NULL, &e), &e, MLPC_ERR_SHAPE, "lab-short.csv", "4 rows");
 }
 
 /* ------------------------------------------------------------ NPY */
@@ -1002,6 +1218,11 @@ int main(void)
         cmocka_unit_test(test_gzip_multi_member),
         cmocka_unit_test(test_csv_header_label_by_name),
         cmocka_unit_test(test_csv_no_header_and_index),
+        cmocka_unit_test(test_csv_string_labels),
+        cmocka_unit_test(test_csv_numeric_label_sets),
+        cmocka_unit_test(test_csv_onehot),
+        cmocka_unit_test(test_csv_missing_values),
+        cmocka_unit_test(test_label_files),
         cmocka_unit_test(test_csv_regression),
         cmocka_unit_test(test_csv_gzip),
         cmocka_unit_test(test_csv_crlf_delims_quotes),

@@ -377,6 +377,64 @@ static void test_roundtrip_plain(void **state)
     mlpc_net_free(net);
 }
 
+/* Class names, target statistics and imputation means: saved, read back,
+ * applied by predict (outputs in the original target units). */
+static void test_data_sections(void **state)
+{
+    (void)state;
+    mlpc_net *net = make_net(); /* 2 outputs */
+    net->params[2] = net->params[3] = 0.5f; /* finite outputs (make_net has FLT_MAX weights) */
+    mlpc_error err;
+    const char *const names[2] = {"setosa", "a \"quoted\", name"};
+    assert_int_equal(mlpc_net_set_class_names(net, names, 2), MLPC_OK);
+    assert_int_equal(mlpc_net_set_class_names(net, names, 3), MLPC_ERR_ARG); /* more names than outputs */
+    const float x[6] = {1, 2, NAN, 4, 5, 6}, t[4] = {10, 100, 30, 300};
+    mlpc_dataset *d = mlpc_dataset_from_arrays(2, 3, (const float[6]){1, 2, 3, 4, 5, 6}, NULL, 0, t, 2, &err);
+    assert_non_null(d);
+    assert_int_equal(mlpc_net_fit_target_norm(net, d, MLPC_NORM_STANDARD), MLPC_OK);
+    assert_int_equal(mlpc_net_fit_imputation(net, d), MLPC_OK);
+    const char *path = tu_path("data-sections.mlpc");
+    assert_int_equal(mlpc_net_save(net, path, &err), MLPC_OK);
+    mlpc_net *back = mlpc_net_load(path, &err);
+    assert_non_null(back);
+    assert_same_net(net, back);
+    assert_int_equal(mlpc_net_class_names(back), 2);
+    assert_string_equal(mlpc_net_class_name(back, 1), names[1]);
+    assert_null(mlpc_net_class_name(back, 2));
+    const float *mean, *sd;
+    assert_int_equal(mlpc_net_target_stats(back, &mean, &sd), 2);
+    assert_true(mean[0] == 20.0f && mean[1] == 200.0f && sd[0] == 10.0f && sd[1] == 100.0f);
+    assert_true(mlpc_net_imputation(back)[1] == 3.5f);
+    /* predict answers in the original units: out = raw * std + mean */
+    float a[4], b[4];
+    mlpc_net_free_extras(back);
+    assert_int_equal(mlpc_net_predict(back, x + 3, 1, a), MLPC_OK); /* the net's own units */
+    mlpc_net_free(back);
+    back = mlpc_net_load(path, &err);
+    assert_int_equal(mlpc_net_predict(back, x + 3, 1, b), MLPC_OK);
+    assert_true(fabsf(b[0] - (a[0] * 10 + 20)) < 1e-4f && fabsf(b[1] - (a[1] * 100 + 200)) < 1e-3f);
+    /* a missing feature is filled with the training mean */
+    mlpc_dataset *m = mlpc_dataset_from_arrays(1, 3, (const float[3]){1, 2, 3}, NULL, 0, NULL, 0, &err);
+    assert_non_null(m);
+    float *mx = (float *)mlpc_dataset_x(m);
+    mx[2] = NAN;
+    assert_int_equal(mlpc_net_impute(back, m), MLPC_OK);
+    assert_true(mlpc_dataset_x(m)[2] == 4.5f);
+    mlpc_dataset_free(m);
+    /* a model without the sections (as before) has none of them */
+    mlpc_net_free_extras(net);
+    assert_int_equal(mlpc_net_save(net, path, &err), MLPC_OK);
+    mlpc_net_free(back);
+    back = mlpc_net_load(path, &err);
+    assert_non_null(back);
+    assert_int_equal(mlpc_net_class_names(back), 0);
+    assert_int_equal(mlpc_net_target_stats(back, NULL, NULL), 0);
+    assert_null(mlpc_net_imputation(back));
+    mlpc_net_free(back);
+    mlpc_dataset_free(d);
+    mlpc_net_free(net);
+}
+
 /* The exact bytes of a tiny model, as documented in docs/model-format.md. */
 static void test_exact_layout(void **state)
 {
@@ -1025,6 +1083,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_roundtrip_plain),
+        cmocka_unit_test(test_data_sections),
         cmocka_unit_test(test_exact_layout),
         cmocka_unit_test(test_write_rejects),
         cmocka_unit_test(test_atomic_missing_dir),

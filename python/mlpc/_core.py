@@ -113,6 +113,15 @@ class Net(_Handle):
         return _lib.NORM_NAMES.get(lib.mlpc_net_norm_mode(self.handle), "?")
 
     @property
+    def class_names(self):
+        """Class names stored with the model (`mlpc train` on string labels,
+        1..K, -1/+1 or one-hot columns), or None for plain 0..K-1."""
+        n = lib.mlpc_net_class_names(self.handle)
+        if n <= 0:
+            return None
+        return [lib.mlpc_net_class_name(self.handle, k).decode("utf-8", "replace") for k in range(n)]
+
+    @property
     def n_inputs(self):
         return lib.mlpc_net_size(self.handle, 0)
 

@@ -171,6 +171,8 @@ _SIGS = {
     "mlpc_net_norm_mode": (_int, [_p]),
     "mlpc_net_evaluate": (_int, [_p, _p, ctypes.POINTER(Eval)]),
     "mlpc_net_meta": (ctypes.c_char_p, [_p, ctypes.c_char_p]),
+    "mlpc_net_class_names": (_int, [_p]),
+    "mlpc_net_class_name": (ctypes.c_char_p, [_p, _int]),
     "mlpc_net_set_meta": (_int, [_p, ctypes.c_char_p, ctypes.c_char_p]),
     "mlpc_net_save": (_int, [_p, ctypes.c_char_p, _err_p]),
     "mlpc_net_load": (_p, [ctypes.c_char_p, _err_p]),

@@ -1255,17 +1255,32 @@ def _from_net(net, path):
     if classify:
         cl = py.get("classes")
         k = max(2, net.n_outputs)  # one sigmoid output: classes 0 and 1
+        names = net.class_names  # a CLI model trained on strings, 1..K, -1/+1 or one-hot columns
         if cl is not None and len(cl) == k:
             est.classes_ = np.asarray(cl, dtype=py.get("classes_dtype") or None)
+        elif names is not None and len(names) == k:
+            est.classes_ = _names_array(names)
         else:
             est.classes_ = np.arange(k)
     return est
+
+
+def _names_array(names):
+    """Class names from a CLI model: integers when they all are ("1", "-1"),
+    else floats when they all are, else strings."""
+    for kind in (int, float):
+        try:
+            return np.asarray([kind(n) for n in names])
+        except ValueError:
+            pass
+    return np.asarray(names)
 
 
 def load(path):
     """Opens a model file (from est.save() or `mlpc train --save`) and
     returns a fitted MLPClassifier or MLPRegressor ready to predict. The
     task is the one stored in the model (else a softmax output or a cce/bce
-    loss means classification). Models trained by the CLI get
-    classes_ = 0..K-1."""
+    loss means classification). Models trained by the CLI get classes_ =
+    the class names stored in the model (string labels, 1..K, -1/+1, one-hot
+    column names), else 0..K-1."""
     return _from_net(Net.load(os.fspath(path)), os.fspath(path))

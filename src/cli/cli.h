@@ -59,8 +59,43 @@ int cli_config_apply(cli_cmd *c, const char *path, const char *const *deny);
  * failure leaves no partial file. classes: n ints (classification) or NULL;
  * values: n x k floats or NULL (not written when NULL). Returns 0 or an exit
  * code after printing the error. */
+/* Class names (a model's): names[0..n), n 0 for none. */
+typedef struct cli_names {
+    const char **names;
+    int n;
+} cli_names;
+/* nm (may be NULL): classes are written as their names, and with values
+ * (--proba) a header row "class,NAME,..." comes first (CSV only). */
 int cli_write_predictions(const cli_cmd *c, const char *path, size_t n, const int *classes,
-                          const float *values, size_t k);
+                          const float *values, size_t k, const cli_names *nm);
+/* The net's class names into *nm (names owned by the net; free nm->names). */
+int cli_net_names(const cli_cmd *c, const mlpc_net *net, cli_names *nm);
+/* Makes csv map labels through a classifier's names (a model's, or the
+ * training set's for --test): n_class_names = nm->n (0: class indices). */
+void cli_csv_classes(mlpc_csv_options *csv, const cli_names *nm);
+/* A dataset's class names into *nm (owned by the dataset; free nm->names). */
+int cli_data_names(const cli_cmd *c, const mlpc_dataset *d, cli_names *nm);
+/* --missing error|drop|mean into *out; "auto" (predict, eval): mean when
+ * the model stores training means, else error. */
+int cli_missing(const cli_cmd *c, const cli_flag *f, const mlpc_net *net, mlpc_missing *out);
+/* prepare.c: the net's class names, imputation means, target statistics
+ * and normalization fitted on sets[0] (train), and sets[0..3) (train, val,
+ * test; NULL where absent) normalized; warns about targets the output
+ * activation cannot reach. Returns 0 or an exit code after the error. */
+typedef struct cli_prep {
+    mlpc_missing missing;
+    mlpc_norm target_norm; /* none or standard */
+    mlpc_norm norm;
+    mlpc_act out_act;
+    const char *train_src; /* for the warning */
+} cli_prep;
+int cli_train_prepare(const cli_cmd *c, mlpc_net *net, mlpc_dataset *sets[3], const cli_prep *p);
+/* Mean absolute error and R^2 (the mean over target columns, as
+ * scikit-learn's r2_score) of net's predictions on d's raw rows, in the
+ * targets' original units; missing features are imputed first. */
+int cli_regress_metrics(const cli_cmd *c, mlpc_net *net, mlpc_dataset *d, double *mae, double *r2);
+/* --target (or its alias --label-col): NULL for the default (last column). */
+int cli_target_spec(cli_cmd *c, const char **spec);
 
 /* data.c: loading data sets for train and eval. */
 

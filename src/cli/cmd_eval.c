@@ -1,5 +1,6 @@
 /* cmd_eval.c - `mlpc eval MODEL`: loss and accuracy (or mse) of a saved
  * model on a labelled data set. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,9 +13,15 @@ static cli_flag eval_flags[] = {
              "Data"),
     CLI_FLAG("test", "FILE", NULL,
              "labelled data: CSV (.csv, .csv.gz), or .npy/IDX with --test-labels", NULL),
-    CLI_FLAG("test-labels", "FILE", NULL, "labels (or targets) for --test: .npy or IDX", NULL),
-    CLI_FLAG("label-col", "NAME|INDEX", "last",
-             "CSV column holding the label (or the first target): header name or 0-based index",
+    CLI_FLAG("test-labels", "FILE", NULL,
+             "labels (or targets) for --test: CSV (one label column or one-hot columns), .npy or IDX", NULL),
+    CLI_FLAG("target", "COLS", "last",
+             "CSV target column(s): names or 0-based indices, a comma list, ranges 3-5 or a:c (as for train)",
+             NULL),
+    CLI_FLAG("label-col", "COLS", "last", "alias of --target", NULL),
+    CLI_FLAG("missing", "MODE", "auto",
+             "missing values: error, drop (the row), mean (the model's training means); auto: mean when the "
+             "model stores them, else error",
              NULL),
     CLI_FLAG("task", "TASK", "auto",
              "CSV targets: classify or regress; auto: what the model was trained for", NULL),
@@ -31,7 +38,9 @@ static cli_flag eval_flags[] = {
 static const char SUMMARY[] =
     "Evaluates a saved model on labelled data (the model's input normalization is\n"
     "applied first) and prints the mean loss, the accuracy (classification) or the\n"
-    "mean squared error (regression), and the number of rows.\n"
+    "mean squared error, mean absolute error and R^2 (regression, in the targets'\n"
+    "original units), and the number of rows. Labels map through the class names\n"
+    "stored in the model (a label it does not know is an error).\n"
     "Exit status: 0 ok, 1 bad input file or I/O error, 2 usage error, 4 internal error.";
 
 int cmd_eval(int argc, char **argv)
@@ -40,6 +49,8 @@ int cmd_eval(int argc, char **argv)
     cli_cmd_init(&c, "eval", "mlpc eval MODEL (--data NAME | --test FILE [--test-labels FILE]) [flags]", SUMMARY, eval_flags, (int)(sizeof eval_flags / sizeof eval_flags[0]), 1);
     mlpc_net *net = NULL;
     mlpc_dataset *ds = NULL;
+    cli_names nm = {NULL, 0};
+    double mae = NAN, r2 = NAN;
     mlpc_error err;
     memset(&err, 0, sizeof err);
     int rc = cli_parse_or_help(&c, argc, argv);
@@ -67,7 +78,7 @@ int cmd_eval(int argc, char **argv)
         if ((rc = cli_task(&c, F("task"), &t))) goto done;
         task = (int)t;
     }
-    csv.label_col = cli_is(F("label-col"), "last") ? NULL : F("label-col")->value;
+    if ((rc = cli_target_spec(&c, &csv.label_col))) goto done;
     if (data && test) {
         cli_error(&c, "--test: not used with --data %s (give one of them)", data);
         rc = CLI_EXIT_USAGE;
@@ -102,6 +113,9 @@ int cmd_eval(int argc, char **argv)
     int classify = task < 0 ? cli_model_classifies(net) : task == MLPC_TASK_CLASSIFY;
     csv.task = classify ? MLPC_TASK_CLASSIFY : MLPC_TASK_REGRESS;
     csv.n_targets = classify ? 1 : (int)n_out;
+    if ((rc = cli_missing(&c, F("missing"), net, &csv.missing))) goto done;
+    if ((rc = cli_net_names(&c, net, &nm))) goto done;
+    if (classify) cli_csv_classes(&csv, &nm);
 
     const char *src;
     if (data) {
@@ -137,10 +151,15 @@ int cmd_eval(int argc, char **argv)
         goto done;
     }
     if ((rc = cli_net_device(&c, &dev, net, threads))) goto done;
+    if (!classify && (rc = cli_regress_metrics(&c, net, ds, &mae, &r2))) goto done;
     mlpc_status st = mlpc_net_normalize(net, ds);
     mlpc_eval ev;
     memset(&ev, 0, sizeof ev);
-    if (st == MLPC_OK) st = mlpc_net_evaluate(net, ds, &ev);
+    if (st != MLPC_OK) {
+        rc = cli_lib_error(&c, NULL, st, mlpc_dataset_error(ds)->msg);
+        goto done;
+    }
+    st = mlpc_net_evaluate(net, ds, &ev);
     if (st != MLPC_OK) {
         rc = cli_lib_error(&c, NULL, st, mlpc_net_error(net)->msg);
         goto done;
@@ -155,8 +174,11 @@ int cmd_eval(int argc, char **argv)
         sb_knum(&b, "loss", ev.loss);
         if (classify)
             sb_knum(&b, "acc", ev.acc);
-        else
+        else {
             sb_knum(&b, "mse", ev.mse);
+            sb_knum(&b, "mae", mae);
+            sb_knum(&b, "r2", r2);
+        }
         sb_kint(&b, "n", (long long)ev.n);
         sb_raw(&b, "}");
         if (b.oom) {
@@ -170,7 +192,7 @@ int cmd_eval(int argc, char **argv)
     } else if (classify) {
         printf("loss %.6f  acc %.4f  n %zu\n", ev.loss, ev.acc, ev.n);
     } else {
-        printf("loss %.6g  mse %.6g  n %zu\n", ev.loss, ev.mse, ev.n);
+        printf("loss %.6g  mse %.6g  mae %.6g  r2 %.4f  n %zu\n", ev.loss, ev.mse, mae, r2, ev.n);
     }
     if (fflush(stdout) != 0) {
         cli_error(&c, "writing to standard output failed");
@@ -179,6 +201,7 @@ int cmd_eval(int argc, char **argv)
 #undef F
 done:
     if (ds) mlpc_dataset_free(ds);
+    free(nm.names);
     if (net) mlpc_net_free(net);
     cli_cmd_free(&c);
     return rc;

@@ -44,6 +44,48 @@ static cJSON *meta_item(const char *json)
     return j ? j : cJSON_CreateString(json);
 }
 
+/* classes, target statistics and imputation means (null when absent) into o */
+static void data_json(cJSON *o, const mlpc_net *net)
+{
+    int n = mlpc_net_class_names(net);
+    cJSON *cl = n ? cJSON_CreateArray() : cJSON_CreateNull();
+    for (int k = 0; k < n && cl; k++) cJSON_AddItemToArray(cl, cJSON_CreateString(mlpc_net_class_name(net, k)));
+    cJSON_AddItemToObject(o, "classes", cl);
+    const float *mean, *sd;
+    int t = mlpc_net_target_stats(net, &mean, &sd);
+    cJSON *tn = t ? cJSON_CreateObject() : cJSON_CreateNull();
+    if (t && tn) {
+        cJSON *m = cJSON_CreateArray(), *s = cJSON_CreateArray();
+        for (int j = 0; j < t; j++) {
+            cJSON_AddItemToArray(m, cJSON_CreateNumber(mean[j]));
+            cJSON_AddItemToArray(s, cJSON_CreateNumber(sd[j]));
+        }
+        cJSON_AddStringToObject(tn, "mode", "standard");
+        cJSON_AddItemToObject(tn, "mean", m);
+        cJSON_AddItemToObject(tn, "std", s);
+    }
+    cJSON_AddItemToObject(o, "target_norm", tn);
+    cJSON_AddBoolToObject(o, "missing_means", mlpc_net_imputation(net) != NULL);
+}
+
+static void data_text(const mlpc_net *net)
+{
+    int n = mlpc_net_class_names(net);
+    if (n) {
+        printf("classes  %d:", n);
+        for (int k = 0; k < n; k++) printf("%s %s", k ? "," : "", mlpc_net_class_name(net, k));
+        printf("\n");
+    }
+    const float *mean, *sd;
+    int t = mlpc_net_target_stats(net, &mean, &sd);
+    if (t) {
+        printf("targets  standardized (mean, std):");
+        for (int j = 0; j < t && j < 8; j++) printf("%s %.6g, %.6g", j ? ";" : "", (double)mean[j], (double)sd[j]);
+        printf("%s\n", t > 8 ? "; ..." : "");
+    }
+    if (mlpc_net_imputation(net)) printf("missing  features filled with the training means\n");
+}
+
 static size_t layer_params(const mlpc_net *net, int l)
 {
     return (size_t)mlpc_net_size(net, l) * (size_t)mlpc_net_size(net, l + 1) +
@@ -114,6 +156,7 @@ int cmd_info(int argc, char **argv)
             cJSON_AddStringToObject(o, "norm", mlpc_norm_name(mlpc_net_norm_mode(net)));
             cJSON_AddNumberToObject(o, "params", (double)total);
             cJSON_AddStringToObject(o, "task", cli_model_classifies(net) ? "classify" : "regress");
+            data_json(o, net);
             cJSON_AddItemToObject(o, "config", meta_item(cfg));
             cJSON_AddItemToObject(o, "metrics", meta_item(met));
         }
@@ -138,6 +181,7 @@ int cmd_info(int argc, char **argv)
         printf("loss     %s\n", mlpc_loss_name(mlpc_net_loss(net)));
         printf("norm     %s\n", mlpc_norm_name(mlpc_net_norm_mode(net)));
         printf("task     %s\n", cli_model_classifies(net) ? "classify" : "regress");
+        data_text(net);
         printf("params   %zu (%.1f KiB as float32)\n", total, (double)total * 4.0 / 1024.0);
         printf("config   ");
         if (cfg)

@@ -15,6 +15,10 @@ static cli_flag predict_flags[] = {
     CLI_FLAG("delimiter", "CHAR", "auto",
              "CSV delimiter: auto (',' ';' or tab, else runs of spaces), tab, space or one character", NULL),
     CLI_FLAG("skip-rows", "N", "0", "CSV: lines to skip before the first row (metadata, comments)", NULL),
+    CLI_FLAG("missing", "MODE", "auto",
+             "missing values (empty, NA, NaN, N/A, ?, null): error, drop (the row: no line for it), mean (the "
+             "training means stored in the model); auto: mean when the model stores them, else error",
+             NULL),
     CLI_FLAG("output", "FILE", "-",
              "where to write: - for standard output, a .npy file, or else a CSV file (written to "
              "FILE.tmp, then renamed)",
@@ -22,7 +26,7 @@ static cli_flag predict_flags[] = {
     CLI_FLAG(
         "proba", NULL, NULL,
         "classification: after the class, one column per output with its probability (to .npy: the "
-        "probabilities alone)",
+        "probabilities alone); with class names in the model a header row class,NAME,... comes first",
         NULL),
     CLI_FLAG("threads", "N", "1", "compute threads; 0: one per CPU core", NULL),
     CLI_DEVICE_FLAGS,
@@ -31,7 +35,9 @@ static cli_flag predict_flags[] = {
 
 static const char SUMMARY[] =
     "Writes one line per input row. For a classification model the line holds the\n"
-    "predicted class (0-based; for a single sigmoid output 1 when it is >= 0.5), with\n"
+    "predicted class (its name when the model stores class names, e.g. trained on\n"
+    "string labels, 1..K or -1/+1; else 0-based, for a single sigmoid output 1 when it\n"
+    "is >= 0.5), with\n"
     "--proba followed by every output; for a regression model the output values.\n"
     "Exit status: 0 ok, 1 bad input file or I/O error, 2 usage error, 4 internal error.";
 
@@ -43,6 +49,7 @@ int cmd_predict(int argc, char **argv)
     mlpc_dataset *ds = NULL;
     float *out = NULL;
     int *classes = NULL;
+    cli_names nm = {NULL, 0};
     mlpc_error err;
     memset(&err, 0, sizeof err);
     int rc = cli_parse_or_help(&c, argc, argv);
@@ -101,6 +108,8 @@ int cmd_predict(int argc, char **argv)
     int L = mlpc_net_layers(net);
     size_t n_in = (size_t)mlpc_net_size(net, 0), k = (size_t)mlpc_net_size(net, L);
     int classify = cli_model_classifies(net);
+    if ((rc = cli_missing(&c, F("missing"), net, &csv.missing))) goto done;
+    if ((rc = cli_net_names(&c, net, &nm))) goto done;
     if (proba && !classify) {
         cli_error(&c, "--proba: the model %s does regression, it has no class probabilities",
                   model);
@@ -116,6 +125,13 @@ int cmd_predict(int argc, char **argv)
         goto done;
     }
     size_t n = mlpc_dataset_rows(ds);
+    if (mlpc_dataset_features(ds) == n_in) { /* missing features: the training means */
+        mlpc_status ist = mlpc_net_impute(net, ds);
+        if (ist) {
+            rc = cli_lib_error(&c, input, ist, mlpc_dataset_error(ds)->msg);
+            goto done;
+        }
+    }
     if (mlpc_dataset_features(ds) != n_in) {
         cli_error(&c, "--input %s: %zu %s, but the model %s expects %zu inputs", input,
                   mlpc_dataset_features(ds), is_npy ? "features" : "columns", model, n_in);
@@ -161,15 +177,16 @@ int cmd_predict(int argc, char **argv)
     const char *dest = strcmp(output, "-") == 0 ? NULL : output;
     int npy_out = dest && cli_ends_with(dest, ".npy");
     if (classify && npy_out)
-        rc = cli_write_predictions(&c, dest, n, proba ? NULL : classes, proba ? out : NULL, k);
+        rc = cli_write_predictions(&c, dest, n, proba ? NULL : classes, proba ? out : NULL, k, &nm);
     else if (classify)
-        rc = cli_write_predictions(&c, dest, n, classes, proba ? out : NULL, k);
+        rc = cli_write_predictions(&c, dest, n, classes, proba ? out : NULL, k, &nm);
     else
-        rc = cli_write_predictions(&c, dest, n, NULL, out, k);
+        rc = cli_write_predictions(&c, dest, n, NULL, out, k, NULL);
 #undef F
 done:
     free(out);
     free(classes);
+    free(nm.names);
     if (ds) mlpc_dataset_free(ds);
     if (net) mlpc_net_free(net);
     cli_cmd_free(&c);

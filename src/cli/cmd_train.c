@@ -28,15 +28,29 @@ static cli_flag train_flags[] = {
              "Data"),
     CLI_FLAG("train", "FILE", NULL,
              "training data: CSV (.csv, .csv.gz), or .npy/IDX with --train-labels", NULL),
-    CLI_FLAG("train-labels", "FILE", NULL, "labels (or targets) for --train: .npy or IDX", NULL),
-    CLI_FLAG("test", "FILE", NULL, "test data, evaluated after every epoch", NULL),
-    CLI_FLAG("test-labels", "FILE", NULL, "labels (or targets) for --test", NULL),
-    CLI_FLAG("label-col", "NAME|INDEX", "last",
-             "CSV column holding the label (or the first target): header name or 0-based index",
+    CLI_FLAG("train-labels", "FILE", NULL,
+             "labels (or targets) for --train, row by row: CSV (one label column, strings or numbers, or one-hot "
+             "columns; every column is read), .npy or IDX",
              NULL),
+    CLI_FLAG("test", "FILE", NULL, "test data, evaluated after every epoch", NULL),
+    CLI_FLAG("test-labels", "FILE", NULL, "labels (or targets) for --test: CSV, .npy or IDX", NULL),
+    CLI_FLAG("target", "COLS", "last",
+             "CSV target column(s): header names or 0-based indices, a comma list, ranges 3-5 or a:c. One "
+             "column: the label (strings, 0..K-1, 1..K, -1/+1) or the first target; several: one-hot classes "
+             "or regression targets. last: the last column (or trailing one-hot columns)",
+             NULL),
+    CLI_FLAG("label-col", "COLS", "last", "alias of --target", NULL),
     CLI_FLAG("task", "TASK", "classify",
-             "CSV targets: classify (integer labels 0..K-1) or regress (float targets)", NULL),
-    CLI_FLAG("n-targets", "N", "1", "regress: number of target columns from --label-col on", NULL),
+             "CSV targets: classify (class labels or one-hot columns) or regress (float targets)", NULL),
+    CLI_FLAG("n-targets", "N", "1", "regress: number of target columns from --target on", NULL),
+    CLI_FLAG("missing", "MODE", "error",
+             "missing values (empty, NA, NaN, N/A, ?, null): error, drop (the row), mean (a missing feature "
+             "becomes the training mean, stored in the model; rows with a missing target are dropped)",
+             NULL),
+    CLI_FLAG("target-norm", "MODE", "standard",
+             "regress: standard (the net trains on targets standardized with the training rows' mean and "
+             "std, stored in the model; predict and eval answer in the original units) or none",
+             NULL),
     CLI_FLAG("header", "MODE", "auto", "CSV header row: auto, yes or no", NULL),
     CLI_FLAG("delimiter", "CHAR", "auto",
              "CSV delimiter: auto (',' ';' or tab, else runs of spaces), tab, space or one character", NULL),
@@ -340,25 +354,6 @@ static void resume_overrides(cli_cmd *c, mlpc_trainer *tr, const mlpc_config *cf
         snprintf(out + n, cap - n, "%s%s (the checkpoint's run had stopped early)", n ? ", " : "; overridden: ",
                  ep && ep->given ? "--epochs" : "--early-stop");
     }
-}
-
-/* Regression targets the output activation cannot reach (25..346 through a
- * sigmoid) train to a flat line: one warning line on stderr, then training. */
-static void warn_target_range(const cli_cmd *c, const mlpc_dataset *d, mlpc_act out, const char *src)
-{
-    const float *t = mlpc_dataset_targets(d);
-    size_t n = mlpc_dataset_rows(d) * mlpc_dataset_outputs(d);
-    double lo = out == MLPC_ACT_SIGMOID ? 0 : out == MLPC_ACT_TANH ? -1 : 0, hi = out == MLPC_ACT_RELU ? INFINITY : 1;
-    if (!t || n == 0 || (out != MLPC_ACT_SIGMOID && out != MLPC_ACT_TANH && out != MLPC_ACT_RELU)) return;
-    float mn = t[0], mx = t[0];
-    for (size_t i = 1; i < n; i++) {
-        if (t[i] < mn) mn = t[i];
-        if (t[i] > mx) mx = t[i];
-    }
-    if (mn >= lo && mx <= hi) return;
-    fprintf(stderr, "mlpc %s: warning: the targets of %s span [%g, %g] but a %s output gives %s%g, %g): "
-                    "use --out-act linear or scale the targets\n",
-            c->name, src, (double)mn, (double)mx, mlpc_act_name(out), out == MLPC_ACT_RELU ? "[" : "(", lo, hi);
 }
 
 /* A fingerprint of the training rows (features and targets, in order): a
@@ -708,6 +703,7 @@ int cmd_train(int argc, char **argv)
     mlpc_dataset *train = NULL, *val = NULL, *test = NULL;
     mlpc_net *net = NULL;
     mlpc_trainer *tr = NULL;
+    cli_names train_names = {NULL, 0};
     dash_train *dash = NULL;
     int dash_port = -1;
     char dash_err[512];
@@ -836,9 +832,12 @@ int cmd_train(int argc, char **argv)
     if ((rc = cli_csv_dialect(&c, &csv))) goto done;
     if ((rc = cli_task(&c, F("task"), &csv.task))) goto done;
     if ((rc = cli_int(&c, F("n-targets"), 1, MLPC_MAX_WIDTH, &csv.n_targets))) goto done;
-    csv.label_col = cli_is(F("label-col"), "last") ? NULL : F("label-col")->value;
-    if (csv.label_col && !*csv.label_col) {
-        rc = cli_bad_value(&c, F("label-col"), "must be a column name or 0-based index");
+    if ((rc = cli_target_spec(&c, &csv.label_col))) goto done;
+    if ((rc = cli_missing(&c, F("missing"), NULL, &csv.missing))) goto done;
+    int target_norm = MLPC_NORM_STANDARD;
+    if (cli_is(F("target-norm"), "none")) target_norm = MLPC_NORM_NONE;
+    else if (!cli_is(F("target-norm"), "standard")) {
+        rc = cli_bad_value(&c, F("target-norm"), "must be standard or none");
         goto done;
     }
     if (train_labels && !train_path) {
@@ -856,9 +855,8 @@ int cmd_train(int argc, char **argv)
             rc = cli_bad_value(&c, F("data"), "unknown data set (mnist, fashion-mnist, lorenz)");
             goto done;
         }
-        static const char *const file_only[] = {"train",       "train-labels", "test",
-                                                "test-labels", "label-col",    "task",
-                                                "n-targets",   "header"};
+        static const char *const file_only[] = {"train", "train-labels", "test",    "test-labels", "label-col",
+                                                "task",  "n-targets",    "header",  "target",      "missing"};
         for (size_t i = 0; i < sizeof file_only / sizeof file_only[0]; i++) {
             if (F(file_only[i])->given) {
                 cli_error(&c, "--%s: not used with --data %s (give either --data or --train FILE)",
@@ -1012,6 +1010,8 @@ int cmd_train(int argc, char **argv)
         if ((rc = cli_load_files(&c, "train", train_path, "train-labels", train_labels, &csv,
                                  &train)))
             goto done;
+        if ((rc = cli_data_names(&c, train, &train_names))) goto done;
+        if (mlpc_dataset_task(train) == MLPC_TASK_CLASSIFY) cli_csv_classes(&csv, &train_names); /* --test maps through them */
         if (test_path &&
             (rc = cli_load_files(&c, "test", test_path, "test-labels", test_labels, &csv, &test)))
             goto done;
@@ -1109,7 +1109,6 @@ int cmd_train(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto done;
     }
-    if (regress) warn_target_range(&c, train, (mlpc_act)out_act, train_labels ? train_labels : train_src);
 
     if (threads_auto && cli_threads_auto(&cfg, quiet, &cfg.threads, &err)) {
         rc = cli_lib_error(&c, NULL, err.code, err.msg);
@@ -1122,14 +1121,13 @@ int cmd_train(int argc, char **argv)
         rc = cli_lib_error(&c, NULL, err.code, err.msg);
         goto done;
     }
-    mlpc_status st = mlpc_net_fit_normalization(net, train, cfg.norm);
     mlpc_dataset *sets[3] = {train, val, test};
-    for (int i = 0; st == MLPC_OK && i < 3; i++)
-        if (sets[i]) st = mlpc_net_normalize(net, sets[i]);
-    if (st != MLPC_OK) {
-        rc = cli_lib_error(&c, NULL, st, mlpc_net_error(net)->msg);
-        goto done;
+    {
+        cli_prep prep = {csv.missing, (mlpc_norm)target_norm, cfg.norm, (mlpc_act)out_act,
+                         train_labels ? train_labels : train_src};
+        if ((rc = cli_train_prepare(&c, net, sets, &prep))) goto done;
     }
+    mlpc_status st;
     tr = mlpc_trainer_create(net, &cfg, &err);
     if (!tr) {
         rc = cli_lib_error(&c, NULL, err.code, err.msg);
@@ -1382,6 +1380,7 @@ done:
     if (test) mlpc_dataset_free(test);
     free(ckpt_auto);
     free(run_auto);
+    free(train_names.names);
     free(cfg_json);
     sb_free(&mj);
     cli_cmd_free(&c);

@@ -24,14 +24,6 @@ static int has_targets_or_fail(const cli_cmd *c, const char *flag, const char *p
     return 0;
 }
 
-static int is_csv_name(const char *path)
-{
-    static const char *const ext[] = {".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz"};
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-        if (cli_ends_with(path, ext[i])) return 1;
-    return 0;
-}
-
 int cli_load_files(const cli_cmd *c, const char *flag, const char *path, const char *lflag,
                    const char *labels, const mlpc_csv_options *csv, mlpc_dataset **out)
 {
@@ -41,26 +33,79 @@ int cli_load_files(const cli_cmd *c, const char *flag, const char *path, const c
         cli_error(c, "--%s %s: a .npy file carries no labels; add --%s FILE", flag, path, lflag);
         return CLI_EXIT_USAGE;
     }
-    if (labels && is_csv_name(path)) {
-        cli_error(c,
-                  "--%s %s: a CSV file carries its own labels; --%s is only for .npy and IDX "
-                  "files",
-                  flag, path, lflag);
-        return CLI_EXIT_USAGE;
-    }
     int rc = cli_check_input(c, flag, path);
     if (!rc && labels) rc = cli_check_input(c, lflag, labels);
     if (rc) return rc;
     mlpc_error err;
     memset(&err, 0, sizeof err);
-    if (npy)
-        *out = mlpc_dataset_load_npy(path, labels, &err);
-    else if (labels)
-        *out = mlpc_dataset_load_idx(path, labels, &err);
+    if (labels)
+        *out = mlpc_dataset_load_pair(path, labels, csv, &err);
     else
         *out = mlpc_dataset_load_csv(path, csv, &err);
     if (!*out) return cli_lib_error(c, path, err.code, err.msg);
     return has_targets_or_fail(c, flag, path, out);
+}
+
+static int names_into(const cli_cmd *c, int n, const char *(*get)(const void *, int), const void *h, cli_names *nm)
+{
+    nm->names = NULL;
+    nm->n = 0;
+    if (n <= 0) return 0;
+    nm->names = malloc((size_t)n * sizeof *nm->names);
+    if (!nm->names) {
+        cli_error(c, "out of memory");
+        return CLI_EXIT_INTERNAL;
+    }
+    for (int k = 0; k < n; k++) nm->names[k] = get(h, k);
+    nm->n = n;
+    return 0;
+}
+
+static const char *net_name(const void *h, int k) { return mlpc_net_class_name(h, k); }
+static const char *data_name(const void *h, int k) { return mlpc_dataset_class_name(h, k); }
+
+int cli_net_names(const cli_cmd *c, const mlpc_net *net, cli_names *nm)
+{
+    return names_into(c, mlpc_net_class_names(net), net_name, net, nm);
+}
+
+int cli_data_names(const cli_cmd *c, const mlpc_dataset *d, cli_names *nm)
+{
+    return names_into(c, mlpc_dataset_class_names(d), data_name, d, nm);
+}
+
+void cli_csv_classes(mlpc_csv_options *csv, const cli_names *nm)
+{
+    csv->class_names = (const char *const *)nm->names;
+    csv->n_class_names = nm->n;
+}
+
+int cli_missing(const cli_cmd *c, const cli_flag *f, const mlpc_net *net, mlpc_missing *out)
+{
+    if (cli_is(f, "auto") && net)
+        *out = mlpc_net_imputation(net) ? MLPC_MISSING_MEAN : MLPC_MISSING_ERROR;
+    else if (cli_is(f, "error"))
+        *out = MLPC_MISSING_ERROR;
+    else if (cli_is(f, "drop"))
+        *out = MLPC_MISSING_DROP;
+    else if (cli_is(f, "mean"))
+        *out = MLPC_MISSING_MEAN;
+    else
+        return cli_bad_value(c, f, "must be error, drop or mean%s", net ? " (or auto)" : "");
+    return 0;
+}
+
+int cli_target_spec(cli_cmd *c, const char **spec)
+{
+    cli_flag *t = cli_flag_get(c, "target"), *l = cli_flag_get(c, "label-col");
+    if (t->given && l->given) {
+        cli_error(c, "--label-col: an alias of --target; give one of them");
+        return CLI_EXIT_USAGE;
+    }
+    cli_flag *f = t->given ? t : l;
+    *spec = cli_is(f, "last") ? NULL : f->value;
+    if (*spec && !**spec) return cli_bad_value(c, f, "must be column names or 0-based indices");
+    return 0;
 }
 
 int cli_builtin_known(const char *name)

@@ -97,12 +97,30 @@ static int write_npy(FILE *f, size_t n, const int *classes, const float *values,
     return 0;
 }
 
-static int write_csv(FILE *f, size_t n, const int *classes, const float *values, size_t k)
+/* A class name as a CSV field: quoted when it holds a delimiter, a quote or a line end. */
+static int put_name(FILE *f, const char *s)
 {
+    if (!strpbrk(s, ",\"\n\r") && s[0] != ' ') return fputs(s, f) < 0 ? -1 : 0;
+    if (fputc('"', f) == EOF) return -1;
+    for (; *s; s++)
+        if ((*s == '"' && fputc('"', f) == EOF) || fputc(*s, f) == EOF) return -1;
+    return fputc('"', f) == EOF ? -1 : 0;
+}
+
+static int write_csv(FILE *f, size_t n, const int *classes, const float *values, size_t k, const cli_names *nm)
+{
+    if (nm && nm->n > 0 && values) { /* --proba with class names: a header row */
+        if (classes && fputs("class", f) < 0) return -1;
+        for (size_t j = 0; j < k; j++)
+            if ((j || classes ? fputc(',', f) == EOF : 0) || put_name(f, j < (size_t)nm->n ? nm->names[j] : "?"))
+                return -1;
+        if (fputc('\n', f) == EOF) return -1;
+    }
     for (size_t i = 0; i < n; i++) {
         int first = 1;
         if (classes) {
-            if (fprintf(f, "%d", classes[i]) < 0) return -1;
+            int c = classes[i];
+            if (nm && c >= 0 && c < nm->n ? put_name(f, nm->names[c]) : fprintf(f, "%d", c) < 0) return -1;
             first = 0;
         }
         if (values) {
@@ -117,7 +135,7 @@ static int write_csv(FILE *f, size_t n, const int *classes, const float *values,
 }
 
 int cli_write_predictions(const cli_cmd *c, const char *path, size_t n, const int *classes,
-                          const float *values, size_t k)
+                          const float *values, size_t k, const cli_names *nm)
 {
     int npy = path && cli_ends_with(path, ".npy");
     if (npy && classes && values) {
@@ -128,7 +146,7 @@ int cli_write_predictions(const cli_cmd *c, const char *path, size_t n, const in
         return CLI_EXIT_USAGE;
     }
     if (!path || strcmp(path, "-") == 0) {
-        int bad = write_csv(stdout, n, classes, values, k);
+        int bad = write_csv(stdout, n, classes, values, k, nm);
         if (fflush(stdout) != 0 || ferror(stdout)) bad = -1;
         if (bad) {
             cli_error(c, "writing to standard output failed: %s", strerror(errno));
@@ -152,7 +170,7 @@ int cli_write_predictions(const cli_cmd *c, const char *path, size_t n, const in
     }
     static char vbuf[1 << 16];
     setvbuf(f, vbuf, _IOFBF, sizeof vbuf);
-    int bad = npy ? write_npy(f, n, classes, values, k) : write_csv(f, n, classes, values, k);
+    int bad = npy ? write_npy(f, n, classes, values, k) : write_csv(f, n, classes, values, k, nm);
     int saved = errno;
     if (!bad && fflush(f) != 0) bad = -1, saved = errno;
     if (!bad && fsync(fileno(f)) != 0 && errno != EINVAL && errno != EROFS) bad = -1, saved = errno;

@@ -66,6 +66,7 @@ void mlpc_dataset_free(mlpc_dataset *d)
         free(d->labels);
         free(d->targets);
     }
+    mlpc_data_free_names(d->class_names, d->n_names);
     free(d);
 }
 
@@ -83,6 +84,30 @@ mlpc_status mlpc_data_finish_labels(mlpc_dataset *d, const char *name, mlpc_erro
     d->n_classes = max + 1 < 2 ? 2 : max + 1;
     d->n_out = (size_t)d->n_classes;
     if (strcmp(name, d->source) != 0) snprintf(d->label_source, sizeof d->label_source, "%s", name);
+    return MLPC_OK;
+}
+
+/* ------------------------------------------------------------ class names */
+
+void mlpc_data_free_names(char **names, int n)
+{
+    if (!names) return;
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
+}
+
+mlpc_status mlpc_data_copy_names(mlpc_dataset *d, const char *const *names, int n, mlpc_error *err)
+{
+    mlpc_data_free_names(d->class_names, d->n_names);
+    d->class_names = NULL;
+    d->n_names = 0;
+    if (!names || n <= 0) return MLPC_OK;
+    d->class_names = calloc((size_t)n, sizeof *d->class_names);
+    if (!d->class_names) return mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: out of memory for class names", d->source);
+    d->n_names = n;
+    for (int i = 0; i < n; i++)
+        if (!(d->class_names[i] = strdup(names[i] ? names[i] : "")))
+            return mlpc_seterr(err, MLPC_ERR_NOMEM, "%s: out of memory for class names", d->source);
     return MLPC_OK;
 }
 
@@ -107,6 +132,10 @@ mlpc_dataset *mlpc_dataset_slice(const mlpc_dataset *d, size_t start, size_t cou
     if (!s) return NULL;
     s->n_classes = d->n_classes;
     memcpy(s->label_source, d->label_source, sizeof s->label_source);
+    if (mlpc_data_copy_names(s, (const char *const *)d->class_names, d->n_names, err) != MLPC_OK) {
+        mlpc_dataset_free(s);
+        return NULL;
+    }
     if (count == 0) return s;
     memcpy(s->x, d->x + start * d->n_in, count * d->n_in * sizeof(float));
     if (d->labels && s->labels) memcpy(s->labels, d->labels + start, count * sizeof(int32_t));
@@ -124,6 +153,10 @@ static mlpc_dataset *gather_rows(const mlpc_dataset *d, const unsigned char *mas
     s->n_classes = d->n_classes;
     memcpy(s->label_source, d->label_source, sizeof s->label_source);
     memcpy(s->describe, d->describe, sizeof s->describe);
+    if (mlpc_data_copy_names(s, (const char *const *)d->class_names, d->n_names, err) != MLPC_OK) {
+        mlpc_dataset_free(s);
+        return NULL;
+    }
     for (size_t i = 0, k = 0; i < d->n; i++) {
         if (mask[i] != want) continue;
         memcpy(s->x + k * d->n_in, d->x + i * d->n_in, d->n_in * sizeof(float));
@@ -275,6 +308,9 @@ void mlpc_csv_options_default(mlpc_csv_options *o)
     o->task = MLPC_TASK_CLASSIFY;
     o->delim = 0;
     o->skip_rows = 0;
+    o->missing = MLPC_MISSING_ERROR;
+    o->class_names = NULL;
+    o->n_class_names = -1;
 }
 
 void mlpc_lorenz_options_default(mlpc_lorenz_options *o)

@@ -20,6 +20,10 @@ struct mlpc_dataset {
     char source[256];  /* file it came from, for messages */
     char describe[256]; /* how a text file was read (mlpc_dataset_describe) */
     char label_source[256]; /* the labels' file when it is another one, else "" */
+    char **class_names; /* classify: names of classes 0..n_names-1; NULL: the labels are the file's 0..K-1 */
+    int n_names;
+    size_t n_dropped;  /* rows dropped for a missing value (missing = drop, or a missing target) */
+    size_t n_missing;  /* features left NaN for the net's training means (missing = mean) */
     int borrowed;      /* 1: x, labels, targets belong to the caller (mlpc_dataset_view) */
 };
 

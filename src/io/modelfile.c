@@ -41,6 +41,9 @@ static const unsigned char mf_magic[8] = {'M', 'L', 'P', 'C', 'N', 'E', 'T', '\0
 #define TAG_PARM MLPC_TAG('P', 'A', 'R', 'M')
 #define TAG_CONF MLPC_TAG('C', 'O', 'N', 'F')
 #define TAG_METR MLPC_TAG('M', 'E', 'T', 'R')
+#define TAG_CLAS MLPC_TAG('C', 'L', 'A', 'S') /* class names */
+#define TAG_TNRM MLPC_TAG('T', 'N', 'R', 'M') /* regression target mean/std */
+#define TAG_IMPU MLPC_TAG('I', 'M', 'P', 'U') /* training means for missing features */
 
 /* ---------------------------------------------------------------- bytes */
 
@@ -114,7 +117,7 @@ static const char *tag_str(uint32_t tag, char buf[16])
 static int is_builtin_tag(uint32_t tag)
 {
     return tag == TAG_ARCH || tag == TAG_NORM || tag == TAG_PARM || tag == TAG_CONF ||
-           tag == TAG_METR;
+           tag == TAG_METR || tag == TAG_CLAS || tag == TAG_TNRM || tag == TAG_IMPU;
 }
 
 static int add_ok(size_t *acc, size_t v)
@@ -163,6 +166,62 @@ static unsigned char *sec_begin(unsigned char *p, uint32_t tag, size_t len)
 
 /* The model file's bytes for net + extra sections, in a malloc'ed *out of
  * *len bytes; messages name `path` (a file, or "<memory>"). */
+/* ---------------------------------------------------------------- data sections */
+
+static unsigned char *floats_blob(uint32_t n, const float *a, const float *b, size_t *len)
+{
+    *len = 4 + 4 * (size_t)n * (b ? 2 : 1);
+    unsigned char *p = malloc(*len), *q = p;
+    if (!p) return NULL;
+    put_u32(q, n);
+    q += 4;
+    for (uint32_t i = 0; i < n; i++, q += 4) put_u32(q, f2u(a[i]));
+    for (uint32_t i = 0; b && i < n; i++, q += 4) put_u32(q, f2u(b[i]));
+    return p;
+}
+
+static unsigned char *names_blob(const mlpc_net *net, size_t *len)
+{
+    *len = 4;
+    for (int k = 0; k < net->n_names; k++) *len += 4 + strlen(net->class_names[k]);
+    unsigned char *p = malloc(*len), *q = p;
+    if (!p) return NULL;
+    put_u32(q, (uint32_t)net->n_names);
+    q += 4;
+    for (int k = 0; k < net->n_names; k++) {
+        size_t n = strlen(net->class_names[k]);
+        put_u32(q, (uint32_t)n);
+        memcpy(q + 4, net->class_names[k], n);
+        q += 4 + n;
+    }
+    return p;
+}
+
+/* The net's data sections (CLAS, TNRM, IMPU: only those it has) into
+ * out[0..3), payloads malloc'ed; -1 when out of memory. */
+static int data_sections(const mlpc_net *net, mlpc_blob *out)
+{
+    int n = 0;
+    size_t len;
+    unsigned char *b;
+    if (net->n_names > 0) {
+        if (!(b = names_blob(net, &len))) return -1;
+        out[n++] = (mlpc_blob){TAG_CLAS, b, (uint64_t)len};
+    }
+    if (net->tgt_mean) {
+        if (!(b = floats_blob((uint32_t)net->sizes[net->n_layers], net->tgt_mean, net->tgt_std, &len))) return -1;
+        out[n++] = (mlpc_blob){TAG_TNRM, b, (uint64_t)len};
+    }
+    if (net->imp_mean) {
+        if (!(b = floats_blob((uint32_t)net->sizes[0], net->imp_mean, NULL, &len))) return -1;
+        out[n++] = (mlpc_blob){TAG_IMPU, b, (uint64_t)len};
+    }
+    return n;
+}
+
+static mlpc_status encode_body(const char *path, const mlpc_net *net, const mlpc_blob *extra, int n_extra,
+                               unsigned char **out, size_t *len, mlpc_error *err);
+
 static mlpc_status encode(const char *path, const mlpc_net *net, const mlpc_blob *extra, int n_extra,
                           unsigned char **out, size_t *len, mlpc_error *err)
 {
@@ -214,6 +273,28 @@ static mlpc_status encode(const char *path, const mlpc_net *net, const mlpc_blob
             return ferr(err, MLPC_ERR_NOMEM, path, "cannot save: extra section %d is too large", i);
     }
 
+    /* the net's data sections go with the caller's extra sections */
+    mlpc_blob own[3] = {{0, NULL, 0}, {0, NULL, 0}, {0, NULL, 0}};
+    int n_own = data_sections(net, own);
+    mlpc_blob *all = n_own < 0 ? NULL : malloc(sizeof *all * (size_t)(n_own + n_extra + 1));
+    if (!all) {
+        for (int i = 0; i < 3; i++) free(own[i].data);
+        return ferr(err, MLPC_ERR_NOMEM, path, "cannot save: out of memory");
+    }
+    for (int i = 0; i < n_own; i++) all[i] = own[i];
+    for (int i = 0; i < n_extra; i++) all[n_own + i] = extra[i];
+    mlpc_status st = encode_body(path, net, all, n_own + n_extra, out, len, err);
+    for (int i = 0; i < n_own; i++) free(own[i].data);
+    free(all);
+    return st;
+}
+
+static mlpc_status encode_body(const char *path, const mlpc_net *net, const mlpc_blob *extra, int n_extra,
+                               unsigned char **out, size_t *len, mlpc_error *err)
+{
+    int nl = net->n_layers;
+    int has_norm = net->norm != MLPC_NORM_NONE;
+    size_t n_in = (size_t)net->sizes[0];
     /* sizes of everything, overflow-checked */
     size_t arch_len = 4 * (2 * (size_t)nl + 3);
     size_t norm_len = has_norm ? 8 + 8 * n_in : 0;
@@ -355,6 +436,63 @@ static char *dup_text(const unsigned char *p, size_t len)
     return s;
 }
 
+/* A TNRM or IMPU payload: u32 n (must be `want`), then n (or 2n) finite
+ * floats; std values must be positive. Allocates *a (and *b). */
+static mlpc_status read_floats(const char *path, const char *what, const unsigned char *p, size_t len, uint32_t want,
+                               float **a, float **b, mlpc_error *err)
+{
+    size_t per = b ? 2 : 1;
+    if (len < 4 || get_u32(p) != want || (len - 4) != 4 * per * (size_t)want)
+        return ferr(err, MLPC_ERR_FORMAT, path, "%s section: %zu bytes, the net's %u columns need %zu", what, len,
+                    (unsigned)want, 4 + 4 * per * (size_t)want);
+    *a = malloc(4 * (size_t)want + 4);
+    if (b) *b = malloc(4 * (size_t)want + 4);
+    if (!*a || (b && !*b)) return ferr(err, MLPC_ERR_NOMEM, path, "out of memory");
+    for (uint32_t i = 0; i < want * per; i++) {
+        float v = u2f(get_u32(p + 4 + 4 * (size_t)i));
+        if (!isfinite(v) || (i >= want && !(v > 0)))
+            return ferr(err, MLPC_ERR_FORMAT, path, "%s: value %u is %s", what, (unsigned)i,
+                        isfinite(v) ? "not positive" : "NaN or infinite");
+        (i < want ? *a : *b)[i % want] = v;
+    }
+    return MLPC_OK;
+}
+
+static mlpc_status read_names(const char *path, const unsigned char *p, size_t len, mlpc_net *net, mlpc_error *err)
+{
+    int n_out = net->sizes[net->n_layers];
+    uint32_t n = len >= 4 ? get_u32(p) : 0;
+    if (len < 4 || n < 1 || n > (uint32_t)(n_out < 2 ? 2 : n_out) || n > (len - 4) / 4)
+        return ferr(err, MLPC_ERR_FORMAT, path, "CLAS section: %u class names for %d outputs", (unsigned)n, n_out);
+    net->class_names = calloc(n, sizeof *net->class_names);
+    if (!net->class_names) return ferr(err, MLPC_ERR_NOMEM, path, "out of memory");
+    net->n_names = (int)n;
+    size_t off = 4;
+    for (uint32_t k = 0; k < n; k++) {
+        size_t m = len - off >= 4 ? get_u32(p + off) : SIZE_MAX;
+        if (m == SIZE_MAX || m > len - off - 4 || memchr(p + off + 4, 0, m))
+            return ferr(err, MLPC_ERR_FORMAT, path, "CLAS section: class name %u runs past the section or holds a NUL",
+                        (unsigned)k);
+        if (!(net->class_names[k] = dup_text(p + off + 4, m))) return ferr(err, MLPC_ERR_NOMEM, path, "out of memory");
+        off += 4 + m;
+    }
+    if (off != len) return ferr(err, MLPC_ERR_FORMAT, path, "CLAS section: %zu bytes after the last name", len - off);
+    return MLPC_OK;
+}
+
+static mlpc_status read_data_sections(const char *path, const unsigned char *buf, const mf_sec *clas,
+                                      const mf_sec *tnrm, const mf_sec *impu, mlpc_net *net, mlpc_error *err)
+{
+    mlpc_status st = MLPC_OK;
+    if (clas->seen) st = read_names(path, buf + clas->off, clas->len, net, err);
+    if (!st && tnrm->seen)
+        st = read_floats(path, "TNRM", buf + tnrm->off, tnrm->len, (uint32_t)net->sizes[net->n_layers], &net->tgt_mean,
+                         &net->tgt_std, err);
+    if (!st && impu->seen)
+        st = read_floats(path, "IMPU", buf + impu->off, impu->len, (uint32_t)net->sizes[0], &net->imp_mean, NULL, err);
+    return st;
+}
+
 static mlpc_net *parse(const char *path, const unsigned char *buf, size_t size, mlpc_blob *extra,
                        int max_extra, int *n_extra, mlpc_error *err)
 {
@@ -405,7 +543,7 @@ static mlpc_net *parse(const char *path, const unsigned char *buf, size_t size, 
     }
 
     /* pass 1: walk the section table, check bounds, find the known ones */
-    mf_sec arch = {0}, norm = {0}, parm = {0}, conf = {0}, metr = {0};
+    mf_sec arch = {0}, norm = {0}, parm = {0}, conf = {0}, metr = {0}, clas = {0}, tnrm = {0}, impu = {0};
     size_t off = MF_HEADER;
     for (uint32_t i = 0; i < n_sec; i++) {
         if (body_end - off < MF_SECHDR) {
@@ -427,6 +565,9 @@ static mlpc_net *parse(const char *path, const unsigned char *buf, size_t size, 
                     : tag == TAG_PARM ? &parm
                     : tag == TAG_CONF ? &conf
                     : tag == TAG_METR ? &metr
+                    : tag == TAG_CLAS ? &clas
+                    : tag == TAG_TNRM ? &tnrm
+                    : tag == TAG_IMPU ? &impu
                                       : NULL;
         if (s) {
             if (s->seen) {
@@ -615,6 +756,8 @@ static mlpc_net *parse(const char *path, const unsigned char *buf, size_t size, 
         ferr(err, MLPC_ERR_NOMEM, path, "out of memory");
         goto fail;
     }
+
+    if (read_data_sections(path, buf, &clas, &tnrm, &impu, net, err) != MLPC_OK) goto fail;
 
     /* pass 2: unknown sections go to the caller while there is room */
     if (extra && max_extra > 0) {

@@ -112,6 +112,7 @@ void mlpc_net_free(mlpc_net *net)
     free(net->params);
     free(net->norm_shift);
     free(net->norm_scale);
+    mlpc_net_free_extras(net);
     free(net->meta_config);
     free(net->meta_metrics);
     free(net);
@@ -185,10 +186,11 @@ mlpc_status mlpc_net_fit_normalization(mlpc_net *net, const mlpc_dataset *d, mlp
     }
     for (size_t j = 0; j < n_in; j++) { /* standard: per feature, two passes in double */
         double s = 0.0, ss = 0.0;
-        for (size_t i = 0; i < d->n; i++) s += d->x[i * n_in + j];
+        float fill = net->imp_mean ? net->imp_mean[j] : NAN; /* a missing value counts as its mean */
+        for (size_t i = 0; i < d->n; i++) s += isnan(d->x[i * n_in + j]) ? fill : d->x[i * n_in + j];
         double mean = d->n ? s / (double)d->n : 0.0;
         for (size_t i = 0; i < d->n; i++) {
-            double e = d->x[i * n_in + j] - mean;
+            double e = (isnan(d->x[i * n_in + j]) ? fill : d->x[i * n_in + j]) - mean;
             ss += e * e;
         }
         double sd = d->n ? sqrt(ss / (double)d->n) : 0.0;
@@ -202,7 +204,14 @@ mlpc_status mlpc_net_normalize(const mlpc_net *net, mlpc_dataset *d)
 {
     if (d->n_in != (size_t)net->sizes[0])
         return mlpc_seterr(&d->err, MLPC_ERR_SHAPE, "%s: %zu features, the net takes %d inputs", d->source, d->n_in, net->sizes[0]);
+    mlpc_status st = mlpc_net_impute(net, d);
+    if (st) return st;
     mlpc_normalize_rows(net, d->x, d->n, d->x);
+    size_t k = (size_t)net->sizes[net->n_layers];
+    if (net->tgt_mean && d->targets && d->n_out == k) /* the net trains on standardized targets */
+        for (size_t i = 0; i < d->n; i++)
+            for (size_t j = 0; j < k; j++)
+                d->targets[i * k + j] = (d->targets[i * k + j] - net->tgt_mean[j]) / net->tgt_std[j];
     return MLPC_OK;
 }
 
@@ -283,10 +292,11 @@ static void infer_part(void *arg, int tid, int nt)
             memcpy(j->out + i * n_out, w.a[L], sizeof(float) * (size_t)m * n_out);
             continue;
         }
-        double a = 0.0;
+        double a = 0.0, orig = net->tgt_mean && j->d->targets
+                                    ? mlpc_net_sse_original(net, w.a[L], j->d->targets + i * n_out, m) : NAN;
         j->loss[tid] += mlpc_backward(&one, net, net->params, &w, m, j->d->labels ? j->d->labels + i : NULL,
                                       j->d->targets ? j->d->targets + i * n_out : NULL, NULL, &a);
-        j->aux[tid] += a;
+        j->aux[tid] += isnan(orig) ? a : orig;
     }
 }
 
@@ -313,8 +323,9 @@ static mlpc_status infer(mlpc_net *net, const float *x, const mlpc_dataset *d, s
 
 mlpc_status mlpc_net_predict(mlpc_net *net, const float *x, size_t n, float *out)
 {
-    if (net->dev) return mlpc_net_device_infer(net, x, NULL, n, out, NULL);
-    return infer(net, x, NULL, n, out, NULL);
+    mlpc_status st = net->dev ? mlpc_net_device_infer(net, x, NULL, n, out, NULL) : infer(net, x, NULL, n, out, NULL);
+    if (st == MLPC_OK) mlpc_net_unscale_outputs(net, out, n);
+    return st;
 }
 
 /* Evaluation over an already normalized dataset on one workspace, the
@@ -328,10 +339,11 @@ mlpc_status mlpc_evaluate_with(mlpc_ctx *cx, const mlpc_net *net, mlpc_acts *w,
     for (size_t i = 0; i < d->n; i += (size_t)w->rows) {
         int m = d->n - i < (size_t)w->rows ? (int)(d->n - i) : w->rows;
         mlpc_forward(cx, net, net->params, w, m, d->x + i * n_in); /* rows read in place */
-        double a = 0.0;
+        double a = 0.0, orig = net->tgt_mean && d->targets
+                                    ? mlpc_net_sse_original(net, w->a[L], d->targets + i * n_out, m) : NAN;
         loss += mlpc_backward(cx, net, net->params, w, m, d->labels ? d->labels + i : NULL,
                               d->targets ? d->targets + i * n_out : NULL, NULL, &a);
-        aux += a;
+        aux += isnan(orig) ? a : orig; /* mse in the original target units */
     }
     double n = d->n ? (double)d->n : NAN;
     out->n = d->n;
@@ -348,8 +360,8 @@ mlpc_status mlpc_net_evaluate(mlpc_net *net, const mlpc_dataset *d, mlpc_eval *o
     if (!d->labels && !d->targets)
         return mlpc_seterr(&net->err, MLPC_ERR_ARG, "%s: has no labels or targets to evaluate against", d->source);
     if (mlpc_check_targets(net, d, &net->err)) return net->err.code;
-    if (net->dev) return mlpc_net_device_infer(net, d->x, d, d->n, NULL, out);
-    return infer(net, d->x, d, d->n, NULL, out);
+    if (net->dev && !net->tgt_mean) return mlpc_net_device_infer(net, d->x, d, d->n, NULL, out);
+    return infer(net, d->x, d, d->n, NULL, out); /* with target statistics: mse in original units, on the CPU */
 }
 
 mlpc_status mlpc_check_targets(const mlpc_net *net, const mlpc_dataset *d, mlpc_error *err)
@@ -475,6 +487,7 @@ mlpc_status mlpc_net_predict_ws(const mlpc_net *net, mlpc_workspace *ws, const f
             mlpc_normalize_rows(net, x + (i + (size_t)r) * x_stride, 1, w->a[0] + (size_t)r * n_in);
         mlpc_forward(&one, net, net->params, w, m, w->a[0]);
         memcpy(out + i * n_out, w->a[L], sizeof(float) * (size_t)m * n_out);
+        mlpc_net_unscale_outputs(net, out + i * n_out, (size_t)m);
     }
     mlpc_clearerr(err);
     return MLPC_OK;

@@ -20,6 +20,11 @@ struct mlpc_net {
     mlpc_norm norm;
     float *norm_shift;             /* sizes[0] floats, NULL when norm == NONE */
     float *norm_scale;             /* x' = (x - shift) * scale */
+    char **class_names;            /* classify: output k's class name, n_names of them; NULL: "0".."K-1" */
+    int n_names;
+    float *tgt_mean;               /* regress: sizes[L] floats, NULL: targets are used as they are */
+    float *tgt_std;                /* the net sees (t - mean) / std; predict/evaluate report t */
+    float *imp_mean;               /* sizes[0] training means for missing (NaN) features, or NULL */
     char *meta_config;             /* JSON text or NULL */
     char *meta_metrics;            /* JSON text or NULL */
     /* inference workspace, made on first use */
@@ -39,6 +44,15 @@ mlpc_net *mlpc_net_alloc(int n_layers, const int *sizes, const mlpc_act *act, ml
  * and output activation compatible). */
 mlpc_status mlpc_arch_check(int n_layers, const int *sizes, const mlpc_act *act, mlpc_loss loss,
                             mlpc_error *err);
+
+/* Frees the class names, target statistics and imputation means (src/nn/targets.c). */
+void mlpc_net_free_extras(mlpc_net *net);
+/* Output rows (n x sizes[L]) in the net's standardized target units back to
+ * the original ones (no-op without target statistics). */
+void mlpc_net_unscale_outputs(const mlpc_net *net, float *out, size_t n);
+/* Squared error of m output rows against (standardized) target rows, in
+ * original units: sum_j std_j^2 (out - t)^2 (src/nn/targets.c). */
+double mlpc_net_sse_original(const mlpc_net *net, const float *out, const float *t, int m);
 
 /* Fills the defaults that depend on other settings (lr per optimizer,
  * factor per schedule). */

@@ -443,7 +443,7 @@ static void shuffle(mlpc_trainer *tr)
 static mlpc_status evaluate(mlpc_trainer *tr, const mlpc_dataset *d, double *loss, double *acc, double *mse)
 {
     mlpc_eval e = {NAN, NAN, NAN, 0};
-    if (d && tr->dev) {
+    if (d && tr->dev && !tr->net->tgt_mean) { /* with target statistics: mse in original units, on the CPU */
         int rc = mlpc_trainer_device_eval(tr, d, loss, acc, mse);
         if (rc >= 0) return (mlpc_status)rc;
     }

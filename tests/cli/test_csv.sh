@@ -30,16 +30,16 @@ A="--layers 2-8-3 --epochs 2 --seed 3"
         if [ "$RC" -eq 0 ] && [ "$_l" = "$ref" ]; then ok "$_n: the same 90 rows as the plain file"; else bad "$_n: the same 90 rows as the plain file" "rc $RC, loss '$_l' vs '$ref': $(head -c 300 "$T/err")"; fi
     }
     same pandas "$T/pandas.csv"
-    check "pandas: the numeric header is a header" grep -q "^csv: delimiter ',', header (3 names), label column 3 ('2') with 3 classes" "$T/out"
+    check "pandas: the numeric header is a header" grep -q "^csv: delimiter ',', header (3 names), target column 3 ('2') with 3 classes" "$T/out"
     same bom "$T/bom.csv"
-    check "bom: the first name is read without the mark" grep -q "label column 3 ('label')" "$T/out"
+    check "bom: the first name is read without the mark" grep -q "target column 3 ('label')" "$T/out"
     same meta "$T/meta.csv" --skip-rows 2
     same excel "$T/excel.csv"
     check "excel: ';' and decimal commas" grep -q "^csv: delimiter ';', header (3 names)" "$T/out"
     same tab "$T/tab.csv"
     check "tab: said" grep -q "^csv: delimiter tab, header" "$T/out"
     same spaces "$T/r.txt"
-    check "spaces: runs of spaces" grep -q "^csv: delimiter spaces, header (3 names), label column 3 ('label')" "$T/out"
+    check "spaces: runs of spaces" grep -q "^csv: delimiter spaces, header (3 names), target column 3 ('label')" "$T/out"
     same quoted "$T/quoted.csv" --delimiter ,
     expect_fail "metadata without --skip-rows: one line naming file and line" 1 "meta.csv:2: ragged rows" \
         train --train "$T/meta.csv" $A

@@ -19,7 +19,7 @@ expect_fail "train: ragged CSV" 1 "$T/ragged.csv" train --train "$T/ragged.csv" 
 printf '0.1,0.2,1\n0.3,abc,0\n' >"$T/text.csv"
 expect_fail "train: text in a number column" 1 "$T/text.csv" train --train "$T/text.csv" --layers 2-4-2
 printf '0.1,0.2,1\n0.3,0.4,-1\n' >"$T/neglabel.csv"
-expect_fail "train: negative label" 1 "$T/neglabel.csv" train --train "$T/neglabel.csv" --layers 2-4-2
+expect_fail "train: labels -1, 1 are 2 classes, not 1 output" 2 "output width 1 does not match the 2 classes" train --train "$T/neglabel.csv" --layers 2-4-1
 gzip -c "$CSV" | head -c 60 >"$T/cut.csv.gz"
 expect_fail "train: truncated gzip CSV" 1 "$T/cut.csv.gz" train --train "$T/cut.csv.gz" --layers 2-4-2
 expect_fail "train: test file missing" 1 "--test $T/nope.csv: No such file or directory" \

@@ -102,7 +102,7 @@ expect_fail "plot: a bad line that is not the last one is still an error" 1 "bad
 awk 'BEGIN { srand(2); for (i = 0; i < 100; i++) { a = rand(); printf "%f,%f\n", a, 25 + 321 * a } }' >"$T/units.csv"
 run train --train "$T/units.csv" --task regress --layers 1-4-1 --out-act sigmoid --loss mse --epochs 1 --quiet
 check "targets out of the sigmoid's range: trains (exit $RC)" test "$RC" -eq 0
-check "... with one warning naming the file, the span and the fix" grep -q "^mlpc train: warning: the targets of .*units.csv span \[[0-9.]*, [0-9.]*\] but a sigmoid output gives (0, 1): use --out-act linear" "$T/err"
+check "... with one warning naming the file, the span and the fix" grep -q "^mlpc train: warning: the standardized targets of .*units.csv span \[[0-9.-]*, [0-9.]*\] but a sigmoid output gives (0, 1): use --out-act linear" "$T/err"
 run train --train "$T/units.csv" --task regress --layers 1-4-1 --out-act linear --loss mse --epochs 1 --quiet
 check "... none with a linear output" test ! -s "$T/err"
 

@@ -86,6 +86,18 @@ def test_load_cli_models(tmp_path, cli):
     out = run_cli(cli, "predict", tmp_path / "c.mlpc", "--input", tmp_path / "x.npy").split()
     np.testing.assert_array_equal(clf.predict(X), np.array(out, dtype=int))
     assert clf.score(X, y) > 0.8
+    # string labels: the model's class names become classes_, as `mlpc predict` writes them
+    with open(tmp_path / "names.csv", "w") as f:
+        f.write("a,b,c,d,animal\n")
+        for r, c in zip(X, y):
+            f.write(",".join("%.6f" % v for v in r) + "," + ["owl", "cat", "emu"][c] + "\n")
+    run_cli(cli, "train", "--train", tmp_path / "names.csv", "--layers", "4-10-3", "--act", "relu",
+            "--epochs", "20", "--batch", "16", "--opt", "adam", "--lr", "0.01", "--quiet",
+            "--save", tmp_path / "n.mlpc")
+    named = mlpc.load(tmp_path / "n.mlpc")
+    np.testing.assert_array_equal(named.classes_, ["cat", "emu", "owl"])
+    out = run_cli(cli, "predict", tmp_path / "n.mlpc", "--input", tmp_path / "x.npy").split()
+    np.testing.assert_array_equal(named.predict(X), out)
     # regression model
     t = X[:, 0] - 0.5 * X[:, 1]
     np.savetxt(tmp_path / "reg.csv", np.c_[X, t], delimiter=",", fmt="%.6f")
