@@ -249,6 +249,27 @@ static void wgrad_part(void *arg, int tid, int n)
     }
 }
 
+/* G = A^T D for rows [lo, hi) of G (the split of gemm_part by rows), then
+ * the SGD step or the caller's optimizer on those rows on this thread */
+static void wgrad_big_part(void *arg, int tid, int n)
+{
+    wgrad_job *j = arg;
+    long lo, hi;
+    mlpc_split(j->in, 8, tid, n, &lo, &hi);
+    if (lo >= hi) return;
+    size_t n_blk = (size_t)(hi - lo) * j->out;
+    float *G = j->G + lo * j->out;
+    j->s->gemm(1, 0, (int)(hi - lo), j->out, j->m, 1.0f, j->A + lo, j->in, j->D, j->out, 0.0f, G, j->out,
+               j->s->pack[tid]);
+    if (j->sgd) {
+        mlpc_opt_step step = {.opt = MLPC_OPT_SGD, .lr = j->sgd->lr};
+        mlpc_opt_apply(&step, j->sgd->W + lo * j->out, G, NULL, NULL, n_blk);
+        return;
+    }
+    mlpc_ctx one = {&mlpc_backend_cpu, NULL, 1, j->s->sub[tid]};
+    j->ready(j->user, &one, j->off + (size_t)lo * j->out, n_blk, 1);
+}
+
 static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A, const float *D,
                             float *G, const mlpc_sgd_fused *sgd, size_t off, mlpc_grad_ready_fn ready,
                             void *user)
@@ -259,6 +280,14 @@ static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A
     if (sgd && sgd->rows && m <= WG_SMALL_BATCH && one_thread && s->gemm == mlpc_gemm_avx512 &&
         mlpc_k_sgd_rows(in, out, m, A, in, D, sgd->rows, sgd->n_rows, sgd->W, sgd->lr, sgd->keep_grads ? G : NULL))
         return;
+    if (m > WG_SMALL_BATCH && cx->threads > 1 && in >= out && in > 8 && (long)in * out * m >= GEMM_PAR_MIN) {
+        /* a big product split by rows of G, as cpu_gemm splits it: each
+         * thread runs the optimizer on its rows right after its tile, with
+         * them still in its cache, and no second parallel region */
+        wgrad_job j = {s, in, out, m, 0, A, D, G, sgd, off, ready, user};
+        mlpc_pool_run(cx->pool, wgrad_big_part, &j);
+        return;
+    }
     if (m > WG_SMALL_BATCH) { /* a big product: threads split the GEMM, then the update */
         cpu_gemm(cx, 1, 0, in, out, m, 1.0f, A, in, D, out, 0.0f, G, out);
         if (sgd) {
