@@ -162,6 +162,61 @@ static void cpu_act_backward(mlpc_ctx *cx, float *D, const float *A, int M, int 
     run_rows(cx, &j);
 }
 
+/* ---- a product and the activation in one region: split by rows of C ---- */
+
+typedef struct gemm_act_job {
+    gemm_job g;
+    const float *aux; /* the bias (forward) or the layer output Y (backward) */
+    mlpc_act act;
+    int backward;
+} gemm_act_job;
+
+/* rows [lo, hi) of C: the product as gemm_part splits it by rows, then the
+ * activation (or its derivative) on those rows while they are in cache */
+static void gemm_act_part(void *arg, int tid, int n)
+{
+    gemm_act_job *j = arg;
+    long lo, hi;
+    mlpc_split(j->g.M, 8, tid, n, &lo, &hi);
+    if (lo >= hi) return;
+    const float *A = j->g.A + lo * (long)j->g.lda;
+    float *C = j->g.C + lo * (long)j->g.N;
+    j->g.s->gemm(0, j->g.tb, (int)(hi - lo), j->g.N, j->g.K, 1.0f, A, j->g.lda, j->g.B, j->g.ldb, 0.0f, C,
+                 j->g.N, j->g.s->pack[tid]);
+    if (j->backward)
+        mlpc_k_act_backward(C, j->aux + lo * (long)j->g.N, (int)(hi - lo), j->g.N, j->act);
+    else
+        mlpc_k_bias_act(C, j->aux, (int)(hi - lo), j->g.N, j->act);
+}
+
+/* one region when the product alone would be split by rows over the
+ * threads; else the product and the activation as separate calls */
+static void gemm_act(mlpc_ctx *cx, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                     const float *aux, float *C, mlpc_act act, int backward)
+{
+    cpu_scratch *s = cx->scratch;
+    if (cx->threads > 1 && (long)M * N * K >= GEMM_PAR_MIN && M >= N && M > 8) {
+        gemm_act_job j = {{s, 0, tb, M, N, K, lda, ldb, N, 1, 1.0f, 0.0f, A, B, C}, aux, act, backward};
+        mlpc_pool_run(cx->pool, gemm_act_part, &j);
+        return;
+    }
+    cpu_gemm(cx, 0, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N);
+    rows_job r = {C, aux, M, N, act, backward};
+    run_rows(cx, &r);
+}
+
+static void cpu_gemm_bias_act(mlpc_ctx *cx, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                              const float *b, float *C, mlpc_act act)
+{
+    gemm_act(cx, 0, M, N, K, A, lda, B, ldb, b, C, act, 0);
+}
+
+static void cpu_gemm_act_backward(mlpc_ctx *cx, int M, int N, int K, const float *A, int lda, const float *B,
+                                  int ldb, const float *Y, float *C, mlpc_act act)
+{
+    gemm_act(cx, 1, M, N, K, A, lda, B, ldb, Y, C, act, 1);
+}
+
 /* ---- column sums: split by columns -------------------------------------- */
 
 typedef struct colsum_job {
@@ -365,5 +420,7 @@ const mlpc_backend mlpc_backend_cpu = {
     .col_sum = cpu_col_sum,
     .weight_grad = cpu_weight_grad,
     .gemm_cols = cpu_gemm_cols,
+    .gemm_bias_act = cpu_gemm_bias_act,
+    .gemm_act_backward = cpu_gemm_act_backward,
     .opt_update = cpu_opt_update,
 };
