@@ -76,6 +76,11 @@ const char *mlpc_ctx_gemm_name(const mlpc_ctx *cx)
 
 /* ---- GEMM: split C by rows (M >= N) or by columns ---------------------- */
 
+/* Rows when C is at least as tall as wide, or when every thread gets 64
+ * rows or more: a column split in steps of 48 is uneven for widths such as
+ * 256 (144 + 112 columns on 2 threads) */
+static int split_by_rows(int M, int N, int threads) { return M >= N || M >= 64 * threads; }
+
 typedef struct gemm_job {
     cpu_scratch *s;
     int ta, tb, M, N, K, lda, ldb, ldc, by_rows;
@@ -111,7 +116,7 @@ static void cpu_gemm(mlpc_ctx *cx, int ta, int tb, int M, int N, int K, float al
         s->gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, s->pack[0]);
         return;
     }
-    gemm_job j = {s, ta, tb, M, N, K, lda, ldb, ldc, M >= N, alpha, beta, A, B, C};
+    gemm_job j = {s, ta, tb, M, N, K, lda, ldb, ldc, split_by_rows(M, N, cx->threads), alpha, beta, A, B, C};
     if (j.by_rows ? M <= 8 : N <= 48) { /* one part only: no need to wake the pool */
         gemm_part(&j, 0, 1);
         return;
@@ -195,7 +200,7 @@ static void gemm_act(mlpc_ctx *cx, int tb, int M, int N, int K, const float *A, 
                      const float *aux, float *C, mlpc_act act, int backward)
 {
     cpu_scratch *s = cx->scratch;
-    if (cx->threads > 1 && (long)M * N * K >= GEMM_PAR_MIN && M >= N && M > 8) {
+    if (cx->threads > 1 && (long)M * N * K >= GEMM_PAR_MIN && split_by_rows(M, N, cx->threads) && M > 8) {
         gemm_act_job j = {{s, 0, tb, M, N, K, lda, ldb, N, 1, 1.0f, 0.0f, A, B, C}, aux, act, backward};
         mlpc_pool_run(cx->pool, gemm_act_part, &j);
         return;
@@ -335,7 +340,7 @@ static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A
     if (sgd && sgd->rows && m <= WG_SMALL_BATCH && one_thread && s->gemm == mlpc_gemm_avx512 &&
         mlpc_k_sgd_rows(in, out, m, A, in, D, sgd->rows, sgd->n_rows, sgd->W, sgd->lr, sgd->keep_grads ? G : NULL))
         return;
-    if (m > WG_SMALL_BATCH && cx->threads > 1 && in >= out && in > 8 && (long)in * out * m >= GEMM_PAR_MIN) {
+    if (m > WG_SMALL_BATCH && cx->threads > 1 && split_by_rows(in, out, cx->threads) && in > 8 && (long)in * out * m >= GEMM_PAR_MIN) {
         /* a big product split by rows of G, as cpu_gemm splits it: each
          * thread runs the optimizer on its rows right after its tile, with
          * them still in its cache, and no second parallel region */
