@@ -2,8 +2,8 @@
 # bench/run.sh - run mlpc and its peers on the benchmark workloads, interleaved
 # and repeated, then summarize (bench/README.md has the details).
 #
-#   bench/run.sh            R=5 repetitions (W3: 3, 5 of its 30 passes timed); ~20 min on 2 cores
-#   bench/run.sh --quick    R=2, W3 at 5 batch sizes, 2 passes timed; ~5 min
+#   bench/run.sh            R=5 repetitions (W3: 3, 5 of its 30 passes timed); ~22 min on 2 idle cores
+#   bench/run.sh --quick    R=2, W3 at 5 batch sizes, 2 passes timed; ~6 min
 #   make bench [BENCH_ARGS=--quick]
 #
 # Environment: BENCH_REPS, BENCH_W3_REPS, BENCH_W3_PASSES, BENCH_W3_BATCHES
