@@ -31,6 +31,9 @@ $(BUILD)/src/kernels/%_avx2.o:   ISA = -mavx2 -mfma -ffp-contract=fast
 # activations: no FP-exception semantics, so selects (relu) vectorize
 $(BUILD)/src/kernels/act.o:      ISA = -fno-trapping-math
 $(BUILD)/src/kernels/rows8.o:    ISA = -fno-trapping-math
+# the optimizers: sqrtf without errno, so RMSprop's and Adam's loops
+# vectorize (vsqrtps and vdivps round as the scalar forms: the same bits)
+$(BUILD)/src/optim/optim.o:      ISA = -fno-math-errno
 
 # the shared library: libmlpc.so.$(VERSION), soname libmlpc.so.$(SOMAJOR)
 VERSION  := $(shell sed -n 's/.*MLPC_VERSION_STRING "\(.*\)"/\1/p' include/mlpc.h)

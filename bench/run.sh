@@ -2,8 +2,8 @@
 # bench/run.sh - run mlpc and its peers on the benchmark workloads, interleaved
 # and repeated, then summarize (bench/README.md has the details).
 #
-#   bench/run.sh            R=5 repetitions (W3: 3, 5 of its 30 passes timed); ~20 min on 2 cores
-#   bench/run.sh --quick    R=2, W3 at 5 batch sizes, 2 passes timed; ~5 min
+#   bench/run.sh            R=5 repetitions (W3: 3, 5 of its 30 passes timed); ~22 min on 2 idle cores
+#   bench/run.sh --quick    R=2, W3 at 5 batch sizes, 2 passes timed; ~6 min
 #   make bench [BENCH_ARGS=--quick]
 #
 # Environment: BENCH_REPS, BENCH_W3_REPS, BENCH_W3_PASSES, BENCH_W3_BATCHES
@@ -11,7 +11,9 @@
 # measurement process that hangs; MLPC_DATA as for scripts/fetch-data.sh.
 # Raw JSON lines go to bench/results/raw/<date>.jsonl (not in git); the
 # summary to bench/results/latest.md and bench/results/w3.png.
-# shellcheck disable=SC2086  # $np1, $w3, $NIELSEN, $envs are word lists on purpose
+# Peers (numpy, scikit-learn, PyTorch) run with OPENBLAS_CORETYPE and
+# OPENBLAS_L2_SIZE removed from their own environment; mlpc runs as is.
+# shellcheck disable=SC2086  # $np1, $w3, $NIELSEN, $envs, $WALL are word lists on purpose
 set -eu
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +24,7 @@ quick=0
 for arg in "$@"; do
     case $arg in
         --quick) quick=1 ;;
-        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -65,13 +67,22 @@ meta start
 echo "run.sh: raw results -> $raw (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
 
 failed=0
-# run ENV... -- CMD...: one measurement process; its JSON lines go to $raw.
+# run [peer] ENV... -- CMD...: one measurement process; its JSON lines go to
+# $raw, each with the 1-minute load average just before and just after it.
+# "peer": a numpy/scikit-learn/PyTorch process, run with OPENBLAS_CORETYPE
+# and OPENBLAS_L2_SIZE removed from its environment (this command only), so
+# its OpenBLAS picks the kernel for the CPU; the peer reports the kernel and
+# thread count it used (threadpoolctl, bench/peers/common.py).
 run() {
-    envs=""
+    envs="" unset_blas=""
+    if [ "$1" = peer ]; then unset_blas="-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE"; shift; fi
     while [ "$1" != "--" ]; do envs="$envs $1"; shift; done
     shift
-    if out=$(timeout "$LIMIT" env $envs "$@"); then
-        printf '%s\n' "$out" | tee -a "$raw" | cut -c1-160
+    load0=$(cut -d' ' -f1 /proc/loadavg)
+    if out=$(timeout "$LIMIT" env $unset_blas $envs "$@"); then
+        load1=$(cut -d' ' -f1 /proc/loadavg)
+        printf '%s\n' "$out" | grep '^{' | sed "s/}\$/, \"load_before\": $load0, \"load_after\": $load1}/" |
+            tee -a "$raw" | cut -c1-160
     else
         echo "run.sh: FAILED:$envs $*" >&2
         failed=$((failed + 1))
@@ -86,9 +97,9 @@ for r in $(seq "$REPS"); do
     run -- "$MLPC" w1 --epochs 3 --threads 1
     run -- "$MLPC" w1 --epochs 3 --threads 2
     run -- "$MLPC" w1 --epochs 3 --threads auto
-    run $np1 -- $PY $PEERS/nielsen.py w1 $NIELSEN
-    run $np1 -- $PY $PEERS/numpy_vec.py w1 --epochs 2
-    run $np1 -- $PY $PEERS/torch_mlp.py w1 --threads 1
+    run peer $np1 -- $PY $PEERS/nielsen.py w1 $NIELSEN
+    run peer $np1 -- $PY $PEERS/numpy_vec.py w1 --epochs 2
+    run peer $np1 -- $PY $PEERS/torch_mlp.py w1 --threads 1
     run -- "$BUILD/bench/fann_w1"
 done
 
@@ -96,12 +107,39 @@ for r in $(seq "$REPS"); do
     echo "== W2, repetition $r/$REPS"
     for t in 1 2; do
         run -- "$MLPC" w2 --epochs 3 --threads $t
-        run OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t -- $PY $PEERS/numpy_vec.py w2 --epochs 2 --threads $t
+        run peer OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t -- $PY $PEERS/numpy_vec.py w2 --epochs 2 --threads $t
+        run peer OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t -- $PY $PEERS/sklearn_mlp.py w2 --threads $t
     done
     run -- "$MLPC" w2 --epochs 3 --threads auto
-    run $np1 -- $PY $PEERS/torch_mlp.py w2 --threads 1
-    run -- $PY $PEERS/torch_mlp.py w2 --threads 2
-    run OMP_WAIT_POLICY=PASSIVE -- $PY $PEERS/torch_mlp.py w2 --threads 2 --impl torch-passive
+    run peer $np1 -- $PY $PEERS/torch_mlp.py w2 --threads 1
+    run peer -- $PY $PEERS/torch_mlp.py w2 --threads 2
+    run peer OMP_WAIT_POLICY=PASSIVE -- $PY $PEERS/torch_mlp.py w2 --threads 2 --impl torch-passive
+done
+
+for r in $(seq "$REPS"); do
+    echo "== W5, repetition $r/$REPS"
+    for t in 1 2; do
+        run -- "$MLPC" w5 --epochs 2 --threads $t
+        run peer OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t -- $PY $PEERS/numpy_vec.py w5 --threads $t
+        run peer OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t -- $PY $PEERS/sklearn_mlp.py w5 --threads $t
+    done
+    run peer $np1 -- $PY $PEERS/torch_mlp.py w5 --threads 1
+    run peer -- $PY $PEERS/torch_mlp.py w5 --threads 2
+    run peer OMP_WAIT_POLICY=PASSIVE -- $PY $PEERS/torch_mlp.py w5 --threads 2 --impl torch-passive
+done
+
+# W6: whole processes on a small table (bench/peers/w6.py writes it once).
+w6dir=$BUILD/bench/w6
+mkdir -p "$w6dir"
+[ -f "$w6dir/w6.csv" ] || env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $np1 $PY $PEERS/w6.py data "$w6dir"
+WALL="$PY $PEERS/wall.py --workload w6"
+for r in $(seq "$REPS"); do
+    echo "== W6, repetition $r/$REPS"
+    run -- $WALL --impl mlpc -- "$BUILD/mlpc" train --train "$w6dir/w6.csv" --layers 20-100-3 --act relu \
+        --out-act softmax --loss cce --opt adam --lr 0.001 --batch 32 --epochs 200 --norm none --threads 1 \
+        --quiet --save "$w6dir/model.mlpc"
+    run peer $np1 -- $WALL --impl sklearn -- $PY $PEERS/w6.py sklearn "$w6dir"
+    run peer $np1 -- $WALL --impl torch -- $PY $PEERS/w6.py torch "$w6dir"
 done
 
 for r in $(seq "$REPS"); do
@@ -109,8 +147,8 @@ for r in $(seq "$REPS"); do
     run -- "$MLPC" w4 --epochs 2000 --threads 1
     run -- "$MLPC" w4 --epochs 2000 --threads 2
     run -- "$MLPC" w4 --epochs 2000 --threads auto
-    run $np1 -- $PY $PEERS/numpy_vec.py w4 --epochs 300
-    run $np1 -- $PY $PEERS/torch_mlp.py w4 --epochs 200 --threads 1
+    run peer $np1 -- $PY $PEERS/numpy_vec.py w4 --epochs 300
+    run peer $np1 -- $PY $PEERS/torch_mlp.py w4 --epochs 200 --threads 1
 done
 
 for r in $(seq "$REPS"); do
@@ -118,7 +156,7 @@ for r in $(seq "$REPS"); do
     for t in 1 2; do
         run -- "$MLPC" peak --threads $t
         run -- "$MLPC" gemm --threads $t
-        run OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t -- $PY $PEERS/numpy_vec.py gemm --threads $t
+        run peer OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t -- $PY $PEERS/numpy_vec.py gemm --threads $t
     done
 done
 
@@ -128,11 +166,11 @@ for r in $(seq "$W3_REPS"); do
         w3="w3 --layers $net --batch $W3_BATCHES --passes $W3_PASSES"
         for t in 1 2; do
             run -- "$MLPC" $w3 --threads $t
-            run OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t -- $PY $PEERS/numpy_vec.py $w3 --threads $t
+            run peer OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t -- $PY $PEERS/numpy_vec.py $w3 --threads $t
         done
-        run $np1 -- $PY $PEERS/torch_mlp.py $w3 --threads 1
-        run -- $PY $PEERS/torch_mlp.py $w3 --threads 2
-        run OMP_WAIT_POLICY=PASSIVE -- $PY $PEERS/torch_mlp.py $w3 --threads 2 --impl torch-passive
+        run peer $np1 -- $PY $PEERS/torch_mlp.py $w3 --threads 1
+        run peer -- $PY $PEERS/torch_mlp.py $w3 --threads 2
+        run peer OMP_WAIT_POLICY=PASSIVE -- $PY $PEERS/torch_mlp.py $w3 --threads 2 --impl torch-passive
     done
 done
 meta end

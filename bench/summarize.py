@@ -11,13 +11,19 @@ from collections import defaultdict
 
 import numpy as np
 
-SIZES = {"w1": [784, 30, 10], "w2": [784, 200, 100, 50, 30, 10], "w4": [3, 16, 16, 16, 16, 16, 3]}
+SIZES = {"w1": [784, 30, 10], "w2": [784, 200, 100, 50, 30, 10], "w5": [784, 256, 128, 10],
+         "w4": [3, 16, 16, 16, 16, 16, 3]}
+ROWS = {"w1": 50000, "w2": 60000, "w5": 60000, "w4": 900}
 TITLES = {
     "w1": "W1: 784-30-10 sigmoid, quadratic, SGD lr 3.0, batch 10, 50,000 images (s/epoch)",
     "w2": "W2: 784-200-100-50-30-10 sigmoid, softmax+CCE, RMSprop lr 0.001, batch 1500, 60,000 images (s/epoch)",
+    "w5": "W5: 784-256-128-10 relu, softmax+CCE, Adam lr 0.001, batch 128, 60,000 images (s/epoch)",
+    "w6": "W6: 1,000 x 20 table (3 classes), 20-100-3 relu, Adam lr 0.001, batch 32, 200 epochs: "
+          "whole process, start-up, loading and saving the model included (s/process)",
     "w4": "W4: Lorenz 3-16-16-16-16-16-3 relu, linear out, MSE, Adam lr 0.001, batch 100, 900 rows (s/epoch)",
 }
-ORDER = ["mlpc", "mlpc-auto", "numpy-nielsen", "numpy-vec", "torch", "torch-passive", "fann"]
+ORDER = ["mlpc", "mlpc-auto", "numpy-nielsen", "numpy-vec", "sklearn", "torch", "torch-passive", "fann"]
+TIMED = ["w1", "w2", "w5", "w6", "w4"]  # workloads with a time per epoch or process
 
 
 def macs(sizes):
@@ -60,7 +66,7 @@ def load(path):
 def gemm_rates(recs):
     g = defaultdict(list)
     for r in recs:
-        if r["workload"] == "gemm":
+        if r["workload"] == "gemm" and "gflops" in r:
             g[(r["impl"], r["kind"], r["threads"])].append(r["gflops"])
     return {k: stats(v)[0] for k, v in g.items()}
 
@@ -71,6 +77,86 @@ def peak_rates(recs):
         if r["workload"] == "peak":
             g[(r["impl"], r["threads"])].append(r["gflops"])
     return {k: stats(v)[0] for k, v in g.items()}
+
+
+def w6_table(by6):
+    if not by6:
+        return []
+    out = [f"## {TITLES['w6']}", "",
+           "mlpc: the CLI (`mlpc train --train w6.csv ... --save model.mlpc`, 1 thread); scikit-learn and PyTorch: "
+           "`bench/peers/w6.py` (loads the .npy files, trains, pickles / torch.save's the model; "
+           "OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = 1). Each process timed whole by `bench/peers/wall.py`.", "",
+           "| implementation | median s | min-max s | peer/mlpc | runs |", "|---|---|---|---|---|"]
+    base = stats(by6["mlpc"])[0] if by6.get("mlpc") else None
+    for impl in sorted(by6, key=lambda i: key_order((i, 1))):
+        med, lo, hi = stats(by6[impl])
+        ratio = f"{med / base:.2f}" if base and impl != "mlpc" else "-"
+        out.append(f"| {impl} | {fmt(med)} | {fmt(lo)}-{fmt(hi)} | {ratio} | {len(by6[impl])} |")
+    return out + [""]
+
+
+def ratio_table(recs):
+    """peer median / mlpc median per workload and thread count; the range is
+    that of the per-repetition ratios (the k-th peer run against the k-th
+    mlpc run of the same workload and thread count: neighbours in time)."""
+    seq = defaultdict(list)
+    for r in recs:
+        if r["workload"] in TIMED:
+            seq[(r["workload"], r["impl"], r.get("threads", 1))].append(r["sec"])
+    peers = sorted({i for (_, i, _) in seq if i not in ("mlpc", "mlpc-auto")}, key=lambda i: key_order((i, 1)))
+    rows = []
+    for w in TIMED:
+        for t in sorted({t for (ww, i, t) in seq if ww == w and i == "mlpc"}):
+            base = seq[(w, "mlpc", t)]
+            cells = []
+            for p in peers:
+                v = seq.get((w, p, t))
+                if not v:
+                    cells.append("-")
+                    continue
+                per = [a / b for a, b in zip(v, base)]
+                cells.append(f"{stats(v)[0] / stats(base)[0]:.2f} [{min(per):.2f}-{max(per):.2f}]")
+            loads = [r.get(k) for r in recs if r["workload"] == w for k in ("load_before", "load_after")
+                     if r.get(k) is not None]
+            load = f"{np.median(loads):.2f} (max {max(loads):.2f})" if loads else "-"
+            rows.append(f"| {w.upper()} | {t} | {fmt(stats(base)[0])} | {len(base)} | " + " | ".join(cells) +
+                        f" | {load} |")
+    if not rows:
+        return []
+    return ["## Ratios: peer time / mlpc time (> 1: mlpc is faster)", "",
+            "Medians over the repetitions, peer median / mlpc median at the same thread count; in brackets the "
+            "least and greatest ratio of one repetition's peer run to the same repetition's mlpc run. "
+            "load: the 1-minute load average just before and after each measurement of the workload, median "
+            "and maximum (on 2 cores, anything near 1 or above means the runs shared the CPU with others).", "",
+            "| workload | threads | mlpc s | reps | " + " | ".join(peers) + " | load |",
+            "|---" * (len(peers) + 5) + "|"] + rows + [""]
+
+
+def blas_table(recs):
+    """Which BLAS kernel and how many threads each peer's OpenBLAS used."""
+    seen = defaultdict(set)
+    for r in recs:
+        if "blas" not in r:
+            continue
+        libs = sorted({(b.get("architecture"), b.get("num_threads")) for b in r["blas"]
+                       if b.get("internal_api") == "openblas"})
+        omp = sorted({b.get("num_threads") for b in r["blas"] if b.get("internal_api") == "openmp"})
+        env = ",".join(f"{k}={v}" for k, v in sorted((r.get("openblas_env") or {}).items())) or "unset"
+        seen[(r["workload"], r["impl"], r.get("threads", 1))].add(
+            (", ".join(f"{a} x{n}" for a, n in libs) or "none", ", ".join(map(str, omp)) or "-", env))
+    if not seen:
+        return []
+    out = ["## Peers' BLAS", "",
+           "What each peer process reported (threadpoolctl's `threadpool_info()`, plus OpenBLAS's "
+           "`openblas_get_corename()` for libraries threadpoolctl does not name): the OpenBLAS kernel and its "
+           "thread count, the OpenMP pool's thread count, and OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as the peer "
+           "saw them (bench/run.sh removes both for the peers).", "",
+           "| workload | implementation | threads | OpenBLAS kernel x threads | OpenMP threads | OPENBLAS_CORETYPE / L2_SIZE |",
+           "|---|---|---|---|---|---|"]
+    for (w, i, t) in sorted(seen, key=lambda k: (k[0], key_order(k[1:]))):
+        for libs, omp, env in sorted(seen[(w, i, t)]):
+            out.append(f"| {w} | {i} | {t} | {libs} | {omp} | {env} |")
+    return out + [""]
 
 
 def summarize(meta, recs):
@@ -103,15 +189,17 @@ def summarize(meta, recs):
     def pct(gf, ref):
         return f"{100 * gf / ref:.0f}%" if ref else "-"
 
-    by = defaultdict(list)
+    by, by6 = defaultdict(list), defaultdict(list)
     for r in recs:
         if r["workload"] in SIZES:
             by[(r["workload"], r["impl"], r["threads"])].append(r["sec"])
+        elif r["workload"] == "w6":
+            by6[r["impl"]].append(r["sec"])
     for w in SIZES:
         keys = sorted({(i, t) for (ww, i, t) in by if ww == w}, key=key_order)
         if not keys:
             continue
-        rows = 50000 if w == "w1" else 60000 if w == "w2" else 900
+        rows = ROWS[w]
         gflop = train_flops(SIZES[w], rows) * 1e-9
         note = (" mlpc skips the input columns that are zero in a whole batch (kernels/sparse.c: about "
                 "half of them at batch 10), so its GFLOP/s here count the dense work it did not do: "
@@ -137,6 +225,9 @@ def summarize(meta, recs):
                         f"{(med / fixed[bt] - 1) * 100:+.1f}% (target: at most +5%)."]
         out.append("")
 
+    out += w6_table(by6)
+    out += ratio_table(recs)
+    out += blas_table(recs)
     if rates:
         out += ["## GEMM rate on W2's shapes (batch 1500), GFLOP/s, medians", "",
                 "fwd: the five forward products X·W (mlpc: one-layer linear nets through mlpc_net_predict; "

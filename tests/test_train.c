@@ -786,6 +786,80 @@ static void test_fused_wide_layer_threads(void **state)
     free(y);
 }
 
+/* W2-like batches (m x inputs over 2^16 floats) are gathered by all
+ * threads and the big weight gradients run the optimizer in each thread's
+ * rows: parameters after an epoch are bit for bit those of one thread, for
+ * byte-valued inputs (the 8-bit copy's gather) and for others (the float
+ * rows' copy), with RMSprop and with plain SGD (its step fused there) */
+static void wide_batch_threads(int bytes, mlpc_opt opt)
+{
+    enum { N = 450, F = 600 };
+    float *x = malloc(sizeof(float) * N * F);
+    int32_t *y = malloc(sizeof(int32_t) * N);
+    assert_non_null(x);
+    assert_non_null(y);
+    uint64_t r = 11;
+    for (int i = 0; i < N * F; i++) {
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        x[i] = bytes ? (float)(r >> 56) : (float)((r >> 40) & 0xFFFF) / 65536.0f; /* raw pixels or fractions */
+    }
+    for (int i = 0; i < N; i++) y[i] = i % NC;
+    mlpc_error err;
+    mlpc_dataset *d = mlpc_dataset_from_arrays(N, F, x, y, NC, NULL, 0, &err);
+    assert_non_null(d);
+    float *params[3] = {NULL, NULL, NULL};
+    for (int t = 0; t < 3; t++) {
+        mlpc_config c;
+        mlpc_config_default(&c);
+        assert_int_equal(mlpc_config_set_layers(&c, "600-120-40-3", &err), MLPC_OK);
+        mlpc_config_set_acts(&c, MLPC_ACT_SIGMOID, MLPC_ACT_SOFTMAX);
+        c.loss = MLPC_LOSS_CCE;
+        c.opt = opt;
+        c.lr = opt == MLPC_OPT_SGD ? 0.5f : 0.01f;
+        c.momentum = 0.0f;
+        c.batch = 200; /* 200 x 600 floats; the last batch is 50 rows */
+        c.seed = 5;
+        c.threads = t + 1;
+        c.norm = bytes ? MLPC_NORM_SCALE : MLPC_NORM_NONE;
+        mlpc_net *net = mlpc_net_create(&c, &err);
+        assert_non_null(net);
+        mlpc_trainer *tr = mlpc_trainer_create(net, &c, &err);
+        assert_non_null(tr);
+        if (bytes) {
+            mlpc_net_fit_normalization(net, d, MLPC_NORM_SCALE);
+            mlpc_net_normalize(net, d);
+        }
+        assert_int_equal(mlpc_trainer_set_data(tr, d, NULL, NULL), MLPC_OK);
+        assert_int_equal(tr->codes != NULL, bytes); /* which gather */
+        mlpc_epoch_stats st;
+        for (int e = 0; e < 2; e++) assert_int_equal(mlpc_trainer_epoch(tr, &st), MLPC_OK);
+        size_t np = mlpc_net_param_count(net);
+        params[t] = malloc(np * sizeof(float));
+        assert_non_null(params[t]);
+        memcpy(params[t], mlpc_net_params(net), np * sizeof(float));
+        if (t) assert_memory_equal(params[0], params[t], np * sizeof(float));
+        mlpc_trainer_free(tr);
+        mlpc_net_free(net);
+        if (bytes) { /* normalized in place: back to the raw values for the next run */
+            mlpc_dataset_free(d);
+            d = mlpc_dataset_from_arrays(N, F, x, y, NC, NULL, 0, &err);
+            assert_non_null(d);
+        }
+    }
+    for (int t = 0; t < 3; t++) free(params[t]);
+    mlpc_dataset_free(d);
+    free(x);
+    free(y);
+}
+
+static void test_wide_batch_threads(void **state)
+{
+    (void)state;
+    wide_batch_threads(1, MLPC_OPT_RMSPROP);
+    wide_batch_threads(0, MLPC_OPT_RMSPROP);
+    wide_batch_threads(1, MLPC_OPT_SGD);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -805,6 +879,7 @@ int main(void)
         cmocka_unit_test(test_byte_rows_exact),
         cmocka_unit_test(test_fused_update_equals_steps),
         cmocka_unit_test(test_fused_wide_layer_threads),
+        cmocka_unit_test(test_wide_batch_threads),
         cmocka_unit_test(test_sparse_sgd_equals_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,8 @@
 """Shared by the Python peers: argument parsing, MNIST IDX and Lorenz data,
-JSON-line output. numpy only."""
+JSON-line output with the BLAS the process used (threadpoolctl). numpy only
+(threadpoolctl when installed)."""
 import argparse
+import ctypes
 import json
 import os
 import time
@@ -13,6 +15,7 @@ now = time.perf_counter
 W1_SIZES = [784, 30, 10]
 W2_SIZES = [784, 200, 100, 50, 30, 10]
 W4_SIZES = [3, 16, 16, 16, 16, 16, 3]
+W5_SIZES = [784, 256, 128, 10]
 
 
 def parse_args(default_impl, workloads):
@@ -67,5 +70,53 @@ def batches(spec):
     return [int(v) for v in spec.split(",")]
 
 
+def blas_info():
+    """The BLAS and OpenMP libraries this process loaded, as threadpoolctl's
+    threadpool_info() sees them (architecture: the OpenBLAS kernel in use,
+    num_threads), plus OpenBLAS's own answer for BLAS libraries threadpoolctl
+    does not name (Debian's numpy links libblas.so.3, an alternatives link to
+    OpenBLAS, which threadpoolctl 3.1 does not match)."""
+    try:
+        from threadpoolctl import threadpool_info
+        out = [{k: i.get(k) for k in ("internal_api", "filepath", "version", "architecture", "num_threads")}
+               for i in threadpool_info()]
+    except Exception as e:  # noqa: B902 - report, do not fail the measurement
+        out = [{"threadpoolctl": str(e)}]
+    seen = {o.get("filepath") for o in out}
+    try:
+        with open("/proc/self/maps") as f:
+            libs = sorted({ln.split()[-1] for ln in f if "blas" in ln.split()[-1].rsplit("/", 1)[-1]})
+    except OSError:
+        libs = []
+    for path in libs:
+        if path in seen or not path.startswith("/") or "-packages/" in path:  # skip Cython BLAS wrappers
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            out.append({"internal_api": "openblas", "filepath": path,
+                        "architecture": lib.openblas_get_corename().decode(),
+                        "config": lib.openblas_get_config().decode(),
+                        "num_threads": lib.openblas_get_num_threads()})
+        except (OSError, AttributeError):
+            real = os.path.realpath(path)
+            out.append({"internal_api": "blas", "filepath": real,
+                        "architecture": "none: not OpenBLAS (%s)" % ("the netlib reference BLAS" if "/blas/" in real
+                                                                     else "unknown")})
+    return out
+
+
+_blas = None
+
+
 def emit(**rec):
+    """One JSON line; adds "blas" (blas_info(), taken once per process, after
+    the measurement) and which OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE were set."""
+    global _blas
+    if _blas is None:
+        _blas = blas_info()
+    rec.setdefault("blas", _blas)
+    rec.setdefault("openblas_env", {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+                                    if k in os.environ})
     print(json.dumps(rec), flush=True)

@@ -2,14 +2,14 @@
 per layer and mini-batch (OpenBLAS sgemm; its thread count comes from
 OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, set by bench/run.sh before start).
 
-  numpy_vec.py w1|w2|w4 [--epochs K]
+  numpy_vec.py w1|w2|w4|w5 [--epochs K]
   numpy_vec.py w3 --layers SPEC --batch N[,N..] [--passes P]
   numpy_vec.py gemm          sgemm GFLOP/s on W2's shapes (batch 1500)
 
 --threads only labels the output; the environment sets the real count."""
 import numpy as np
 
-from common import W1_SIZES, W2_SIZES, W4_SIZES, batches, emit, layer_sizes, load_mnist, lorenz, now, one_hot, parse_args
+from common import W1_SIZES, W2_SIZES, W4_SIZES, W5_SIZES, batches, emit, layer_sizes, load_mnist, lorenz, now, one_hot, parse_args
 
 f32 = np.float32
 
@@ -166,7 +166,7 @@ def gemm(a):
 
 
 def main():
-    a = parse_args("numpy-vec", ["w1", "w2", "w3", "w4", "gemm"])
+    a = parse_args("numpy-vec", ["w1", "w2", "w3", "w4", "w5", "gemm"])
     rng = np.random.default_rng(1)
     if a.workload == "w1":
         x, y = load_mnist(a.data, 50000)
@@ -176,6 +176,10 @@ def main():
         x, y = load_mnist(a.data, 60000)
         net = MLP(W2_SIZES, "sigmoid", "softmax", "glorot", rng)
         train(a, x, one_hot(y), net, RMSprop(net.params, 0.001), "cce", 1500, rng)
+    elif a.workload == "w5":
+        x, y = load_mnist(a.data, 60000)
+        net = MLP(W5_SIZES, "relu", "softmax", "he", rng)
+        train(a, x, one_hot(y), net, Adam(net.params, 0.001), "cce", 128, rng)
     elif a.workload == "w4":
         x, y = lorenz()
         net = MLP(W4_SIZES, "relu", "linear", "he", rng)

@@ -2,7 +2,7 @@
 torch.set_num_threads(T). The data sits in tensors; each mini-batch is an
 index_select of a shuffled permutation (no DataLoader).
 
-  torch_mlp.py w1|w2|w4 [--epochs K] [--threads T]
+  torch_mlp.py w1|w2|w4|w5 [--epochs K] [--threads T]
   torch_mlp.py w3 --layers SPEC --batch N[,N..] [--passes P] [--threads T]
 
 bench/run.sh runs the 2-thread case twice: as is, and with
@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from common import W1_SIZES, W2_SIZES, W4_SIZES, batches, emit, layer_sizes, load_mnist, lorenz, now, one_hot, parse_args
+from common import W1_SIZES, W2_SIZES, W4_SIZES, W5_SIZES, batches, emit, layer_sizes, load_mnist, lorenz, now, one_hot, parse_args
 
 
 def mlp(sizes, hidden, out, init):
@@ -68,7 +68,7 @@ def w3(a):
 
 
 def main():
-    a = parse_args("torch", ["w1", "w2", "w3", "w4"])
+    a = parse_args("torch", ["w1", "w2", "w3", "w4", "w5"])
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     if a.workload == "w1":
@@ -82,6 +82,11 @@ def main():
         net = mlp(W2_SIZES, nn.Sigmoid, None, "glorot")  # softmax fused into the loss
         train(a, torch.from_numpy(x), torch.from_numpy(y), net,
               torch.optim.RMSprop(net.parameters(), lr=0.001, alpha=0.9, eps=1e-7), nn.CrossEntropyLoss(), 1500)
+    elif a.workload == "w5":
+        x, y = load_mnist(a.data, 60000)
+        net = mlp(W5_SIZES, nn.ReLU, None, "he")  # softmax fused into the loss
+        train(a, torch.from_numpy(x), torch.from_numpy(y), net,
+              torch.optim.Adam(net.parameters(), lr=0.001, eps=1e-7), nn.CrossEntropyLoss(), 128)
     elif a.workload == "w4":
         x, y = lorenz()
         net = mlp(W4_SIZES, nn.ReLU, None, "he")

@@ -58,39 +58,11 @@ def emit(**kw):
 
 
 def blas_info():
-    """threadpoolctl's view, plus OpenBLAS's own answer for BLAS libraries it
-    does not recognize (Debian's numpy links libblas.so.3, an alternatives
-    link to OpenBLAS, which threadpoolctl 3.1 does not match by name)."""
-    out = []
-    try:
-        from threadpoolctl import threadpool_info
-        out = [{k: i.get(k) for k in ("internal_api", "filepath", "version", "architecture", "num_threads")}
-               for i in threadpool_info()]
-    except Exception as e:  # noqa: B902
-        out = [{"threadpoolctl": str(e)}]
-    import ctypes
-    seen = {o.get("filepath") for o in out}
-    try:
-        libs = sorted({ln.split()[-1] for ln in open("/proc/self/maps") if "blas" in ln.split()[-1].rsplit("/", 1)[-1]})
-    except OSError:
-        libs = []
-    for path in libs:
-        if path in seen or not path.startswith("/") or "-packages/" in path:  # skip Cython BLAS wrappers
-            continue
-        try:
-            lib = ctypes.CDLL(path)
-            lib.openblas_get_corename.restype = ctypes.c_char_p
-            lib.openblas_get_config.restype = ctypes.c_char_p
-            out.append({"internal_api": "openblas", "filepath": path,
-                        "architecture": lib.openblas_get_corename().decode(),
-                        "config": lib.openblas_get_config().decode(),
-                        "num_threads": lib.openblas_get_num_threads()})
-        except (OSError, AttributeError):
-            real = os.path.realpath(path)
-            out.append({"internal_api": "blas", "filepath": real,
-                        "architecture": "none: not OpenBLAS (%s)" % ("the netlib reference BLAS" if "/blas/" in real
-                                                                     else "unknown")})
-    return out
+    """bench/peers/common.py's blas_info() (threadpoolctl's threadpool_info()
+    plus OpenBLAS's corename for libraries threadpoolctl does not name)."""
+    sys.path.insert(0, os.path.join(REPO, "bench", "peers"))
+    from common import blas_info as info
+    return info()
 
 
 # ------------------------------------------------------------------ children

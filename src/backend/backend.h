@@ -80,6 +80,17 @@ struct mlpc_backend {
      * a zero sum). */
     void (*gemm_cols)(mlpc_ctx *cx, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                       const int32_t *idx, int n, float *C, int ldc);
+    /* Optional (NULL: the caller runs gemm, then bias_act or act_backward).
+     * gemm_bias_act: C[M x N] = act(A B + b), A: M x K (lda), B: K x N
+     * (ldb), C contiguous; gemm_act_backward: C[M x N] = (A B^T) * act'(Y)
+     * with B: N x K (ldb) and Y = act(Z) the layer output [M x N], C
+     * contiguous. The same bits as the two calls; the backend may apply
+     * the activation to each block of C while it is in cache, in the same
+     * parallel region as its product. */
+    void (*gemm_bias_act)(mlpc_ctx *cx, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                          const float *b, float *C, mlpc_act act);
+    void (*gemm_act_backward)(mlpc_ctx *cx, int M, int N, int K, const float *A, int lda, const float *B,
+                              int ldb, const float *Y, float *C, mlpc_act act);
     /* One optimizer update of w[n] with gradients g[n] and state m[n], v[n]. */
     void (*opt_update)(mlpc_ctx *cx, const mlpc_opt_step *s, float *w, const float *g, float *m,
                        float *v, size_t n);

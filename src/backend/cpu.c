@@ -94,6 +94,11 @@ const char *mlpc_ctx_gemm_name(const mlpc_ctx *cx)
 
 /* ---- GEMM: split C by rows (M >= N) or by columns ---------------------- */
 
+/* Rows when C is at least as tall as wide, or when every thread gets 64
+ * rows or more: a column split in steps of 48 is uneven for widths such as
+ * 256 (144 + 112 columns on 2 threads) */
+static int split_by_rows(int M, int N, int threads) { return M >= N || M >= 64 * threads; }
+
 typedef struct gemm_job {
     cpu_scratch *s;
     int ta, tb, M, N, K, lda, ldb, ldc, by_rows;
@@ -144,7 +149,7 @@ static void cpu_gemm(mlpc_ctx *cx, int ta, int tb, int M, int N, int K, float al
         s->gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, s->pack[0]);
         return;
     }
-    gemm_job j = {s, ta, tb, M, N, K, lda, ldb, ldc, M >= N, alpha, beta, A, B, C, bf};
+    gemm_job j = {s, ta, tb, M, N, K, lda, ldb, ldc, split_by_rows(M, N, cx->threads), alpha, beta, A, B, C, bf};
     if (j.by_rows ? M <= 8 : N <= 48) { /* one part only: no need to wake the pool */
         gemm_part(&j, 0, 1);
         return;
@@ -193,6 +198,61 @@ static void cpu_act_backward(mlpc_ctx *cx, float *D, const float *A, int M, int 
 {
     rows_job j = {D, A, M, N, act, 1};
     run_rows(cx, &j);
+}
+
+/* ---- a product and the activation in one region: split by rows of C ---- */
+
+typedef struct gemm_act_job {
+    gemm_job g;
+    const float *aux; /* the bias (forward) or the layer output Y (backward) */
+    mlpc_act act;
+    int backward;
+} gemm_act_job;
+
+/* rows [lo, hi) of C: the product as gemm_part splits it by rows, then the
+ * activation (or its derivative) on those rows while they are in cache */
+static void gemm_act_part(void *arg, int tid, int n)
+{
+    gemm_act_job *j = arg;
+    long lo, hi;
+    mlpc_split(j->g.M, 8, tid, n, &lo, &hi);
+    if (lo >= hi) return;
+    const float *A = j->g.A + lo * (long)j->g.lda;
+    float *C = j->g.C + lo * (long)j->g.N;
+    j->g.s->gemm(0, j->g.tb, (int)(hi - lo), j->g.N, j->g.K, 1.0f, A, j->g.lda, j->g.B, j->g.ldb, 0.0f, C,
+                 j->g.N, j->g.s->pack[tid]);
+    if (j->backward)
+        mlpc_k_act_backward(C, j->aux + lo * (long)j->g.N, (int)(hi - lo), j->g.N, j->act);
+    else
+        mlpc_k_bias_act(C, j->aux, (int)(hi - lo), j->g.N, j->act);
+}
+
+/* one region when the product alone would be split by rows over the
+ * threads; else the product and the activation as separate calls */
+static void gemm_act(mlpc_ctx *cx, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                     const float *aux, float *C, mlpc_act act, int backward)
+{
+    cpu_scratch *s = cx->scratch;
+    if (cx->threads > 1 && (long)M * N * K >= GEMM_PAR_MIN && split_by_rows(M, N, cx->threads) && M > 8) {
+        gemm_act_job j = {{s, 0, tb, M, N, K, lda, ldb, N, 1, 1.0f, 0.0f, A, B, C}, aux, act, backward};
+        mlpc_pool_run(cx->pool, gemm_act_part, &j);
+        return;
+    }
+    cpu_gemm(cx, 0, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N);
+    rows_job r = {C, aux, M, N, act, backward};
+    run_rows(cx, &r);
+}
+
+static void cpu_gemm_bias_act(mlpc_ctx *cx, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                              const float *b, float *C, mlpc_act act)
+{
+    gemm_act(cx, 0, M, N, K, A, lda, B, ldb, b, C, act, 0);
+}
+
+static void cpu_gemm_act_backward(mlpc_ctx *cx, int M, int N, int K, const float *A, int lda, const float *B,
+                                  int ldb, const float *Y, float *C, mlpc_act act)
+{
+    gemm_act(cx, 1, M, N, K, A, lda, B, ldb, Y, C, act, 1);
 }
 
 /* ---- column sums: split by columns -------------------------------------- */
@@ -282,6 +342,30 @@ static void wgrad_part(void *arg, int tid, int n)
     }
 }
 
+/* G = A^T D for rows [lo, hi) of G (the split of gemm_part by rows), then
+ * the SGD step or the caller's optimizer on those rows on this thread */
+static void wgrad_big_part(void *arg, int tid, int n)
+{
+    wgrad_job *j = arg;
+    long lo, hi;
+    mlpc_split(j->in, 8, tid, n, &lo, &hi);
+    if (lo >= hi) return;
+    size_t n_blk = (size_t)(hi - lo) * j->out;
+    float *G = j->G + lo * j->out;
+    if (j->s->bf16) /* the same rows' product in bf16 (mlpc_ctx_set_bf16) */
+        j->s->bf16(1, 0, (int)(hi - lo), j->out, j->m, j->A + lo, j->in, j->D, j->out, G, j->out, j->s->pack[tid]);
+    else
+        j->s->gemm(1, 0, (int)(hi - lo), j->out, j->m, 1.0f, j->A + lo, j->in, j->D, j->out, 0.0f, G, j->out,
+                   j->s->pack[tid]);
+    if (j->sgd) {
+        mlpc_opt_step step = {.opt = MLPC_OPT_SGD, .lr = j->sgd->lr};
+        mlpc_opt_apply(&step, j->sgd->W + lo * j->out, G, NULL, NULL, n_blk);
+        return;
+    }
+    mlpc_ctx one = {&mlpc_backend_cpu, NULL, 1, j->s->sub[tid]};
+    j->ready(j->user, &one, j->off + (size_t)lo * j->out, n_blk, 1);
+}
+
 static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A, const float *D,
                             float *G, const mlpc_sgd_fused *sgd, size_t off, mlpc_grad_ready_fn ready,
                             void *user)
@@ -292,6 +376,14 @@ static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A
     if (sgd && sgd->rows && m <= WG_SMALL_BATCH && one_thread && !s->bf16 && s->gemm == mlpc_gemm_avx512 &&
         mlpc_k_sgd_rows(in, out, m, A, in, D, sgd->rows, sgd->n_rows, sgd->W, sgd->lr, sgd->keep_grads ? G : NULL))
         return;
+    if (m > WG_SMALL_BATCH && cx->threads > 1 && split_by_rows(in, out, cx->threads) && in > 8 && (long)in * out * m >= GEMM_PAR_MIN) {
+        /* a big product split by rows of G, as cpu_gemm splits it: each
+         * thread runs the optimizer on its rows right after its tile, with
+         * them still in its cache, and no second parallel region */
+        wgrad_job j = {s, in, out, m, 0, A, D, G, sgd, off, ready, user};
+        mlpc_pool_run(cx->pool, wgrad_big_part, &j);
+        return;
+    }
     if (m > WG_SMALL_BATCH || s->bf16) { /* a big product (or bf16): threads split the GEMM, then the update */
         cpu_gemm(cx, 1, 0, in, out, m, 1.0f, A, in, D, out, 0.0f, G, out);
         if (sgd) {
@@ -369,5 +461,7 @@ const mlpc_backend mlpc_backend_cpu = {
     .col_sum = cpu_col_sum,
     .weight_grad = cpu_weight_grad,
     .gemm_cols = cpu_gemm_cols,
+    .gemm_bias_act = cpu_gemm_bias_act,
+    .gemm_act_backward = cpu_gemm_act_backward,
     .opt_update = cpu_opt_update,
 };

@@ -54,13 +54,32 @@ void mlpc_forward_cols(mlpc_ctx *cx, const mlpc_net *net, const float *params, m
     const mlpc_backend *be = cx->be;
     for (int l = 0; l < net->n_layers; l++) {
         int in = net->sizes[l], out = net->sizes[l + 1];
-        if (l == 0 && cols)
+        if (l == 0 && cols) {
             be->gemm_cols(cx, m, out, in, x, in, params + net->w_off[l], out, cols, n_cols, w->a[1], out);
-        else
+        } else if (be->gemm_bias_act) {
+            be->gemm_bias_act(cx, m, out, in, l == 0 ? x : w->a[l], in, params + net->w_off[l], out,
+                              params + net->b_off[l], w->a[l + 1], net->act[l]);
+            continue;
+        } else {
             be->gemm(cx, 0, 0, m, out, in, 1.0f, l == 0 ? x : w->a[l], in, params + net->w_off[l], out,
                      0.0f, w->a[l + 1], out);
+        }
         be->bias_act(cx, w->a[l + 1], params + net->b_off[l], m, out, net->act[l]);
     }
+}
+
+/* Dprev = (D W_l^T) * act'_{l-1}(a_l) */
+static void delta_below(mlpc_ctx *cx, const mlpc_net *net, const float *params, const mlpc_acts *w, int m, int l,
+                        const float *D, float *Dprev)
+{
+    const mlpc_backend *be = cx->be;
+    int in = net->sizes[l], out = net->sizes[l + 1];
+    if (be->gemm_act_backward) {
+        be->gemm_act_backward(cx, m, in, out, D, out, params + net->w_off[l], out, w->a[l], Dprev, net->act[l - 1]);
+        return;
+    }
+    be->gemm(cx, 0, 1, m, in, out, 1.0f, D, out, params + net->w_off[l], out, 0.0f, Dprev, in);
+    be->act_backward(cx, Dprev, w->a[l], m, in, net->act[l - 1]);
 }
 
 double mlpc_backward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_acts *w, int m,
@@ -78,8 +97,7 @@ double mlpc_backward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlp
         be->col_sum(cx, D, m, out, grads + net->b_off[l]);
         if (l == 0) break;
         float *Dprev = D == w->d[0] ? w->d[1] : w->d[0];
-        be->gemm(cx, 0, 1, m, in, out, 1.0f, D, out, params + net->w_off[l], out, 0.0f, Dprev, in);
-        be->act_backward(cx, Dprev, w->a[l], m, in, net->act[l - 1]);
+        delta_below(cx, net, params, w, m, l, D, Dprev);
         D = Dprev;
     }
     return loss;
@@ -98,10 +116,8 @@ double mlpc_backward_update(mlpc_ctx *cx, const mlpc_net *net, float *params, ml
     for (int l = L - 1; l >= 0; l--) {
         int in = net->sizes[l], out = net->sizes[l + 1];
         float *Dprev = D == w->d[0] ? w->d[1] : w->d[0];
-        if (l > 0) { /* the delta below reads W_l before W_l is updated */
-            be->gemm(cx, 0, 1, m, in, out, 1.0f, D, out, params + net->w_off[l], out, 0.0f, Dprev, in);
-            be->act_backward(cx, Dprev, w->a[l], m, in, net->act[l - 1]);
-        }
+        if (l > 0) /* the delta below reads W_l before W_l is updated */
+            delta_below(cx, net, params, w, m, l, D, Dprev);
         mlpc_sgd_fused sgd = {0};
         if (fuse && fuse->sgd_lr)
             sgd = (mlpc_sgd_fused){params + net->w_off[l], *fuse->sgd_lr, fuse->keep_grads,

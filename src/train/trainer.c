@@ -287,25 +287,49 @@ typedef struct batch_pos {
     int m, next_m;
 } batch_pos;
 
-/* the batch's input rows (the float rows, or rebuilt from the byte copy)
- * into w.a[0]; the next batch's rows are asked into cache meanwhile */
-static void gather_rows(const batch_pos *b)
+/* batches of at least this many input floats are gathered by all threads
+ * (W2: 1500 x 784), each its share of the rows (a copy: the same bytes
+ * whatever the split) */
+#define GATHER_PAR_FLOATS (1L << 16)
+
+/* rows [i0, i1) of the batch (the float rows, or rebuilt from the byte
+ * copy) into w.a[0]; the same share of the next batch's rows is asked into
+ * this thread's cache meanwhile */
+static void gather_part(const batch_pos *b, int i0, int i1, int n0, int n1)
 {
     const mlpc_trainer *tr = b->tr;
     const mlpc_dataset *d = tr->train;
     size_t n_in = d->n_in;
-    float *dst = tr->w.a[0];
+    float *dst = tr->w.a[0] + (size_t)i0 * n_in;
     if (tr->codes) {
-        mlpc_rows8_gather(tr->codes, n_in, tr->idx + b->lo, b->m, tr->code_shift, tr->code_scale, dst);
-        if (b->next_m) mlpc_rows8_prefetch(tr->codes, n_in, tr->idx + b->next_lo, b->next_m);
+        mlpc_rows8_gather(tr->codes, n_in, tr->idx + b->lo + i0, i1 - i0, tr->code_shift, tr->code_scale, dst);
+        if (n1 > n0) mlpc_rows8_prefetch(tr->codes, n_in, tr->idx + b->next_lo + n0, n1 - n0);
         return;
     }
-    for (int i = 0; i < b->m; i++)
-        memcpy(dst + (size_t)i * n_in, d->x + (size_t)tr->idx[b->lo + (size_t)i] * n_in, n_in * sizeof(float));
-    for (int i = 0; i < b->next_m; i++) {
+    for (int i = i0; i < i1; i++, dst += n_in)
+        memcpy(dst, d->x + (size_t)tr->idx[b->lo + (size_t)i] * n_in, n_in * sizeof(float));
+    for (int i = n0; i < n1; i++) {
         const char *p = (const char *)(d->x + (size_t)tr->idx[b->next_lo + (size_t)i] * n_in);
         for (size_t o = 0; o < n_in * sizeof(float); o += 64) __builtin_prefetch(p + o, 0, 2);
     }
+}
+
+static void gather_thread(void *arg, int tid, int n)
+{
+    const batch_pos *b = arg;
+    long i0, i1, n0, n1;
+    mlpc_split(b->m, 1, tid, n, &i0, &i1);
+    mlpc_split(b->next_m, 1, tid, n, &n0, &n1);
+    gather_part(b, (int)i0, (int)i1, (int)n0, (int)n1);
+}
+
+static void gather_rows(batch_pos *b)
+{
+    const mlpc_trainer *tr = b->tr;
+    if (tr->cx.threads > 1 && tr->cx.pool && (long)b->m * (long)tr->train->n_in >= GATHER_PAR_FLOATS)
+        mlpc_pool_run(tr->cx.pool, gather_thread, b);
+    else
+        gather_part(b, 0, b->m, 0, b->next_m);
 }
 
 /* the batch's labels or targets */
