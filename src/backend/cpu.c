@@ -219,8 +219,12 @@ static void gemm_act_part(void *arg, int tid, int n)
     if (lo >= hi) return;
     const float *A = j->g.A + lo * (long)j->g.lda;
     float *C = j->g.C + lo * (long)j->g.N;
-    j->g.s->gemm(0, j->g.tb, (int)(hi - lo), j->g.N, j->g.K, 1.0f, A, j->g.lda, j->g.B, j->g.ldb, 0.0f, C,
-                 j->g.N, j->g.s->pack[tid]);
+    if (j->g.bf16) /* alpha 1, beta 0: the bf16 product when the context has it */
+        j->g.bf16(0, j->g.tb, (int)(hi - lo), j->g.N, j->g.K, A, j->g.lda, j->g.B, j->g.ldb, C, j->g.N,
+                  j->g.s->pack[tid]);
+    else
+        j->g.s->gemm(0, j->g.tb, (int)(hi - lo), j->g.N, j->g.K, 1.0f, A, j->g.lda, j->g.B, j->g.ldb, 0.0f, C,
+                     j->g.N, j->g.s->pack[tid]);
     if (j->backward)
         mlpc_k_act_backward(C, j->aux + lo * (long)j->g.N, (int)(hi - lo), j->g.N, j->act);
     else
@@ -234,7 +238,7 @@ static void gemm_act(mlpc_ctx *cx, int tb, int M, int N, int K, const float *A, 
 {
     cpu_scratch *s = cx->scratch;
     if (cx->threads > 1 && (long)M * N * K >= GEMM_PAR_MIN && split_by_rows(M, N, cx->threads) && M > 8) {
-        gemm_act_job j = {{s, 0, tb, M, N, K, lda, ldb, N, 1, 1.0f, 0.0f, A, B, C}, aux, act, backward};
+        gemm_act_job j = {{s, 0, tb, M, N, K, lda, ldb, N, 1, 1.0f, 0.0f, A, B, C, s->bf16}, aux, act, backward};
         mlpc_pool_run(cx->pool, gemm_act_part, &j);
         return;
     }
