@@ -501,8 +501,8 @@ static mlpc_status missing_error(const csv_load *L, long line, size_t j, const c
     int target = L->tpos && L->tpos[j] >= 0;
     return mlpc_seterr(err, MLPC_ERR_FORMAT, "%s:%ld: %s: missing value%s%.*s%s%s", L->path, line, col,
                        f->len ? " '" : "", (int)(f->len > 20 ? 20 : f->len), f->s, f->len ? "'" : " (empty field)",
-                       target ? " in a target column (set missing to drop to skip such rows)"
-                              : " (set missing to drop or mean: --missing drop|mean)");
+                       target ? " in a target column (--missing drop skips such rows)"
+                              : " (--missing drop skips such rows, --missing mean fills the column mean)");
 }
 
 static mlpc_status onehot_error(const csv_load *L, long line, mlpc_error *err)
