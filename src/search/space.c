@@ -428,21 +428,11 @@ int srch_space_resolve(srch_space *s, int has_val, int regress, mlpc_error *err)
         const srch_param *pa = &s->p[P_OUT_ACT], *pl = &s->p[P_LOSS];
         int na = pa->given ? pa->n : 1, nl = pl->given ? pl->n : 1;
         for (int i = 0; i < na; i++) {
-            int out = pa->given ? (int)pa->v[i] : regress ? MLPC_ACT_LINEAR : MLPC_ACT_SOFTMAX;
+            mlpc_task task = regress ? MLPC_TASK_REGRESS : MLPC_TASK_CLASSIFY;
+            int out = pa->given ? (int)pa->v[i] : (int)mlpc_task_out_act(task);
             for (int j = 0; j < nl; j++) {
-                int loss = pl->given ? (int)pl->v[j]
-                           : !regress && out == MLPC_ACT_SOFTMAX ? MLPC_LOSS_CCE
-                           : !regress && out == MLPC_ACT_SIGMOID ? MLPC_LOSS_BCE
-                                                                 : MLPC_LOSS_MSE;
-                const char *why = NULL;
-                if (regress && (out == MLPC_ACT_SOFTMAX || loss == MLPC_LOSS_CCE))
-                    why = "softmax and cce are not for regression";
-                else if (loss == MLPC_LOSS_CCE && out != MLPC_ACT_SOFTMAX)
-                    why = "cce needs a softmax output";
-                else if (loss == MLPC_LOSS_BCE && out != MLPC_ACT_SIGMOID)
-                    why = "bce needs a sigmoid output";
-                else if (out == MLPC_ACT_SOFTMAX && loss != MLPC_LOSS_CCE)
-                    why = "a softmax output needs cce";
+                int loss = pl->given ? (int)pl->v[j] : (int)mlpc_task_loss(task, (mlpc_act)out);
+                const char *why = mlpc_task_check(task, (mlpc_act)out, (mlpc_loss)loss);
                 if (why)
                     return bad(err, s, "out_act %s with loss %s: %s (see the table in docs/cli.md)",
                                mlpc_act_name((mlpc_act)out), mlpc_loss_name((mlpc_loss)loss), why);
@@ -630,17 +620,10 @@ int srch_point_config(const srch_space *s, const srch_point *pt, int number, siz
     for (int i = 0; i < nh; i++) cfg->sizes[i + 1] = hid[i];
     cfg->sizes[nh + 1] = (int)n_out;
     mlpc_act act = p[P_ACT].given ? (mlpc_act)(int)pt->v[P_ACT] : MLPC_ACT_SIGMOID;
-    mlpc_act out = p[P_OUT_ACT].given ? (mlpc_act)(int)pt->v[P_OUT_ACT]
-                                      : regress ? MLPC_ACT_LINEAR : MLPC_ACT_SOFTMAX;
+    mlpc_task task = regress ? MLPC_TASK_REGRESS : MLPC_TASK_CLASSIFY;
+    mlpc_act out = p[P_OUT_ACT].given ? (mlpc_act)(int)pt->v[P_OUT_ACT] : mlpc_task_out_act(task);
     for (int l = 0; l < cfg->n_layers; l++) cfg->act[l] = l + 1 == cfg->n_layers ? out : act;
-    if (p[P_LOSS].given)
-        cfg->loss = (mlpc_loss)(int)pt->v[P_LOSS];
-    else if (!regress && out == MLPC_ACT_SOFTMAX)
-        cfg->loss = MLPC_LOSS_CCE;
-    else if (!regress && out == MLPC_ACT_SIGMOID)
-        cfg->loss = MLPC_LOSS_BCE;
-    else
-        cfg->loss = MLPC_LOSS_MSE;
+    cfg->loss = p[P_LOSS].given ? (mlpc_loss)(int)pt->v[P_LOSS] : mlpc_task_loss(task, out);
     if (p[P_INIT].given) cfg->init = (mlpc_init)(int)pt->v[P_INIT];
     cfg->norm = s->norm;
     cfg->opt = p[P_OPT].given ? (mlpc_opt)(int)pt->v[P_OPT] : MLPC_OPT_SGD;
