@@ -287,6 +287,26 @@ int srch_space_check(const srch_space *s, mlpc_error *err)
     return 0;
 }
 
+/* the "params" object: each parameter by its definition in PDEF, then the
+ * layers given one way */
+static int parse_params(srch_space *s, const cJSON *params, mlpc_error *err)
+{
+    for (const cJSON *e = params->child; e; e = e->next) {
+        int id = -1;
+        for (int i = 0; i < P_COUNT; i++)
+            if (!strcmp(e->string, PDEF[i].name)) id = i;
+        if (id < 0) {
+            if (!strcmp(e->string, "norm")) { bad(err, s, "params.norm: norm is one value for the study (top-level \"norm\"): the data is normalized once and shared"); return -1; }
+            bad(err, s, "params: unknown parameter \"%s\" (hidden, depth, width, act, out_act, loss, init, opt, lr, momentum, batch, epochs, l2, threads)", e->string);
+            return -1;
+        }
+        if (parse_param(s, (srch_pid)id, e, err)) return -1;
+    }
+    if (s->p[P_HIDDEN].given && (s->p[P_DEPTH].given || s->p[P_WIDTH].given)) { bad(err, s, "params: give \"hidden\" or \"depth\" and \"width\", not both"); return -1; }
+    if (!s->p[P_HIDDEN].given && !(s->p[P_DEPTH].given && s->p[P_WIDTH].given)) { bad(err, s, "params: the layers are missing: give \"hidden\" (e.g. [[8],[8,8]]) or \"depth\" and \"width\""); return -1; }
+    return 0;
+}
+
 int srch_space_parse(srch_space *s, const char *path, const char *text, mlpc_error *err)
 {
     memset(s, 0, sizeof *s);
@@ -391,19 +411,7 @@ int srch_space_parse(srch_space *s, const char *path, const char *text, mlpc_err
     if (s->data[0] && (s->train_labels[0] || s->task[0] || s->label_col[0] || s->header[0])) { bad(err, s, "train_labels, task, label_col and header are for \"train\" files, not \"data\""); goto done; }
     if (!strcmp(s->data, "lorenz") && s->val_split[0] && strcmp(s->val_split, "0")) { bad(err, s, "val_split: lorenz has its own validation rows (900-1799)"); goto done; }
     if (!params) { bad(err, s, "no \"params\" object"); goto done; }
-    for (const cJSON *e = params->child; e; e = e->next) {
-        int id = -1;
-        for (int i = 0; i < P_COUNT; i++)
-            if (!strcmp(e->string, PDEF[i].name)) id = i;
-        if (id < 0) {
-            if (!strcmp(e->string, "norm")) { bad(err, s, "params.norm: norm is one value for the study (top-level \"norm\"): the data is normalized once and shared"); goto done; }
-            bad(err, s, "params: unknown parameter \"%s\" (hidden, depth, width, act, out_act, loss, init, opt, lr, momentum, batch, epochs, l2, threads)", e->string);
-            goto done;
-        }
-        if (parse_param(s, (srch_pid)id, e, err)) goto done;
-    }
-    if (s->p[P_HIDDEN].given && (s->p[P_DEPTH].given || s->p[P_WIDTH].given)) { bad(err, s, "params: give \"hidden\" or \"depth\" and \"width\", not both"); goto done; }
-    if (!s->p[P_HIDDEN].given && !(s->p[P_DEPTH].given && s->p[P_WIDTH].given)) { bad(err, s, "params: the layers are missing: give \"hidden\" (e.g. [[8],[8,8]]) or \"depth\" and \"width\""); goto done; }
+    if (parse_params(s, params, err)) goto done;
     if (srch_space_check(s, err)) goto done;
     rc = 0;
 done:
