@@ -233,6 +233,15 @@ typedef enum mlpc_task {
     MLPC_TASK_REGRESS = 1   /* float targets, n_out columns */
 } mlpc_task;
 
+/* The task policy, one place for mlpc search (and any caller): the output
+ * activation a task gets when none is given (classify: softmax, regress:
+ * linear), the loss an output gets when none is given (classify: softmax ->
+ * cce, sigmoid -> bce, else mse; regress: mse), and whether a pair works:
+ * NULL, or why not ("cce needs a softmax output", ...). */
+MLPC_API mlpc_act mlpc_task_out_act(mlpc_task task);
+MLPC_API mlpc_loss mlpc_task_loss(mlpc_task task, mlpc_act out);
+MLPC_API const char *mlpc_task_check(mlpc_task task, mlpc_act out, mlpc_loss loss);
+
 /* IDX image + label files (plain or gzip, detected by content). */
 MLPC_API mlpc_dataset *mlpc_dataset_load_idx(const char *images, const char *labels, mlpc_error *err);
 

@@ -287,6 +287,26 @@ int srch_space_check(const srch_space *s, mlpc_error *err)
     return 0;
 }
 
+/* the "params" object: each parameter by its definition in PDEF, then the
+ * layers given one way */
+static int parse_params(srch_space *s, const cJSON *params, mlpc_error *err)
+{
+    for (const cJSON *e = params->child; e; e = e->next) {
+        int id = -1;
+        for (int i = 0; i < P_COUNT; i++)
+            if (!strcmp(e->string, PDEF[i].name)) id = i;
+        if (id < 0) {
+            if (!strcmp(e->string, "norm")) { bad(err, s, "params.norm: norm is one value for the study (top-level \"norm\"): the data is normalized once and shared"); return -1; }
+            bad(err, s, "params: unknown parameter \"%s\" (hidden, depth, width, act, out_act, loss, init, opt, lr, momentum, batch, epochs, l2, threads)", e->string);
+            return -1;
+        }
+        if (parse_param(s, (srch_pid)id, e, err)) return -1;
+    }
+    if (s->p[P_HIDDEN].given && (s->p[P_DEPTH].given || s->p[P_WIDTH].given)) { bad(err, s, "params: give \"hidden\" or \"depth\" and \"width\", not both"); return -1; }
+    if (!s->p[P_HIDDEN].given && !(s->p[P_DEPTH].given && s->p[P_WIDTH].given)) { bad(err, s, "params: the layers are missing: give \"hidden\" (e.g. [[8],[8,8]]) or \"depth\" and \"width\""); return -1; }
+    return 0;
+}
+
 int srch_space_parse(srch_space *s, const char *path, const char *text, mlpc_error *err)
 {
     memset(s, 0, sizeof *s);
@@ -391,19 +411,7 @@ int srch_space_parse(srch_space *s, const char *path, const char *text, mlpc_err
     if (s->data[0] && (s->train_labels[0] || s->task[0] || s->label_col[0] || s->header[0])) { bad(err, s, "train_labels, task, label_col and header are for \"train\" files, not \"data\""); goto done; }
     if (!strcmp(s->data, "lorenz") && s->val_split[0] && strcmp(s->val_split, "0")) { bad(err, s, "val_split: lorenz has its own validation rows (900-1799)"); goto done; }
     if (!params) { bad(err, s, "no \"params\" object"); goto done; }
-    for (const cJSON *e = params->child; e; e = e->next) {
-        int id = -1;
-        for (int i = 0; i < P_COUNT; i++)
-            if (!strcmp(e->string, PDEF[i].name)) id = i;
-        if (id < 0) {
-            if (!strcmp(e->string, "norm")) { bad(err, s, "params.norm: norm is one value for the study (top-level \"norm\"): the data is normalized once and shared"); goto done; }
-            bad(err, s, "params: unknown parameter \"%s\" (hidden, depth, width, act, out_act, loss, init, opt, lr, momentum, batch, epochs, l2, threads)", e->string);
-            goto done;
-        }
-        if (parse_param(s, (srch_pid)id, e, err)) goto done;
-    }
-    if (s->p[P_HIDDEN].given && (s->p[P_DEPTH].given || s->p[P_WIDTH].given)) { bad(err, s, "params: give \"hidden\" or \"depth\" and \"width\", not both"); goto done; }
-    if (!s->p[P_HIDDEN].given && !(s->p[P_DEPTH].given && s->p[P_WIDTH].given)) { bad(err, s, "params: the layers are missing: give \"hidden\" (e.g. [[8],[8,8]]) or \"depth\" and \"width\""); goto done; }
+    if (parse_params(s, params, err)) goto done;
     if (srch_space_check(s, err)) goto done;
     rc = 0;
 done:
@@ -428,21 +436,11 @@ int srch_space_resolve(srch_space *s, int has_val, int regress, mlpc_error *err)
         const srch_param *pa = &s->p[P_OUT_ACT], *pl = &s->p[P_LOSS];
         int na = pa->given ? pa->n : 1, nl = pl->given ? pl->n : 1;
         for (int i = 0; i < na; i++) {
-            int out = pa->given ? (int)pa->v[i] : regress ? MLPC_ACT_LINEAR : MLPC_ACT_SOFTMAX;
+            mlpc_task task = regress ? MLPC_TASK_REGRESS : MLPC_TASK_CLASSIFY;
+            int out = pa->given ? (int)pa->v[i] : (int)mlpc_task_out_act(task);
             for (int j = 0; j < nl; j++) {
-                int loss = pl->given ? (int)pl->v[j]
-                           : !regress && out == MLPC_ACT_SOFTMAX ? MLPC_LOSS_CCE
-                           : !regress && out == MLPC_ACT_SIGMOID ? MLPC_LOSS_BCE
-                                                                 : MLPC_LOSS_MSE;
-                const char *why = NULL;
-                if (regress && (out == MLPC_ACT_SOFTMAX || loss == MLPC_LOSS_CCE))
-                    why = "softmax and cce are not for regression";
-                else if (loss == MLPC_LOSS_CCE && out != MLPC_ACT_SOFTMAX)
-                    why = "cce needs a softmax output";
-                else if (loss == MLPC_LOSS_BCE && out != MLPC_ACT_SIGMOID)
-                    why = "bce needs a sigmoid output";
-                else if (out == MLPC_ACT_SOFTMAX && loss != MLPC_LOSS_CCE)
-                    why = "a softmax output needs cce";
+                int loss = pl->given ? (int)pl->v[j] : (int)mlpc_task_loss(task, (mlpc_act)out);
+                const char *why = mlpc_task_check(task, (mlpc_act)out, (mlpc_loss)loss);
                 if (why)
                     return bad(err, s, "out_act %s with loss %s: %s (see the table in docs/cli.md)",
                                mlpc_act_name((mlpc_act)out), mlpc_loss_name((mlpc_loss)loss), why);
@@ -630,17 +628,10 @@ int srch_point_config(const srch_space *s, const srch_point *pt, int number, siz
     for (int i = 0; i < nh; i++) cfg->sizes[i + 1] = hid[i];
     cfg->sizes[nh + 1] = (int)n_out;
     mlpc_act act = p[P_ACT].given ? (mlpc_act)(int)pt->v[P_ACT] : MLPC_ACT_SIGMOID;
-    mlpc_act out = p[P_OUT_ACT].given ? (mlpc_act)(int)pt->v[P_OUT_ACT]
-                                      : regress ? MLPC_ACT_LINEAR : MLPC_ACT_SOFTMAX;
+    mlpc_task task = regress ? MLPC_TASK_REGRESS : MLPC_TASK_CLASSIFY;
+    mlpc_act out = p[P_OUT_ACT].given ? (mlpc_act)(int)pt->v[P_OUT_ACT] : mlpc_task_out_act(task);
     for (int l = 0; l < cfg->n_layers; l++) cfg->act[l] = l + 1 == cfg->n_layers ? out : act;
-    if (p[P_LOSS].given)
-        cfg->loss = (mlpc_loss)(int)pt->v[P_LOSS];
-    else if (!regress && out == MLPC_ACT_SOFTMAX)
-        cfg->loss = MLPC_LOSS_CCE;
-    else if (!regress && out == MLPC_ACT_SIGMOID)
-        cfg->loss = MLPC_LOSS_BCE;
-    else
-        cfg->loss = MLPC_LOSS_MSE;
+    cfg->loss = p[P_LOSS].given ? (mlpc_loss)(int)pt->v[P_LOSS] : mlpc_task_loss(task, out);
     if (p[P_INIT].given) cfg->init = (mlpc_init)(int)pt->v[P_INIT];
     cfg->norm = s->norm;
     cfg->opt = p[P_OPT].given ? (mlpc_opt)(int)pt->v[P_OPT] : MLPC_OPT_SGD;
