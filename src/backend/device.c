@@ -4,6 +4,7 @@
  * See device.h for the search order of the plugin. */
 #include "backend/device.h"
 #include "backend/backend.h"
+#include "core/cpu.h"
 
 #include <ctype.h>
 #include <dlfcn.h>
@@ -277,21 +278,7 @@ mlpc_status mlpc_cuda_open_device(int index, const mlpc_cuda_api **api_out, mlpc
 
 static void cpu_name(char *out, size_t cap)
 {
-    snprintf(out, cap, "unknown CPU");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) != 0) continue;
-        char *p = strchr(line, ':');
-        if (p) {
-            p += 1 + strspn(p + 1, " \t");
-            p[strcspn(p, "\n")] = '\0';
-            if (*p) snprintf(out, cap, "%s", p);
-        }
-        break;
-    }
-    fclose(f);
+    if (mlpc_cpu_model(out, cap) <= 0) snprintf(out, cap, "unknown CPU");
 }
 
 static uint64_t mem_available(void)
