@@ -1,5 +1,5 @@
 /* net.h - the struct behind the public mlpc_net handle and the
- * architecture checks (src/nn/model.c, src/nn/config.c). */
+ * architecture checks (src/nn/model.c, src/nn/settings.c). */
 #ifndef MLPC_NET_H
 #define MLPC_NET_H
 
