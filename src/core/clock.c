@@ -1,4 +1,4 @@
-/* clock.c - monotonic and wall-clock seconds (core/clock.h). */
+/* clock.c - monotonic, wall-clock and process CPU seconds (core/clock.h). */
 #include "core/clock.h"
 
 #include <time.h>
@@ -13,3 +13,5 @@ static double seconds_of(clockid_t id)
 double mlpc_now(void) { return seconds_of(CLOCK_MONOTONIC); }
 
 double mlpc_wall_now(void) { return seconds_of(CLOCK_REALTIME); }
+
+double mlpc_cpu_now(void) { return seconds_of(CLOCK_PROCESS_CPUTIME_ID); }
