@@ -10,6 +10,7 @@
 #include "testutil.h"
 
 #include "backend/device.h"
+#include "train/devsess.h"
 #include "train/train.h"
 
 #include <limits.h>

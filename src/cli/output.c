@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "core/bytes.h"
 
 /* ------------------------------------------------------------------ files */
 
@@ -38,14 +39,6 @@ int cli_append_whole(FILE *f, const char *s, size_t n)
         done += (size_t)w;
     }
     return 0;
-}
-
-static void put_le32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-    p[2] = (unsigned char)(v >> 16);
-    p[3] = (unsigned char)(v >> 24);
 }
 
 static int write_npy(FILE *f, size_t n, const int *classes, const float *values, size_t k)
@@ -86,7 +79,7 @@ static int write_npy(FILE *f, size_t n, const int *classes, const float *values,
             int32_t c = (int32_t)classes[i];
             memcpy(&bits, &c, 4);
         }
-        put_le32(buf + used, bits);
+        mlpc_st_le32(buf + used, bits);
         used += 4;
         if (used == sizeof buf) {
             if (fwrite(buf, 1, used, f) != used) return -1;

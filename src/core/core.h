@@ -1,5 +1,5 @@
 /* core.h - the library's bottom layer (src/core/): error helpers, checked
- * sizes, files, random numbers, time and compiler attributes. Every folder
+ * sizes, files, byte order (core/bytes.h), random numbers, time and compiler attributes. Every folder
  * may include it; it includes nothing of the library but mlpc.h. */
 #ifndef MLPC_CORE_H
 #define MLPC_CORE_H
@@ -50,7 +50,7 @@ double mlpc_rng_normal(mlpc_rng *r);  /* N(0, 1), Box-Muller, no cached state */
 /* Fisher-Yates permutation of idx[0..n) in place. */
 void mlpc_rng_shuffle(mlpc_rng *r, uint32_t *idx, size_t n);
 
-/* ---- time ---------------------------------------------------------------- */
-double mlpc_now(void); /* monotonic seconds */
+/* ---- time: src/core/clock.h (the dashboard uses it too) ------------------ */
+#include "core/clock.h"
 
 #endif /* MLPC_CORE_H */

@@ -2,7 +2,6 @@
 #include "core/core.h"
 
 #include <math.h>
-#include <time.h>
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -51,11 +50,4 @@ void mlpc_rng_shuffle(mlpc_rng *r, uint32_t *idx, size_t n)
         idx[i - 1] = idx[j];
         idx[j] = t;
     }
-}
-
-double mlpc_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "dash/dash.h"
 #include "dash/sbuf.h"
 
@@ -26,13 +26,6 @@ struct dash_hook {
     int bar_shown;        /* a bar is on the terminal line now */
     char line[512];
 };
-
-static double real_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* ------------------------------------------------------------------ RMS */
 
@@ -195,7 +188,7 @@ int dash_hook_batch(mlpc_trainer *tr, const mlpc_batch_info *b, void *user)
             r.epoch = b->epoch;
             r.batch = b->batch;
             r.n_batches = b->n_batches;
-            r.time = real_now();
+            r.time = mlpc_wall_now();
             r.loss = b->run_loss;
             r.acc = b->run_acc;
             r.lr = b->lr;
@@ -231,7 +224,7 @@ void dash_hook_epoch(dash_hook *h, mlpc_trainer *tr, const mlpc_epoch_stats *e)
     memset(&r, 0, sizeof r);
     r.kind = DASH_REC_EPOCH;
     r.epoch = e->epoch;
-    r.time = real_now();
+    r.time = mlpc_wall_now();
     r.loss = e->loss;
     r.acc = e->acc;
     r.val_loss = e->val_loss;
@@ -258,7 +251,7 @@ void dash_hook_end(dash_hook *h, dash_status status)
     memset(&r, 0, sizeof r);
     r.kind = DASH_REC_END;
     r.status = status;
-    r.time = real_now();
+    r.time = mlpc_wall_now();
     dash_run_push(h->o.live, &r);
 }
 

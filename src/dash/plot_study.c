@@ -93,7 +93,7 @@ static int load_study(sqlite3 *db, const char *want, study_data *d, char *err, s
     q = NULL;
     if (sqlite3_prepare_v2(db, MLPC_SEARCH_SQL_HEALTH, -1, &q, NULL) != SQLITE_OK) goto sqlerr;
     sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_double(q, 2, ds_real_now());
+    sqlite3_bind_double(q, 2, mlpc_wall_now());
     d->t0 = NAN;
     if (sqlite3_step(q) == SQLITE_ROW) {
         d->t0 = dcol(q, 1);

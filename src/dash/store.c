@@ -10,13 +10,6 @@
 
 #include "dash/store_int.h"
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 dash_store *dash_store_create(size_t max_bytes)
 {
     dash_store *s = calloc(1, sizeof *s);
@@ -64,7 +57,7 @@ int dash_store_poll(dash_store *s, int poll_files_ms)
 {
     pthread_mutex_lock(&s->mu);
     int n = ds_drain_rings(s);
-    double now = mono_now();
+    double now = mlpc_now();
     if ((s->n_watch || s->n_dbs) && (now - s->last_file_poll) * 1000.0 >= poll_files_ms) {
         s->last_file_poll = now;
         n += ds_poll_files(s);

@@ -262,7 +262,7 @@ static int poll_studies(dash_store *s, wdb *w, sbuf *b)
 static int poll_health(dash_store *s, wdb *w, sbuf *b)
 {
     int n = 0;
-    double now = ds_real_now();
+    double now = mlpc_wall_now();
     for (int i = 0; i < w->n_st; i++) {
         wstudy *st = &w->st[i];
         if (now - st->last_health < HEALTH_EVERY_S) continue;

@@ -280,7 +280,7 @@ int ds_poll_files(dash_store *s)
         }
     for (int i = 0; i < s->n_dbs; i++) n += ds_poll_db(s, s->dbs[i]);
     /* file runs are running while their file keeps growing */
-    double now = ds_real_now();
+    double now = mlpc_wall_now();
     for (int i = 0; i < s->n_runs; i++) {
         dash_run *r = s->runs[i];
         if (r->live || !r->file || r->file->once) continue;

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "core/clock.h"
 #include "dash/dash.h"
 #include "dash/sbuf.h"
 
@@ -91,7 +92,6 @@ struct dash_store {
 
 /* store_log.c */
 void ds_errf(char *err, size_t cap, const char *what, const char *why);
-double ds_real_now(void);
 /* Appends one SSE message "data: JSON\n\n"; droppable (batch) events are
  * dropped past the cap. Returns 1 when appended. */
 int ds_append_event(dash_store *s, const char *json, size_t n, int droppable);

@@ -2,16 +2,8 @@
  * page stream) and the runs its events name. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dash/store_int.h"
-
-double ds_real_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 void ds_errf(char *err, size_t cap, const char *what, const char *why)
 {

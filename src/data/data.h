@@ -4,6 +4,7 @@
 #ifndef MLPC_DATA_H
 #define MLPC_DATA_H
 
+#include "core/bytes.h" /* mlpc_ld_le32, mlpc_ld_be32, ... */
 #include "data/dataset.h"
 
 /* Largest class label accepted (labels are 0..MLPC_DATA_MAX_LABEL). */
@@ -34,31 +35,5 @@ void mlpc_data_free_names(char **names, int n);
 /* A labels file in CSV: every column is a target (one label column, one-hot
  * columns, or regression targets); the set has no features (src/data/csv.c). */
 mlpc_dataset *mlpc_csv_load_labels(const char *path, const mlpc_csv_options *opt, mlpc_error *err);
-
-/* Little- and big-endian loads from byte buffers (no alignment needed). */
-static inline uint16_t mlpc_ld_le16(const unsigned char *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-static inline uint32_t mlpc_ld_le32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-static inline uint64_t mlpc_ld_le64(const unsigned char *p)
-{
-    return (uint64_t)mlpc_ld_le32(p) | ((uint64_t)mlpc_ld_le32(p + 4) << 32);
-}
-static inline uint16_t mlpc_ld_be16(const unsigned char *p)
-{
-    return (uint16_t)((p[0] << 8) | p[1]);
-}
-static inline uint32_t mlpc_ld_be32(const unsigned char *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
-}
-static inline uint64_t mlpc_ld_be64(const unsigned char *p)
-{
-    return ((uint64_t)mlpc_ld_be32(p) << 32) | (uint64_t)mlpc_ld_be32(p + 4);
-}
 
 #endif /* MLPC_DATA_H */

@@ -2,7 +2,6 @@
  * input normalization, and inference (predict / evaluate, and predict on the
  * caller's thread with a workspace, for the bindings). */
 #include "nn/nn.h"
-#include "backend/device.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -108,7 +107,7 @@ void mlpc_net_free(mlpc_net *net)
 {
     if (!net) return;
     drop_ctx(net);
-    mlpc_net_device_free(net);
+    if (net->dev_ops) net->dev_ops->release(net);
     free(net->params);
     free(net->norm_shift);
     free(net->norm_scale);
@@ -323,7 +322,7 @@ static mlpc_status infer(mlpc_net *net, const float *x, const mlpc_dataset *d, s
 
 mlpc_status mlpc_net_predict(mlpc_net *net, const float *x, size_t n, float *out)
 {
-    mlpc_status st = net->dev ? mlpc_net_device_infer(net, x, NULL, n, out, NULL) : infer(net, x, NULL, n, out, NULL);
+    mlpc_status st = net->dev ? net->dev_ops->infer(net, x, NULL, n, out, NULL) : infer(net, x, NULL, n, out, NULL);
     if (st == MLPC_OK) mlpc_net_unscale_outputs(net, out, n);
     return st;
 }
@@ -360,7 +359,7 @@ mlpc_status mlpc_net_evaluate(mlpc_net *net, const mlpc_dataset *d, mlpc_eval *o
     if (!d->labels && !d->targets)
         return mlpc_seterr(&net->err, MLPC_ERR_ARG, "%s: has no labels or targets to evaluate against", d->source);
     if (mlpc_check_targets(net, d, &net->err)) return net->err.code;
-    if (net->dev && !net->tgt_mean) return mlpc_net_device_infer(net, d->x, d, d->n, NULL, out);
+    if (net->dev && !net->tgt_mean) return net->dev_ops->infer(net, d->x, d, d->n, NULL, out);
     return infer(net, d->x, d, d->n, NULL, out); /* with target statistics: mse in original units, on the CPU */
 }
 

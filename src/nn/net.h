@@ -1,11 +1,20 @@
 /* net.h - the struct behind the public mlpc_net handle and the
- * architecture checks (src/nn/model.c, src/nn/config.c). */
+ * architecture checks (src/nn/model.c, src/nn/settings.c). */
 #ifndef MLPC_NET_H
 #define MLPC_NET_H
 
 #include "core/core.h"
 
 /* ---- the net (src/nn/model.c) -------------------------------------------- */
+
+/* What nn calls on a net's device session (net->dev). The session is
+ * opened above nn (mlpc_net_set_device in src/train/ondevice.c), which sets
+ * these with it, so nn calls down through them and never up into train. */
+typedef struct mlpc_net_dev_ops {
+    void (*release)(mlpc_net *net); /* frees net->dev, sets it NULL */
+    /* predict (d NULL, x raw rows, out n x outputs) or evaluate (d normalized) */
+    mlpc_status (*infer)(mlpc_net *net, const float *x, const mlpc_dataset *d, size_t n, float *out, mlpc_eval *ev);
+} mlpc_net_dev_ops;
 
 struct mlpc_net {
     mlpc_error err;
@@ -34,6 +43,7 @@ struct mlpc_net {
     int work_rows;
     /* predict/evaluate on a CUDA device (mlpc_net_set_device), else NULL */
     struct mlpc_devsess *dev;
+    const mlpc_net_dev_ops *dev_ops; /* set with dev; stays once set */
     uint64_t dev_limit;            /* its --gpu-memory-limit in bytes, 0: none */
 };
 

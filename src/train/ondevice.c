@@ -8,7 +8,7 @@
  * last gradients back. So checkpoints, --resume, early stopping's best
  * weights, divergence rollback and callbacks work unchanged, and a diverged
  * epoch leaves the host state as it was at the epoch's start. */
-#include "backend/device.h"
+#include "train/devsess.h"
 #include "train/train.h"
 
 #include <math.h>
@@ -179,11 +179,17 @@ int mlpc_trainer_device_eval(mlpc_trainer *tr, const mlpc_dataset *d, double *lo
 
 /* ---- a net's predict and evaluate ----------------------------------------------- */
 
-void mlpc_net_device_free(mlpc_net *net)
+static void net_device_release(mlpc_net *net)
 {
     mlpc_devsess_free(net->dev);
     net->dev = NULL;
 }
+
+static mlpc_status net_device_infer(mlpc_net *net, const float *x, const mlpc_dataset *d, size_t n, float *out,
+                                    mlpc_eval *ev);
+
+/* nn reaches the session through these (nn/net.h), never by name */
+static const mlpc_net_dev_ops net_dev_ops = {net_device_release, net_device_infer};
 
 mlpc_status mlpc_net_set_device(mlpc_net *net, const mlpc_device *dev, uint64_t mem_limit)
 {
@@ -193,22 +199,23 @@ mlpc_status mlpc_net_set_device(mlpc_net *net, const mlpc_device *dev, uint64_t 
     } else if (dev) {
         got = *dev;
     }
-    mlpc_net_device_free(net);
+    net_device_release(net);
+    net->dev_ops = &net_dev_ops;
     net->dev_limit = mem_limit;
     if (got.kind == MLPC_DEVICE_CPU) return MLPC_OK;
     net->dev = mlpc_devsess_open(net, &got, 0, DEV_EVAL_ROWS, 1, NULL, mem_limit, NULL, &net->err);
     if (!net->dev) return net->err.code;
     net->dev->stage = malloc((size_t)DEV_EVAL_ROWS * (size_t)net->sizes[0] * sizeof(float));
     if (!net->dev->stage) {
-        mlpc_net_device_free(net);
+        net_device_release(net);
         return mlpc_seterr(&net->err, MLPC_ERR_NOMEM, "out of memory for %d staging rows", DEV_EVAL_ROWS);
     }
     return MLPC_OK;
 }
 
 /* predict (d NULL: x raw rows, out n x outputs) or evaluate (d normalized) */
-mlpc_status mlpc_net_device_infer(mlpc_net *net, const float *x, const mlpc_dataset *d, size_t n, float *out,
-                                  mlpc_eval *ev)
+static mlpc_status net_device_infer(mlpc_net *net, const float *x, const mlpc_dataset *d, size_t n, float *out,
+                                    mlpc_eval *ev)
 {
     mlpc_devsess *s = net->dev;
     const mlpc_cuda_api *api = s->api;

@@ -27,8 +27,9 @@ struct mlpc_trainer {
     int32_t *cols;             /* the batch's input columns not zero in every row (n_in) */
     long sparse_batches;       /* batches whose first layer skipped zero columns (for tests) */
     float *btargets;           /* batch targets (batch x outputs) */
-    /* the training rows as bytes when that copy is exact (kernels/rows8.c):
-     * the gather then reads a quarter of the memory */
+    /* the byte rows: the training rows as one byte per feature when that
+     * copy is exact (kernels/rows8.c; the field is named codes): the gather
+     * then reads a quarter of the memory */
     uint8_t *codes;
     float *code_shift, *code_scale; /* n_in each */
     int no_codes;              /* mlpc_trainer_set_byte_rows(tr, 0) */

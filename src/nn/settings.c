@@ -1,4 +1,4 @@
-/* config.c - the default configuration, layer specs, validation and the
+/* settings.c - the default configuration, layer specs, validation and the
  * JSON form stored in model files (the names of the enums: core/names.c). */
 #include "nn/net.h"
 

@@ -1,4 +1,4 @@
-/* autothreads.c - `--threads auto`: time training steps of the actual net
+/* calibrate_threads.c - `--threads auto`: time training steps of the actual net
  * and batch size with 1..max threads on synthetic data, interleaved over
  * rounds, and pick the fastest by the best round (the least disturbed by
  * other work on the machine): the fewest threads among those within 3% of

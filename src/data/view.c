@@ -1,5 +1,5 @@
 /*
- * shared.c - datasets over caller-owned arrays (no copy), for data that lives
+ * view.c - datasets over caller-owned arrays (no copy), for data that lives
  * in memory shared between processes, and over caller arrays with row strides
  * (copied unless dense and borrowed: the bindings).
  */
