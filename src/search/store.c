@@ -21,6 +21,7 @@
  *   metrics(trial_id, epoch, loss, acc, mse, val_loss, val_acc, val_mse, seconds)
  */
 #include "search/search.h"
+#include "core/clock.h"
 
 #include "core/searchdb.h"
 
@@ -50,13 +51,6 @@ static int state_parse(const char *s)
     for (int i = 0; i <= TS_FAILED; i++)
         if (s && !strcmp(s, STATES[i])) return i;
     return TS_QUEUED;
-}
-
-static double unix_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static int fail(srch_store *st, const char *what)
@@ -250,7 +244,7 @@ int64_t srch_study_create(srch_store *st, const srch_space *s, const char *space
     sqlite3_bind_int64(q, 8, (sqlite3_int64)s->seed);
     sqlite3_bind_int(q, 9, s->trials);
     sqlite3_bind_text(q, 10, s->data[0] ? s->data : s->train, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_double(q, 11, unix_now());
+    sqlite3_bind_double(q, 11, mlpc_wall_now());
     if (step_done(st, q, "creating the study")) return -1;
     return sqlite3_last_insert_rowid(st->db);
 }
@@ -259,7 +253,7 @@ int srch_study_finish(srch_store *st, int64_t study)
 {
     sqlite3_stmt *q = prep(st, "UPDATE studies SET finished=? WHERE id=?");
     if (!q) return -1;
-    sqlite3_bind_double(q, 1, unix_now());
+    sqlite3_bind_double(q, 1, mlpc_wall_now());
     sqlite3_bind_int64(q, 2, study);
     return step_done(st, q, "finishing the study");
 }
@@ -280,7 +274,7 @@ int64_t srch_session_start(srch_store *st, int64_t study, int ranks, int workers
                                " mpi, hosts, data_bytes) VALUES(?,?,'running',?,?,?,?,?,?,?)");
     if (!q) return -1;
     sqlite3_bind_int64(q, 1, study);
-    sqlite3_bind_double(q, 2, unix_now());
+    sqlite3_bind_double(q, 2, mlpc_wall_now());
     sqlite3_bind_int(q, 3, ranks);
     sqlite3_bind_int(q, 4, workers);
     sqlite3_bind_int(q, 5, threads);
@@ -300,7 +294,7 @@ int srch_session_update(srch_store *st, int64_t session, double wall_s, double c
                                " pss_bytes=?, pss_workers_bytes=?, model_bytes=?, dispatch_ms=?,"
                                " dispatch_max_ms=?, state=? WHERE id=?");
     if (!q) return -1;
-    sqlite3_bind_double(q, 1, unix_now());
+    sqlite3_bind_double(q, 1, mlpc_wall_now());
     sqlite3_bind_double(q, 2, wall_s);
     sqlite3_bind_double(q, 3, cpu_s);
     sqlite3_bind_int(q, 4, done);
@@ -378,7 +372,7 @@ int64_t srch_trial_begin(srch_store *st, int64_t study, int64_t session, int num
     sqlite3_bind_text(q, 4, command, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(q, 5, (sqlite3_int64)seed);
     sqlite3_bind_int(q, 6, attempts);
-    sqlite3_bind_double(q, 7, unix_now());
+    sqlite3_bind_double(q, 7, mlpc_wall_now());
     sqlite3_bind_text(q, 8, host, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(q, 9, rank);
     sqlite3_bind_int(q, 10, pid);
@@ -423,7 +417,7 @@ int srch_trial_end(srch_store *st, int64_t trial_id, int state, int epochs, doub
     sqlite3_bind_text(q, 1, srch_state_name(state), -1, SQLITE_STATIC);
     sqlite3_bind_int(q, 2, epochs);
     bind_num(q, 3, value);
-    sqlite3_bind_double(q, 4, unix_now());
+    sqlite3_bind_double(q, 4, mlpc_wall_now());
     sqlite3_bind_double(q, 5, cpu_s);
     bind_num(q, 6, wall_s);
     if (error && *error) sqlite3_bind_text(q, 7, error, -1, SQLITE_TRANSIENT);

@@ -9,6 +9,7 @@
  * epochs, and dies with its parent (PR_SET_PDEATHSIG).
  */
 #include "search/search.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <math.h>
@@ -41,13 +42,6 @@ int srch_recv(int fd, srch_msg *m)
         if (n < 0 && errno == EINTR) continue;
         return -1;
     }
-}
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static void flush_epochs(int fd, srch_msg *ep)
@@ -153,7 +147,7 @@ static void run_trial(int fd, const srch_msg *in, const srch_shared *data, doubl
     done.slot = in->slot;
     done.u.done.pid = (int32_t)getpid();
     done.u.done.gap_s = gap;
-    double w0 = mlpc_now(), c0 = cpu_now();
+    double w0 = mlpc_now(), c0 = mlpc_cpu_now();
     mlpc_net *net = NULL;
     mlpc_trainer *tr = NULL;
     int status = DONE_OK, epochs = 0, ckpt = in->u.trial.ckpt[0] && in->u.trial.ckpt_ms >= 0;
@@ -241,7 +235,7 @@ out:
     if (status != DONE_OK && in->u.trial.ckpt[0]) unlink(in->u.trial.ckpt);
     done.u.done.status = status;
     done.u.done.epochs = epochs;
-    done.u.done.cpu_s = cpu_now() - c0;
+    done.u.done.cpu_s = mlpc_cpu_now() - c0;
     done.u.done.wall_s = mlpc_now() - w0;
     mlpc_trainer_free(tr);
     mlpc_net_free(net);
