@@ -1,4 +1,4 @@
-/* config.c - JSON config files for `mlpc train --config FILE`.
+/* config_file.c - JSON config files for `mlpc train --config FILE`.
  *
  * The file holds one object whose keys are the long flag names, with '-' or
  * '_' ("out-act" or "out_act"); values are strings, numbers or booleans
