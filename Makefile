@@ -251,11 +251,11 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h build-fuzz/libml
 	    $(FUZZ_EXTRA) build-fuzz/libmlpc.a $(FUZZ_LIBS) $(LIBS)
 
 # the readers above the library: SPACE.json (src/search/space.c) and the
-# JSON config (src/cli/config.c, with the flag parser it fills)
+# JSON config (src/cli/config_file.c, with the flag parser it fills)
 build-fuzz/fuzz_space: FUZZ_EXTRA = build-fuzz/libmlpc_search.a
 build-fuzz/fuzz_space: FUZZ_LIBS = -lsqlite3
 build-fuzz/fuzz_space: build-fuzz/libmlpc_search.a
-FUZZ_CLI = build-fuzz/src/cli/config.o build-fuzz/src/cli/args.o
+FUZZ_CLI = build-fuzz/src/cli/config_file.o build-fuzz/src/cli/args.o
 build-fuzz/fuzz_config: FUZZ_EXTRA = $(FUZZ_CLI)
 build-fuzz/fuzz_config: $(FUZZ_CLI)
 

@@ -45,7 +45,7 @@ void cli_device_log(const cli_cmd *c, const cli_device *d, const mlpc_net *net, 
  * --log-device lines. 0, or the exit code after printing the error. */
 int cli_net_device(cli_cmd *c, const cli_device *d, mlpc_net *net, int threads);
 
-/* config.c: reads a JSON config file whose keys are the long flag names
+/* config_file.c: reads a JSON config file whose keys are the long flag names
  * ("out-act" or "out_act") and sets every flag not given on the command
  * line. Keys listed in `deny` (NULL-terminated) are refused. Returns 0 or
  * an exit code after printing the error. */
@@ -125,7 +125,7 @@ int cli_ends_with(const char *path, const char *suffix);
  * is cut back). 0, or -1 with errno set. */
 int cli_append_whole(FILE *f, const char *s, size_t n);
 
-/* --threads auto: the cached or freshly calibrated thread count for cfg on
+/* thread_count_cache.c: --threads auto: the cached or freshly calibrated thread count for cfg on
  * this machine; prints the choice unless quiet. 0 ok, -1 error (in err). */
 int cli_threads_auto(const mlpc_config *cfg, int quiet, int *threads, mlpc_error *err);
 

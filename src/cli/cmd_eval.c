@@ -43,127 +43,104 @@ static const char SUMMARY[] =
     "stored in the model (a label it does not know is an error).\n"
     "Exit status: 0 ok, 1 bad input file or I/O error, 2 usage error, 4 internal error.";
 
-int cmd_eval(int argc, char **argv)
-{
-    cli_cmd c;
-    cli_cmd_init(&c, "eval", "mlpc eval MODEL (--data NAME | --test FILE [--test-labels FILE]) [flags]", SUMMARY, eval_flags, (int)(sizeof eval_flags / sizeof eval_flags[0]), 1);
-    mlpc_net *net = NULL;
-    mlpc_dataset *ds = NULL;
-    cli_names nm = {NULL, 0};
-    double mae = NAN, r2 = NAN;
-    mlpc_error err;
-    memset(&err, 0, sizeof err);
-    int rc = cli_parse_or_help(&c, argc, argv);
-    if (rc) {
-        rc = rc < 0 ? 0 : rc; /* -1: --help was shown */
-        goto done;
-    }
-#define F(n) cli_flag_get(&c, n)
-    if (c.n_pos != 1) {
-        cli_error(&c, "missing MODEL (usage: %s)", c.usage);
-        rc = CLI_EXIT_USAGE;
-        goto done;
-    }
-    const char *model = c.pos[0];
+#define F(n) cli_flag_get(c, n)
+
+/* What the flags ask for. */
+typedef struct eval_opts {
+    const char *model, *data, *test, *labels;
     int threads;
-    if ((rc = cli_threads(&c, F("threads"), &threads))) goto done;
-    const char *data = F("data")->value, *test = F("test")->value,
-               *labels = F("test-labels")->value;
+    int task; /* -1: auto (the model's) */
     mlpc_csv_options csv;
-    mlpc_csv_options_default(&csv);
-    if ((rc = cli_csv_dialect(&c, &csv))) goto done;
-    int task = -1; /* auto */
+} eval_opts;
+
+/* Every flag's value, before the model or any data is read. */
+static int read_flags(cli_cmd *c, eval_opts *o)
+{
+    int rc;
+    if (c->n_pos != 1) {
+        cli_error(c, "missing MODEL (usage: %s)", c->usage);
+        return CLI_EXIT_USAGE;
+    }
+    o->model = c->pos[0];
+    if ((rc = cli_threads(c, F("threads"), &o->threads))) return rc;
+    o->data = F("data")->value;
+    o->test = F("test")->value;
+    o->labels = F("test-labels")->value;
+    mlpc_csv_options_default(&o->csv);
+    if ((rc = cli_csv_dialect(c, &o->csv))) return rc;
+    o->task = -1;
     if (!cli_is(F("task"), "auto")) {
         mlpc_task t;
-        if ((rc = cli_task(&c, F("task"), &t))) goto done;
-        task = (int)t;
+        if ((rc = cli_task(c, F("task"), &t))) return rc;
+        o->task = (int)t;
     }
-    if ((rc = cli_target_spec(&c, &csv.label_col))) goto done;
-    if (data && test) {
-        cli_error(&c, "--test: not used with --data %s (give one of them)", data);
-        rc = CLI_EXIT_USAGE;
-        goto done;
+    if ((rc = cli_target_spec(c, &o->csv.label_col))) return rc;
+    if (o->data && o->test) {
+        cli_error(c, "--test: not used with --data %s (give one of them)", o->data);
+        return CLI_EXIT_USAGE;
     }
-    if (!data && !test) {
-        cli_error(&c, "no data: give --data NAME or --test FILE (see mlpc eval --help)");
-        rc = CLI_EXIT_USAGE;
-        goto done;
+    if (!o->data && !o->test) {
+        cli_error(c, "no data: give --data NAME or --test FILE (see mlpc eval --help)");
+        return CLI_EXIT_USAGE;
     }
-    if (labels && !test) {
-        cli_error(&c, "--test-labels: needs --test FILE");
-        rc = CLI_EXIT_USAGE;
-        goto done;
+    if (o->labels && !o->test) {
+        cli_error(c, "--test-labels: needs --test FILE");
+        return CLI_EXIT_USAGE;
     }
-    if (data && !cli_builtin_known(data)) {
-        rc = cli_bad_value(&c, F("data"), "unknown data set (mnist, fashion-mnist, lorenz)");
-        goto done;
-    }
+    if (o->data && !cli_builtin_known(o->data))
+        return cli_bad_value(c, F("data"), "unknown data set (mnist, fashion-mnist, lorenz)");
+    return 0;
+}
 
-    cli_device dev;
-    if ((rc = cli_device_setup(&c, 0, &dev))) goto done;
-
-    if ((rc = cli_check_input(&c, NULL, model))) goto done;
-    net = mlpc_net_load(model, &err);
-    if (!net) {
-        rc = cli_lib_error(&c, model, err.code, err.msg);
-        goto done;
+/* The data set (built-in or files); *src names it in messages. */
+static int load_data(cli_cmd *c, const eval_opts *o, mlpc_csv_options *csv, mlpc_dataset **ds,
+                     const char **src)
+{
+    int rc;
+    if (o->data) {
+        if (!strcmp(o->data, "lorenz"))
+            rc = cli_load_builtin(c, o->data, NULL, ds, NULL);
+        else
+            rc = cli_load_builtin(c, o->data, NULL, NULL, ds);
+        if (rc) return rc;
+        *src = mlpc_dataset_source(*ds);
+        if (!*src || !**src) *src = o->data;
+        return 0;
     }
+    *src = o->test;
+    return cli_load_files(c, "test", o->test, "test-labels", o->labels, csv, ds);
+}
+
+/* The data fits the model: its features, task and outputs. */
+static int check_fit(const cli_cmd *c, const mlpc_dataset *ds, const char *src, const char *model,
+                     const mlpc_net *net, int classify)
+{
     int L = mlpc_net_layers(net);
     size_t n_in = (size_t)mlpc_net_size(net, 0), n_out = (size_t)mlpc_net_size(net, L);
-    int classify = task < 0 ? cli_model_classifies(net) : task == MLPC_TASK_CLASSIFY;
-    csv.task = classify ? MLPC_TASK_CLASSIFY : MLPC_TASK_REGRESS;
-    csv.n_targets = classify ? 1 : (int)n_out;
-    if ((rc = cli_missing(&c, F("missing"), net, &csv.missing))) goto done;
-    if ((rc = cli_net_names(&c, net, &nm))) goto done;
-    if (classify) cli_csv_classes(&csv, &nm);
-
-    const char *src;
-    if (data) {
-        if (!strcmp(data, "lorenz"))
-            rc = cli_load_builtin(&c, data, NULL, &ds, NULL);
-        else
-            rc = cli_load_builtin(&c, data, NULL, NULL, &ds);
-        if (rc) goto done;
-        src = mlpc_dataset_source(ds);
-        if (!src || !*src) src = data;
-    } else {
-        if ((rc = cli_load_files(&c, "test", test, "test-labels", labels, &csv, &ds))) goto done;
-        src = test;
-    }
     if (mlpc_dataset_features(ds) != n_in) {
-        cli_error(&c, "%s: %zu features, but the model %s expects %zu inputs", src,
+        cli_error(c, "%s: %zu features, but the model %s expects %zu inputs", src,
                   mlpc_dataset_features(ds), model, n_in);
-        rc = CLI_EXIT_INPUT;
-        goto done;
+        return CLI_EXIT_INPUT;
     }
     int ds_classify = mlpc_dataset_task(ds) == MLPC_TASK_CLASSIFY;
     if (ds_classify != classify) {
-        cli_error(&c, "%s: has %s, but the model %s %s", src,
+        cli_error(c, "%s: has %s, but the model %s %s", src,
                   ds_classify ? "class labels" : "regression targets", model,
                   classify ? "classifies" : "does regression");
-        rc = CLI_EXIT_INPUT;
-        goto done;
+        return CLI_EXIT_INPUT;
     }
     if (classify ? mlpc_dataset_outputs(ds) > n_out : mlpc_dataset_outputs(ds) != n_out) {
-        cli_error(&c, "%s: %zu %s, but the model %s has %zu outputs", src, mlpc_dataset_outputs(ds),
+        cli_error(c, "%s: %zu %s, but the model %s has %zu outputs", src, mlpc_dataset_outputs(ds),
                   classify ? "classes" : "targets", model, n_out);
-        rc = CLI_EXIT_INPUT;
-        goto done;
+        return CLI_EXIT_INPUT;
     }
-    if ((rc = cli_net_device(&c, &dev, net, threads))) goto done;
-    if (!classify && (rc = cli_regress_metrics(&c, net, ds, &mae, &r2))) goto done;
-    mlpc_status st = mlpc_net_normalize(net, ds);
-    mlpc_eval ev;
-    memset(&ev, 0, sizeof ev);
-    if (st != MLPC_OK) {
-        rc = cli_lib_error(&c, NULL, st, mlpc_dataset_error(ds)->msg);
-        goto done;
-    }
-    st = mlpc_net_evaluate(net, ds, &ev);
-    if (st != MLPC_OK) {
-        rc = cli_lib_error(&c, NULL, st, mlpc_net_error(net)->msg);
-        goto done;
-    }
+    return 0;
+}
+
+/* The result: one text line, or one JSON object with --json. */
+static int print_result(cli_cmd *c, const char *model, const char *src, const mlpc_eval *ev,
+                        int classify, double mae, double r2)
+{
     if (F("json")->on) {
         sbuf b;
         sb_init(&b);
@@ -171,35 +148,82 @@ int cmd_eval(int argc, char **argv)
         sb_raw(&b, "{");
         sb_kstr(&b, "model", model);
         sb_kstr(&b, "data", src);
-        sb_knum(&b, "loss", ev.loss);
+        sb_knum(&b, "loss", ev->loss);
         if (classify)
-            sb_knum(&b, "acc", ev.acc);
+            sb_knum(&b, "acc", ev->acc);
         else {
-            sb_knum(&b, "mse", ev.mse);
+            sb_knum(&b, "mse", ev->mse);
             sb_knum(&b, "mae", mae);
             sb_knum(&b, "r2", r2);
         }
-        sb_kint(&b, "n", (long long)ev.n);
+        sb_kint(&b, "n", (long long)ev->n);
         sb_raw(&b, "}");
         if (b.oom) {
             sb_free(&b);
-            cli_error(&c, "out of memory");
-            rc = CLI_EXIT_INTERNAL;
-            goto done;
+            cli_error(c, "out of memory");
+            return CLI_EXIT_INTERNAL;
         }
         printf("%s\n", b.s);
         sb_free(&b);
     } else if (classify) {
-        printf("loss %.6f  acc %.4f  n %zu\n", ev.loss, ev.acc, ev.n);
+        printf("loss %.6f  acc %.4f  n %zu\n", ev->loss, ev->acc, ev->n);
     } else {
-        printf("loss %.6g  mse %.6g  mae %.6g  r2 %.4f  n %zu\n", ev.loss, ev.mse, mae, r2, ev.n);
+        printf("loss %.6g  mse %.6g  mae %.6g  r2 %.4f  n %zu\n", ev->loss, ev->mse, mae, r2, ev->n);
     }
     if (fflush(stdout) != 0) {
-        cli_error(&c, "writing to standard output failed");
-        rc = CLI_EXIT_INPUT;
+        cli_error(c, "writing to standard output failed");
+        return CLI_EXIT_INPUT;
     }
+    return 0;
+}
+
+/* Loads the model and the data, evaluates, prints. */
+static int eval_run(cli_cmd *c, eval_opts *o, mlpc_net **net, mlpc_dataset **ds, cli_names *nm)
+{
+    int rc;
+    cli_device dev;
+    mlpc_error err;
+    memset(&err, 0, sizeof err);
+    if ((rc = cli_device_setup(c, 0, &dev))) return rc;
+    if ((rc = cli_check_input(c, NULL, o->model))) return rc;
+    *net = mlpc_net_load(o->model, &err);
+    if (!*net) return cli_lib_error(c, o->model, err.code, err.msg);
+    int classify = o->task < 0 ? cli_model_classifies(*net) : o->task == MLPC_TASK_CLASSIFY;
+    o->csv.task = classify ? MLPC_TASK_CLASSIFY : MLPC_TASK_REGRESS;
+    o->csv.n_targets = classify ? 1 : mlpc_net_size(*net, mlpc_net_layers(*net));
+    if ((rc = cli_missing(c, F("missing"), *net, &o->csv.missing))) return rc;
+    if ((rc = cli_net_names(c, *net, nm))) return rc;
+    if (classify) cli_csv_classes(&o->csv, nm);
+    const char *src;
+    if ((rc = load_data(c, o, &o->csv, ds, &src))) return rc;
+    if ((rc = check_fit(c, *ds, src, o->model, *net, classify))) return rc;
+    if ((rc = cli_net_device(c, &dev, *net, o->threads))) return rc;
+    double mae = NAN, r2 = NAN;
+    if (!classify && (rc = cli_regress_metrics(c, *net, *ds, &mae, &r2))) return rc;
+    mlpc_status st = mlpc_net_normalize(*net, *ds);
+    mlpc_eval ev;
+    memset(&ev, 0, sizeof ev);
+    if (st != MLPC_OK) return cli_lib_error(c, NULL, st, mlpc_dataset_error(*ds)->msg);
+    st = mlpc_net_evaluate(*net, *ds, &ev);
+    if (st != MLPC_OK) return cli_lib_error(c, NULL, st, mlpc_net_error(*net)->msg);
+    return print_result(c, o->model, src, &ev, classify, mae, r2);
+}
 #undef F
-done:
+
+int cmd_eval(int argc, char **argv)
+{
+    cli_cmd c;
+    cli_cmd_init(&c, "eval", "mlpc eval MODEL (--data NAME | --test FILE [--test-labels FILE]) [flags]", SUMMARY, eval_flags, (int)(sizeof eval_flags / sizeof eval_flags[0]), 1);
+    mlpc_net *net = NULL;
+    mlpc_dataset *ds = NULL;
+    cli_names nm = {NULL, 0};
+    eval_opts o;
+    memset(&o, 0, sizeof o);
+    int rc = cli_parse_or_help(&c, argc, argv);
+    if (rc)
+        rc = rc < 0 ? 0 : rc; /* -1: --help was shown */
+    else if (!(rc = read_flags(&c, &o)))
+        rc = eval_run(&c, &o, &net, &ds, &nm);
     if (ds) mlpc_dataset_free(ds);
     free(nm.names);
     if (net) mlpc_net_free(net);

@@ -1,5 +1,5 @@
 /* fuzz_config.c - the JSON config reader behind `mlpc train --config`
- * (cli_config_apply, src/cli/config.c) over a table with train's kinds of
+ * (cli_config_apply, src/cli/config_file.c) over a table with train's kinds of
  * flags: values, switches, the "no-" switches the library's form maps to,
  * and the per-optimizer keys it skips. Every flag's resulting value is read
  * back, so a dangling or unterminated value shows. Its one-line errors go

@@ -1,4 +1,4 @@
-/* config.c - JSON config files for `mlpc train --config FILE`.
+/* config_file.c - JSON config files for `mlpc train --config FILE`.
  *
  * The file holds one object whose keys are the long flag names, with '-' or
  * '_' ("out-act" or "out_act"); values are strings, numbers or booleans
@@ -150,7 +150,9 @@ static int library_key(cli_cmd *c, const cJSON *root, const cJSON *it, const cha
     return 0;
 }
 
-int cli_config_apply(cli_cmd *c, const char *path, const char *const *deny)
+/* Reads and parses the file: its one JSON object in *root, or an exit code
+ * after one line naming the file (and the line and column of bad JSON). */
+static int read_json(cli_cmd *c, const char *path, cJSON **root)
 {
     int rc = cli_check_input(c, "config", path);
     if (rc) return rc;
@@ -162,8 +164,8 @@ int cli_config_apply(cli_cmd *c, const char *path, const char *const *deny)
         return e.code == MLPC_ERR_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_INPUT;
     }
     const char *end = NULL;
-    cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
-    if (!root) {
+    *root = cJSON_ParseWithOpts(text, &end, 1);
+    if (!*root) {
         const char *at = cJSON_GetErrorPtr();
         int line = 1, col = 1;
         if (at && at >= text && at <= text + strlen(text)) {
@@ -183,70 +185,82 @@ int cli_config_apply(cli_cmd *c, const char *path, const char *const *deny)
         return CLI_EXIT_INPUT;
     }
     free(text);
-    if (!cJSON_IsObject(root)) {
+    if (!cJSON_IsObject(*root)) {
         cli_error(c, "--config %s: must hold one JSON object ({\"layers\": \"784-30-10\", ...})",
                   path);
-        cJSON_Delete(root);
+        cJSON_Delete(*root);
+        *root = NULL;
         return CLI_EXIT_INPUT;
     }
-    const cJSON *it;
-    rc = 0;
+    return 0;
+}
+
+/* One key of the object: sets its flag unless the command line gave it. 0
+ * or an exit code. */
+static int apply_item(cli_cmd *c, cJSON *root, const cJSON *it, const char *path, const char *const *deny,
+                      int library_form)
+{
+    const char *key = it->string ? it->string : "";
+    char name[128];
+    size_t k = 0;
+    for (; key[k] && k + 1 < sizeof name; k++)
+        name[k] = key[k] == '_' ? '-' : key[k];
+    name[k] = '\0';
+    if (library_form && strlen(key) < sizeof name) {
+        int how = library_key(c, root, it, name, path);
+        if (how == -2) {
+            cli_error(c, "config %s: \"%s\": %s", path, key,
+                      !strcmp(name, "acts") ? "must be an array of activation names, the "
+                                              "hidden ones all the same"
+                                            : "must be true or false");
+            return CLI_EXIT_USAGE;
+        }
+        if (how) return 0;
+    }
+    cli_flag *f = NULL;
+    for (int i = 0; i < c->n_flags; i++)
+        if (strcmp(c->flags[i].name, name) == 0) f = &c->flags[i];
+    int denied = 0;
+    for (const char *const *d = deny; d && *d; d++)
+        if (strcmp(*d, name) == 0) denied = 1;
+    if (!f || denied || strlen(key) >= sizeof name) {
+        cli_error(c, "config %s: unknown key \"%s\" (keys are the long flag names, see mlpc %s --help)", path,
+                  key, c->name);
+        return CLI_EXIT_USAGE;
+    }
+    if (cJSON_IsNull(it)) return 0;       /* null: keep the default */
+    if (f->given && !f->origin) return 0; /* the command line wins */
+    const char *why = NULL;
+    int on = 0;
+    char *v = item_text(it, f->meta == NULL, &on, &why);
+    if (why) {
+        free(v);
+        cli_error(c, "config %s: \"%s\": %s", path, key, why);
+        return strcmp(why, "out of memory") == 0 ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
+    }
+    if (f->meta) {
+        cli_flag_set_from(f, v, path);
+        free(v);
+    } else {
+        f->on = on;
+        f->given = 1;
+        f->origin = path;
+    }
+    return 0;
+}
+
+int cli_config_apply(cli_cmd *c, const char *path, const char *const *deny)
+{
+    cJSON *root = NULL;
+    int rc = read_json(c, path, &root);
+    if (rc) return rc;
     /* the library's form (mlpc info of an older model) has "acts" */
     int library_form = cJSON_GetObjectItemCaseSensitive(root, "acts") != NULL &&
                        strcmp(c->name, "train") == 0;
+    const cJSON *it;
     cJSON_ArrayForEach(it, root)
     {
-        const char *key = it->string ? it->string : "";
-        char name[128];
-        size_t k = 0;
-        for (; key[k] && k + 1 < sizeof name; k++)
-            name[k] = key[k] == '_' ? '-' : key[k];
-        name[k] = '\0';
-        if (library_form && strlen(key) < sizeof name) {
-            int how = library_key(c, root, it, name, path);
-            if (how == -2) {
-                cli_error(c, "config %s: \"%s\": %s", path, key,
-                          !strcmp(name, "acts") ? "must be an array of activation names, the "
-                                                  "hidden ones all the same"
-                                                : "must be true or false");
-                rc = CLI_EXIT_USAGE;
-                break;
-            }
-            if (how) continue;
-        }
-        cli_flag *f = NULL;
-        for (int i = 0; i < c->n_flags; i++)
-            if (strcmp(c->flags[i].name, name) == 0) f = &c->flags[i];
-        int denied = 0;
-        for (const char *const *d = deny; d && *d; d++)
-            if (strcmp(*d, name) == 0) denied = 1;
-        if (!f || denied || strlen(key) >= sizeof name) {
-            cli_error(
-                c,
-                "config %s: unknown key \"%s\" (keys are the long flag names, see mlpc %s --help)",
-                path, key, c->name);
-            rc = CLI_EXIT_USAGE;
-            break;
-        }
-        if (cJSON_IsNull(it)) continue;       /* null: keep the default */
-        if (f->given && !f->origin) continue; /* the command line wins */
-        const char *why = NULL;
-        int on = 0;
-        char *v = item_text(it, f->meta == NULL, &on, &why);
-        if (why) {
-            free(v);
-            cli_error(c, "config %s: \"%s\": %s", path, key, why);
-            rc = strcmp(why, "out of memory") == 0 ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
-            break;
-        }
-        if (f->meta) {
-            cli_flag_set_from(f, v, path);
-            free(v);
-        } else {
-            f->on = on;
-            f->given = 1;
-            f->origin = path;
-        }
+        if ((rc = apply_item(c, root, it, path, deny, library_form))) break;
     }
     cJSON_Delete(root);
     return rc;

@@ -1,24 +1,17 @@
-/* threads_auto.c - `--threads auto` for the CLI: look the choice up in a
+/* thread_count_cache.c - `--threads auto` for the CLI: look the choice up in a
  * per-machine cache ($XDG_CACHE_HOME or ~/.cache, mlpc/threads.tsv, keyed by
  * CPU model, core count, layers, activations, loss, optimizer and batch),
  * else calibrate with mlpc_calibrate_threads and store the result. Prints
  * what it chose and why. */
 #include "cli.h"
+#include "core/core.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void cpu_model(char *out, size_t cap)
 {
@@ -115,10 +108,10 @@ int cli_threads_auto(const mlpc_config *cfg, int quiet, int *threads, mlpc_error
     }
     char why[512];
     double step;
-    double t0 = now_seconds();
+    double t0 = mlpc_now();
     if (mlpc_calibrate_threads(cfg, max, threads, &step, why, sizeof why, err) != MLPC_OK) return -1;
     cache_put(key, *threads);
     if (!quiet)
-        printf("threads auto: %d, calibrated in %.2fs on %d cores; %s\n", *threads, now_seconds() - t0, max, why);
+        printf("threads auto: %d, calibrated in %.2fs on %d cores; %s\n", *threads, mlpc_now() - t0, max, why);
     return 0;
 }
