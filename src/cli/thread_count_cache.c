@@ -5,6 +5,7 @@
  * what it chose and why. */
 #include "cli.h"
 #include "core/core.h"
+#include "core/cpu.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,24 +16,7 @@
 
 static void cpu_model(char *out, size_t cap)
 {
-    snprintf(out, cap, "unknown-cpu");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) == 0) {
-            char *p = strchr(line, ':');
-            if (p) {
-                p += 1 + strspn(p + 1, " \t");
-                p[strcspn(p, "\n")] = '\0';
-                for (char *q = p; *q; q++)
-                    if (*q == '\t') *q = ' ';
-                snprintf(out, cap, "%s", p);
-            }
-            break;
-        }
-    }
-    fclose(f);
+    if (mlpc_cpu_model(out, cap) < 0) snprintf(out, cap, "unknown-cpu");
 }
 
 static int cache_path(char *out, size_t cap, int make_dir)
