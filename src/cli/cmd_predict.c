@@ -16,8 +16,8 @@ static cli_flag predict_flags[] = {
              "CSV delimiter: auto (',' ';' or tab, else runs of spaces), tab, space or one character", NULL),
     CLI_FLAG("skip-rows", "N", "0", "CSV: lines to skip before the first row (metadata, comments)", NULL),
     CLI_FLAG("missing", "MODE", "auto",
-             "missing values (empty, NA, NaN, N/A, ?, null): error, drop (the row: no line for it), mean (the "
-             "training means stored in the model); auto: mean when the model stores them, else error",
+             "missing values (empty, NA, NaN, N/A, ?, null): error, mean (the training means stored in the "
+             "model); auto: mean when the model stores them, else error (drop is refused: every row gets its line)",
              NULL),
     CLI_FLAG("output", "FILE", "-",
              "where to write: - for standard output, a .npy file, or else a CSV file (written to "
@@ -105,6 +105,11 @@ static int load(cli_cmd *c, predict_job *p)
     p->k = (size_t)mlpc_net_size(p->net, mlpc_net_layers(p->net));
     p->classify = cli_model_classifies(p->net);
     if ((rc = cli_missing(c, F("missing"), p->net, &p->csv.missing))) return rc;
+    if (p->csv.missing == MLPC_MISSING_DROP) { /* output line i must answer input row i */
+        cli_error(c, "--missing drop: predict writes one line per input row, and a dropped row would shift every "
+                     "line after it; use --missing mean (a model trained with --missing mean) or fix the rows");
+        return CLI_EXIT_USAGE;
+    }
     if ((rc = cli_net_names(c, p->net, &p->nm))) return rc;
     if (p->proba && !p->classify) {
         cli_error(c, "--proba: the model %s does regression, it has no class probabilities", p->model);

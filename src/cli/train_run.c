@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/clock.h"
 #include "core/core.h"
 #include "train_job.h"
 
@@ -43,13 +44,6 @@ static int on_batch(mlpc_trainer *tr, const mlpc_batch_info *b, void *user)
                b->seconds);
     fflush(stdout);
     return 0;
-}
-
-static double unix_time(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static int on_epoch(mlpc_trainer *tr, const mlpc_epoch_stats *e, void *user)
@@ -85,7 +79,7 @@ static int on_epoch(mlpc_trainer *tr, const mlpc_epoch_stats *e, void *user)
         sb_raw(&b, "{");
         sb_kstr(&b, "run", x->run);
         sb_key(&b, "time");
-        sb_printf(&b, "%.3f", unix_time());
+        sb_printf(&b, "%.3f", mlpc_wall_now());
         sb_kint(&b, "epoch", e->epoch);
         sb_knum(&b, "loss", e->loss);
         sb_knum(&b, "acc", e->acc);

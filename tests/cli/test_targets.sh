@@ -124,6 +124,9 @@ EOF
     check "missing mean: predict fills from the model" test "$RC" -eq 0 -a "$(wc -l <"$T/out")" -eq 1
     expect_fail "predict --missing error" 1 "miss-new.csv:2: column 2 ('b'): missing value 'NaN'" \
         predict "$T/miss.mlpc" --input "$T/miss-new.csv" --missing error
+    expect_fail "predict --missing drop is refused (it would shift the output lines)" 2 \
+        "--missing drop: predict writes one line per input row" \
+        predict "$T/miss.mlpc" --input "$T/miss-new.csv" --missing drop
     expect_fail "predict: a model without means refuses missing values" 1 "miss-new.csv:2: column 2 ('b')" \
         predict "$T/pm.mlpc" --input "$T/miss-new.csv"
     expect_fail "--missing: a bad mode" 2 "must be error, drop or mean" train --train "$T/miss.csv" --layers 2-2 --missing zero
