@@ -125,6 +125,19 @@ static int trial_resume(int fd, const srch_msg *in, mlpc_trainer *tr, srch_epoch
     return rc;
 }
 
+/* SIGTERM from the coordinator (srch_pool_stop) ends the worker at once,
+ * except while a trial checkpoint is being written: then it ends right
+ * after the write, so no temporary file is left beside the checkpoint. The
+ * handler may run on any of the trial's threads; _exit ends them all. */
+static volatile sig_atomic_t g_in_write, g_term_pending;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    if (!g_in_write) _exit(0);
+    g_term_pending = 1;
+}
+
 static void trial_checkpoint(const srch_msg *in, mlpc_net *net, mlpc_trainer *tr, const srch_epoch *rec, int n)
 {
     char *meta = srch_ckpt_meta(in->u.trial.fp, rec, n);
@@ -132,7 +145,10 @@ static void trial_checkpoint(const srch_msg *in, mlpc_net *net, mlpc_trainer *tr
     mlpc_net_set_meta(net, "metrics", meta);
     free(meta);
     /* a checkpoint that cannot be written only means the trial cannot resume */
+    g_in_write = 1;
     mlpc_trainer_save_checkpoint(tr, in->u.trial.ckpt);
+    g_in_write = 0;
+    if (g_term_pending) _exit(0);
     mlpc_net_set_meta(net, "metrics", NULL);
 }
 
@@ -250,6 +266,11 @@ static void worker_main(int fd, srch_shared *data, pid_t parent)
     if (getppid() != parent) _exit(0);
     signal(SIGINT, SIG_IGN); /* the coordinator handles ^C and stops us */
     signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
     srch_share_readonly(data);
     double idle_since = -1;
     for (;;) {
@@ -335,17 +356,28 @@ int srch_pool_reap(srch_pool *p, int i, char *why, size_t cap, mlpc_error *err)
     return spawn(p, i, err);
 }
 
+/* SIGTERM first: a worker writing a trial checkpoint finishes the write
+ * (on_term); SIGKILL if it has not ended after 30 s. */
+static void stop_worker(pid_t pid)
+{
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 3000; i++) {
+        pid_t r = waitpid(pid, NULL, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR)) return;
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+}
+
 void srch_pool_stop(srch_pool *p)
 {
     if (!p->w) return;
     for (int i = 0; i < p->n; i++) {
         srch_worker *w = &p->w[i];
         if (w->fd >= 0) close(w->fd);
-        if (w->pid > 0) {
-            kill(w->pid, SIGKILL);
-            while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR) {
-            }
-        }
+        if (w->pid > 0) stop_worker(w->pid);
     }
     free(p->w);
     memset(p, 0, sizeof *p);
