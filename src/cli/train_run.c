@@ -380,6 +380,82 @@ static int start_outputs(train_job *j)
     return 0;
 }
 
+/* The schedule and early-stopping settings of the checkpoint's run
+ * (config keys, the flags that set them, and when they apply). */
+static const struct {
+    const char *key, *flag;
+    int when; /* 0 always, 1 sched not constant, 2 sched step, 3 sched plateau, 4 early stopping on */
+} RESUME_KEYS[] = {
+    {"sched", "sched", 0},           {"sched_factor", "sched-factor", 1}, {"min_lr", "min-lr", 1},
+    {"sched_step", "sched-step", 2}, {"sched_patience", "sched-patience", 3},
+    {"early_stop", "early-stop", 0}, {"es_metric", "es-metric", 4},       {"es_min_delta", "es-min-delta", 4},
+};
+
+static int key_applies(const cJSON *cfg, int when)
+{
+    const cJSON *sc = cJSON_GetObjectItemCaseSensitive(cfg, "sched");
+    const char *sched = cJSON_IsString(sc) ? sc->valuestring : "constant";
+    const cJSON *es = cJSON_GetObjectItemCaseSensitive(cfg, "early_stop");
+    switch (when) {
+    case 1: return strcmp(sched, "constant") != 0;
+    case 2: return strcmp(sched, "step") == 0;
+    case 3: return strcmp(sched, "plateau") == 0;
+    case 4: return cJSON_IsNumber(es) && es->valuedouble > 0;
+    default: return 1;
+    }
+}
+
+static void json_value_text(const cJSON *v, char *buf, size_t cap)
+{
+    if (cJSON_IsString(v))
+        snprintf(buf, cap, "%s", v->valuestring);
+    else if (cJSON_IsNumber(v))
+        snprintf(buf, cap, "%g", v->valuedouble);
+    else
+        snprintf(buf, cap, "?");
+}
+
+/* --resume: the checkpoint's schedule and early stopping hold unless the
+ * command line changes them. A flag given that changes one is listed in
+ * j->overrides; a setting that would change without its flag (the flag
+ * left out of the resumed command) is refused in one line, since the run
+ * would silently go on under another schedule. */
+static int resume_settings(train_job *j)
+{
+    mlpc_error err;
+    mlpc_net *ck = mlpc_net_load(j->resume, &err);
+    if (!ck) return cli_lib_error(&j->c, j->resume, err.code, err.msg);
+    char ours[4096];
+    cJSON *a = cJSON_Parse(mlpc_net_meta(ck, "config") ? mlpc_net_meta(ck, "config") : "");
+    cJSON *b = mlpc_config_to_json(&j->cfg, ours, sizeof ours) < 0 ? NULL : cJSON_Parse(ours);
+    mlpc_net_free(ck);
+    int rc = 0;
+    size_t n = strlen(j->overrides);
+    for (size_t i = 0; a && b && !rc && i < sizeof RESUME_KEYS / sizeof RESUME_KEYS[0]; i++) {
+        if (!key_applies(a, RESUME_KEYS[i].when) && !key_applies(b, RESUME_KEYS[i].when)) continue;
+        const cJSON *va = cJSON_GetObjectItemCaseSensitive(a, RESUME_KEYS[i].key);
+        const cJSON *vb = cJSON_GetObjectItemCaseSensitive(b, RESUME_KEYS[i].key);
+        char ta[64], tb[64];
+        json_value_text(va, ta, sizeof ta);
+        json_value_text(vb, tb, sizeof tb);
+        if (!va || !strcmp(ta, tb)) continue;
+        if (cli_flag_get(&j->c, RESUME_KEYS[i].flag)->given) {
+            n += (size_t)snprintf(j->overrides + n, n < sizeof j->overrides ? sizeof j->overrides - n : 0,
+                                  "%s--%s %s (the checkpoint's was %s)", n ? ", " : "; overridden: ",
+                                  RESUME_KEYS[i].flag, tb, ta);
+            if (n >= sizeof j->overrides) n = sizeof j->overrides - 1;
+        } else {
+            cli_error(&j->c, "--resume %s: the checkpoint's run used --%s %s and this command would use %s; give --%s %s "
+                             "to keep it, or --%s with the value wanted",
+                      j->resume, RESUME_KEYS[i].flag, ta, tb, RESUME_KEYS[i].flag, ta, RESUME_KEYS[i].flag);
+            rc = CLI_EXIT_USAGE;
+        }
+    }
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    return rc;
+}
+
 /* --resume: the checkpoint's state, on the same rows. */
 static int resume(train_job *j)
 {
@@ -390,7 +466,7 @@ static int resume(train_job *j)
     if ((st = mlpc_net_set_meta(j->net, "metrics", j->run_meta)))
         return cli_lib_error(&j->c, NULL, st, mlpc_net_error(j->net)->msg);
     resume_overrides(&j->c, j->tr, &j->cfg, j->overrides, sizeof j->overrides);
-    return 0;
+    return resume_settings(j);
 }
 
 /* The "run ..." line, the CSV choices and "resumed from". */

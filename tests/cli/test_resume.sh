@@ -69,4 +69,22 @@ check "info of its checkpoint: task classify" grep -q '"task": *"classify"' "$T/
 run predict "$T/c.ckpt" --input "$T/x.csv" --output "$T/p.csv"
 check "predict with its checkpoint: class labels" test "$(sort -u "$T/p.csv" | grep -cv '^[01]$')" -le 1
 
+
+# the schedule and early stopping hold on --resume: a flag that changes one
+# is listed as overridden, one left out of the command is refused (it would
+# silently change the schedule)
+S="--train $T/d.csv --task regress --layers 2-8-1 --out-act linear --loss mse --opt sgd --lr 0.01 --checkpoint $T/s.ckpt"
+# shellcheck disable=SC2086 # $S is split on purpose
+{
+    expect_ok "a run with a step schedule" train $S --sched step --sched-step 1 --sched-factor 0.5 --epochs 2 --quiet
+    expect_fail "resume without the schedule's flags: refused" 2 \
+        "--resume $T/s.ckpt: the checkpoint's run used --sched step and this command would use constant" \
+        train $S --epochs 4 --resume "$T/s.ckpt"
+    run train $S --sched step --sched-step 1 --sched-factor 0.5 --epochs 3 --resume "$T/s.ckpt"
+    check "resume with the same schedule flags: only the explicit --lr is listed as overridden" \
+        grep -q "^resumed from .*s.ckpt after epoch 2; overridden: --lr 0.01 (the checkpoint's rate was 0.0025)$" "$T/out"
+    run train $S --sched step --sched-step 2 --sched-factor 0.5 --epochs 4 --resume "$T/s.ckpt"
+    check "resume with another step: listed as overridden" \
+        grep -q "overridden: .*--sched-step 2 (the checkpoint's was 1)" "$T/out"
+}
 finish
