@@ -4,6 +4,7 @@
  * lines until Ctrl-C. */
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -42,6 +43,22 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop_now = 1;
+}
+
+/* Started by `mlpc search --dashboard`: the search waits for a byte on the
+ * descriptor MLPC_DASH_NOTIFY_FD names, written once the URL is printed, so
+ * no trial runs before the page can be opened. */
+static void notify_started(void)
+{
+    const char *nf = getenv("MLPC_DASH_NOTIFY_FD");
+    if (!nf) return;
+    int fd = atoi(nf);
+    if (fd > 2) {
+        ssize_t w = write(fd, "u", 1);
+        (void)w;
+        close(fd);
+    }
+    unsetenv("MLPC_DASH_NOTIFY_FD");
 }
 
 int cmd_dashboard(int argc, char **argv)
@@ -116,6 +133,7 @@ int cmd_dashboard(int argc, char **argv)
         printf("%d run%s so far; watching for more (Ctrl-C to stop)\n", n, n == 1 ? "" : "s");
         fflush(stdout);
     }
+    notify_started();
     while (!stop_now) {
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);

@@ -8,10 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <sqlite3.h>
 #include <sys/prctl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -140,27 +141,20 @@ typedef struct dash_waiter_state {
     int n_allow;
     int port, quiet, started;
     pthread_t thread;
-    atomic_int stop;
+    atomic_int stop, go, forked;
     pid_t child;
+    int notify; /* read end: a byte (or EOF) once the dashboard printed its URL */
 } dash_waiter_state;
-
-static int store_ready(const char *db)
-{
-    sqlite3 *h = NULL;
-    sqlite3_stmt *q = NULL;
-    int ok = sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-             sqlite3_prepare_v2(h, "SELECT 1 FROM trials t JOIN studies s ON s.id = t.study_id", -1, &q, NULL) ==
-                 SQLITE_OK;
-    sqlite3_finalize(q);
-    sqlite3_close(h);
-    return ok;
-}
 
 static void *dash_waiter(void *arg)
 {
     dash_waiter_state *w = arg;
-    while (!atomic_load(&w->stop) && !store_ready(w->db)) usleep(100000);
+    while (!atomic_load(&w->stop) && !atomic_load(&w->go)) usleep(10000);
     if (atomic_load(&w->stop)) return NULL;
+    int pfd[2] = {-1, -1};
+    if (pipe2(pfd, O_CLOEXEC) != 0) pfd[0] = pfd[1] = -1;
+    /* the main thread waits in dash_ready meanwhile: setenv races nothing */
+    if (pfd[1] >= 0) setenv("MLPC_DASH_NOTIFY_FD", "3", 1);
     char port[32];
     const char *argv[12 + 2 * DASH_MAX_ALLOW_HOSTS];
     int n = 0;
@@ -192,16 +186,39 @@ static void *dash_waiter(void *arg)
          * killed with SIGKILL (the thread stays alive until the search ends) */
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != parent) _exit(0);
+        if (pfd[1] >= 0 && dup2(pfd[1], 3) < 0) _exit(127); /* dup2 keeps it open across exec */
         execv("/proc/self/exe", (char *const *)argv);
         _exit(127);
     }
+    unsetenv("MLPC_DASH_NOTIFY_FD");
+    if (pfd[1] >= 0) close(pfd[1]);
     if (pid < 0) {
         fprintf(stderr, "mlpc search: --dashboard: cannot start mlpc dashboard: %s\n", strerror(errno));
+        if (pfd[0] >= 0) close(pfd[0]);
+        atomic_store(&w->forked, 1);
         return NULL;
     }
     w->child = pid;
+    w->notify = pfd[0];
+    atomic_store(&w->forked, 1);
     while (!atomic_load(&w->stop)) usleep(100000);
     return NULL;
+}
+
+/* srch_run's on_ready: the store holds the study, no trial has run yet.
+ * Starts the dashboard and waits (guard: 60 s) until it has printed its
+ * URL, so the page can be opened while the search runs on any machine. */
+static void dash_ready(void *user)
+{
+    dash_waiter_state *w = user;
+    atomic_store(&w->go, 1);
+    for (int i = 0; i < 6000 && !atomic_load(&w->forked); i++) usleep(10000);
+    if (!atomic_load(&w->forked) || w->notify < 0) return;
+    struct pollfd p = {w->notify, POLLIN, 0};
+    while (poll(&p, 1, 60000) < 0 && errno == EINTR) {
+    }
+    close(w->notify);
+    w->notify = -1;
 }
 
 static volatile sig_atomic_t linger_stop;
@@ -418,6 +435,7 @@ int cmd_search(int argc, char **argv)
     if (F("dashboard")->on && (!rank || strcmp(rank, "0") == 0)) {
         memset(&dw, 0, sizeof dw);
         dw.db = o.db;
+        dw.notify = -1;
         dw.quiet = o.quiet;
         dw.port = dash_port;
         dw.bind = F("bind")->value;
@@ -445,6 +463,8 @@ int cmd_search(int argc, char **argv)
             goto done;
         }
         dw.started = 1;
+        o.on_ready = dash_ready;
+        o.user = &dw;
     }
     int r = srch_run(s, &o, &train, &val, &err);
     if (r < 0) {

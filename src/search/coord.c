@@ -1036,6 +1036,7 @@ int srch_run(srch_space *s, const srch_opts *o, mlpc_dataset **trainp, mlpc_data
     sigaction(SIGTERM, &sa, &old_term);
     signal(SIGPIPE, SIG_IGN);
 
+    if (o->on_ready) o->on_ready(o->user);
     int lrc = loop(&c, err);
     sample_pss(&c);
     double wall = mlpc_now() - c.t0;

@@ -333,6 +333,10 @@ typedef struct srch_opts {
     int top;
     int quiet;
     const char *space_text;
+    /* called once on rank 0 when the store holds the study and before the
+     * first trial is dispatched (the CLI starts the dashboard there), or NULL */
+    void (*on_ready)(void *user);
+    void *user;
 } srch_opts;
 
 /* Runs the search. train/val are normalized already; once they are copied

@@ -408,11 +408,13 @@ test("search --dashboard: the study view follows a live search, keeps pruned tri
   const space = path.join(TMP, "asha.json");
   const db = path.join(TMP, "asha.db");
   // ASHA keeps 1 of 2 at each rung: with 8 trials some are pruned at once,
-  // others train on for hundreds of epochs
+  // others train on for thousands of epochs. The search dispatches no trial
+  // before its dashboard has printed the URL (srch_opts.on_ready), and the
+  // best trial's 3000 epochs keep it running long after that on any machine
   fs.writeFileSync(space, JSON.stringify({
     study: "live", data: "lorenz", norm: "standard", sampler: "random", trials: 8, seed: 5,
     pruner: { type: "asha", min_epochs: 2, eta: 2 },
-    params: { hidden: [[32, 32], [16]], epochs: 300, batch: 10, act: "relu", opt: "adam",
+    params: { hidden: [[32, 32], [16]], epochs: 3000, batch: 10, act: "relu", opt: "adam",
               lr: { min: 0.0001, max: 0.01, log: true } } }));
   const { child, url, out } = await startWithUrl(["search", space, "--db", db, "--workers", "2",
     "--oversubscribe", "--dashboard=0", "--linger", "-1", "--quiet"]);
