@@ -11,15 +11,28 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 /* ------------------------------------------------------------ allocation */
 
+/* Zeroed memory. A large block (MNIST's 188 MB of floats) is aligned to 2 MiB
+ * and asked for transparent huge pages: one page fault per 2 MiB instead of
+ * per 4 KiB, which was most of a one-epoch W1 run's 2 s (the kernel's page
+ * fault path, perf). Freed with free() like the calloc'd one. */
 static void *zalloc_bytes(size_t bytes)
 {
-    return calloc(bytes ? bytes : 1, 1);
+    enum { HUGE = 2u << 20 };
+    if (bytes < 4 * (size_t)HUGE) return calloc(bytes ? bytes : 1, 1);
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE, bytes) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes / HUGE * HUGE, MADV_HUGEPAGE);
+#endif
+    memset(p, 0, bytes);
+    return p;
 }
 
 mlpc_dataset *mlpc_dataset_alloc(size_t n, size_t n_in, mlpc_task task, size_t n_out,
