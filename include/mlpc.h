@@ -396,6 +396,10 @@ MLPC_API mlpc_status mlpc_net_fit_target_norm(mlpc_net *net, const mlpc_dataset 
 /* The stored statistics: the count of target columns (0: none), *mean and
  * *std (may be NULL) pointed at them. */
 MLPC_API int mlpc_net_target_stats(const mlpc_net *net, const float **mean, const float **std);
+/* Sets statistics fitted elsewhere (k columns, k = the net's outputs, every
+ * std > 0; k = 0 removes them), e.g. on one net for many that train on the
+ * same standardized targets (mlpc search's trials). */
+MLPC_API mlpc_status mlpc_net_set_target_stats(mlpc_net *net, int k, const float *mean, const float *std);
 
 /* Missing features (NaN cells, as mlpc_dataset_load_csv leaves them under
  * MLPC_MISSING_MEAN): fit stores each feature's mean over train's present

@@ -72,8 +72,10 @@ static const char SUMMARY[] =
     "130 interrupted (continue with --resume).";
 
 
-/* loads the data the space names, split and normalized like `mlpc train` */
-static int load_data(cli_cmd *c, const srch_space *s, mlpc_dataset **train, mlpc_dataset **val)
+/* loads the data the space names, split and normalized like `mlpc train`
+ * (regression targets standardized too: their statistics go to tgt) */
+static int load_data(cli_cmd *c, const srch_space *s, mlpc_dataset **train, mlpc_dataset **val, float tgt[2][SRCH_MAX_TGT],
+                     int *n_tgt)
 {
     int rc;
     mlpc_error err;
@@ -100,12 +102,11 @@ static int load_data(cli_cmd *c, const srch_space *s, mlpc_dataset **train, mlpc
                       s->val_split, n);
             return CLI_EXIT_USAGE;
         }
-        mlpc_dataset *a = mlpc_dataset_slice(*train, 0, n - nv, &err);
-        mlpc_dataset *b = a ? mlpc_dataset_slice(*train, n - nv, nv, &err) : NULL;
-        if (!a || !b) {
-            mlpc_dataset_free(a);
+        /* as `mlpc train --val-split N --split-seed SEED`: random rows,
+         * stratified by class, drawn with the study's seed */
+        mlpc_dataset *a = NULL, *b = NULL;
+        if (mlpc_dataset_split(*train, nv, 1, s->seed, &a, &b, &err) != MLPC_OK)
             return cli_lib_error(c, NULL, err.code, err.msg);
-        }
         mlpc_dataset_free(*train);
         *train = a;
         *val = b;
@@ -123,6 +124,21 @@ static int load_data(cli_cmd *c, const srch_space *s, mlpc_dataset **train, mlpc
     mlpc_net *net = mlpc_net_create(&cfg, &err);
     if (!net) return cli_lib_error(c, NULL, err.code, err.msg);
     mlpc_status st = mlpc_net_fit_normalization(net, *train, s->norm);
+    *n_tgt = 0;
+    if (!st && mlpc_dataset_task(*train) == MLPC_TASK_REGRESS) {
+        if (cfg.sizes[1] > SRCH_MAX_TGT) {
+            mlpc_net_free(net);
+            cli_error(c, "%s: %d target columns; a search takes at most %d", s->path, cfg.sizes[1], SRCH_MAX_TGT);
+            return CLI_EXIT_USAGE;
+        }
+        const float *mean, *sd;
+        st = mlpc_net_fit_target_norm(net, *train, MLPC_NORM_STANDARD);
+        *n_tgt = st ? 0 : mlpc_net_target_stats(net, &mean, &sd);
+        for (int j = 0; j < *n_tgt; j++) {
+            tgt[0][j] = mean[j];
+            tgt[1][j] = sd[j];
+        }
+    }
     if (!st) st = mlpc_net_normalize(net, *train);
     if (!st && *val) st = mlpc_net_normalize(net, *val);
     rc = st ? cli_lib_error(c, NULL, st, mlpc_net_error(net)->msg) : 0;
@@ -331,6 +347,7 @@ int cmd_search(int argc, char **argv)
 
     /* ---- flags over the file */
     srch_opts o;
+    float tgt[2][SRCH_MAX_TGT];
     memset(&o, 0, sizeof o);
     o.space_text = text;
     if (F("study")->given) {
@@ -425,7 +442,9 @@ int cmd_search(int argc, char **argv)
         if ((rc = cli_check_distinct(&c, paths, 6))) goto done;
     }
     /* ---- data, once */
-    if ((rc = load_data(&c, s, &train, &val))) goto done;
+    if ((rc = load_data(&c, s, &train, &val, tgt, &o.n_tgt))) goto done;
+    o.tgt_mean = tgt[0];
+    o.tgt_std = tgt[1];
     if (srch_space_resolve(s, val != NULL, mlpc_dataset_task(train) == MLPC_TASK_REGRESS, &err)) {
         cli_error(&c, "%s", err.msg);
         rc = CLI_EXIT_USAGE;

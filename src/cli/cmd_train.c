@@ -53,8 +53,12 @@ cli_flag cli_train_flags[] = {
              "set; 0: none",
              NULL),
     CLI_FLAG("val-from", "WHERE", "random",
-             "where --val-split takes its rows: random (drawn with --seed, stratified by class) or tail "
+             "where --val-split takes its rows: random (drawn with --split-seed, stratified by class) or tail "
              "(the last rows, as Keras's validation_split)",
+             NULL),
+    CLI_FLAG("split-seed", "N", NULL,
+             "seed of the random validation split (default: --seed); mlpc search's trial commands give the "
+             "study's, so every trial validates on the same rows",
              NULL),
     CLI_FLAG(
         "layers", "SPEC", NULL,

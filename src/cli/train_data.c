@@ -29,8 +29,14 @@ static int split_val(train_job *j)
     int shuffle = cli_is(F("val-from"), "random");
     if (!shuffle && !cli_is(F("val-from"), "tail"))
         return cli_bad_value(&j->c, F("val-from"), "must be random or tail");
+    uint64_t seed = j->cfg.seed;
+    if (F("split-seed")->given) {
+        if (!shuffle) return cli_bad_value(&j->c, F("split-seed"), "applies to --val-from random only");
+        int rc = cli_u64(&j->c, F("split-seed"), &seed);
+        if (rc) return rc;
+    }
     mlpc_dataset *a = NULL, *b = NULL;
-    if (mlpc_dataset_split(j->train, nv, shuffle, j->cfg.seed, &a, &b, &j->err) != MLPC_OK)
+    if (mlpc_dataset_split(j->train, nv, shuffle, seed, &a, &b, &j->err) != MLPC_OK)
         return cli_lib_error(&j->c, NULL, j->err.code, j->err.msg);
     mlpc_dataset_free(j->train);
     j->train = a;
@@ -79,6 +85,8 @@ int train_load_data(train_job *j)
             (rc = cli_load_files(&j->c, "test", j->test_path, "test-labels", j->test_labels, &j->csv, &j->test)))
             return rc;
     }
+    if (F("split-seed")->given && !j->val_n && !(j->val_frac > 0))
+        return cli_bad_value(&j->c, F("split-seed"), "applies only with --val-split");
     if ((j->val_n || j->val_frac > 0) && (rc = split_val(j))) return rc;
     j->train_src = train_src_name(j->train, data ? data : j->train_path);
     j->n_in = mlpc_dataset_features(j->train);

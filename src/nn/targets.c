@@ -86,6 +86,32 @@ mlpc_status mlpc_net_fit_target_norm(mlpc_net *net, const mlpc_dataset *d, mlpc_
     return MLPC_OK;
 }
 
+mlpc_status mlpc_net_set_target_stats(mlpc_net *net, int k, const float *mean, const float *std)
+{
+    free(net->tgt_mean);
+    free(net->tgt_std);
+    net->tgt_mean = net->tgt_std = NULL;
+    if (k == 0) return MLPC_OK;
+    if (k != net->sizes[net->n_layers] || !mean || !std)
+        return mlpc_seterr(&net->err, MLPC_ERR_SHAPE, "target statistics: %d columns for a net with %d outputs", k,
+                           net->sizes[net->n_layers]);
+    for (int j = 0; j < k; j++)
+        if (!isfinite(mean[j]) || !isfinite(std[j]) || !(std[j] > 0))
+            return mlpc_seterr(&net->err, MLPC_ERR_ARG, "target statistics: column %d has mean %g, std %g", j,
+                               (double)mean[j], (double)std[j]);
+    net->tgt_mean = malloc((size_t)k * sizeof(float));
+    net->tgt_std = malloc((size_t)k * sizeof(float));
+    if (!net->tgt_mean || !net->tgt_std) {
+        free(net->tgt_mean);
+        free(net->tgt_std);
+        net->tgt_mean = net->tgt_std = NULL;
+        return mlpc_seterr(&net->err, MLPC_ERR_NOMEM, "out of memory for target statistics");
+    }
+    memcpy(net->tgt_mean, mean, (size_t)k * sizeof(float));
+    memcpy(net->tgt_std, std, (size_t)k * sizeof(float));
+    return MLPC_OK;
+}
+
 int mlpc_net_target_stats(const mlpc_net *net, const float **mean, const float **std)
 {
     if (mean) *mean = net->tgt_mean;

@@ -920,6 +920,9 @@ int srch_run(srch_space *s, const srch_opts *o, mlpc_dataset **trainp, mlpc_data
         goto out;
     }
     if (srch_share(&sh, train, val, err)) goto out;
+    sh.n_tgt = o->n_tgt;
+    sh.tgt_mean = o->tgt_mean;
+    sh.tgt_std = o->tgt_std;
     c.data = &sh;
     c.data_fp = srch_hash(0, sh.base, sh.size);
     /* the shared region is now the only copy: the workers fork without another */

@@ -25,6 +25,7 @@
 
 #define SRCH_MAX_VALUES 64 /* entries of one list in SPACE.json */
 #define SRCH_MAX_RUNGS 16
+#define SRCH_MAX_TGT 256 /* regression target columns of a searched data set */
 #define SRCH_EPOCH_BATCH 32 /* epoch records in one message */
 #define SRCH_MAX_RANKS 1024
 
@@ -232,6 +233,8 @@ typedef struct srch_shared {
     void *base;
     size_t size;
     mlpc_dataset *train, *val; /* views into base */
+    int n_tgt;                 /* srch_opts' target statistics (0: none) */
+    const float *tgt_mean, *tgt_std;
 } srch_shared;
 
 /* Copies train (and val, may be NULL) into one MAP_SHARED anonymous region
@@ -337,6 +340,11 @@ typedef struct srch_opts {
      * first trial is dispatched (the CLI starts the dashboard there), or NULL */
     void (*on_ready)(void *user);
     void *user;
+    /* regression: the targets of train/val are standardized with these
+     * (n_tgt columns; 0: not), and every trial's net carries them, so its
+     * val mse is in the original units, as `mlpc train` reports it */
+    int n_tgt;
+    const float *tgt_mean, *tgt_std;
 } srch_opts;
 
 /* Runs the search. train/val are normalized already; once they are copied

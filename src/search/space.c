@@ -732,13 +732,12 @@ int srch_train_command(const srch_space *s, const mlpc_config *cfg, char *buf, s
             arg(buf, cap, &n, v);
         }
     }
-    if (!strcmp(s->task, "regress") || !strcmp(s->data, "lorenz")) { /* trials train on the targets as they are */
-        arg(buf, cap, &n, "--target-norm");
-        arg(buf, cap, &n, "none");
-    }
     if (s->val_split[0] && strcmp(s->val_split, "0")) {
         arg(buf, cap, &n, "--val-split");
         arg(buf, cap, &n, s->val_split);
+        snprintf(v, sizeof v, "%llu", (unsigned long long)s->seed);
+        arg(buf, cap, &n, "--split-seed");
+        arg(buf, cap, &n, v);
     }
     layers_text(cfg, v, sizeof v);
     arg(buf, cap, &n, "--layers");

@@ -72,6 +72,10 @@ static int make_trainer(const mlpc_config *cfg, const srch_shared *data, mlpc_ne
     mlpc_error err;
     memset(&err, 0, sizeof err);
     *net = mlpc_net_create(cfg, &err);
+    if (*net && data->n_tgt && mlpc_net_set_target_stats(*net, data->n_tgt, data->tgt_mean, data->tgt_std)) {
+        snprintf(msg, cap, "%.200s", mlpc_net_error(*net)->msg);
+        return -1;
+    }
     *tr = *net ? mlpc_trainer_create(*net, cfg, &err) : NULL;
     if (!*tr) {
         snprintf(msg, cap, "%.200s", err.msg);

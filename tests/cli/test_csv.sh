@@ -71,6 +71,11 @@ V="--train $T/sorted.csv --layers 2-16-3 --act relu --opt adam --lr 0.02 --epoch
     vt=$(tail -n 1 "$T/vt.jsonl" | sed 's/.*"val_acc":\([^,]*\),.*/\1/')
     check "val split --val-from tail: the last rows, one unseen class (val_acc $vt = 0)" awk -v v="$vt" 'BEGIN { exit !(v == 0) }'
     expect_fail "--val-from: a bad value" 2 "--val-from" train $V --val-from middle
+    expect_fail "--split-seed with --val-from tail: refused" 2 "--split-seed 3: applies to --val-from random only" \
+        train $V --val-from tail --split-seed 3
+    expect_fail "--split-seed: a bad value" 2 "--split-seed" train $V --split-seed -4
 }
+expect_fail "--split-seed without --val-split: refused" 2 "--split-seed 3: applies only with --val-split" \
+    train --train "$T/sorted.csv" --layers 2-16-3 --epochs 1 --split-seed 3
 
 finish

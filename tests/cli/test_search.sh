@@ -72,6 +72,33 @@ fi
 expect_ok "search: report as CSV" search --report "$T/small.db" --csv
 check "search: CSV has a header and 6 rows" test "$(grep -c '^small,[0-9]*,complete,' "$T/out")" -eq 6
 
+# ---- a CSV regression search on unscaled targets (about 25..346): trials
+# train on standardized targets, as `mlpc train` does by default, and report
+# val_mse in the original units; the best command reproduces it
+awk 'BEGIN { srand(7); print "a,b,c,y"; for (i = 0; i < 240; i++) { a = rand(); b = rand(); c = rand();
+             printf "%.6f,%.6f,%.6f,%.6f\n", a, b, c, 25 + 300 * a * a + 21 * b - 10 * c } }' >"$T/reg.csv"
+cat >"$T/reg.json" <<EOF
+{"study": "reg", "train": "$T/reg.csv", "task": "regress", "label_col": "y", "val_split": 60,
+ "metric": "val_mse", "sampler": "random", "trials": 3, "seed": 2,
+ "params": {"hidden": [[16]], "act": "relu", "opt": "adam", "lr": {"min": 0.005, "max": 0.02, "log": true},
+            "batch": 20, "epochs": 60}}
+EOF
+expect_ok "search: CSV regression search" search "$T/reg.json" --db "$T/reg.db" --workers 1
+check "search: ... its command keeps train's target standardization" sh -c "! grep -q -- '--target-norm none' '$T/out'"
+CMD=$(grep -A1 '^best: trial' "$T/out" | tail -n 1 | sed 's/^ *mlpc train//')
+BEST=$(sed -n 's/^best: trial [0-9]*, val_mse \([0-9.e+-]*\);.*/\1/p' "$T/out")
+check "search: ... the best val_mse is in the targets' units (a mean predictor's is about 7000, a standardized one under 1)" \
+    awk -v a="$BEST" 'BEGIN { exit !(a + 0 > 1 && a + 0 < 3000) }'
+# shellcheck disable=SC2086 # the printed command line is split as a shell would
+run train $CMD --metrics "$T/reg.jsonl" --quiet
+if [ "$RC" -eq 0 ] && [ -n "$BEST" ]; then
+    GOT=$(tail -n 1 "$T/reg.jsonl" | sed 's/.*"val_mse":\([0-9.e+-]*\).*/\1/')
+    check "search: ... the best command reproduces val_mse $BEST" \
+        awk -v a="$BEST" -v b="$GOT" 'BEGIN { exit !(sprintf("%.5g", a) == sprintf("%.5g", b)) }'
+else
+    bad "search: ... the best command runs" "rc $RC, best '$BEST': $(head -c 300 "$T/err")"
+fi
+
 # ---- kill -9 of the whole search, then --resume
 cat >"$T/long.json" <<'EOF'
 {"study": "long", "data": "lorenz", "norm": "standard", "sampler": "random", "trials": 8, "seed": 3,
