@@ -9,6 +9,8 @@
 #           object defines it (nm); skipped, with one line, without nm or
 #           objects
 # cycles    calls between the files of one folder that go round in a circle
+# signals   a sigaction() or signal() call outside DIR/cli (signal handlers
+#           are the CLI's; the library gets a stop flag or a callback)
 #
 # Prints one line per edge that goes the wrong way and exits 1 when there is
 # one; the known exceptions below are printed as "allowed" lines (and
@@ -22,8 +24,8 @@ while [ $# -gt 0 ]; do
     case $1 in
         --src) src=$2; shift 2 ;;
         --obj) obj=$2; shift 2 ;;
-        includes|calls|cycles|all) what=$1; shift ;;
-        *) echo "usage: $0 [--src DIR] [--obj DIR] [includes|calls|cycles|all]" >&2; exit 2 ;;
+        includes|calls|cycles|signals|all) what=$1; shift ;;
+        *) echo "usage: $0 [--src DIR] [--obj DIR] [includes|calls|cycles|signals|all]" >&2; exit 2 ;;
     esac
 done
 
@@ -180,7 +182,18 @@ check_cycles() {
         }'
 }
 
+check_signals() {
+    found=$(find "$src" \( -name '*.c' -o -name '*.h' \) ! -path "$src/cli/*" -print | sort |
+        xargs grep -nE '(^|[^A-Za-z0-9_])(sigaction|signal)[[:space:]]*\(' 2>/dev/null | grep -v '^[^:]*:[0-9]*:[[:space:]]*[/*]')
+    [ -z "$found" ] && return 0
+    echo "$found" | while IFS= read -r line; do
+        echo "BAD: $line: a signal handler outside src/cli (give the library a stop flag or a callback; docs/design.md)"
+    done
+    return 1
+}
+
 case $what in includes|all) check_includes || fail=1 ;; esac
+case $what in signals|all) check_signals || fail=1 ;; esac
 case $what in calls|cycles|all)
     if have_objects; then
         case $what in calls|all) check_calls || fail=1 ;; esac

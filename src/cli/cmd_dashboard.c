@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/signals.h"
 #include "cli.h"
 #include "dash/dash.h"
 
@@ -38,12 +39,6 @@ static const char SUMMARY[] =
     "Exit status: 0 ok, 1 bad input file or I/O error (a port in use), 2 usage error,\n"
     "4 internal error.";
 
-static volatile sig_atomic_t stop_now;
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_now = 1;
-}
 
 /* Started by `mlpc search --dashboard`: the search waits for a byte on the
  * descriptor MLPC_DASH_NOTIFY_FD names, written once the URL is printed, so
@@ -119,12 +114,7 @@ int cmd_dashboard(int argc, char **argv)
         rc = strncmp(err, "--", 2) == 0 ? CLI_EXIT_USAGE : CLI_EXIT_INPUT;
         goto done;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_signals_catch(NULL); /* ^C or SIGTERM: stop serving, exit 0 */
     if (F("quiet")->on) {
         fprintf(stderr, "dashboard: %s\n", dash_server_url(srv));
     } else {
@@ -134,10 +124,8 @@ int cmd_dashboard(int argc, char **argv)
         fflush(stdout);
     }
     notify_started();
-    while (!stop_now) {
-        struct timespec ts = {0, 100 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    cli_signals_wait(-1);
+    cli_signals_restore();
     rc = 0;
 #undef F
 done:

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli/signals.h"
 #include "core/file.h"
 
 extern char **environ;
@@ -237,13 +238,6 @@ static void dash_ready(void *user)
     w->notify = -1;
 }
 
-static volatile sig_atomic_t linger_stop;
-static void on_linger_signal(int sig)
-{
-    (void)sig;
-    linger_stop = 1;
-}
-
 /* --linger: the search is over; its dashboard process serves on until the
  * time is up or a signal comes (the waiter thread, whose end would stop it,
  * is still alive). */
@@ -256,20 +250,12 @@ static void dash_linger(const dash_waiter_state *w, double linger)
     else
         fprintf(out, "dashboard: still serving for %gs (Ctrl-C to stop)\n", linger);
     fflush(out);
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_linger_signal;
-    sigemptyset(&sa.sa_mask);
-    linger_stop = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    for (double left = linger; !linger_stop && (linger < 0 || left > 0); left -= 0.1) {
-        struct timespec ts = {0, 100 * 1000000L};
-        nanosleep(&ts, NULL);
+    cli_signals_catch(NULL);
+    for (double left = linger; linger < 0 || left > 0; left -= 0.1) {
+        if (cli_signals_wait(0.1)) break;
         if (waitpid(w->child, NULL, WNOHANG) == w->child) break; /* it ended by itself */
     }
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    cli_signals_restore();
 }
 
 int cmd_search(int argc, char **argv)
@@ -485,7 +471,14 @@ int cmd_search(int argc, char **argv)
         o.on_ready = dash_ready;
         o.user = &dw;
     }
+    /* ^C or SIGTERM: the search stops dispatching and ends, its running
+     * trials queued again for --resume (exit 130) */
+    o.stop = &cli_signal;
+    o.worker_signals = cli_signals_worker;
+    cli_signals_ignore_pipe();
+    cli_signals_catch(NULL);
     int r = srch_run(s, &o, &train, &val, &err);
+    cli_signals_restore();
     if (r < 0) {
         if (err.code == MLPC_ERR_STOPPED) {
             cli_error(&c, "%s", err.msg);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/signals.h"
 #include "train_job.h"
 
 cli_flag cli_train_flags[] = {
@@ -185,8 +186,14 @@ static int train_job_free(train_job *j, int rc)
                   strerror(errno));
         rc = CLI_EXIT_INPUT;
     }
-    dash_train_free(j->dash); /* after --linger, if training finished */
     train_release_signals(j);
+    double linger = dash_train_linger(j->dash); /* --linger, once training finished */
+    if (linger != 0) {
+        cli_signals_catch(NULL);
+        cli_signals_wait(linger);
+        cli_signals_restore();
+    }
+    dash_train_free(j->dash);
     if (j->tr) mlpc_trainer_free(j->tr);
     if (j->net) mlpc_net_free(j->net);
     if (j->train) mlpc_dataset_free(j->train);

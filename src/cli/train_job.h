@@ -67,8 +67,7 @@ typedef struct train_job {
     train_ctx ctx;
     char run_meta[256];
     char overrides[256];
-    int sigs_caught; /* old_sigs holds the handlers to put back */
-    struct sigaction old_sigs[2];
+    int sigs_caught; /* cli_signals_catch'ed: restore at the end */
     double seconds;
     int epochs_done;
     char reason[200];

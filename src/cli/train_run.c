@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "core/core.h"
+#include "cli/signals.h"
 #include "train_job.h"
 
 #define F(n) cli_flag_get(&j->c, n)
@@ -125,31 +126,13 @@ static int on_epoch(mlpc_trainer *tr, const mlpc_epoch_stats *e, void *user)
  * evaluated and saved as after any early stop, and the command exits
  * 128 + the signal's number. */
 static mlpc_trainer *volatile sig_trainer;
-static volatile sig_atomic_t sig_caught;
 
-static void on_stop_signal(int sig)
+/* cli_signals' callback; cli_signal holds the signal's number */
+static void interrupt_trainer(int sig)
 {
-    if (!sig_caught) sig_caught = sig;
-    if (sig_trainer) mlpc_trainer_interrupt(sig_trainer);
-}
-
-static void catch_stop_signals(mlpc_trainer *tr, struct sigaction old[2])
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sig_caught = 0;
-    sig_trainer = tr;
-    sigaction(SIGINT, &sa, &old[0]);
-    sigaction(SIGTERM, &sa, &old[1]);
-}
-
-static void release_stop_signals(const struct sigaction old[2])
-{
-    sigaction(SIGINT, &old[0], NULL);
-    sigaction(SIGTERM, &old[1], NULL);
-    sig_trainer = NULL;
+    (void)sig;
+    mlpc_trainer *tr = sig_trainer;
+    if (tr) mlpc_trainer_interrupt(tr);
 }
 
 /* After --resume: what the command line says wins over the checkpoint. The
@@ -543,7 +526,8 @@ static int run_outcome(train_job *j, mlpc_status st)
 int train_run(train_job *j)
 {
     double t0 = mlpc_now();
-    catch_stop_signals(j->tr, j->old_sigs);
+    sig_trainer = j->tr;
+    cli_signals_catch(interrupt_trainer);
     j->sigs_caught = 1;
     mlpc_status st = mlpc_trainer_run(j->tr);
     if (j->dev.log && *mlpc_trainer_device_note(j->tr)) { /* the CUDA graph fallback */
@@ -561,7 +545,8 @@ int train_run(train_job *j)
 
 void train_release_signals(train_job *j)
 {
-    if (j->sigs_caught) release_stop_signals(j->old_sigs);
+    if (j->sigs_caught) cli_signals_restore();
+    sig_trainer = NULL;
     j->sigs_caught = 0;
 }
 
@@ -642,9 +627,9 @@ int train_finish(train_job *j)
         fflush(stdout);
     }
     if (j->save && (rc = save_model(j))) return rc;
-    if (sig_caught && j->ckpt && !j->quiet && access(j->ckpt, F_OK) == 0 && j->epochs_done < j->cfg.epochs)
+    if (cli_signal && j->ckpt && !j->quiet && access(j->ckpt, F_OK) == 0 && j->epochs_done < j->cfg.epochs)
         print_resume_command(j->argc, j->argv, j->ckpt);
-    rc = sig_caught ? 128 + sig_caught : 0;
+    rc = cli_signal ? 128 + cli_signal : 0;
     if (j->ck_failed) { /* training went on; the model is saved; the run still failed to checkpoint */
         cli_error(&j->c, "%d checkpoint write%s failed (the last: %s)%s", j->ck_failed, j->ck_failed == 1 ? "" : "s",
                   j->ck_last, j->save ? "; the model was saved" : "");

@@ -292,7 +292,12 @@ void dash_train_epoch_begin(dash_train *t);
 void dash_train_epoch(dash_train *t, mlpc_trainer *tr, const mlpc_epoch_stats *e);
 /* Training ended with this status (the page shows it). */
 void dash_train_finish(dash_train *t, dash_status st);
-/* Lingers (after a finish) as asked, stops the server and frees. NULL ok. */
+/* After a finish with --linger: prints that the page is still up and returns
+ * how long to keep it (seconds, < 0: until a signal); 0 when there is
+ * nothing to wait for. The caller waits (the CLI, which owns the signal
+ * handlers), then calls dash_train_free. NULL ok. */
+double dash_train_linger(dash_train *t);
+/* Stops the server and frees. NULL ok. */
 void dash_train_free(dash_train *t);
 
 /* For `mlpc search --dashboard`: serves the dashboard over a search database

@@ -3,7 +3,6 @@
  * callback (one per trainer, so the --progress printer is chained through
  * it) and, at the end, lingers and stops. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +20,6 @@ struct dash_train {
     int quiet;
     int finished;
 };
-
-static volatile sig_atomic_t got_signal;
-static void on_signal(int sig)
-{
-    (void)sig;
-    got_signal = 1;
-}
 
 static int term_columns(void)
 {
@@ -123,34 +115,22 @@ void dash_train_finish(dash_train *t, dash_status st)
     if (t->hook) dash_hook_end(t->hook, st);
 }
 
+double dash_train_linger(dash_train *t)
+{
+    if (!t || !t->srv || !t->finished || t->linger == 0) return 0;
+    dash_store_poll(t->store, 0);
+    FILE *out = t->quiet ? stderr : stdout;
+    if (t->linger < 0)
+        fprintf(out, "dashboard: still at %s (Ctrl-C to stop)\n", dash_server_url(t->srv));
+    else
+        fprintf(out, "dashboard: still at %s for %gs (Ctrl-C to stop)\n", dash_server_url(t->srv), t->linger);
+    fflush(out);
+    return t->linger;
+}
+
 void dash_train_free(dash_train *t)
 {
     if (!t) return;
-    if (t->srv && t->finished && t->linger != 0) {
-        dash_store_poll(t->store, 0);
-        FILE *out = t->quiet ? stderr : stdout;
-        if (t->linger < 0)
-            fprintf(out, "dashboard: still at %s (Ctrl-C to stop)\n", dash_server_url(t->srv));
-        else
-            fprintf(out, "dashboard: still at %s for %gs (Ctrl-C to stop)\n",
-                    dash_server_url(t->srv), t->linger);
-        fflush(out);
-        struct sigaction sa, old_int, old_term;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        got_signal = 0;
-        sigaction(SIGINT, &sa, &old_int);
-        sigaction(SIGTERM, &sa, &old_term);
-        double left = t->linger;
-        while (!got_signal && (t->linger < 0 || left > 0)) {
-            struct timespec ts = {0, 100 * 1000000L};
-            nanosleep(&ts, NULL);
-            left -= 0.1;
-        }
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
-    }
     dash_server_stop(t->srv);
     dash_store_free(t->store);
     dash_hook_free(t->hook);

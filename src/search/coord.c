@@ -88,10 +88,11 @@ typedef struct coord {
     /* trial checkpoints (trialckpt.c): on when ckpt_ms >= 0 */
     int ckpt_ms;
     uint64_t data_fp;
+    volatile sig_atomic_t *stop; /* srch_opts.stop, may be NULL */
 } coord;
 
-static volatile sig_atomic_t g_stop;
-static void on_signal(int sig) { g_stop = sig; }
+/* the caller's stop flag (srch_opts.stop): a signal number, or 0 */
+static int stop_signal(const coord *c) { return c->stop ? (int)*c->stop : 0; }
 
 static int cpu_count(void)
 {
@@ -711,7 +712,7 @@ static int loop(coord *c, mlpc_error *err)
             cslot *sl = &c->slots[c->rank_base[0] + buf[k].slot];
             if (buf[k].type == MSG_DONE && sl->trial == buf[k].trial && !sl->dead) release_slot(c, c->rank_base[0] + buf[k].slot);
         }
-        if (nb && !g_stop && c->hellos >= c->ranks - 1) dispatch(c);
+        if (nb && !stop_signal(c) && c->hellos >= c->ranks - 1) dispatch(c);
         for (int k = 0; k < nb; k++) handle(c, &buf[k], err);
         for (int i = 0; i < c->pool.n; i++) {
             int slot = c->rank_base[0] + i;
@@ -730,10 +731,10 @@ static int loop(coord *c, mlpc_error *err)
         while (c->mpi && srch_mpi_poll(m) == 1) handle(c, m, err);
         decide(c);
         /* under MPI, start when every rank has said hello (2 minutes at most) */
-        if (!g_stop && (c->hellos >= c->ranks - 1 || mlpc_now() - c->t0 > 120)) dispatch(c);
+        if (!stop_signal(c) && (c->hellos >= c->ranks - 1 || mlpc_now() - c->t0 > 120)) dispatch(c);
         decide(c); /* failed configs finalized by dispatch */
         double now = mlpc_now();
-        int last = c->finals >= c->n || g_stop || c->failed_db;
+        int last = c->finals >= c->n || stop_signal(c) || c->failed_db;
         if (c->must_commit || last || now - last_commit >= 0.2) {
             db_check(c, srch_store_commit(c->st));
             in_txn = 0;
@@ -921,6 +922,8 @@ int srch_run(srch_space *s, const srch_opts *o, mlpc_dataset **trainp, mlpc_data
     }
     if (srch_share(&sh, train, val, err)) goto out;
     sh.n_tgt = o->n_tgt;
+    sh.worker_signals = o->worker_signals;
+    c.stop = o->stop;
     sh.tgt_mean = o->tgt_mean;
     sh.tgt_std = o->tgt_std;
     c.data = &sh;
@@ -1030,21 +1033,11 @@ int srch_run(srch_space *s, const srch_opts *o, mlpc_dataset **trainp, mlpc_data
         mlpc_seterr(err, MLPC_ERR_IO, "%s", srch_store_errmsg(c.st));
         goto abort_ranks;
     }
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    g_stop = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    signal(SIGPIPE, SIG_IGN);
 
     if (o->on_ready) o->on_ready(o->user);
     int lrc = loop(&c, err);
     sample_pss(&c);
     double wall = mlpc_now() - c.t0;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
     srch_pool_stop(&c.pool);
     if (c.mpi) {
         srch_msg m;
@@ -1065,7 +1058,7 @@ int srch_run(srch_space *s, const srch_opts *o, mlpc_dataset **trainp, mlpc_data
     int total_workers = 0, total_cores = 0;
     for (int i = 0; i < c.n_slots; i++) total_workers++;
     for (int r = 0; r < size; r++) total_cores += c.rank_cores[r];
-    if (g_stop) { /* running trials go back to the queue; --resume runs them */
+    if (stop_signal(&c)) { /* running trials go back to the queue; --resume runs them */
         srch_store_begin(c.st);
         for (int i = 0; i < c.n; i++)
             if (c.t[i].state == TS_RUNNING && c.t[i].id > 0) srch_trial_requeue(c.st, c.t[i].id);
@@ -1074,16 +1067,16 @@ int srch_run(srch_space *s, const srch_opts *o, mlpc_dataset **trainp, mlpc_data
     srch_store_begin(c.st);
     srch_session_update(c.st, c.session, wall, c.cpu_total, c.done_session, c.pss_max, c.pss_workers_max, c.model_max,
                         c.gap_n ? c.gap_sum / c.gap_n : -1, c.gap_n ? c.gap_max : -1,
-                        g_stop ? "interrupted" : lrc ? "failed" : "complete");
+                        stop_signal(&c) ? "interrupted" : lrc ? "failed" : "complete");
     /* sessions.workers/cores: all ranks */
     srch_session_fix_totals(c.st, c.session, total_workers, total_cores);
     if (c.finals >= c.n) srch_study_finish(c.st, c.study);
     srch_store_commit(c.st);
     if (c.finals >= c.n) srch_ckpt_clear(o->db, c.study); /* nothing is left to resume */
     if (lrc) goto out;
-    if (g_stop) {
+    if (stop_signal(&c)) {
         mlpc_seterr(err, MLPC_ERR_STOPPED, "interrupted (signal %d): %d of %d trials done; continue with --resume",
-                    (int)g_stop, c.finals, c.n);
+                    stop_signal(&c), c.finals, c.n);
         goto out;
     }
     rc = 0;

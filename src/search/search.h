@@ -21,6 +21,7 @@
 
 #include "core/core.h"
 
+#include <signal.h>
 #include <sys/types.h>
 
 #define SRCH_MAX_VALUES 64 /* entries of one list in SPACE.json */
@@ -229,12 +230,21 @@ int srch_ckpt_records(const char *meta, uint64_t fp, srch_epoch *rec, int cap, c
 
 /* ---- shared data ------------------------------------------------------------ */
 
+/* A worker's SIGTERM state, read and set by the handler the CLI installs
+ * (srch_opts.worker_signals): while in_write is set (a trial checkpoint is
+ * being written) SIGTERM only sets pending, and the worker exits right
+ * after the write; otherwise the handler ends the worker. */
+typedef struct srch_term {
+    volatile sig_atomic_t in_write, pending;
+} srch_term;
+
 typedef struct srch_shared {
     void *base;
     size_t size;
     mlpc_dataset *train, *val; /* views into base */
     int n_tgt;                 /* srch_opts' target statistics (0: none) */
     const float *tgt_mean, *tgt_std;
+    void (*worker_signals)(srch_term *t); /* srch_opts' */
 } srch_shared;
 
 /* Copies train (and val, may be NULL) into one MAP_SHARED anonymous region
@@ -345,6 +355,12 @@ typedef struct srch_opts {
      * val mse is in the original units, as `mlpc train` reports it */
     int n_tgt;
     const float *tgt_mean, *tgt_std;
+    /* signals are the caller's (the CLI's): the search stops dispatching and
+     * ends (running trials queued again for --resume) once *stop is nonzero
+     * (its value, a signal number, is reported), and each forked worker calls
+     * worker_signals right away. Both may be NULL. */
+    volatile sig_atomic_t *stop;
+    void (*worker_signals)(srch_term *t);
 } srch_opts;
 
 /* Runs the search. train/val are normalized already; once they are copied

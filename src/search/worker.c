@@ -132,15 +132,9 @@ static int trial_resume(int fd, const srch_msg *in, mlpc_trainer *tr, srch_epoch
 /* SIGTERM from the coordinator (srch_pool_stop) ends the worker at once,
  * except while a trial checkpoint is being written: then it ends right
  * after the write, so no temporary file is left beside the checkpoint. The
- * handler may run on any of the trial's threads; _exit ends them all. */
-static volatile sig_atomic_t g_in_write, g_term_pending;
-
-static void on_term(int sig)
-{
-    (void)sig;
-    if (!g_in_write) _exit(0);
-    g_term_pending = 1;
-}
+ * handler is the CLI's (srch_opts.worker_signals, given g_term); it may run
+ * on any of the trial's threads, and _exit ends them all. */
+static srch_term g_term;
 
 static void trial_checkpoint(const srch_msg *in, mlpc_net *net, mlpc_trainer *tr, const srch_epoch *rec, int n)
 {
@@ -149,10 +143,10 @@ static void trial_checkpoint(const srch_msg *in, mlpc_net *net, mlpc_trainer *tr
     mlpc_net_set_meta(net, "metrics", meta);
     free(meta);
     /* a checkpoint that cannot be written only means the trial cannot resume */
-    g_in_write = 1;
+    g_term.in_write = 1;
     mlpc_trainer_save_checkpoint(tr, in->u.trial.ckpt);
-    g_in_write = 0;
-    if (g_term_pending) _exit(0);
+    g_term.in_write = 0;
+    if (g_term.pending) _exit(0);
     mlpc_net_set_meta(net, "metrics", NULL);
 }
 
@@ -268,13 +262,7 @@ static void worker_main(int fd, srch_shared *data, pid_t parent)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(0);
-    signal(SIGINT, SIG_IGN); /* the coordinator handles ^C and stops us */
-    signal(SIGPIPE, SIG_IGN);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_term;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
+    if (data->worker_signals) data->worker_signals(&g_term);
     srch_share_readonly(data);
     double idle_since = -1;
     for (;;) {

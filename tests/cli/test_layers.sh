@@ -38,6 +38,19 @@ check "a wrong-way include fails" test "$RC" = 1
 check "  one line names it" test "$(grep -c '^BAD: src/kernels/gemm.c includes backend/backend.h' "$T/out")" = 1
 check "  the right-way include is not reported" test "$(grep -c 'backend/cpu.c' "$T/out")" = 0
 
+# signal handlers are the CLI's: one outside src/cli fails, one inside does not
+$CHECK --src "$ROOT/src" signals >"$T/sig" 2>&1
+RC=$?
+if [ "$RC" = 0 ]; then ok "signal handlers only in src/cli"; else bad "signal handlers only in src/cli" "$(cat "$T/sig")"; fi
+mkdir -p "$S/cli" "$S/search"
+printf 'void h(int s);\nvoid w(void) { signal(2, h); }\n' >"$S/search/worker.c"
+printf 'void h(int s);\nvoid m(void) { signal(2, h); }\nint stop_signal(void);\n' >"$S/cli/main.c"
+$CHECK --src "$S" signals >"$T/out" 2>&1
+RC=$?
+check "a signal handler outside src/cli fails" test "$RC" = 1
+check "  one line names it" test "$(grep -c '^BAD: .*src/search/worker.c:2:' "$T/out")" = 1
+check "  src/cli's is not reported" test "$(grep -c 'cli/main.c' "$T/out")" = 0
+
 if command -v nm >/dev/null 2>&1 && command -v "${CC:-cc}" >/dev/null 2>&1; then
     O=$T/obj
     mkdir -p "$O/kernels" "$O/backend" "$O/data"
