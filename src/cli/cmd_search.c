@@ -258,6 +258,225 @@ static void dash_linger(const dash_waiter_state *w, double linger)
     cli_signals_restore();
 }
 
+#define F(n) cli_flag_get(c, n)
+
+/* --report DB: prints the study's table; 0 or an exit code */
+static int report_only(cli_cmd *c, int top)
+{
+    if (c->n_pos) {
+        cli_error(c, "--report DB takes no SPACE.json (got '%s')", c->pos[0]);
+        return CLI_EXIT_USAGE;
+    }
+    const char *db = F("report")->value;
+    int rc = cli_check_input(c, "report", db);
+    if (rc) return rc;
+    mlpc_error err;
+    memset(&err, 0, sizeof err);
+    if (srch_report(db, F("study")->given ? F("study")->value : NULL, top, F("csv")->on, stdout, &err))
+        return cli_lib_error(c, db, err.code, err.msg);
+    return 0;
+}
+
+/* Reads and parses SPACE.json (the one positional argument) into *s, its
+ * text into *text (the caller frees both); 0 or an exit code. */
+static int read_space(cli_cmd *c, char **text, srch_space **s)
+{
+    if (F("csv")->on) {
+        cli_error(c, "--csv: only with --report DB");
+        return CLI_EXIT_USAGE;
+    }
+    if (c->n_pos != 1) {
+        cli_error(c, "missing SPACE.json (see mlpc search --help and docs/search.md)");
+        return CLI_EXIT_USAGE;
+    }
+    const char *path = c->pos[0];
+    int rc = cli_check_input(c, NULL, path);
+    if (rc) return rc;
+    size_t text_len = 0;
+    mlpc_error err;
+    memset(&err, 0, sizeof err);
+    if (mlpc_read_whole(path, "a search space file", (size_t)16 << 20, (unsigned char **)text, &text_len, &err)) {
+        cli_error(c, "%s", err.msg);
+        return err.code == MLPC_ERR_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_INPUT;
+    }
+    *s = malloc(sizeof **s);
+    if (!*s) {
+        cli_error(c, "out of memory");
+        return CLI_EXIT_INTERNAL;
+    }
+    if (srch_space_parse(*s, path, *text, &err)) {
+        cli_error(c, "%s", err.msg);
+        return CLI_EXIT_INPUT;
+    }
+    return 0;
+}
+
+/* The flags that override the file's study settings, then the check of the
+ * whole; 0 or an exit code. */
+static int space_flags(cli_cmd *c, srch_space *s)
+{
+    int rc;
+    if (F("study")->given) {
+        const char *v = F("study")->value;
+        if (!*v || strlen(v) >= sizeof s->study)
+            return cli_bad_value(c, F("study"), "a non-empty name of at most %zu characters", sizeof s->study - 1);
+        snprintf(s->study, sizeof s->study, "%s", v);
+    }
+    if (F("trials")->given && (rc = cli_int(c, F("trials"), 0, 10000000, &s->trials))) return rc;
+    if (F("seed")->given) {
+        uint64_t seed;
+        if ((rc = cli_u64(c, F("seed"), &seed))) return rc;
+        if (seed > ((1ULL << 53) - 1)) return cli_bad_value(c, F("seed"), "must be below 2^53");
+        s->seed = seed;
+    }
+    if (F("sampler")->given) {
+        if (!cli_is(F("sampler"), "grid") && !cli_is(F("sampler"), "random"))
+            return cli_bad_value(c, F("sampler"), "grid or random");
+        s->grid = cli_is(F("sampler"), "grid");
+    }
+    if (F("metric")->given && (s->metric = srch_metric_parse(F("metric")->value)) < 0)
+        return cli_bad_value(c, F("metric"), "val_loss, val_acc, val_mse, loss, acc or mse");
+    if (F("direction")->given) {
+        const char *d = F("direction")->value;
+        if (!strcmp(d, "minimize") || !strcmp(d, "min")) s->maximize = 0;
+        else if (!strcmp(d, "maximize") || !strcmp(d, "max")) s->maximize = 1;
+        else return cli_bad_value(c, F("direction"), "minimize or maximize");
+    }
+    mlpc_error err;
+    memset(&err, 0, sizeof err);
+    if (srch_space_check(s, &err)) {
+        cli_error(c, "%s", err.msg);
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* How to run: workers, threads, retries, the database (STUDY.db for
+ * "auto", its name then in *db_auto), --linger; 0 or an exit code. */
+static int run_flags(cli_cmd *c, const srch_space *s, srch_opts *o, char **db_auto, double *linger)
+{
+    int rc;
+    if (!cli_is(F("workers"), "auto") && (rc = cli_int(c, F("workers"), 1, 4096, &o->workers))) return rc;
+    if (F("threads")->given && (rc = cli_int(c, F("threads"), 1, 4096, &o->threads))) return rc;
+    if ((rc = cli_int(c, F("retry"), 0, 1000, &o->retries))) return rc;
+    o->oversubscribe = F("oversubscribe")->on;
+    o->resume = F("resume")->on;
+    o->quiet = F("quiet")->on;
+    if (cli_is(F("db"), "auto")) {
+        size_t n = strlen(s->study) + 4;
+        *db_auto = malloc(n);
+        if (!*db_auto) {
+            cli_error(c, "out of memory");
+            return CLI_EXIT_INTERNAL;
+        }
+        snprintf(*db_auto, n, "%s.db", s->study);
+        o->db = *db_auto;
+    } else {
+        o->db = F("db")->value;
+        struct stat stb;
+        if (!*o->db || (stat(o->db, &stb) == 0 && S_ISDIR(stb.st_mode)))
+            return cli_bad_value(c, F("db"), "must be a file name");
+    }
+    if ((rc = cli_float(c, F("linger"), 0, linger))) return rc;
+    if (F("linger")->given && !F("dashboard")->on) {
+        cli_error(c, "--linger: only with --dashboard");
+        return CLI_EXIT_USAGE;
+    }
+    if (F("allow-host")->given && !F("dashboard")->on) {
+        cli_error(c, "--allow-host: only with --dashboard");
+        return CLI_EXIT_USAGE;
+    }
+    /* the database never overwrites the space or the data it names */
+    cli_path paths[] = {{"SPACE", c->pos[0], 0, NULL},
+                        {"train", s->train[0] ? s->train : NULL, 0, NULL},
+                        {"train-labels", s->train_labels[0] ? s->train_labels : NULL, 0, NULL},
+                        {"val", s->val[0] ? s->val : NULL, 0, NULL},
+                        {"val-labels", s->val_labels[0] ? s->val_labels : NULL, 0, NULL},
+                        {"db", o->db, 1, NULL}};
+    return cli_check_distinct(c, paths, 6);
+}
+
+/* --dashboard (rank 0 only): checks its flags and starts the thread that
+ * launches `mlpc dashboard DB` once the store exists; 0 or an exit code. */
+static int start_dashboard(cli_cmd *c, int argc, char **argv, int port, srch_opts *o, dash_waiter_state *dw)
+{
+    const char *rank = getenv("OMPI_COMM_WORLD_RANK");
+    if (!F("dashboard")->on || (rank && strcmp(rank, "0") != 0)) return 0;
+    memset(dw, 0, sizeof *dw);
+    dw->db = o->db;
+    dw->notify = -1;
+    dw->quiet = o->quiet;
+    dw->port = port;
+    dw->bind = F("bind")->value;
+    dw->token = cli_is(F("token"), "auto") ? NULL : F("token")->value;
+    dash_server_opts so;
+    memset(&so, 0, sizeof so);
+    so.port = port;
+    so.bind = dw->bind;
+    so.token = dw->token;
+    const char *allow_hosts[DASH_MAX_ALLOW_HOSTS + 1];
+    so.n_allow_hosts = cli_collect(argc, argv, "allow-host", allow_hosts, DASH_MAX_ALLOW_HOSTS + 1);
+    if (so.n_allow_hosts > DASH_MAX_ALLOW_HOSTS) so.n_allow_hosts = DASH_MAX_ALLOW_HOSTS + 1;
+    so.allow_hosts = allow_hosts;
+    dw->n_allow = so.n_allow_hosts <= DASH_MAX_ALLOW_HOSTS ? so.n_allow_hosts : 0;
+    for (int i = 0; i < dw->n_allow; i++) dw->allow[i] = allow_hosts[i];
+    char msg[512];
+    if (dash_server_check(&so, msg, sizeof msg)) {
+        cli_error(c, "%s", msg);
+        return CLI_EXIT_USAGE;
+    }
+    if (pthread_create(&dw->thread, NULL, dash_waiter, dw) != 0) {
+        cli_error(c, "--dashboard: cannot start its thread");
+        return CLI_EXIT_INTERNAL;
+    }
+    dw->started = 1;
+    o->on_ready = dash_ready;
+    o->user = dw;
+    return 0;
+}
+
+/* Runs the search, then prints its report; 0 or an exit code (130 after
+ * ^C or SIGTERM: the search stops dispatching and ends, its running trials
+ * queued again for --resume). */
+static int run_search(cli_cmd *c, srch_space *s, srch_opts *o, mlpc_dataset **train, mlpc_dataset **val)
+{
+    mlpc_error err;
+    memset(&err, 0, sizeof err);
+    o->stop = &cli_signal;
+    o->worker_signals = cli_signals_worker;
+    cli_signals_ignore_pipe();
+    cli_signals_catch(NULL);
+    int r = srch_run(s, o, train, val, &err);
+    cli_signals_restore();
+    if (r < 0) {
+        if (err.code == MLPC_ERR_STOPPED) {
+            cli_error(c, "%s", err.msg);
+            return 130;
+        }
+        int rc = cli_lib_error(c, NULL, err.code, err.msg);
+        return err.code == MLPC_ERR_UNSUPPORTED ? CLI_EXIT_USAGE : rc;
+    }
+    if (r == 0 && !o->quiet) {
+        printf("\n");
+        if (srch_report(o->db, s->study, o->top, 0, stdout, &err)) return cli_lib_error(c, o->db, err.code, err.msg);
+    }
+    return 0;
+}
+
+/* Stops the dashboard's thread and process, if started. */
+static void stop_dashboard(dash_waiter_state *dw)
+{
+    if (!dw->started) return;
+    atomic_store(&dw->stop, 1);
+    pthread_join(dw->thread, NULL);
+    if (dw->child > 0) {
+        kill(dw->child, SIGTERM);
+        while (waitpid(dw->child, NULL, 0) < 0 && errno == EINTR) {
+        }
+    }
+}
+#undef F
+
 int cmd_search(int argc, char **argv)
 {
     cli_cmd c;
@@ -267,7 +486,11 @@ int cmd_search(int argc, char **argv)
     srch_space *s = NULL;
     dash_waiter_state dw;
     memset(&dw, 0, sizeof dw);
-    int dash_port = -1;
+    srch_opts o;
+    memset(&o, 0, sizeof o);
+    float tgt[2][SRCH_MAX_TGT];
+    int dash_port = -1, top = 0;
+    double linger = 0;
     char dash_err[512];
     mlpc_error err;
     memset(&err, 0, sizeof err);
@@ -282,151 +505,17 @@ int cmd_search(int argc, char **argv)
         rc = rc < 0 ? 0 : rc; /* -1: --help was shown */
         goto done;
     }
-#define F(n) cli_flag_get(&c, n)
-    int top;
-    if ((rc = cli_int(&c, F("top"), 1, 1000000, &top))) goto done;
-    if (F("report")->given) {
-        if (c.n_pos) {
-            cli_error(&c, "--report DB takes no SPACE.json (got '%s')", c.pos[0]);
-            rc = CLI_EXIT_USAGE;
-            goto done;
-        }
-        const char *db = F("report")->value;
-        if ((rc = cli_check_input(&c, "report", db))) goto done;
-        if (srch_report(db, F("study")->given ? F("study")->value : NULL, top, F("csv")->on, stdout, &err)) {
-            rc = cli_lib_error(&c, db, err.code, err.msg);
-            goto done;
-        }
+    if ((rc = cli_int(&c, cli_flag_get(&c, "top"), 1, 1000000, &top))) goto done;
+    if (cli_flag_get(&c, "report")->given) {
+        rc = report_only(&c, top);
         goto done;
     }
-    if (F("csv")->on) {
-        cli_error(&c, "--csv: only with --report DB");
-        rc = CLI_EXIT_USAGE;
+    /* ---- the space, the flags over it, how to run */
+    if ((rc = read_space(&c, &text, &s)) || (rc = space_flags(&c, s)) ||
+        (rc = run_flags(&c, s, &o, &db_auto, &linger)))
         goto done;
-    }
-    if (c.n_pos != 1) {
-        cli_error(&c, "missing SPACE.json (see mlpc search --help and docs/search.md)");
-        rc = CLI_EXIT_USAGE;
-        goto done;
-    }
-    const char *path = c.pos[0];
-    if ((rc = cli_check_input(&c, NULL, path))) goto done;
-    size_t text_len = 0;
-    mlpc_error text_err;
-    if (mlpc_read_whole(path, "a search space file", (size_t)16 << 20, (unsigned char **)&text, &text_len,
-                       &text_err)) {
-        cli_error(&c, "%s", text_err.msg);
-        rc = text_err.code == MLPC_ERR_NOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_INPUT;
-        goto done;
-    }
-    s = malloc(sizeof *s);
-    if (!s) {
-        cli_error(&c, "out of memory");
-        rc = CLI_EXIT_INTERNAL;
-        goto done;
-    }
-    if (srch_space_parse(s, path, text, &err)) {
-        cli_error(&c, "%s", err.msg);
-        rc = CLI_EXIT_INPUT;
-        goto done;
-    }
-
-    /* ---- flags over the file */
-    srch_opts o;
-    float tgt[2][SRCH_MAX_TGT];
-    memset(&o, 0, sizeof o);
     o.space_text = text;
-    if (F("study")->given) {
-        const char *v = F("study")->value;
-        if (!*v || strlen(v) >= sizeof s->study) {
-            rc = cli_bad_value(&c, F("study"), "a non-empty name of at most %zu characters", sizeof s->study - 1);
-            goto done;
-        }
-        snprintf(s->study, sizeof s->study, "%s", v);
-    }
-    if (F("trials")->given && (rc = cli_int(&c, F("trials"), 0, 10000000, &s->trials))) goto done;
-    if (F("seed")->given) {
-        uint64_t seed;
-        if ((rc = cli_u64(&c, F("seed"), &seed))) goto done;
-        if (seed > ((1ULL << 53) - 1)) {
-            rc = cli_bad_value(&c, F("seed"), "must be below 2^53");
-            goto done;
-        }
-        s->seed = seed;
-    }
-    if (F("sampler")->given) {
-        if (!cli_is(F("sampler"), "grid") && !cli_is(F("sampler"), "random")) {
-            rc = cli_bad_value(&c, F("sampler"), "grid or random");
-            goto done;
-        }
-        s->grid = cli_is(F("sampler"), "grid");
-    }
-    if (F("metric")->given && (s->metric = srch_metric_parse(F("metric")->value)) < 0) {
-        rc = cli_bad_value(&c, F("metric"), "val_loss, val_acc, val_mse, loss, acc or mse");
-        goto done;
-    }
-    if (F("direction")->given) {
-        const char *d = F("direction")->value;
-        if (!strcmp(d, "minimize") || !strcmp(d, "min")) s->maximize = 0;
-        else if (!strcmp(d, "maximize") || !strcmp(d, "max")) s->maximize = 1;
-        else {
-            rc = cli_bad_value(&c, F("direction"), "minimize or maximize");
-            goto done;
-        }
-    }
-    if (srch_space_check(s, &err)) {
-        cli_error(&c, "%s", err.msg);
-        rc = CLI_EXIT_USAGE;
-        goto done;
-    }
-    if (!cli_is(F("workers"), "auto") && (rc = cli_int(&c, F("workers"), 1, 4096, &o.workers))) goto done;
-    if (F("threads")->given && (rc = cli_int(&c, F("threads"), 1, 4096, &o.threads))) goto done;
-    if ((rc = cli_int(&c, F("retry"), 0, 1000, &o.retries))) goto done;
-    o.oversubscribe = F("oversubscribe")->on;
-    o.resume = F("resume")->on;
-    o.quiet = F("quiet")->on;
     o.top = top;
-    if (cli_is(F("db"), "auto")) {
-        size_t n = strlen(s->study) + 4;
-        db_auto = malloc(n);
-        if (!db_auto) {
-            cli_error(&c, "out of memory");
-            rc = CLI_EXIT_INTERNAL;
-            goto done;
-        }
-        snprintf(db_auto, n, "%s.db", s->study);
-        o.db = db_auto;
-    } else {
-        o.db = F("db")->value;
-        struct stat stb;
-        if (!*o.db || (stat(o.db, &stb) == 0 && S_ISDIR(stb.st_mode))) {
-            rc = cli_bad_value(&c, F("db"), "must be a file name");
-            goto done;
-        }
-    }
-
-    double linger = 0;
-    if ((rc = cli_float(&c, F("linger"), 0, &linger))) goto done;
-    if (F("linger")->given && !F("dashboard")->on) {
-        cli_error(&c, "--linger: only with --dashboard");
-        rc = CLI_EXIT_USAGE;
-        goto done;
-    }
-    if (F("allow-host")->given && !F("dashboard")->on) {
-        cli_error(&c, "--allow-host: only with --dashboard");
-        rc = CLI_EXIT_USAGE;
-        goto done;
-    }
-    {
-        /* the database never overwrites the space or the data it names */
-        cli_path paths[] = {{"SPACE", path, 0, NULL},
-                            {"train", s->train[0] ? s->train : NULL, 0, NULL},
-                            {"train-labels", s->train_labels[0] ? s->train_labels : NULL, 0, NULL},
-                            {"val", s->val[0] ? s->val : NULL, 0, NULL},
-                            {"val-labels", s->val_labels[0] ? s->val_labels : NULL, 0, NULL},
-                            {"db", o.db, 1, NULL}};
-        if ((rc = cli_check_distinct(&c, paths, 6))) goto done;
-    }
     /* ---- data, once */
     if ((rc = load_data(&c, s, &train, &val, tgt, &o.n_tgt))) goto done;
     o.tgt_mean = tgt[0];
@@ -436,79 +525,12 @@ int cmd_search(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto done;
     }
-    const char *rank = getenv("OMPI_COMM_WORLD_RANK");
-    if (F("dashboard")->on && (!rank || strcmp(rank, "0") == 0)) {
-        memset(&dw, 0, sizeof dw);
-        dw.db = o.db;
-        dw.notify = -1;
-        dw.quiet = o.quiet;
-        dw.port = dash_port;
-        dw.bind = F("bind")->value;
-        dw.token = cli_is(F("token"), "auto") ? NULL : F("token")->value;
-        dash_server_opts so;
-        memset(&so, 0, sizeof so);
-        so.port = dash_port;
-        so.bind = dw.bind;
-        so.token = dw.token;
-        const char *allow_hosts[DASH_MAX_ALLOW_HOSTS + 1];
-        so.n_allow_hosts =
-            cli_collect(argc, argv, "allow-host", allow_hosts, DASH_MAX_ALLOW_HOSTS + 1);
-        if (so.n_allow_hosts > DASH_MAX_ALLOW_HOSTS) so.n_allow_hosts = DASH_MAX_ALLOW_HOSTS + 1;
-        so.allow_hosts = allow_hosts;
-        dw.n_allow = so.n_allow_hosts <= DASH_MAX_ALLOW_HOSTS ? so.n_allow_hosts : 0;
-        for (int i = 0; i < dw.n_allow; i++) dw.allow[i] = allow_hosts[i];
-        if (dash_server_check(&so, dash_err, sizeof dash_err)) {
-            cli_error(&c, "%s", dash_err);
-            rc = CLI_EXIT_USAGE;
-            goto done;
-        }
-        if (pthread_create(&dw.thread, NULL, dash_waiter, &dw) != 0) {
-            cli_error(&c, "--dashboard: cannot start its thread");
-            rc = CLI_EXIT_INTERNAL;
-            goto done;
-        }
-        dw.started = 1;
-        o.on_ready = dash_ready;
-        o.user = &dw;
-    }
-    /* ^C or SIGTERM: the search stops dispatching and ends, its running
-     * trials queued again for --resume (exit 130) */
-    o.stop = &cli_signal;
-    o.worker_signals = cli_signals_worker;
-    cli_signals_ignore_pipe();
-    cli_signals_catch(NULL);
-    int r = srch_run(s, &o, &train, &val, &err);
-    cli_signals_restore();
-    if (r < 0) {
-        if (err.code == MLPC_ERR_STOPPED) {
-            cli_error(&c, "%s", err.msg);
-            rc = 130;
-        } else {
-            rc = cli_lib_error(&c, NULL, err.code, err.msg);
-            if (err.code == MLPC_ERR_UNSUPPORTED) rc = CLI_EXIT_USAGE;
-        }
+    /* ---- the run */
+    if ((rc = start_dashboard(&c, argc, argv, dash_port, &o, &dw)) || (rc = run_search(&c, s, &o, &train, &val)))
         goto done;
-    }
-    if (r == 0 && !o.quiet) {
-        printf("\n");
-        if (srch_report(o.db, s->study, top, 0, stdout, &err)) {
-            rc = cli_lib_error(&c, o.db, err.code, err.msg);
-            goto done;
-        }
-    }
-    rc = 0;
     dash_linger(&dw, linger); /* the search finished: not after an error or a signal */
-#undef F
 done:
-    if (dw.started) {
-        atomic_store(&dw.stop, 1);
-        pthread_join(dw.thread, NULL);
-        if (dw.child > 0) {
-            kill(dw.child, SIGTERM);
-            while (waitpid(dw.child, NULL, 0) < 0 && errno == EINTR) {
-            }
-        }
-    }
+    stop_dashboard(&dw);
     mlpc_dataset_free(train);
     mlpc_dataset_free(val);
     free(text);
