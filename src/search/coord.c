@@ -870,6 +870,172 @@ static int plan(const srch_space *s, const srch_opts *o, int local_size, int *wo
     return 0;
 }
 
+/* Rank 0: opens the store and the study in it (new, or resumed with the same
+ * settings: canon); 0, or -1 with err set. */
+static int open_study(coord *c, const char *canon, char *stored, int *lock_fd, mlpc_error *err)
+{
+    const srch_space *s = c->s;
+    const srch_opts *o = c->o;
+    c->st = srch_store_open(o->db, 1, err);
+    if (!c->st) return -1;
+    *lock_fd = srch_store_lock(o->db, err);
+    if (*lock_fd < 0) return -1;
+    c->study = srch_study_find(c->st, s->study, stored, 65536);
+    if (c->study < 0) {
+        mlpc_seterr(err, MLPC_ERR_IO, "%s", srch_store_errmsg(c->st));
+        return -1;
+    }
+    if (c->study > 0 && !o->resume) {
+        mlpc_seterr(err, MLPC_ERR_ARG, "%s: study \"%s\" is already there; add --resume to continue it, or give --study NEW or another --db",
+                    o->db, s->study);
+        return -1;
+    }
+    if (c->study > 0 && strcmp(stored, canon)) {
+        mlpc_seterr(err, MLPC_ERR_ARG, "%s: study \"%s\" was run with other settings (space, --trials, --seed, --metric or --direction differ); resume with the same ones, or give --study NEW",
+                    o->db, s->study);
+        return -1;
+    }
+    if (init_trials(c, err)) return -1;
+    if (c->study == 0) {
+        if (o->resume) say(c, "resume: study \"%s\" is not in %s yet; starting it\n", s->study, o->db);
+        if (srch_store_begin(c->st) ||
+            (c->study = srch_study_create(c->st, s, o->space_text ? o->space_text : "", canon, fnv1a(canon))) < 0 ||
+            srch_store_commit(c->st)) {
+            mlpc_seterr(err, MLPC_ERR_IO, "%s", srch_store_errmsg(c->st));
+            return -1;
+        }
+    } else {
+        load_ctx x;
+        memset(&x, 0, sizeof x);
+        x.c = c;
+        x.err = err;
+        if (srch_store_begin(c->st) || srch_trials_load(c->st, c->study, load_row, &x) || srch_store_commit(c->st)) {
+            mlpc_seterr(err, MLPC_ERR_IO, "%s", srch_store_errmsg(c->st));
+            return -1;
+        }
+        say(c, "resume: %d trials kept (%d complete, %d pruned, %d failed), %d restarted, %d to run\n",
+            c->finals, x.kept[TS_COMPLETE], x.kept[TS_PRUNED], x.kept[TS_FAILED], x.restarted, c->n - c->finals);
+        int died = srch_sessions_mark_died(c->st, c->study);
+        if (died > 0)
+            say(c, "resume: %d earlier session%s ended without finishing (killed); marked \"died\"\n", died,
+                died == 1 ? "" : "s");
+    }
+    return 0;
+}
+
+/* Trial checkpoints: DB.trials/STUDY-NUMBER.ckpt every MLPC_SEARCH_CKPT_EVERY
+ * seconds (default 1); 0, or -1 with err set. */
+static int ckpt_setup(coord *c, mlpc_error *err)
+{
+    const srch_opts *o = c->o;
+    const char *ev = getenv("MLPC_SEARCH_CKPT_EVERY");
+    char *end = NULL;
+    double sec = ev && *ev ? strtod(ev, &end) : 1.0;
+    if (ev && *ev && (*end || !(sec >= -1 && sec <= 86400))) {
+        mlpc_seterr(err, MLPC_ERR_ARG, "MLPC_SEARCH_CKPT_EVERY=%s: expected seconds (0: every epoch, -1: no trial checkpoints)", ev);
+        return -1;
+    }
+    c->ckpt_ms = sec < 0 ? -1 : (int)(sec * 1000 + 0.5);
+    if (c->ckpt_ms >= 0 && srch_ckpt_dir(o->db)) {
+        say(c, "trial checkpoints: off (cannot make %s.trials: %s); a killed trial starts again from epoch 0\n", o->db,
+            strerror(errno));
+        c->ckpt_ms = -1;
+    }
+    return 0;
+}
+
+/* The slots of rank 0's workers, the header lines, the pool and the
+ * session row; 0, or -1 with err set. */
+static int start_workers(coord *c, int size, const int plan_[4], int lock_fd, srch_shared *sh, mlpc_error *err)
+{
+    const srch_space *s = c->s;
+    const srch_opts *o = c->o;
+    int workers = plan_[0], cores = plan_[1], tlo = plan_[2], thi = plan_[3];
+    c->ranks = size;
+    c->rank_cores = calloc((size_t)size, sizeof(int));
+    c->rank_used = calloc((size_t)size, sizeof(int));
+    c->rank_base = malloc(sizeof(int) * (size_t)size);
+    if (!c->rank_cores || !c->rank_used || !c->rank_base) {
+        mlpc_seterr(err, MLPC_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    for (int r = 0; r < size; r++) c->rank_base[r] = -1;
+    if (add_slots(c, 0, workers, cores, c->host, err)) return -1;
+    {
+        char thr[32];
+        if (tlo == thi) snprintf(thr, sizeof thr, "%d thread%s", tlo, tlo == 1 ? "" : "s");
+        else snprintf(thr, sizeof thr, "%d-%d threads", tlo, thi);
+        say(c, "search \"%s\": %d trials, %s sampler%s, metric %s (%s), db %s\n", s->study, c->n,
+            s->grid ? "grid" : "random", s->asha ? ", ASHA pruning" : "", srch_metric_name(s->metric),
+            s->maximize ? "maximize" : "minimize", o->db);
+        say(c, "workers: %d x %s = %d of %d cores on %s%s; data shared read-only: %.1f MB\n", workers, thr,
+            workers * tlo, cores, c->host, o->oversubscribe ? " (oversubscribed)" : "", (double)sh->size / 1e6);
+        if (c->mpi) say(c, "mpi: %d ranks (%s); rank 0 schedules and writes %s\n", size, srch_mpi_info(), o->db);
+        else say(c, "mpi: %s\n", srch_mpi_built() ? "built in, not started by mpirun (one machine)" : "not built in (make MPI=1 with libopenmpi-dev to search across machines)");
+    }
+    c->t0 = mlpc_now();
+    if (srch_pool_start(&c->pool, workers, sh, lock_fd, err)) return -1;
+    if ((c->session = srch_session_start(c->st, c->study, size, workers, tlo, cores, c->mpi, c->host, sh->size)) < 0) {
+        mlpc_seterr(err, MLPC_ERR_IO, "%s", srch_store_errmsg(c->st));
+        return -1;
+    }
+
+    return 0;
+}
+
+/* MPI: tells the other ranks to shut down and drains what they still send
+ * until each says goodbye (guard: 60 s). */
+static void mpi_goodbye(int size)
+{
+    srch_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = MSG_SHUTDOWN;
+    for (int r = 1; r < size; r++) srch_mpi_send(r, &m);
+    int byes = 0;
+    double until = mlpc_now() + 60;
+    while (byes < size - 1 && mlpc_now() < until) {
+        if (srch_mpi_poll(&m) == 1) {
+            if (m.type == MSG_SHUTDOWN) byes++;
+        } else {
+            usleep(1000);
+        }
+    }
+}
+
+/* After the loop: running trials queued again after a stop, the session
+ * row, the study finished; 0 when the search completed, else -1 with err
+ * set (the loop's error, or MLPC_ERR_STOPPED). */
+static int finish_run(coord *c, int lrc, double wall, mlpc_error *err)
+{
+    const srch_opts *o = c->o;
+    int size = c->ranks;
+    int total_workers = 0, total_cores = 0;
+    for (int i = 0; i < c->n_slots; i++) total_workers++;
+    for (int r = 0; r < size; r++) total_cores += c->rank_cores[r];
+    if (stop_signal(c)) { /* running trials go back to the queue; --resume runs them */
+        srch_store_begin(c->st);
+        for (int i = 0; i < c->n; i++)
+            if (c->t[i].state == TS_RUNNING && c->t[i].id > 0) srch_trial_requeue(c->st, c->t[i].id);
+        srch_store_commit(c->st);
+    }
+    srch_store_begin(c->st);
+    srch_session_update(c->st, c->session, wall, c->cpu_total, c->done_session, c->pss_max, c->pss_workers_max, c->model_max,
+                        c->gap_n ? c->gap_sum / c->gap_n : -1, c->gap_n ? c->gap_max : -1,
+                        stop_signal(c) ? "interrupted" : lrc ? "failed" : "complete");
+    /* sessions.workers/cores: all ranks */
+    srch_session_fix_totals(c->st, c->session, total_workers, total_cores);
+    if (c->finals >= c->n) srch_study_finish(c->st, c->study);
+    srch_store_commit(c->st);
+    if (c->finals >= c->n) srch_ckpt_clear(o->db, c->study); /* nothing is left to resume */
+    if (lrc) return -1;
+    if (stop_signal(c)) {
+        mlpc_seterr(err, MLPC_ERR_STOPPED, "interrupted (signal %d): %d of %d trials done; continue with --resume",
+                    stop_signal(c), c->finals, c->n);
+        return -1;
+    }
+    return 0;
+}
+
 int srch_run(srch_space *s, const srch_opts *o, mlpc_dataset **trainp, mlpc_dataset **valp, mlpc_error *err)
 {
     mlpc_dataset *train = *trainp, *val = *valp;
@@ -940,146 +1106,18 @@ int srch_run(srch_space *s, const srch_opts *o, mlpc_dataset **trainp, mlpc_data
         goto out;
     }
 
-    /* ---- rank 0: the store */
-    c.st = srch_store_open(o->db, 1, err);
-    if (!c.st) goto abort_ranks;
-    lock_fd = srch_store_lock(o->db, err);
-    if (lock_fd < 0) goto abort_ranks;
-    c.study = srch_study_find(c.st, s->study, stored, 65536);
-    if (c.study < 0) {
-        mlpc_seterr(err, MLPC_ERR_IO, "%s", srch_store_errmsg(c.st));
+    /* ---- rank 0: the store, trial checkpoints, the workers */
+    int plan_[4] = {workers, cores, tlo, thi};
+    if (open_study(&c, canon, stored, &lock_fd, err) || ckpt_setup(&c, err) ||
+        start_workers(&c, size, plan_, lock_fd, &sh, err))
         goto abort_ranks;
-    }
-    if (c.study > 0 && !o->resume) {
-        mlpc_seterr(err, MLPC_ERR_ARG, "%s: study \"%s\" is already there; add --resume to continue it, or give --study NEW or another --db",
-                    o->db, s->study);
-        goto abort_ranks;
-    }
-    if (c.study > 0 && strcmp(stored, canon)) {
-        mlpc_seterr(err, MLPC_ERR_ARG, "%s: study \"%s\" was run with other settings (space, --trials, --seed, --metric or --direction differ); resume with the same ones, or give --study NEW",
-                    o->db, s->study);
-        goto abort_ranks;
-    }
-    if (init_trials(&c, err)) goto abort_ranks;
-    if (c.study == 0) {
-        if (o->resume) say(&c, "resume: study \"%s\" is not in %s yet; starting it\n", s->study, o->db);
-        if (srch_store_begin(c.st) ||
-            (c.study = srch_study_create(c.st, s, o->space_text ? o->space_text : "", canon, fnv1a(canon))) < 0 ||
-            srch_store_commit(c.st)) {
-            mlpc_seterr(err, MLPC_ERR_IO, "%s", srch_store_errmsg(c.st));
-            goto abort_ranks;
-        }
-    } else {
-        load_ctx x;
-        memset(&x, 0, sizeof x);
-        x.c = &c;
-        x.err = err;
-        if (srch_store_begin(c.st) || srch_trials_load(c.st, c.study, load_row, &x) || srch_store_commit(c.st)) {
-            mlpc_seterr(err, MLPC_ERR_IO, "%s", srch_store_errmsg(c.st));
-            goto abort_ranks;
-        }
-        say(&c, "resume: %d trials kept (%d complete, %d pruned, %d failed), %d restarted, %d to run\n",
-            c.finals, x.kept[TS_COMPLETE], x.kept[TS_PRUNED], x.kept[TS_FAILED], x.restarted, c.n - c.finals);
-        int died = srch_sessions_mark_died(c.st, c.study);
-        if (died > 0)
-            say(&c, "resume: %d earlier session%s ended without finishing (killed); marked \"died\"\n", died,
-                died == 1 ? "" : "s");
-    }
-
-    /* ---- trial checkpoints: DB.trials/STUDY-NUMBER.ckpt */
-    c.ckpt_ms = 1000;
-    {
-        const char *ev = getenv("MLPC_SEARCH_CKPT_EVERY");
-        char *end = NULL;
-        double sec = ev && *ev ? strtod(ev, &end) : 1.0;
-        if (ev && *ev && (*end || !(sec >= -1 && sec <= 86400))) {
-            mlpc_seterr(err, MLPC_ERR_ARG, "MLPC_SEARCH_CKPT_EVERY=%s: expected seconds (0: every epoch, -1: no trial checkpoints)", ev);
-            goto abort_ranks;
-        }
-        c.ckpt_ms = sec < 0 ? -1 : (int)(sec * 1000 + 0.5);
-    }
-    if (c.ckpt_ms >= 0 && srch_ckpt_dir(o->db)) {
-        say(&c, "trial checkpoints: off (cannot make %s.trials: %s); a killed trial starts again from epoch 0\n", o->db,
-            strerror(errno));
-        c.ckpt_ms = -1;
-    }
-
-    /* ---- workers */
-    c.ranks = size;
-    c.rank_cores = calloc((size_t)size, sizeof(int));
-    c.rank_used = calloc((size_t)size, sizeof(int));
-    c.rank_base = malloc(sizeof(int) * (size_t)size);
-    if (!c.rank_cores || !c.rank_used || !c.rank_base) {
-        mlpc_seterr(err, MLPC_ERR_NOMEM, "out of memory");
-        goto abort_ranks;
-    }
-    for (int r = 0; r < size; r++) c.rank_base[r] = -1;
-    if (add_slots(&c, 0, workers, cores, c.host, err)) goto abort_ranks;
-    {
-        char thr[32];
-        if (tlo == thi) snprintf(thr, sizeof thr, "%d thread%s", tlo, tlo == 1 ? "" : "s");
-        else snprintf(thr, sizeof thr, "%d-%d threads", tlo, thi);
-        say(&c, "search \"%s\": %d trials, %s sampler%s, metric %s (%s), db %s\n", s->study, c.n,
-            s->grid ? "grid" : "random", s->asha ? ", ASHA pruning" : "", srch_metric_name(s->metric),
-            s->maximize ? "maximize" : "minimize", o->db);
-        say(&c, "workers: %d x %s = %d of %d cores on %s%s; data shared read-only: %.1f MB\n", workers, thr,
-            workers * tlo, cores, c.host, o->oversubscribe ? " (oversubscribed)" : "", (double)sh.size / 1e6);
-        if (c.mpi) say(&c, "mpi: %d ranks (%s); rank 0 schedules and writes %s\n", size, srch_mpi_info(), o->db);
-        else say(&c, "mpi: %s\n", srch_mpi_built() ? "built in, not started by mpirun (one machine)" : "not built in (make MPI=1 with libopenmpi-dev to search across machines)");
-    }
-    c.t0 = mlpc_now();
-    if (srch_pool_start(&c.pool, workers, &sh, lock_fd, err)) goto abort_ranks;
-    if ((c.session = srch_session_start(c.st, c.study, size, workers, tlo, cores, c.mpi, c.host, sh.size)) < 0) {
-        mlpc_seterr(err, MLPC_ERR_IO, "%s", srch_store_errmsg(c.st));
-        goto abort_ranks;
-    }
-
     if (o->on_ready) o->on_ready(o->user);
     int lrc = loop(&c, err);
     sample_pss(&c);
     double wall = mlpc_now() - c.t0;
     srch_pool_stop(&c.pool);
-    if (c.mpi) {
-        srch_msg m;
-        memset(&m, 0, sizeof m);
-        m.type = MSG_SHUTDOWN;
-        for (int r = 1; r < size; r++) srch_mpi_send(r, &m);
-        /* drain what the ranks still send until each says goodbye */
-        int byes = 0;
-        double until = mlpc_now() + 60;
-        while (byes < size - 1 && mlpc_now() < until) {
-            if (srch_mpi_poll(&m) == 1) {
-                if (m.type == MSG_SHUTDOWN) byes++;
-            } else {
-                usleep(1000);
-            }
-        }
-    }
-    int total_workers = 0, total_cores = 0;
-    for (int i = 0; i < c.n_slots; i++) total_workers++;
-    for (int r = 0; r < size; r++) total_cores += c.rank_cores[r];
-    if (stop_signal(&c)) { /* running trials go back to the queue; --resume runs them */
-        srch_store_begin(c.st);
-        for (int i = 0; i < c.n; i++)
-            if (c.t[i].state == TS_RUNNING && c.t[i].id > 0) srch_trial_requeue(c.st, c.t[i].id);
-        srch_store_commit(c.st);
-    }
-    srch_store_begin(c.st);
-    srch_session_update(c.st, c.session, wall, c.cpu_total, c.done_session, c.pss_max, c.pss_workers_max, c.model_max,
-                        c.gap_n ? c.gap_sum / c.gap_n : -1, c.gap_n ? c.gap_max : -1,
-                        stop_signal(&c) ? "interrupted" : lrc ? "failed" : "complete");
-    /* sessions.workers/cores: all ranks */
-    srch_session_fix_totals(c.st, c.session, total_workers, total_cores);
-    if (c.finals >= c.n) srch_study_finish(c.st, c.study);
-    srch_store_commit(c.st);
-    if (c.finals >= c.n) srch_ckpt_clear(o->db, c.study); /* nothing is left to resume */
-    if (lrc) goto out;
-    if (stop_signal(&c)) {
-        mlpc_seterr(err, MLPC_ERR_STOPPED, "interrupted (signal %d): %d of %d trials done; continue with --resume",
-                    stop_signal(&c), c.finals, c.n);
-        goto out;
-    }
-    rc = 0;
+    if (c.mpi) mpi_goodbye(size);
+    rc = finish_run(&c, lrc, wall, err);
     goto out;
 
 abort_ranks:
