@@ -93,47 +93,32 @@ static void param_str(const cJSON *p, const char *key, char *buf, size_t cap)
     else snprintf(buf, cap, "-");
 }
 
-static int report_one(sqlite3 *db, int64_t study, const char *dbpath, int top, int csv, FILE *out)
+/* --csv: one line per trial (csv 1: with the header line) */
+static int report_csv(sqlite3 *db, int64_t study, const char *name, int csv, FILE *out)
 {
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT name, metric, direction, sampler, seed, n_trials, hash, data FROM studies WHERE id=?", -1, &q, NULL) != SQLITE_OK)
+    if (csv == 1) fprintf(out, "study,number,state,epochs,value,seed,params\n");
+    if (sqlite3_prepare_v2(db, "SELECT number, state, epochs, value, seed, params FROM trials WHERE study_id=? ORDER BY number", -1, &q, NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_int64(q, 1, study);
-    if (sqlite3_step(q) != SQLITE_ROW) {
-        sqlite3_finalize(q);
-        return -1;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        csv_text(out, name);
+        fprintf(out, ",%d,", sqlite3_column_int(q, 0));
+        csv_text(out, col_text(q, 1));
+        fprintf(out, ",%d,", sqlite3_column_int(q, 2));
+        if (sqlite3_column_type(q, 3) != SQLITE_NULL) fprintf(out, "%.17g", sqlite3_column_double(q, 3));
+        fprintf(out, ",%lld,", (long long)sqlite3_column_int64(q, 4));
+        csv_field(out, col_text(q, 5));
+        fputc('\n', out);
     }
-    char name[128], metric[32], dir[16], sampler[16], hash[32], data[256];
-    snprintf(name, sizeof name, "%s", col_text(q, 0));
-    snprintf(metric, sizeof metric, "%s", col_text(q, 1));
-    snprintf(dir, sizeof dir, "%s", col_text(q, 2));
-    snprintf(sampler, sizeof sampler, "%s", col_text(q, 3));
-    long long seed = sqlite3_column_int64(q, 4);
-    int n_trials = sqlite3_column_int(q, 5);
-    snprintf(hash, sizeof hash, "%s", col_text(q, 6));
-    snprintf(data, sizeof data, "%s", col_text(q, 7));
     sqlite3_finalize(q);
-    int maximize = !strcmp(dir, "maximize");
+    return 0;
+}
 
-    if (csv) {
-        if (csv == 1) fprintf(out, "study,number,state,epochs,value,seed,params\n");
-        if (sqlite3_prepare_v2(db, "SELECT number, state, epochs, value, seed, params FROM trials WHERE study_id=? ORDER BY number", -1, &q, NULL) != SQLITE_OK)
-            return -1;
-        sqlite3_bind_int64(q, 1, study);
-        while (sqlite3_step(q) == SQLITE_ROW) {
-            csv_text(out, name);
-            fprintf(out, ",%d,", sqlite3_column_int(q, 0));
-            csv_text(out, col_text(q, 1));
-            fprintf(out, ",%d,", sqlite3_column_int(q, 2));
-            if (sqlite3_column_type(q, 3) != SQLITE_NULL) fprintf(out, "%.17g", sqlite3_column_double(q, 3));
-            fprintf(out, ",%lld,", (long long)sqlite3_column_int64(q, 4));
-            csv_field(out, col_text(q, 5));
-            fputc('\n', out);
-        }
-        sqlite3_finalize(q);
-        return 0;
-    }
-
+/* the counts by state and the study's settings */
+static int report_counts(sqlite3 *db, int64_t study, const char *dbpath, const char *name, int n_trials, FILE *out)
+{
+    sqlite3_stmt *q = NULL;
     int counts[5] = {0};
     if (sqlite3_prepare_v2(db, "SELECT state, count(*) FROM trials WHERE study_id=? GROUP BY state", -1, &q, NULL) != SQLITE_OK)
         return -1;
@@ -148,8 +133,13 @@ static int report_one(sqlite3 *db, int64_t study, const char *dbpath, int top, i
     fprintf(out, "study \"%s\" in %s: %d trials: %d complete, %d pruned, %d failed, %d running, %d not started\n", name,
             dbpath, n_trials, counts[TS_COMPLETE], counts[TS_PRUNED], counts[TS_FAILED], counts[TS_RUNNING],
             n_trials - recorded + counts[TS_QUEUED]);
-    fprintf(out, "data %s, %s sampler, seed %lld, metric %s (%s)\n", data, sampler, seed, metric, dir);
+    return 0;
+}
 
+/* the best complete trials, ranked, and the best one's command */
+static int report_ranked(sqlite3 *db, int64_t study, const char *metric, int maximize, int top, FILE *out)
+{
+    sqlite3_stmt *q = NULL;
     char sql[512];
     snprintf(sql, sizeof sql,
              "SELECT number, value, epochs, params, wall_s, command, host, rank FROM trials"
@@ -191,7 +181,14 @@ static int report_one(sqlite3 *db, int64_t study, const char *dbpath, int top, i
     } else {
         fprintf(out, "\nno complete trial yet\n");
     }
+    return 0;
+}
 
+/* parallel efficiency, speedup against one worker, memory and dispatch
+ * overhead, from the study's sessions */
+static void report_sessions(sqlite3 *db, int64_t study, const char *hash, FILE *out)
+{
+    sqlite3_stmt *q = NULL;
     sess_sum s;
     sessions(db, study, &s);
     if (s.n > 0 && s.core_s > 0) {
@@ -229,6 +226,35 @@ static int report_one(sqlite3 *db, int64_t study, const char *dbpath, int top, i
             fprintf(out, "dispatch overhead: %.3f ms mean, %.3f ms max per trial (a worker's idle time between two trials)\n",
                     s.disp, s.disp_max);
     }
+}
+
+static int report_one(sqlite3 *db, int64_t study, const char *dbpath, int top, int csv, FILE *out)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT name, metric, direction, sampler, seed, n_trials, hash, data FROM studies WHERE id=?", -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(q, 1, study);
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        sqlite3_finalize(q);
+        return -1;
+    }
+    char name[128], metric[32], dir[16], sampler[16], hash[32], data[256];
+    snprintf(name, sizeof name, "%s", col_text(q, 0));
+    snprintf(metric, sizeof metric, "%s", col_text(q, 1));
+    snprintf(dir, sizeof dir, "%s", col_text(q, 2));
+    snprintf(sampler, sizeof sampler, "%s", col_text(q, 3));
+    long long seed = sqlite3_column_int64(q, 4);
+    int n_trials = sqlite3_column_int(q, 5);
+    snprintf(hash, sizeof hash, "%s", col_text(q, 6));
+    snprintf(data, sizeof data, "%s", col_text(q, 7));
+    sqlite3_finalize(q);
+    int maximize = !strcmp(dir, "maximize");
+
+    if (csv) return report_csv(db, study, name, csv, out);
+    if (report_counts(db, study, dbpath, name, n_trials, out)) return -1;
+    fprintf(out, "data %s, %s sampler, seed %lld, metric %s (%s)\n", data, sampler, seed, metric, dir);
+    if (report_ranked(db, study, metric, maximize, top, out)) return -1;
+    report_sessions(db, study, hash, out);
     return 0;
 }
 
