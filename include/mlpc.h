@@ -233,14 +233,32 @@ typedef enum mlpc_task {
     MLPC_TASK_REGRESS = 1   /* float targets, n_out columns */
 } mlpc_task;
 
-/* The task policy, one place for mlpc search (and any caller): the output
- * activation a task gets when none is given (classify: softmax, regress:
- * linear), the loss an output gets when none is given (classify: softmax ->
- * cce, sigmoid -> bce, else mse; regress: mse), and whether a pair works:
- * NULL, or why not ("cce needs a softmax output", ...). */
+/* The task policy, one place for mlpc train, mlpc search and any caller
+ * (src/nn/policy.c; the table in docs/cli.md): the output activation a task
+ * gets when none is given (classify: softmax, regress: linear), the loss an
+ * output gets when none is given (classify: softmax -> cce, sigmoid -> bce,
+ * else mse; regress: mse), and whether a pair works: NULL, or why not ("cce
+ * needs a softmax output", ...). */
 MLPC_API mlpc_act mlpc_task_out_act(mlpc_task task);
 MLPC_API mlpc_loss mlpc_task_loss(mlpc_task task, mlpc_act out);
 MLPC_API const char *mlpc_task_check(mlpc_task task, mlpc_act out, mlpc_loss loss);
+/* The output activation when only the loss is given (loss -1: neither):
+ * the one the loss needs (bce: sigmoid; cce: softmax, which the regress
+ * task then refuses; mse or quadratic when classifying: sigmoid, since
+ * softmax needs cce), else mlpc_task_out_act's. out >= 0 (given) is
+ * returned as it is. */
+MLPC_API mlpc_act mlpc_task_resolve_out(mlpc_task task, int out, int loss);
+/* Which rule a pair breaks, for messages that name the settings (out or
+ * loss -1: not chosen, never at fault), checked in this order: */
+typedef enum mlpc_task_conflict {
+    MLPC_CONFLICT_NONE = 0,
+    MLPC_CONFLICT_LOSS_NEEDS_OUT,  /* cce needs softmax, bce needs sigmoid (mlpc_task_needs_out says which) */
+    MLPC_CONFLICT_OUT_NEEDS_LOSS,  /* softmax needs cce */
+    MLPC_CONFLICT_NOT_REGRESSION   /* softmax or cce with the regress task */
+} mlpc_task_conflict;
+MLPC_API mlpc_task_conflict mlpc_task_conflicts(mlpc_task task, int out, int loss);
+/* The output activation a loss requires (cce: softmax, bce: sigmoid), or -1. */
+MLPC_API int mlpc_task_needs_out(int loss);
 
 /* IDX image + label files (plain or gzip, detected by content). */
 MLPC_API mlpc_dataset *mlpc_dataset_load_idx(const char *images, const char *labels, mlpc_error *err);

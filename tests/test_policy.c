@@ -58,11 +58,64 @@ static void test_check_reasons(void **state)
     assert_int_equal(refused, 12 + 13);
 }
 
+/* The automatic output activation when only a loss is given (mlpc train's
+ * rule, now the library's, and the search's through it) */
+static void test_resolve_out(void **state)
+{
+    (void)state;
+    const mlpc_task C = MLPC_TASK_CLASSIFY, R = MLPC_TASK_REGRESS;
+    assert_int_equal(mlpc_task_resolve_out(C, -1, -1), MLPC_ACT_SOFTMAX);
+    assert_int_equal(mlpc_task_resolve_out(R, -1, -1), MLPC_ACT_LINEAR);
+    assert_int_equal(mlpc_task_resolve_out(C, -1, MLPC_LOSS_CCE), MLPC_ACT_SOFTMAX);
+    assert_int_equal(mlpc_task_resolve_out(C, -1, MLPC_LOSS_BCE), MLPC_ACT_SIGMOID);
+    assert_int_equal(mlpc_task_resolve_out(R, -1, MLPC_LOSS_BCE), MLPC_ACT_SIGMOID);
+    assert_int_equal(mlpc_task_resolve_out(C, -1, MLPC_LOSS_MSE), MLPC_ACT_SIGMOID); /* softmax needs cce */
+    assert_int_equal(mlpc_task_resolve_out(C, -1, MLPC_LOSS_QUADRATIC), MLPC_ACT_SIGMOID);
+    assert_int_equal(mlpc_task_resolve_out(R, -1, MLPC_LOSS_MSE), MLPC_ACT_LINEAR);
+    assert_int_equal(mlpc_task_resolve_out(R, -1, MLPC_LOSS_CCE), MLPC_ACT_SOFTMAX); /* refused by the check */
+    assert_int_equal(mlpc_task_resolve_out(C, MLPC_ACT_TANH, MLPC_LOSS_CCE), MLPC_ACT_TANH); /* given: kept */
+    /* whatever the loss, the resolved pair passes the check unless the loss
+     * cannot serve the task at all (cce for regression) */
+    for (int t = 0; t <= 1; t++)
+        for (int l = -1; l < MLPC_LOSS_COUNT; l++) {
+            mlpc_act out = mlpc_task_resolve_out((mlpc_task)t, -1, l);
+            mlpc_loss loss = l >= 0 ? (mlpc_loss)l : mlpc_task_loss((mlpc_task)t, out);
+            int bad = t == MLPC_TASK_REGRESS && l == MLPC_LOSS_CCE;
+            assert_int_equal(mlpc_task_check((mlpc_task)t, out, loss) != NULL, bad);
+        }
+}
+
+/* Which rule a pair breaks, in the order mlpc train words its messages */
+static void test_conflicts(void **state)
+{
+    (void)state;
+    const mlpc_task C = MLPC_TASK_CLASSIFY, R = MLPC_TASK_REGRESS;
+    assert_int_equal(mlpc_task_conflicts(C, MLPC_ACT_SIGMOID, MLPC_LOSS_CCE), MLPC_CONFLICT_LOSS_NEEDS_OUT);
+    assert_int_equal(mlpc_task_needs_out(MLPC_LOSS_CCE), MLPC_ACT_SOFTMAX);
+    assert_int_equal(mlpc_task_conflicts(C, MLPC_ACT_LINEAR, MLPC_LOSS_BCE), MLPC_CONFLICT_LOSS_NEEDS_OUT);
+    assert_int_equal(mlpc_task_needs_out(MLPC_LOSS_BCE), MLPC_ACT_SIGMOID);
+    assert_int_equal(mlpc_task_needs_out(MLPC_LOSS_MSE), -1);
+    assert_int_equal(mlpc_task_conflicts(C, MLPC_ACT_SOFTMAX, MLPC_LOSS_MSE), MLPC_CONFLICT_OUT_NEEDS_LOSS);
+    assert_int_equal(mlpc_task_conflicts(R, MLPC_ACT_SOFTMAX, MLPC_LOSS_CCE), MLPC_CONFLICT_NOT_REGRESSION);
+    assert_int_equal(mlpc_task_conflicts(R, -1, MLPC_LOSS_CCE), MLPC_CONFLICT_NOT_REGRESSION);
+    assert_int_equal(mlpc_task_conflicts(R, MLPC_ACT_SIGMOID, MLPC_LOSS_CCE), MLPC_CONFLICT_LOSS_NEEDS_OUT);
+    assert_int_equal(mlpc_task_conflicts(C, -1, MLPC_LOSS_CCE), MLPC_CONFLICT_NONE); /* not chosen: not at fault */
+    assert_int_equal(mlpc_task_conflicts(C, MLPC_ACT_SOFTMAX, -1), MLPC_CONFLICT_NONE);
+    /* with both chosen, a conflict exactly when mlpc_task_check refuses */
+    for (int t = 0; t <= 1; t++)
+        for (int a = 0; a < MLPC_ACT_COUNT; a++)
+            for (int l = 0; l < MLPC_LOSS_COUNT; l++)
+                assert_int_equal(mlpc_task_conflicts((mlpc_task)t, a, l) != MLPC_CONFLICT_NONE,
+                                 mlpc_task_check((mlpc_task)t, (mlpc_act)a, (mlpc_loss)l) != NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_check_reasons),
+        cmocka_unit_test(test_resolve_out),
+        cmocka_unit_test(test_conflicts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

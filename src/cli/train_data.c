@@ -98,15 +98,9 @@ int train_load_data(train_job *j)
 /* The "auto" output activation, loss and early-stopping metric. */
 static int resolve_autos(train_job *j)
 {
-    if (j->out_act < 0) j->out_act = j->regress ? MLPC_ACT_LINEAR : MLPC_ACT_SOFTMAX;
-    if (j->loss < 0) {
-        if (!j->regress && j->out_act == MLPC_ACT_SOFTMAX)
-            j->loss = MLPC_LOSS_CCE;
-        else if (!j->regress && j->out_act == MLPC_ACT_SIGMOID)
-            j->loss = MLPC_LOSS_BCE;
-        else
-            j->loss = MLPC_LOSS_MSE;
-    }
+    mlpc_task task = j->regress ? MLPC_TASK_REGRESS : MLPC_TASK_CLASSIFY;
+    if (j->out_act < 0) j->out_act = mlpc_task_out_act(task); /* the task policy, src/nn/policy.c */
+    if (j->loss < 0) j->loss = mlpc_task_loss(task, (mlpc_act)j->out_act);
     j->cfg.loss = (mlpc_loss)j->loss;
     if (j->es_metric < 0) j->es_metric = j->has_val ? MLPC_METRIC_VAL_LOSS : MLPC_METRIC_LOSS;
     if (j->regress && (j->es_metric == MLPC_METRIC_VAL_ACC || j->es_metric == MLPC_METRIC_ACC))

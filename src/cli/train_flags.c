@@ -229,35 +229,31 @@ static int check_output_loss(train_job *j, int regress)
 {
 #define G(n) cli_flag_get(&j->c, n)
     char a[600], b[600];
-    int oa = j->out_act, lo = j->loss;
-    /* auto output activation follows an explicit loss */
-    if (oa < 0 && lo == MLPC_LOSS_BCE) oa = MLPC_ACT_SIGMOID;
-    if (oa < 0 && lo == MLPC_LOSS_CCE && !regress) oa = MLPC_ACT_SOFTMAX;
-    /* mse or quadratic when classifying: sigmoid outputs (softmax needs cce) */
-    if (oa < 0 && lo >= 0 && !regress) oa = MLPC_ACT_SIGMOID;
-    if (lo >= 0) {
-        const char *want = NULL;
-        if (lo == MLPC_LOSS_CCE && oa >= 0 && oa != MLPC_ACT_SOFTMAX) want = "softmax";
-        if (lo == MLPC_LOSS_BCE && oa >= 0 && oa != MLPC_ACT_SIGMOID) want = "sigmoid";
-        if (want) {
-            cli_error(&j->c, "%s %s needs %s %s, not %s (see the table in docs/cli.md)",
-                      flag_where(G("loss"), a, sizeof a), mlpc_loss_name((mlpc_loss)lo),
-                      flag_where(G("out-act"), b, sizeof b), want, mlpc_act_name((mlpc_act)oa));
-            return CLI_EXIT_USAGE;
-        }
-    }
-    if (oa == MLPC_ACT_SOFTMAX && lo >= 0 && lo != MLPC_LOSS_CCE) {
+    mlpc_task task = regress ? MLPC_TASK_REGRESS : MLPC_TASK_CLASSIFY;
+    int lo = j->loss;
+    /* an automatic output follows an explicit loss (the library's policy);
+     * with neither given it is chosen once the data is read */
+    int oa = j->out_act < 0 && lo >= 0 ? (int)mlpc_task_resolve_out(task, -1, lo) : j->out_act;
+    switch (mlpc_task_conflicts(task, oa, lo)) {
+    case MLPC_CONFLICT_LOSS_NEEDS_OUT:
+        cli_error(&j->c, "%s %s needs %s %s, not %s (see the table in docs/cli.md)",
+                  flag_where(G("loss"), a, sizeof a), mlpc_loss_name((mlpc_loss)lo),
+                  flag_where(G("out-act"), b, sizeof b), mlpc_act_name((mlpc_act)mlpc_task_needs_out(lo)),
+                  mlpc_act_name((mlpc_act)oa));
+        return CLI_EXIT_USAGE;
+    case MLPC_CONFLICT_OUT_NEEDS_LOSS:
         cli_error(&j->c, "%s softmax needs %s cce, not %s (see the table in docs/cli.md)",
                   flag_where(G("out-act"), a, sizeof a), flag_where(G("loss"), b, sizeof b),
                   mlpc_loss_name((mlpc_loss)lo));
         return CLI_EXIT_USAGE;
-    }
-    if (regress && (oa == MLPC_ACT_SOFTMAX || lo == MLPC_LOSS_CCE)) {
+    case MLPC_CONFLICT_NOT_REGRESSION: {
         const cli_flag *f = oa == MLPC_ACT_SOFTMAX && G("out-act")->given ? G("out-act") : G("loss");
         cli_error(&j->c, "%s %s: not for regression (%s); use a linear output and mse",
                   flag_where(f, a, sizeof a), f == G("loss") ? "cce" : "softmax",
                   G("task")->given ? "--task regress" : "--data lorenz");
         return CLI_EXIT_USAGE;
+    }
+    default: break;
     }
     j->out_act = oa;
     return 0;

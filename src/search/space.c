@@ -437,8 +437,8 @@ int srch_space_resolve(srch_space *s, int has_val, int regress, mlpc_error *err)
         int na = pa->given ? pa->n : 1, nl = pl->given ? pl->n : 1;
         for (int i = 0; i < na; i++) {
             mlpc_task task = regress ? MLPC_TASK_REGRESS : MLPC_TASK_CLASSIFY;
-            int out = pa->given ? (int)pa->v[i] : (int)mlpc_task_out_act(task);
             for (int j = 0; j < nl; j++) {
+                int out = mlpc_task_resolve_out(task, pa->given ? (int)pa->v[i] : -1, pl->given ? (int)pl->v[j] : -1);
                 int loss = pl->given ? (int)pl->v[j] : (int)mlpc_task_loss(task, (mlpc_act)out);
                 const char *why = mlpc_task_check(task, (mlpc_act)out, (mlpc_loss)loss);
                 if (why)
@@ -629,7 +629,8 @@ int srch_point_config(const srch_space *s, const srch_point *pt, int number, siz
     cfg->sizes[nh + 1] = (int)n_out;
     mlpc_act act = p[P_ACT].given ? (mlpc_act)(int)pt->v[P_ACT] : MLPC_ACT_SIGMOID;
     mlpc_task task = regress ? MLPC_TASK_REGRESS : MLPC_TASK_CLASSIFY;
-    mlpc_act out = p[P_OUT_ACT].given ? (mlpc_act)(int)pt->v[P_OUT_ACT] : mlpc_task_out_act(task);
+    mlpc_act out = mlpc_task_resolve_out(task, p[P_OUT_ACT].given ? (int)pt->v[P_OUT_ACT] : -1,
+                                         p[P_LOSS].given ? (int)pt->v[P_LOSS] : -1);
     for (int l = 0; l < cfg->n_layers; l++) cfg->act[l] = l + 1 == cfg->n_layers ? out : act;
     cfg->loss = p[P_LOSS].given ? (mlpc_loss)(int)pt->v[P_LOSS] : mlpc_task_loss(task, out);
     if (p[P_INIT].given) cfg->init = (mlpc_init)(int)pt->v[P_INIT];
