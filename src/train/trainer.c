@@ -4,7 +4,6 @@
  * atomic load per batch), checkpoints and resume.
  * Every buffer is allocated in mlpc_trainer_create; an epoch allocates
  * nothing. */
-#include "kernels/kernels.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
 #include "train/train.h"
@@ -202,7 +201,7 @@ static void build_codes(mlpc_trainer *tr, const mlpc_dataset *train)
         tr->code_shift[j] = net->norm == MLPC_NORM_NONE ? 0.0f : net->norm_shift[j];
         tr->code_scale[j] = net->norm == MLPC_NORM_NONE ? 1.0f : net->norm_scale[j];
     }
-    tr->codes = mlpc_rows8_build(train->x, train->n, n_in, tr->code_shift, tr->code_scale);
+    tr->codes = mlpc_batch_bytes_build(train->x, train->n, n_in, tr->code_shift, tr->code_scale);
 }
 
 void mlpc_trainer_set_byte_rows(mlpc_trainer *tr, int on)
@@ -302,8 +301,8 @@ static void gather_part(const batch_pos *b, int i0, int i1, int n0, int n1)
     size_t n_in = d->n_in;
     float *dst = tr->w.a[0] + (size_t)i0 * n_in;
     if (tr->codes) {
-        mlpc_rows8_gather(tr->codes, n_in, tr->idx + b->lo + i0, i1 - i0, tr->code_shift, tr->code_scale, dst);
-        if (n1 > n0) mlpc_rows8_prefetch(tr->codes, n_in, tr->idx + b->next_lo + n0, n1 - n0);
+        mlpc_batch_bytes_gather(tr->codes, n_in, tr->idx + b->lo + i0, i1 - i0, tr->code_shift, tr->code_scale, dst);
+        if (n1 > n0) mlpc_batch_bytes_prefetch(tr->codes, n_in, tr->idx + b->next_lo + n0, n1 - n0);
         return;
     }
     for (int i = i0; i < i1; i++, dst += n_in)
@@ -374,7 +373,7 @@ static double train_batch(mlpc_trainer *tr, batch_pos *pos, const int32_t *label
         f.keep_grads = keep_grads;
     }
     if (m <= SPARSE_MAX_BATCH) {
-        int n = mlpc_k_active_cols(tr->w.a[0], m, n_in, tr->cols);
+        int n = mlpc_batch_active_cols(tr->w.a[0], m, n_in, tr->cols);
         if (4L * n <= 3L * n_in) {
             f.cols = tr->cols;
             f.n_cols = n;
