@@ -14,8 +14,13 @@
  *     beyond max_conns - that get 503, so a flood of streams cannot lock a
  *     new page out;
  *   - a connection must send its request headers without pausing for
- *     HEADER_IDLE_S (then the usual 60 s apply), so slow half-sent requests
- *     give their slot back quickly.
+ *     HEADER_IDLE_S, and have them all in within HEADER_TOTAL_S of opening
+ *     (or of its last response, for an idle keep-alive connection): a
+ *     reaper thread closes it otherwise; then the usual 60 s apply;
+ *   - when every slot is taken, a new connection evicts the one that has
+ *     waited longest for its headers (or idled longest between requests),
+ *     so a flood of slow or idle connections cannot lock a page request
+ *     out: it is served as soon as its headers are in.
  * Each connection has its own thread (MHD_USE_THREAD_PER_CONNECTION), so a
  * page stream may wait for new events without holding anyone else up. */
 #include <arpa/inet.h>
@@ -31,11 +36,15 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dash/dash.h"
 
 #define HEADER_IDLE_S 2u  /* a pause this long before the headers are complete closes the connection */
+#define HEADER_TOTAL_S 5.0 /* the headers complete this long after the connection opened (or idled), else closed */
+#define EVICT_MIN_S 0.05   /* a connection waits this long for its headers before it may be evicted */
+#define LISTEN_BACKLOG 1024 /* a flood of connects waits here instead of dropping a page request's SYN (its retry costs 1 s, then 3) */
 #define REQUEST_IDLE_S 60u
 
 #if MHD_VERSION < 0x00097002
@@ -50,6 +59,7 @@ struct dash_server {
     int fd;
     int port;
     int max_conns;
+    int hard_conns;  /* max_conns plus room for a burst while nothing can be evicted */
     int max_streams; /* max_conns less the slots kept for page requests */
     int keepalive_ms;
     atomic_int conns;
@@ -61,7 +71,21 @@ struct dash_server {
     char url[256];
     char allow[DASH_MAX_ALLOW_HOSTS][256]; /* --allow-host */
     int n_allow;
+    /* connections waiting for request headers (new, or idle between two
+     * requests): what the reaper closes after HEADER_TOTAL_S and what a new
+     * connection evicts when every slot is taken. An entry goes before
+     * libmicrohttpd closes its socket (the CLOSED notification), under the
+     * lock, so shutdown() never reaches a reused descriptor. */
+    pthread_mutex_t plock;
+    struct waiting { int fd; double since; } *wait;
+    int n_wait, cap_wait;
+    pthread_t reaper;
+    int reaper_started;
+    atomic_long evicted; /* connections closed by the reaper or evicted */
 };
+
+static int conn_fd(struct MHD_Connection *c);
+static void wait_del(dash_server *srv, int fd);
 
 /* ------------------------------------------------------------------ policy */
 
@@ -347,8 +371,10 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
     (void)upload_size;
     (void)con_cls;
     dash_server *srv = cls;
-    /* the headers are in: the request's own idle timeout from now on */
+    /* the headers are in: the request's own idle timeout from now on, and
+     * the connection is no longer one to evict */
     MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, REQUEST_IDLE_S);
+    wait_del(srv, conn_fd(c));
 
     /* RFC 9112 3.2: a request with more than one Host header gets 400 */
     int n_host = 0;
@@ -400,13 +426,111 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
     return ret;
 }
 
+/* ------------------------------------------------------------------ connections waiting for headers */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int conn_fd(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return ci ? (int)ci->connect_fd : -1;
+}
+
+static void wait_add(dash_server *srv, int fd)
+{
+    if (fd < 0) return;
+    pthread_mutex_lock(&srv->plock);
+    if (srv->n_wait < srv->cap_wait) srv->wait[srv->n_wait++] = (struct waiting){fd, now_s()};
+    pthread_mutex_unlock(&srv->plock);
+}
+
+static void wait_del_locked(dash_server *srv, int i)
+{
+    srv->wait[i] = srv->wait[--srv->n_wait];
+}
+
+static void wait_del(dash_server *srv, int fd)
+{
+    if (fd < 0) return;
+    pthread_mutex_lock(&srv->plock);
+    for (int i = 0; i < srv->n_wait; i++)
+        if (srv->wait[i].fd == fd) {
+            wait_del_locked(srv, i);
+            break;
+        }
+    pthread_mutex_unlock(&srv->plock);
+}
+
+/* Closes the connection that has waited longest, if it has waited at least
+ * min_age; 1 when there was one. */
+static int evict_oldest(dash_server *srv, double min_age)
+{
+    pthread_mutex_lock(&srv->plock);
+    int best = -1;
+    double t = now_s();
+    for (int i = 0; i < srv->n_wait; i++)
+        if (t - srv->wait[i].since >= min_age && (best < 0 || srv->wait[i].since < srv->wait[best].since))
+            best = i;
+    if (best >= 0) {
+        shutdown(srv->wait[best].fd, SHUT_RDWR); /* its thread reads EOF and closes it */
+        wait_del_locked(srv, best);
+        atomic_fetch_add(&srv->evicted, 1);
+    }
+    pthread_mutex_unlock(&srv->plock);
+    return best >= 0;
+}
+
+/* Closes connections whose headers are not in HEADER_TOTAL_S after they
+ * opened or went idle, 4 times a second. */
+static void *reaper_main(void *arg)
+{
+    dash_server *srv = arg;
+    while (!atomic_load(&srv->stopping)) {
+        struct timespec ts = {0, 250 * 1000000L};
+        nanosleep(&ts, NULL);
+        double t = now_s();
+        pthread_mutex_lock(&srv->plock);
+        for (int i = 0; i < srv->n_wait;)
+            if (t - srv->wait[i].since > HEADER_TOTAL_S) {
+                shutdown(srv->wait[i].fd, SHUT_RDWR);
+                wait_del_locked(srv, i);
+                atomic_fetch_add(&srv->evicted, 1);
+            } else {
+                i++;
+            }
+        pthread_mutex_unlock(&srv->plock);
+    }
+    return NULL;
+}
+
 static MHD_Result_t on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
 {
     (void)addr;
     (void)len;
     dash_server *srv = cls;
     if (atomic_load(&srv->stopping)) return MHD_NO;
-    return atomic_load(&srv->conns) < srv->max_conns ? MHD_YES : MHD_NO;
+    int n = atomic_load(&srv->conns);
+    if (n < srv->max_conns) return MHD_YES;
+    /* a connection just accepted has not had the time to send its headers:
+     * over the budget up to the hard limit rather than evicting it (a burst
+     * of page or stream requests, answered or 503'd at once); at the hard
+     * limit the longest waiting goes whatever its age, then refused */
+    if (evict_oldest(srv, EVICT_MIN_S) || n < srv->hard_conns || evict_oldest(srv, 0)) return MHD_YES;
+    return MHD_NO;
+}
+
+/* A response is done: a connection kept alive waits for its next request's
+ * headers, evictable again. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)con_cls;
+    dash_server *srv = cls;
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && !atomic_load(&srv->stopping)) wait_add(srv, conn_fd(c));
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **sock_ctx,
@@ -417,7 +541,9 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **sock_ctx,
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add(&srv->conns, 1);
         MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, HEADER_IDLE_S);
+        wait_add(srv, conn_fd(c));
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        wait_del(srv, conn_fd(c));
         atomic_fetch_sub(&srv->conns, 1);
     }
 }
@@ -438,6 +564,13 @@ static void quiet_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* ------------------------------------------------------------------ start and stop */
+
+static void server_free(dash_server *srv)
+{
+    pthread_mutex_destroy(&srv->plock);
+    free(srv->wait);
+    free(srv);
+}
 
 static int listen_on(const char *addr, int port, int *fd_out, int *port_out, char *err, size_t cap)
 {
@@ -465,7 +598,7 @@ static int listen_on(const char *addr, int port, int *fd_out, int *port_out, cha
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 64) != 0) {
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
         int e = errno;
         close(fd);
         if (ss.ss_family == AF_INET6)
@@ -569,12 +702,26 @@ dash_server *dash_server_start(dash_store *store, const dash_server_opts *o, cha
             snprintf(srv->allow[srv->n_allow++], sizeof srv->allow[0], "%s", o->allow_hosts[i]);
     atomic_init(&srv->conns, 0);
     atomic_init(&srv->stopping, 0);
+    atomic_init(&srv->evicted, 0);
+    /* libmicrohttpd's own limit leaves room for a burst (hard_conns) and
+     * for evicted connections that are still closing; on_accept keeps the
+     * count at max_conns while it can evict */
+    srv->hard_conns = srv->max_conns * 4 + 16;
+    unsigned mhd_limit = (unsigned)srv->hard_conns + 16;
+    srv->cap_wait = (int)mhd_limit + 8;
+    srv->wait = calloc((size_t)srv->cap_wait, sizeof *srv->wait);
+    if (!srv->wait || pthread_mutex_init(&srv->plock, NULL) != 0) {
+        snprintf(err, cap, "dashboard: out of memory");
+        free(srv->wait);
+        free(srv);
+        return NULL;
+    }
     if (o->token && o->token[0]) {
         snprintf(srv->token, sizeof srv->token, "%s", o->token);
     } else if ((!loop || o->require_token) &&
                dash_token_generate(srv->token, sizeof srv->token) != 0) {
         snprintf(err, cap, "dashboard: cannot generate a token: %s", strerror(errno));
-        free(srv);
+        server_free(srv);
         return NULL;
     }
     if (dash_token_generate(srv->session, sizeof srv->session) != 0)
@@ -593,7 +740,7 @@ dash_server *dash_server_start(dash_store *store, const dash_server_opts *o, cha
                      DASH_DEFAULT_PORT, DASH_DEFAULT_PORT + 19, bind);
     }
     if (rc != 0) {
-        free(srv);
+        server_free(srv);
         return NULL;
     }
     snprintf(srv->cookie_name, sizeof srv->cookie_name, "mlpc_token_%d", srv->port);
@@ -609,7 +756,8 @@ dash_server *dash_server_start(dash_store *store, const dash_server_opts *o, cha
     srv->d = MHD_start_daemon(flags, 0, on_accept, srv, on_request, srv,
                               MHD_OPTION_EXTERNAL_LOGGER, quiet_log, srv,
                               MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->fd,
-                              MHD_OPTION_CONNECTION_LIMIT, (unsigned int)srv->max_conns,
+                              MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
                               MHD_OPTION_CONNECTION_TIMEOUT, REQUEST_IDLE_S,
                               MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
                               MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, srv,
@@ -617,9 +765,10 @@ dash_server *dash_server_start(dash_store *store, const dash_server_opts *o, cha
     if (!srv->d) {
         snprintf(err, cap, "dashboard: libmicrohttpd could not start on %s:%d", bind, srv->port);
         close(srv->fd);
-        free(srv);
+        server_free(srv);
         return NULL;
     }
+    srv->reaper_started = pthread_create(&srv->reaper, NULL, reaper_main, srv) == 0;
     const char *shown = bind;
     if (!strcmp(bind, "0.0.0.0")) shown = "127.0.0.1";
     if (!strcmp(bind, "::")) shown = "::1";
@@ -635,7 +784,8 @@ void dash_server_stop(dash_server *srv)
     atomic_store(&srv->stopping, 1);
     dash_store_wake(srv->store); /* streams waiting for events return now */
     MHD_stop_daemon(srv->d);     /* joins every connection thread, closes the socket */
-    free(srv);
+    if (srv->reaper_started) pthread_join(srv->reaper, NULL);
+    server_free(srv);
 }
 
 int dash_server_port(const dash_server *srv) { return srv->port; }
