@@ -172,21 +172,19 @@ static void draw_curves(cairo_t *cr, const panel *p, double xlo, double xhi, dou
 #undef MY
 }
 
-void dplot_panel(cairo_t *cr, const panel *p, double x0, double y0, double w, double h,
-                       double fs)
-{
-    /* frame and title */
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_rectangle(cr, x0, y0, w, h);
-    cairo_fill(cr);
-    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
-    cairo_set_font_size(cr, fs * 1.1);
-    dplot_text(cr, x0 + w / 2, y0 + fs * 0.4, p->title, 0.5, 0.0);
-    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr, fs * 0.85);
+/* The plot area of a panel and its data ranges (y in log10 when logy). */
+typedef struct {
+    double px, py, pw, ph, xlo, xhi, a, b;
+    int logy;
+} frame;
 
-    /* ranges over the finite (and, for log, positive) values */
+#define MX(v) (f->px + ((v) - f->xlo) / (f->xhi - f->xlo) * f->pw)
+#define MY(v) (f->py + f->ph - ((f->logy ? log10(v) : (v)) - f->a) / (f->b - f->a) * f->ph)
+
+/* x and y ranges over the finite (and, for log, positive) values; 0 when
+ * there are none. */
+static int data_range(const panel *p, frame *f)
+{
     double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
     for (int i = 0; i < p->n; i++) {
         const line *l = &p->lines[i];
@@ -199,23 +197,16 @@ void dplot_panel(cairo_t *cr, const panel *p, double x0, double y0, double w, do
             if (yv > yhi) yhi = yv;
         }
     }
-    double px = x0 + fs * 4.6, py = y0 + fs * 2.0, pw = w - fs * 5.6, ph = h - fs * 4.4;
-    cairo_set_line_width(cr, 1.0);
-    cairo_set_source_rgb(cr, 0.55, 0.55, 0.55);
-    cairo_rectangle(cr, px, py, pw, ph);
-    cairo_stroke(cr);
-    if (!(xlo <= xhi)) {
-        cairo_set_source_rgb(cr, 0.45, 0.45, 0.45);
-        dplot_text(cr, px + pw / 2, py + ph / 2, "no data", 0.5, 0.5);
-        return;
-    }
+    if (!(xlo <= xhi)) return 0;
     if (xhi == xlo) {
         xlo -= 0.5;
         xhi += 0.5;
     }
-    int logy = p->logy;
+    f->xlo = xlo;
+    f->xhi = xhi;
+    f->logy = p->logy;
     double a = ylo, b = yhi;
-    if (logy) {
+    if (f->logy) {
         a = log10(ylo);
         b = log10(yhi);
         if (b - a < 1e-9) {
@@ -235,59 +226,104 @@ void dplot_panel(cairo_t *cr, const panel *p, double x0, double y0, double w, do
         b += pad;
         if (ylo >= 0 && a < 0) a = 0;
     }
-#define MX(v) (px + ((v) - xlo) / (xhi - xlo) * pw)
-#define MY(v) (py + ph - ((logy ? log10(v) : (v)) - a) / (b - a) * ph)
+    f->a = a;
+    f->b = b;
+    return 1;
+}
 
-    /* grid and tick labels (named axes: one per integer x) */
+/* x grid and tick labels (named axes: one per integer x) and the x label */
+static void x_grid(cairo_t *cr, const panel *p, const frame *f, double y0, double h, double fs)
+{
     double ticks[DPLOT_MAX_NAMES > 16 ? DPLOT_MAX_NAMES : 16];
-    int nt = p->n_xnames ? p->n_xnames : dash_nice_ticks(xlo, xhi, 7, ticks);
+    int nt = p->n_xnames ? p->n_xnames : dash_nice_ticks(f->xlo, f->xhi, 7, ticks);
     char lab[48];
     for (int i = 0; i < nt; i++) {
         if (p->n_xnames) ticks[i] = i;
         double X = MX(ticks[i]);
         cairo_set_source_rgb(cr, p->n_xnames ? 0.4 : 0.9, p->n_xnames ? 0.4 : 0.9, p->n_xnames ? 0.4 : 0.9);
-        cairo_move_to(cr, X, py);
-        cairo_line_to(cr, X, py + ph);
+        cairo_move_to(cr, X, f->py);
+        cairo_line_to(cr, X, f->py + f->ph);
         cairo_stroke(cr);
         cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
         if (p->n_xnames)
             snprintf(lab, sizeof lab, "%s", p->xnames[i]);
         else
             tick_label(lab, sizeof lab, ticks[i], nt > 1 ? ticks[1] - ticks[0] : 1, 0);
-        dplot_text(cr, X, py + ph + fs * 0.35, lab, 0.5, 0.0);
+        dplot_text(cr, X, f->py + f->ph + fs * 0.35, lab, 0.5, 0.0);
     }
     cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
-    dplot_text(cr, px + pw / 2, y0 + h - fs * 0.2, p->xlabel ? p->xlabel : "epoch", 0.5, 1.0);
-    if (logy && b - a > 1.0) {
-        for (int e = (int)ceil(a); e <= (int)floor(b); e++) {
-            double v = pow(10.0, e), Y = MY(v);
-            cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
-            cairo_move_to(cr, px, Y);
-            cairo_line_to(cr, px + pw, Y);
-            cairo_stroke(cr);
-            cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
-            tick_label(lab, sizeof lab, v, 1, 1);
-            dplot_text(cr, px - fs * 0.35, Y, lab, 1.0, 0.5);
-        }
-    } else {
-        double lo = logy ? pow(10.0, a) : a, hi = logy ? pow(10.0, b) : b;
-        nt = dash_nice_ticks(lo, hi, 6, ticks);
-        for (int i = 0; i < nt; i++) {
-            if (logy && ticks[i] <= 0) continue;
-            double Y = MY(ticks[i]);
-            cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
-            cairo_move_to(cr, px, Y);
-            cairo_line_to(cr, px + pw, Y);
-            cairo_stroke(cr);
-            cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
-            tick_label(lab, sizeof lab, ticks[i], nt > 1 ? ticks[1] - ticks[0] : 1, 0);
-            dplot_text(cr, px - fs * 0.35, Y, lab, 1.0, 0.5);
-        }
-    }
+    dplot_text(cr, f->px + f->pw / 2, y0 + h - fs * 0.2, p->xlabel ? p->xlabel : "epoch", 0.5, 1.0);
+}
 
-    draw_curves(cr, p, xlo, xhi, a, b, logy, px, py, pw, ph, fs);
+/* one y grid line and its label */
+static void y_line(cairo_t *cr, const frame *f, double v, const char *lab, double fs)
+{
+    double Y = MY(v);
+    cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
+    cairo_move_to(cr, f->px, Y);
+    cairo_line_to(cr, f->px + f->pw, Y);
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
+    dplot_text(cr, f->px - fs * 0.35, Y, lab, 1.0, 0.5);
+}
+
+/* y grid and tick labels: powers of ten over a log axis of more than one
+ * decade, else nice ticks */
+static void y_grid(cairo_t *cr, const frame *f, double fs)
+{
+    char lab[48];
+    if (f->logy && f->b - f->a > 1.0) {
+        for (int e = (int)ceil(f->a); e <= (int)floor(f->b); e++) {
+            double v = pow(10.0, e);
+            tick_label(lab, sizeof lab, v, 1, 1);
+            y_line(cr, f, v, lab, fs);
+        }
+        return;
+    }
+    double ticks[16];
+    double lo = f->logy ? pow(10.0, f->a) : f->a, hi = f->logy ? pow(10.0, f->b) : f->b;
+    int nt = dash_nice_ticks(lo, hi, 6, ticks);
+    for (int i = 0; i < nt; i++) {
+        if (f->logy && ticks[i] <= 0) continue;
+        tick_label(lab, sizeof lab, ticks[i], nt > 1 ? ticks[1] - ticks[0] : 1, 0);
+        y_line(cr, f, ticks[i], lab, fs);
+    }
+}
 #undef MX
 #undef MY
+
+void dplot_panel(cairo_t *cr, const panel *p, double x0, double y0, double w, double h,
+                       double fs)
+{
+    /* frame and title */
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_rectangle(cr, x0, y0, w, h);
+    cairo_fill(cr);
+    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+    cairo_set_font_size(cr, fs * 1.1);
+    dplot_text(cr, x0 + w / 2, y0 + fs * 0.4, p->title, 0.5, 0.0);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, fs * 0.85);
+
+    frame fr, *f = &fr;
+    int have = data_range(p, f);
+    f->px = x0 + fs * 4.6;
+    f->py = y0 + fs * 2.0;
+    f->pw = w - fs * 5.6;
+    f->ph = h - fs * 4.4;
+    cairo_set_line_width(cr, 1.0);
+    cairo_set_source_rgb(cr, 0.55, 0.55, 0.55);
+    cairo_rectangle(cr, f->px, f->py, f->pw, f->ph);
+    cairo_stroke(cr);
+    if (!have) {
+        cairo_set_source_rgb(cr, 0.45, 0.45, 0.45);
+        dplot_text(cr, f->px + f->pw / 2, f->py + f->ph / 2, "no data", 0.5, 0.5);
+        return;
+    }
+    x_grid(cr, p, f, y0, h, fs);
+    y_grid(cr, f, fs);
+    draw_curves(cr, p, f->xlo, f->xhi, f->a, f->b, f->logy, f->px, f->py, f->pw, f->ph, fs);
 }
 
 void dplot_add(panel *p, const double *x, const double *y, int n, size_t stride, int color,
