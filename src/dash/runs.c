@@ -107,6 +107,62 @@ static dash_series *new_series(dash_runs *r, const char *name, int n_layers)
     return s;
 }
 
+/* The last series of this file (from index `first`) with this name (as
+ * stored: cut below the series name's size, with room for a " #k" suffix). */
+static dash_series *find_series(dash_runs *runs, int first, const char *name)
+{
+    for (int i = runs->n - 1; i >= first; i--) {
+        const char *base = runs->s[i].name;
+        size_t bl = strlen(name);
+        if (!strncmp(base, name, bl) && (base[bl] == '\0' || !strncmp(base + bl, " #", 2)))
+            return &runs->s[i];
+    }
+    return NULL;
+}
+
+/* Adds one metrics record o (its epoch given) to its series, a new one when
+ * the epochs start over or the layer count changes; 0 or -1 (out of memory,
+ * err set). */
+static int add_record(dash_runs *runs, int first, const char *stem, const cJSON *o, double epoch,
+                      const char *path, char *err, size_t cap)
+{
+    const cJSON *rn = cJSON_GetObjectItemCaseSensitive(o, "run");
+    const char *name = cJSON_IsString(rn) && rn->valuestring[0] ? rn->valuestring : stem;
+    const cJSON *wa = cJSON_GetObjectItemCaseSensitive(o, "w_rms");
+    const cJSON *ga = cJSON_GetObjectItemCaseSensitive(o, "g_rms");
+    int nl = cJSON_IsArray(wa) ? cJSON_GetArraySize(wa) : 0;
+    if (nl > MLPC_MAX_LAYERS) nl = MLPC_MAX_LAYERS;
+    char cut[100];
+    snprintf(cut, sizeof cut, "%.99s", name);
+    dash_series *s = find_series(runs, first, cut);
+    if (!s || (s->n > 0 && !(epoch > s->epoch[s->n - 1])) || (nl && s->n_layers != nl && s->n)) {
+        s = new_series(runs, cut, nl);
+        if (!s) {
+            snprintf(err, cap, "%s: out of memory", path);
+            return -1;
+        }
+    }
+    if (s->n_layers == 0 && nl > 0 && s->n == 0) s->n_layers = nl;
+    if (s->n == s->cap && grow_series(s)) {
+        snprintf(err, cap, "%s: out of memory", path);
+        return -1;
+    }
+    double **fp[N_FIELDS];
+    field_ptrs(s, fp);
+    for (int i = 0; i < N_FIELDS; i++) (*fp[i])[s->n] = num(o, FIELD_KEYS[i]);
+    if (!isnan(s->mse[s->n])) s->regress = 1;
+    for (int l = 0; l < s->n_layers; l++) {
+        const cJSON *w = l < nl ? cJSON_GetArrayItem(wa, l) : NULL;
+        const cJSON *g = cJSON_IsArray(ga) ? cJSON_GetArrayItem(ga, l) : NULL;
+        s->w_rms[(size_t)s->n * (size_t)s->n_layers + (size_t)l] =
+            cJSON_IsNumber(w) ? w->valuedouble : NAN;
+        s->g_rms[(size_t)s->n * (size_t)s->n_layers + (size_t)l] =
+            cJSON_IsNumber(g) ? g->valuedouble : NAN;
+    }
+    s->n++;
+    return 0;
+}
+
 int dash_runs_load(dash_runs *runs, const char *path, char *err, size_t cap)
 {
     FILE *f = fopen(path, "rb");
@@ -149,53 +205,11 @@ int dash_runs_load(dash_runs *runs, const char *path, char *err, size_t cap)
             rc = -1;
             break;
         }
-        const cJSON *rn = cJSON_GetObjectItemCaseSensitive(o, "run");
-        const char *name = cJSON_IsString(rn) && rn->valuestring[0] ? rn->valuestring : stem;
-        const cJSON *wa = cJSON_GetObjectItemCaseSensitive(o, "w_rms");
-        const cJSON *ga = cJSON_GetObjectItemCaseSensitive(o, "g_rms");
-        int nl = cJSON_IsArray(wa) ? cJSON_GetArraySize(wa) : 0;
-        if (nl > MLPC_MAX_LAYERS) nl = MLPC_MAX_LAYERS;
-        /* find the last series of this file with this name (as stored: cut
-         * below the series name's size, with room for a " #k" suffix) */
-        char cut[100];
-        snprintf(cut, sizeof cut, "%.99s", name);
-        name = cut;
-        dash_series *s = NULL;
-        for (int i = runs->n - 1; i >= first && !s; i--) {
-            const char *base = runs->s[i].name;
-            size_t bl = strlen(name);
-            if (!strncmp(base, name, bl) && (base[bl] == '\0' || !strncmp(base + bl, " #", 2)))
-                s = &runs->s[i];
-        }
-        if (!s || (s->n > 0 && !(epoch > s->epoch[s->n - 1])) || (nl && s->n_layers != nl && s->n)) {
-            s = new_series(runs, name, nl);
-            if (!s) {
-                snprintf(err, cap, "%s: out of memory", path);
-                cJSON_Delete(o);
-                rc = -1;
-                break;
-            }
-        }
-        if (s->n_layers == 0 && nl > 0 && s->n == 0) s->n_layers = nl;
-        if (s->n == s->cap && grow_series(s)) {
-            snprintf(err, cap, "%s: out of memory", path);
+        if (add_record(runs, first, stem, o, epoch, path, err, cap)) {
             cJSON_Delete(o);
             rc = -1;
             break;
         }
-        double **fp[N_FIELDS];
-        field_ptrs(s, fp);
-        for (int i = 0; i < N_FIELDS; i++) (*fp[i])[s->n] = num(o, FIELD_KEYS[i]);
-        if (!isnan(s->mse[s->n])) s->regress = 1;
-        for (int l = 0; l < s->n_layers; l++) {
-            const cJSON *w = l < nl ? cJSON_GetArrayItem(wa, l) : NULL;
-            const cJSON *g = cJSON_IsArray(ga) ? cJSON_GetArrayItem(ga, l) : NULL;
-            s->w_rms[(size_t)s->n * (size_t)s->n_layers + (size_t)l] =
-                cJSON_IsNumber(w) ? w->valuedouble : NAN;
-            s->g_rms[(size_t)s->n * (size_t)s->n_layers + (size_t)l] =
-                cJSON_IsNumber(g) ? g->valuedouble : NAN;
-        }
-        s->n++;
         good++;
         cJSON_Delete(o);
     }
