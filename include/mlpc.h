@@ -474,10 +474,12 @@ typedef struct mlpc_batch_info {
 
 typedef struct mlpc_epoch_stats {
     int epoch;                 /* 1-based */
-    double loss, acc;          /* training set, running means over the epoch */
+    double loss, acc;          /* training set, running means over the epoch (loss on
+                                  standardized targets when the net stores target statistics) */
     double val_loss, val_acc;  /* NaN without a validation set */
     double test_loss, test_acc;/* NaN without a test set */
-    double mse, val_mse, test_mse; /* regression metrics, NaN for classification */
+    double mse, val_mse, test_mse; /* regression metrics in the targets' original units
+                                      (mse a running mean like loss), NaN for classification */
     float lr;                  /* rate used in this epoch */
     double epoch_seconds;      /* training pass only */
     double eval_seconds;

@@ -139,7 +139,7 @@ static int check_fit(const cli_cmd *c, const mlpc_dataset *ds, const char *src, 
 
 /* The result: one text line, or one JSON object with --json. */
 static int print_result(cli_cmd *c, const char *model, const char *src, const mlpc_eval *ev,
-                        int classify, double mae, double r2)
+                        int classify, int std_targets, double mae, double r2)
 {
     if (F("json")->on) {
         sbuf b;
@@ -149,6 +149,7 @@ static int print_result(cli_cmd *c, const char *model, const char *src, const ml
         sb_kstr(&b, "model", model);
         sb_kstr(&b, "data", src);
         sb_knum(&b, "loss", ev->loss);
+        if (std_targets) sb_kstr(&b, "loss_on", "standardized targets");
         if (classify)
             sb_knum(&b, "acc", ev->acc);
         else {
@@ -168,7 +169,8 @@ static int print_result(cli_cmd *c, const char *model, const char *src, const ml
     } else if (classify) {
         printf("loss %.6f  acc %.4f  n %zu\n", ev->loss, ev->acc, ev->n);
     } else {
-        printf("loss %.6g  mse %.6g  mae %.6g  r2 %.4f  n %zu\n", ev->loss, ev->mse, mae, r2, ev->n);
+        printf("loss %.6g%s  mse %.6g  mae %.6g  r2 %.4f  n %zu\n", ev->loss, std_targets ? " (standardized)" : "",
+               ev->mse, mae, r2, ev->n);
     }
     if (fflush(stdout) != 0) {
         cli_error(c, "writing to standard output failed");
@@ -206,7 +208,8 @@ static int eval_run(cli_cmd *c, eval_opts *o, mlpc_net **net, mlpc_dataset **ds,
     if (st != MLPC_OK) return cli_lib_error(c, NULL, st, mlpc_dataset_error(*ds)->msg);
     st = mlpc_net_evaluate(*net, *ds, &ev);
     if (st != MLPC_OK) return cli_lib_error(c, NULL, st, mlpc_net_error(*net)->msg);
-    return print_result(c, o->model, src, &ev, classify, mae, r2);
+    int std_targets = !classify && mlpc_net_target_stats(*net, NULL, NULL) > 0;
+    return print_result(c, o->model, src, &ev, classify, std_targets, mae, r2);
 }
 #undef F
 

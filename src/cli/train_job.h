@@ -14,6 +14,7 @@
 /* What the epoch and batch callbacks need (train_run.c). */
 typedef struct train_ctx {
     int quiet, progress, regress;
+    int std_targets;   /* regress with stored target statistics: loss is on the standardized targets */
     int total_epochs, width;
     long every;
     FILE *metrics;

@@ -30,6 +30,10 @@ static int digits(int v)
     return d;
 }
 
+/* the mark after a loss computed on standardized regression targets (the
+ * mse values beside it are in the targets' original units) */
+#define STD_MARK(on) ((on) ? " (standardized)" : "")
+
 static int on_batch(mlpc_trainer *tr, const mlpc_batch_info *b, void *user)
 {
     (void)tr;
@@ -37,8 +41,9 @@ static int on_batch(mlpc_trainer *tr, const mlpc_batch_info *b, void *user)
     if (x->quiet || !x->progress) return 0;
     if (b->batch % x->every != 0 && b->batch != b->n_batches) return 0;
     if (x->regress || isnan(b->run_acc))
-        printf("  epoch %*d  batch %*ld/%ld  loss %.4g  %.2fs\n", x->width, b->epoch,
-               digits((int)b->n_batches), b->batch, b->n_batches, b->run_loss, b->seconds);
+        printf("  epoch %*d  batch %*ld/%ld  loss %.4g%s  %.2fs\n", x->width, b->epoch,
+               digits((int)b->n_batches), b->batch, b->n_batches, b->run_loss, STD_MARK(x->std_targets),
+               b->seconds);
     else
         printf("  epoch %*d  batch %*ld/%ld  loss %.4f  acc %.4f  %.2fs\n", x->width, b->epoch,
                digits((int)b->n_batches), b->batch, b->n_batches, b->run_loss, b->run_acc,
@@ -54,7 +59,9 @@ static int on_epoch(mlpc_trainer *tr, const mlpc_epoch_stats *e, void *user)
     dash_train_epoch_begin(x->dash);
     if (!x->quiet) {
         if (x->regress) {
-            printf("epoch %*d/%d  loss %.4g", x->width, e->epoch, x->total_epochs, e->loss);
+            printf("epoch %*d/%d  loss %.4g%s", x->width, e->epoch, x->total_epochs, e->loss,
+                   STD_MARK(x->std_targets));
+            if (x->std_targets && !isnan(e->mse)) printf("  mse %.4g", e->mse);
             if (!isnan(e->val_mse))
                 printf("  val_mse %.4g", e->val_mse);
             else if (!isnan(e->val_loss))
@@ -89,6 +96,7 @@ static int on_epoch(mlpc_trainer *tr, const mlpc_epoch_stats *e, void *user)
         sb_knum(&b, "test_loss", e->test_loss);
         sb_knum(&b, "test_acc", e->test_acc);
         if (x->regress) {
+            if (x->std_targets) sb_kstr(&b, "loss_on", "standardized targets");
             sb_knum(&b, "mse", e->mse);
             sb_knum(&b, "val_mse", e->val_mse);
             sb_knum(&b, "test_mse", e->test_mse);
@@ -225,10 +233,10 @@ static void eval_json(sbuf *b, const char *key, const mlpc_eval *e, int regress)
     sb_raw(b, "}");
 }
 
-static void eval_text(const char *name, const mlpc_eval *e, int regress)
+static void eval_text(const char *name, const mlpc_eval *e, int regress, int std_targets)
 {
     if (regress)
-        printf("  %s_loss %.4g  %s_mse %.4g", name, e->loss, name, e->mse);
+        printf("  %s_loss %.4g%s  %s_mse %.4g", name, e->loss, STD_MARK(std_targets), name, e->mse);
     else
         printf("  %s_loss %.4f  %s_acc %.4f", name, e->loss, name, e->acc);
 }
@@ -329,6 +337,7 @@ static int start_outputs(train_job *j)
     x->quiet = j->quiet;
     x->progress = j->progress;
     x->regress = j->regress;
+    x->std_targets = j->regress && mlpc_net_target_stats(j->net, NULL, NULL) > 0;
     x->total_epochs = j->cfg.epochs;
     x->width = digits(j->cfg.epochs);
     x->metrics = j->metrics;
@@ -467,6 +476,7 @@ static void print_header(const train_job *j)
     if (j->val) printf(", %zu val", mlpc_dataset_rows(j->val));
     if (j->test) printf(", %zu test", mlpc_dataset_rows(j->test));
     printf(" rows");
+    if (j->ctx.std_targets) printf("  targets standardized");
     const char *pwhy = "";
     mlpc_precision prec = mlpc_trainer_precision(j->tr, &pwhy);
     if (prec != MLPC_PRECISION_FP32 || cfg->precision != MLPC_PRECISION_FP32)
@@ -621,7 +631,7 @@ int train_finish(train_job *j)
         const mlpc_dataset *sets[3] = {j->train, j->val, j->test};
         printf("done: %d epoch%s in %.2fs", j->epochs_done, j->epochs_done == 1 ? "" : "s", j->seconds);
         for (int i = 0; i < 3; i++)
-            if (sets[i]) eval_text(set_names[i], &j->ev[i], j->regress);
+            if (sets[i]) eval_text(set_names[i], &j->ev[i], j->regress, j->ctx.std_targets);
         if (j->reason[0]) printf("  (stopped: %s)", j->reason);
         printf("\n");
         fflush(stdout);

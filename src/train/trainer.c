@@ -388,6 +388,22 @@ static double train_batch(mlpc_trainer *tr, batch_pos *pos, const int32_t *label
     return loss;
 }
 
+/* The squared error of the batch just trained, in the targets' original
+ * units: sum_ij ((a_ij - t_ij) std_j)^2 over the outputs a = w.a[L] (the
+ * update leaves them) and the standardized targets t. */
+static double batch_sse_original(const mlpc_trainer *tr, int m)
+{
+    const mlpc_net *net = tr->net;
+    int n_out = net->sizes[net->n_layers];
+    const float *a = tr->w.a[net->n_layers], *t = tr->btargets, *sd = net->tgt_std;
+    double sse = 0.0;
+    for (size_t i = 0; i < (size_t)m * (size_t)n_out; i++) {
+        double e = ((double)a[i] - t[i]) * sd[i % (size_t)n_out];
+        sse += e * e;
+    }
+    return sse;
+}
+
 /* forward + backward on the m rows in w.a[0]; returns the summed loss */
 static double fwd_bwd(mlpc_trainer *tr, int m, const int32_t *labels, const float *targets, double *aux)
 {
@@ -535,6 +551,8 @@ mlpc_status mlpc_trainer_epoch(mlpc_trainer *tr, mlpc_epoch_stats *st)
         mlpc_status ds = mlpc_trainer_device_batches(tr, st, t0, &sum_loss, &sum_aux, &n);
         if (ds) return ds;
         n_batches = 0;
+        if (!d->labels && net->tgt_std) /* the device sums the standardized errors: one output scales exactly */
+            sum_aux = n_out == 1 ? sum_aux * (double)net->tgt_std[0] * net->tgt_std[0] : NAN;
     }
     for (long b = 0; b < n_batches; b++) {
         size_t lo = (size_t)b * (size_t)B;
@@ -554,7 +572,7 @@ mlpc_status mlpc_trainer_epoch(mlpc_trainer *tr, mlpc_epoch_stats *st)
                                isnan(loss) ? "NaN" : "Inf");
         }
         sum_loss += loss;
-        sum_aux += aux;
+        sum_aux += d->labels || !net->tgt_std ? aux : batch_sse_original(tr, m);
         if (callback) {
             size_t seen = lo + (size_t)m;
             mlpc_batch_info bi = {st->epoch, b + 1, n_batches, loss / m,

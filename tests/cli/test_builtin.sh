@@ -6,10 +6,10 @@
 expect_ok "lorenz: 2 epochs" train --data lorenz --layers 3-16-16-3 --act relu --out-act linear \
     --loss mse --opt adam --epochs 2 --save "$T/lorenz.mlpc" --metrics "$T/lorenz.jsonl"
 check "lorenz: 900 train and 900 validation rows" grep -q "data lorenz: 900 train, 900 val rows" "$T/out"
-check "lorenz: two epoch lines with val_mse" test "$(grep -c '^epoch [12]/2  loss [0-9.e+-]*  val_mse [0-9.e+-]*  lr 0.001 ' "$T/out")" -eq 2
+check "lorenz: two epoch lines with val_mse" test "$(grep -c '^epoch [12]/2  loss [0-9.e+-]* (standardized)  mse [0-9.e+-]*  val_mse [0-9.e+-]*  lr 0.001 ' "$T/out")" -eq 2
 check "lorenz: metrics carry mse fields" grep -q '"mse":[0-9.e+-]*,"val_mse":[0-9.e+-]*,"test_mse":null' "$T/lorenz.jsonl"
 expect_ok "lorenz: eval" eval "$T/lorenz.mlpc" --data lorenz
-check "lorenz: eval prints mse over 900 rows" grep -q "^loss [0-9.e+-]*  mse [0-9.e+-]*  mae [0-9.e+-]*  r2 [0-9.e+-]*  n 900$" "$T/out"
+check "lorenz: eval prints mse over 900 rows" grep -q "^loss [0-9.e+-]* (standardized)  mse [0-9.e+-]*  mae [0-9.e+-]*  r2 [0-9.e+-]*  n 900$" "$T/out"
 expect_ok "lorenz: info" info "$T/lorenz.mlpc"
 check "lorenz: info task regress" grep -q "^task     regress" "$T/out"
 expect_fail "lorenz: layer widths" 2 "--layers: input width 2 does not match the 3 features of" \

@@ -140,9 +140,9 @@ expect_fail "resume: other architecture" 1 "$M.ckpt" \
 make_reg "$T/reg.csv" 300
 expect_ok "regression train" train --train "$T/reg.csv" --task regress --layers 2-8-1 --act relu \
     --opt adam --lr 0.01 --epochs 2 --save "$T/r.mlpc"
-check "regression epoch line" grep -q "^epoch 2/2  loss [0-9.e+-]*  lr 0.01 " "$T/out"
+check "regression epoch line" grep -q "^epoch 2/2  loss [0-9.e+-]* (standardized)  mse [0-9.e+-]*  lr 0.01 " "$T/out"
 expect_ok "regression eval" eval "$T/r.mlpc" --test "$T/reg.csv"
-check "regression eval prints mse, mae and R^2" grep -q "^loss [0-9.e+-]*  mse [0-9.e+-]*  mae [0-9.e+-]*  r2 [0-9.e+-]*  n 300$" "$T/out"
+check "regression eval prints mse, mae and R^2" grep -q "^loss [0-9.e+-]* (standardized)  mse [0-9.e+-]*  mae [0-9.e+-]*  r2 [0-9.e+-]*  n 300$" "$T/out"
 cut -d, -f1,2 "$T/reg.csv" >"$T/reg-x.csv"
 expect_ok "regression predict" predict "$T/r.mlpc" --input "$T/reg-x.csv"
 check "regression predict rows (header detected)" test "$(wc -l <"$T/out")" -eq 300

@@ -18,7 +18,7 @@ A="--train $T/d.csv --task regress --layers 2-8-1 --out-act linear --loss mse --
     check "... the last good checkpoint is kept" grep -q "last good checkpoint kept at .*d.ckpt" "$T/err"
     run train $A --lr 0.001 --epochs 6 --resume "$CK"
     check "resumed from the kept checkpoint at a lower rate: finishes (exit $RC)" test "$RC" -eq 0
-    check "... epochs 3 to 6 at lr 0.001" test "$(grep -c '^epoch [3-6]/6  loss [0-9.]*  lr 0.001 ' "$T/out")" -eq 4
+    check "... epochs 3 to 6 at lr 0.001" test "$(grep -c '^epoch [3-6]/6  loss [0-9.]* (standardized)  mse [0-9.e+-]*  lr 0.001 ' "$T/out")" -eq 4
     run train $A --epochs 8 --resume "$CK"
     check "resumed without --lr: the checkpoint's rate" grep -q "opt sgd  lr 0.001  batch" "$T/out"
     check "... nothing overridden" grep -q "^resumed from .*d.ckpt after epoch 6$" "$T/out"

@@ -146,6 +146,26 @@ EOF
     r2=$(sed 's/.*"r2":\([^,}]*\).*/\1/' "$T/out")
     mse=$(sed 's/.*"mse":\([^,}]*\).*/\1/' "$T/out")
     check "eval: R^2 $r2 > 0.999 and mse $mse < 1 in the original units" awk -v r="$r2" -v m="$mse" 'BEGIN { exit !(r > 0.999 && m < 1) }'
+    check "eval: the loss is labelled as on the standardized targets" out_has '"loss_on":"standardized targets"'
+    # the labels, and every mse in the original units: at a learning rate too
+    # small to move a weight, the epoch's running mse is the final train_mse,
+    # with two target columns of different scales
+    awk 'BEGIN { srand(4); print "a,b,y1,y2"; for (i = 0; i < 120; i++) { a = rand(); b = rand()
+        printf "%.4f,%.4f,%.4f,%.4f\n", a, b, 100 + 50 * a - 20 * b, 3 + 0.1 * b } }' >"$T/two.csv"
+    Z="--train $T/two.csv --target y1,y2 --task regress --layers 2-3-2 --out-act linear --opt sgd --lr 1e-30 --epochs 1"
+    run train $Z --metrics "$T/two.jsonl"
+    check "target-norm: the run line says the targets are standardized" out_has "targets standardized"
+    check "target-norm: the epoch loss is labelled" grep -q "^epoch 1/1  loss [0-9.e+-]* (standardized)  mse " "$T/out"
+    check "target-norm: the done line's losses are labelled" grep -q "train_loss [0-9.e+-]* (standardized)  train_mse " "$T/out"
+    emse=$(sed -n 's/^epoch .*  mse \([^ ]*\) .*/\1/p' "$T/out")
+    dmse=$(sed -n 's/.*train_mse \([^ ]*\).*/\1/p' "$T/out")
+    check "target-norm: the epoch mse ($emse) is the final train_mse ($dmse), in the original units" \
+        awk -v a="$emse" -v b="$dmse" 'BEGIN { exit !(a == b && a > 10) }'
+    check "target-norm: --metrics says what loss is on" grep -q '"loss_on":"standardized targets","mse":[0-9.e+-]*,' "$T/two.jsonl"
+    jmse=$(sed 's/.*"mse":\([^,}]*\).*/\1/' "$T/two.jsonl")
+    check "target-norm: --metrics mse $jmse in the original units" awk -v a="$jmse" -v b="$dmse" 'BEGIN { exit !(a / b > 0.999 && a / b < 1.001) }'
+    run train $Z --target-norm none
+    check "target-norm none: no label, loss and mse alike" sh -c "! grep -q standardized '$T/out'"
     run train --train "$T/lin.csv" --task regress --layers 2-4-1 --out-act sigmoid --epochs 1
     check "target-norm: the range warning speaks of what the net sees" err_has "the standardized targets of"
     run train --train "$T/lin.csv" --task regress --layers 2-4-1 --out-act sigmoid --epochs 1 --target-norm none
