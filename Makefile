@@ -30,7 +30,7 @@ $(BUILD)/src/kernels/%_avx512.o: ISA = -mavx512f -mavx512vl -mavx512bw -mavx512d
 $(BUILD)/src/kernels/%_avx2.o:   ISA = -mavx2 -mfma -ffp-contract=fast
 # activations: no FP-exception semantics, so selects (relu) vectorize
 $(BUILD)/src/kernels/act.o:      ISA = -fno-trapping-math
-$(BUILD)/src/kernels/rows8.o:    ISA = -fno-trapping-math
+$(BUILD)/src/kernels/byte_rows.o:    ISA = -fno-trapping-math
 # the optimizers: sqrtf without errno, so RMSprop's and Adam's loops
 # vectorize (vsqrtps and vdivps round as the scalar forms: the same bits)
 $(BUILD)/src/optim/optim.o:      ISA = -fno-math-errno

@@ -384,7 +384,7 @@ static void sql(sqlite3 *db, const char *q)
     if (sqlite3_exec(db, q, NULL, NULL, &em) != SQLITE_OK) fail_msg("%s: %s", q, em);
 }
 
-/* A search database as src/search/store.c writes it (the tables read). */
+/* A search database as src/search/studydb.c writes it (the tables read). */
 static void test_watch_search_db(void **state)
 {
     (void)state;

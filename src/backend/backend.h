@@ -119,10 +119,10 @@ const char *mlpc_ctx_gemm_name(const mlpc_ctx *cx);
  * some value is not of that form (or memory is short; the caller then
  * gathers the float rows). gather: dst[i] = row rows[i] rebuilt from its
  * bytes, i < m; prefetch: asks for those rows to be brought into cache. */
-uint8_t *mlpc_batch_bytes_build(const float *x, size_t n, size_t n_in, const float *shift, const float *scale);
-void mlpc_batch_bytes_gather(const uint8_t *bytes, size_t n_in, const uint32_t *rows, int m, const float *shift,
+uint8_t *mlpc_batch_byte_rows_build(const float *x, size_t n, size_t n_in, const float *shift, const float *scale);
+void mlpc_batch_byte_rows_gather(const uint8_t *bytes, size_t n_in, const uint32_t *rows, int m, const float *shift,
                              const float *scale, float *dst);
-void mlpc_batch_bytes_prefetch(const uint8_t *bytes, size_t n_in, const uint32_t *rows, int m);
+void mlpc_batch_byte_rows_prefetch(const uint8_t *bytes, size_t n_in, const uint32_t *rows, int m);
 /* The columns of the m x n batch x that are not +0.0 in every row, listed
  * ascending in idx; returns their count (the sparse first layer). */
 int mlpc_batch_active_cols(const float *x, int m, int n, int32_t *idx);

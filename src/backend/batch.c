@@ -1,24 +1,24 @@
 /* batch.c - the CPU backend's batch preparation: what the trainer does to a
- * batch before the products run, over the kernels it needs (kernels/rows8.c,
+ * batch before the products run, over the kernels it needs (kernels/byte_rows.c,
  * kernels/sparse.c), which stay sealed behind the backend (docs/design.md,
  * rule 2). CPU-only by nature: a device keeps its batches on the device. */
 #include "backend/backend.h"
 #include "kernels/kernels.h"
 
-uint8_t *mlpc_batch_bytes_build(const float *x, size_t n, size_t n_in, const float *shift, const float *scale)
+uint8_t *mlpc_batch_byte_rows_build(const float *x, size_t n, size_t n_in, const float *shift, const float *scale)
 {
-    return mlpc_rows8_build(x, n, n_in, shift, scale);
+    return mlpc_byte_rows_build(x, n, n_in, shift, scale);
 }
 
-void mlpc_batch_bytes_gather(const uint8_t *bytes, size_t n_in, const uint32_t *rows, int m, const float *shift,
+void mlpc_batch_byte_rows_gather(const uint8_t *bytes, size_t n_in, const uint32_t *rows, int m, const float *shift,
                              const float *scale, float *dst)
 {
-    mlpc_rows8_gather(bytes, n_in, rows, m, shift, scale, dst);
+    mlpc_byte_rows_gather(bytes, n_in, rows, m, shift, scale, dst);
 }
 
-void mlpc_batch_bytes_prefetch(const uint8_t *bytes, size_t n_in, const uint32_t *rows, int m)
+void mlpc_batch_byte_rows_prefetch(const uint8_t *bytes, size_t n_in, const uint32_t *rows, int m)
 {
-    mlpc_rows8_prefetch(bytes, n_in, rows, m);
+    mlpc_byte_rows_prefetch(bytes, n_in, rows, m);
 }
 
 int mlpc_batch_active_cols(const float *x, int m, int n, int32_t *idx)

@@ -4,7 +4,7 @@
  * See device.h for the search order of the plugin. */
 #include "backend/device.h"
 #include "backend/backend.h"
-#include "core/cpu.h"
+#include "core/cpuinfo.h"
 
 #include <ctype.h>
 #include <dlfcn.h>

@@ -5,7 +5,7 @@
  * what it chose and why. */
 #include "cli.h"
 #include "core/core.h"
-#include "core/cpu.h"
+#include "core/cpuinfo.h"
 
 #include <errno.h>
 #include <stdio.h>

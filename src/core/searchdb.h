@@ -1,6 +1,6 @@
 /*
  * searchdb.h - the search database's schema, in one place: written by
- * src/search/store.c, read by the dashboard (src/dash/store_db.c), which
+ * src/search/studydb.c, read by the dashboard (src/dash/store_db.c), which
  * checks the version before it reads. Text only (no code), so both folders
  * above the library may include it (scripts/check-layers.sh).
  *

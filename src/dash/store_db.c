@@ -1,4 +1,4 @@
-/* store_db.c - search databases (src/search/store.c, schema in
+/* store_db.c - search databases (src/search/studydb.c, schema in
  * core/searchdb.h) followed while the search writes them: trials become
  * runs, their metrics rows epoch events; each trial's row (parameters,
  * state, value, epochs, times) a "trial" event, each study a "study" event

@@ -48,17 +48,17 @@ int mlpc_k_gemm_cols(int M, int N, int K, const float *A, int lda, const float *
 int mlpc_k_sgd_rows(int in, int out, int m, const float *A, int lda, const float *D, const int32_t *idx,
                     int n, float *W, float lr, float *G);
 
-/* rows8.c: an exact byte copy of normalized rows for the batch gather.
+/* byte_rows.c: an exact byte copy of normalized rows for the batch gather.
  * Returns the n x n_in bytes u with ((float)u - shift[j]) * scale[j] equal
  * bit for bit to x, or NULL when some value is not of that form (or memory
  * is short): then the caller gathers the float rows. */
-uint8_t *mlpc_rows8_build(const float *x, size_t n, size_t n_in, const float *shift,
+uint8_t *mlpc_byte_rows_build(const float *x, size_t n, size_t n_in, const float *shift,
                           const float *scale);
 /* dst[i] = the float row rows[i] rebuilt from its bytes, for i < m */
-void mlpc_rows8_gather(const uint8_t *codes, size_t n_in, const uint32_t *rows, int m,
+void mlpc_byte_rows_gather(const uint8_t *byte_rows, size_t n_in, const uint32_t *rows, int m,
                        const float *shift, const float *scale, float *dst);
 /* asks for the byte rows to be brought into cache */
-void mlpc_rows8_prefetch(const uint8_t *codes, size_t n_in, const uint32_t *rows, int m);
+void mlpc_byte_rows_prefetch(const uint8_t *byte_rows, size_t n_in, const uint32_t *rows, int m);
 
 /* ---- GEMM (gemm_*.c) ---------------------------------------------------- */
 

@@ -6,7 +6,7 @@
  *   space.c   SPACE.json -> srch_space; samplers (grid, random); a trial's
  *             point -> mlpc_config, params JSON and `mlpc train` command line
  *   asha.c    rungs and the deterministic ASHA promotion rule
- *   store.c   the SQLite store (WAL); only the coordinator opens it
+ *   studydb.c the SQLite store (WAL); only the coordinator opens it
  *   shared.c  the data sets copied once into one MAP_SHARED region
  *   worker.c  worker processes: fork, socketpair, the trial loop
  *   coord.c   the coordinator (rank 0) and the relay loop of ranks > 0

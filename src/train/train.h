@@ -28,11 +28,11 @@ struct mlpc_trainer {
     long sparse_batches;       /* batches whose first layer skipped zero columns (for tests) */
     float *btargets;           /* batch targets (batch x outputs) */
     /* the byte rows: the training rows as one byte per feature when that
-     * copy is exact (kernels/rows8.c; the field is named codes): the gather
+     * copy is exact (kernels/byte_rows.c): the gather
      * then reads a quarter of the memory */
-    uint8_t *codes;
-    float *code_shift, *code_scale; /* n_in each */
-    int no_codes;              /* mlpc_trainer_set_byte_rows(tr, 0) */
+    uint8_t *byte_rows;
+    float *byte_shift, *byte_scale; /* n_in each */
+    int no_byte_rows;              /* mlpc_trainer_set_byte_rows(tr, 0) */
     mlpc_precision precision;  /* what the products run in: fp32 or bf16 */
     char precision_why[96];    /* why, when the config said auto */
     /* loop state (checkpointed) */

@@ -80,9 +80,9 @@ void mlpc_trainer_free(mlpc_trainer *tr)
     free(tr->blabels);
     free(tr->btargets);
     free(tr->idx);
-    free(tr->codes);
-    free(tr->code_shift);
-    free(tr->code_scale);
+    free(tr->byte_rows);
+    free(tr->byte_shift);
+    free(tr->byte_scale);
     free(tr->ckpt_path);
     free(tr);
 }
@@ -185,37 +185,37 @@ static mlpc_status checkpoint_before_partial_epoch(mlpc_trainer *tr)
     return s;
 }
 
-/* The byte copy of the training rows (see kernels/rows8.c), tried against
+/* The byte copy of the training rows (see kernels/byte_rows.c), tried against
  * the net's normalization (or none): kept only when exact. */
-static void build_codes(mlpc_trainer *tr, const mlpc_dataset *train)
+static void build_byte_rows(mlpc_trainer *tr, const mlpc_dataset *train)
 {
-    free(tr->codes);
-    tr->codes = NULL;
-    if (tr->no_codes) return;
+    free(tr->byte_rows);
+    tr->byte_rows = NULL;
+    if (tr->no_byte_rows) return;
     size_t n_in = train->n_in;
-    if (!tr->code_shift) tr->code_shift = malloc(n_in * sizeof(float));
-    if (!tr->code_scale) tr->code_scale = malloc(n_in * sizeof(float));
-    if (!tr->code_shift || !tr->code_scale) return;
+    if (!tr->byte_shift) tr->byte_shift = malloc(n_in * sizeof(float));
+    if (!tr->byte_scale) tr->byte_scale = malloc(n_in * sizeof(float));
+    if (!tr->byte_shift || !tr->byte_scale) return;
     const mlpc_net *net = tr->net;
     for (size_t j = 0; j < n_in; j++) {
-        tr->code_shift[j] = net->norm == MLPC_NORM_NONE ? 0.0f : net->norm_shift[j];
-        tr->code_scale[j] = net->norm == MLPC_NORM_NONE ? 1.0f : net->norm_scale[j];
+        tr->byte_shift[j] = net->norm == MLPC_NORM_NONE ? 0.0f : net->norm_shift[j];
+        tr->byte_scale[j] = net->norm == MLPC_NORM_NONE ? 1.0f : net->norm_scale[j];
     }
-    tr->codes = mlpc_batch_bytes_build(train->x, train->n, n_in, tr->code_shift, tr->code_scale);
+    tr->byte_rows = mlpc_batch_byte_rows_build(train->x, train->n, n_in, tr->byte_shift, tr->byte_scale);
 }
 
 void mlpc_trainer_set_byte_rows(mlpc_trainer *tr, int on)
 {
-    tr->no_codes = !on;
+    tr->no_byte_rows = !on;
     if (!on) {
-        free(tr->codes);
-        tr->codes = NULL;
-    } else if (tr->train && !tr->codes) {
-        build_codes(tr, tr->train);
+        free(tr->byte_rows);
+        tr->byte_rows = NULL;
+    } else if (tr->train && !tr->byte_rows) {
+        build_byte_rows(tr, tr->train);
     }
 }
 
-int mlpc_trainer_byte_rows(const mlpc_trainer *tr) { return tr->codes != NULL; }
+int mlpc_trainer_byte_rows(const mlpc_trainer *tr) { return tr->byte_rows != NULL; }
 
 mlpc_status mlpc_trainer_set_data(mlpc_trainer *tr, const mlpc_dataset *train,
                                   const mlpc_dataset *val, const mlpc_dataset *test)
@@ -236,7 +236,7 @@ mlpc_status mlpc_trainer_set_data(mlpc_trainer *tr, const mlpc_dataset *train,
         tr->train = NULL; /* the next epoch says there is no data instead of using a NULL order */
         return mlpc_seterr(&tr->err, MLPC_ERR_NOMEM, "out of memory for %zu row indices", train->n);
     }
-    build_codes(tr, train);
+    build_byte_rows(tr, train);
     tr->train = train;
     tr->val = val && val->n ? val : NULL;
     tr->test = test && test->n ? test : NULL;
@@ -300,9 +300,9 @@ static void gather_part(const batch_pos *b, int i0, int i1, int n0, int n1)
     const mlpc_dataset *d = tr->train;
     size_t n_in = d->n_in;
     float *dst = tr->w.a[0] + (size_t)i0 * n_in;
-    if (tr->codes) {
-        mlpc_batch_bytes_gather(tr->codes, n_in, tr->idx + b->lo + i0, i1 - i0, tr->code_shift, tr->code_scale, dst);
-        if (n1 > n0) mlpc_batch_bytes_prefetch(tr->codes, n_in, tr->idx + b->next_lo + n0, n1 - n0);
+    if (tr->byte_rows) {
+        mlpc_batch_byte_rows_gather(tr->byte_rows, n_in, tr->idx + b->lo + i0, i1 - i0, tr->byte_shift, tr->byte_scale, dst);
+        if (n1 > n0) mlpc_batch_byte_rows_prefetch(tr->byte_rows, n_in, tr->idx + b->next_lo + n0, n1 - n0);
         return;
     }
     for (int i = i0; i < i1; i++, dst += n_in)

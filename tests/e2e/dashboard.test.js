@@ -251,7 +251,7 @@ async function shot(page, name) {
 test("dashboard STUDY.db: a trial run again after its worker died starts over on the page", {
   skip: browserSkip || (HAVE_SQLITE3 ? false : "skipped: sqlite3 not installed"), timeout: 60000,
 }, async () => {
-  // the tables the dashboard reads, written as mlpc search does (src/search/store.c)
+  // the tables the dashboard reads, written as mlpc search does (src/search/studydb.c)
   const db = path.join(TMP, "retry.db");
   const sql = (q) => {
     const r = spawnSync("sqlite3", [db, q], { encoding: "utf8" });

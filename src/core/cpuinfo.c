@@ -1,5 +1,5 @@
-/* cpu.c - the processor's model name from /proc/cpuinfo (core/cpu.h). */
-#include "core/cpu.h"
+/* cpuinfo.c - the processor's model name from /proc/cpuinfo (core/cpuinfo.h). */
+#include "core/cpuinfo.h"
 
 #include <stdio.h>
 #include <string.h>

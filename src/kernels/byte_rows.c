@@ -1,4 +1,4 @@
-/* rows8.c - an exact 8-bit copy of a training set for the batch gather.
+/* byte_rows.c - an exact 8-bit copy of a training set for the batch gather.
  *
  * Image data (MNIST pixels) are bytes: after normalization every feature is
  * ((float)u - shift[j]) * scale[j] for a byte u. When that holds bit for bit
@@ -24,7 +24,7 @@ MLPC_MULTIVERSION static int build_row(const float *restrict x, size_t n_in, con
         float v = x[j], t = v / scale[j] + shift[j];
         int ok = (t >= -0.5f) & (t < 255.5f); /* false for NaN and infinities */
         int u = (int)((ok ? t : 0.0f) + 0.5f); /* the nearest byte, if v is one */
-        float back = ((float)u - shift[j]) * scale[j]; /* what mlpc_rows8_gather computes */
+        float back = ((float)u - shift[j]) * scale[j]; /* what mlpc_byte_rows_gather computes */
         uint32_t a, b;
         memcpy(&a, &back, sizeof a);
         memcpy(&b, &v, sizeof b); /* bitwise: -0.0 is not 0.0 */
@@ -34,7 +34,7 @@ MLPC_MULTIVERSION static int build_row(const float *restrict x, size_t n_in, con
     return bad != 0;
 }
 
-uint8_t *mlpc_rows8_build(const float *x, size_t n, size_t n_in, const float *shift,
+uint8_t *mlpc_byte_rows_build(const float *x, size_t n, size_t n_in, const float *shift,
                           const float *scale)
 {
     for (size_t j = 0; j < n_in; j++)
@@ -49,29 +49,29 @@ uint8_t *mlpc_rows8_build(const float *x, size_t n, size_t n_in, const float *sh
     return c;
 }
 
-MLPC_MULTIVERSION static void rows8_gather_mv(const uint8_t *codes, size_t n_in, const uint32_t *rows,
+MLPC_MULTIVERSION static void byte_rows_gather_mv(const uint8_t *byte_rows, size_t n_in, const uint32_t *rows,
                                               int m, const float *shift, const float *scale, float *dst)
 {
     for (int i = 0; i < m; i++) {
-        const uint8_t *restrict c = codes + (size_t)rows[i] * n_in;
+        const uint8_t *restrict c = byte_rows + (size_t)rows[i] * n_in;
         float *restrict o = dst + (size_t)i * n_in;
         for (size_t j = 0; j < n_in; j++) o[j] = ((float)c[j] - shift[j]) * scale[j];
     }
 }
 
 /* into L2 (locality 2: measured 4% faster on W1 than into L1) */
-void mlpc_rows8_prefetch(const uint8_t *codes, size_t n_in, const uint32_t *rows, int m)
+void mlpc_byte_rows_prefetch(const uint8_t *byte_rows, size_t n_in, const uint32_t *rows, int m)
 {
     for (int i = 0; i < m; i++) {
-        const uint8_t *p = codes + (size_t)rows[i] * n_in;
+        const uint8_t *p = byte_rows + (size_t)rows[i] * n_in;
         for (size_t o = 0; o < n_in; o += 64) __builtin_prefetch(p + o, 0, 2);
     }
 }
 
 /* GCC exports the resolver of a cloned function whatever -fvisibility says
  * (tests/cli/test_symbols.sh): the clones are static, called from here. */
-void mlpc_rows8_gather(const uint8_t *codes, size_t n_in, const uint32_t *rows, int m, const float *shift,
+void mlpc_byte_rows_gather(const uint8_t *byte_rows, size_t n_in, const uint32_t *rows, int m, const float *shift,
                        const float *scale, float *dst)
 {
-    rows8_gather_mv(codes, n_in, rows, m, shift, scale, dst);
+    byte_rows_gather_mv(byte_rows, n_in, rows, m, shift, scale, dst);
 }

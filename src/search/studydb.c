@@ -1,5 +1,5 @@
 /*
- * store.c - the search's SQLite database.
+ * studydb.c - the search's SQLite database.
  *
  * One process writes it: the coordinator (rank 0). Workers and other ranks
  * never open it, so there is no "database is locked" between them; readers

@@ -1,4 +1,4 @@
-/* cpu.h - what the machine's processor is called (src/core/cpu.c), for the
+/* cpuinfo.h - what the machine's processor is called (src/core/cpuinfo.c), for the
  * device list and the thread-count cache key. */
 #ifndef MLPC_CORE_CPU_H
 #define MLPC_CORE_CPU_H
