@@ -830,7 +830,7 @@ static void wide_batch_threads(int bytes, mlpc_opt opt)
             mlpc_net_normalize(net, d);
         }
         assert_int_equal(mlpc_trainer_set_data(tr, d, NULL, NULL), MLPC_OK);
-        assert_int_equal(tr->codes != NULL, bytes); /* which gather */
+        assert_int_equal(tr->byte_rows != NULL, bytes); /* which gather */
         mlpc_epoch_stats st;
         for (int e = 0; e < 2; e++) assert_int_equal(mlpc_trainer_epoch(tr, &st), MLPC_OK);
         size_t np = mlpc_net_param_count(net);
