@@ -142,8 +142,10 @@ void dash_server_stop(dash_server *srv);
 int dash_server_port(const dash_server *srv);
 /* "http://127.0.0.1:6150/" with "?token=..." when a token is required. */
 const char *dash_server_url(const dash_server *srv);
-/* Open connections right now. */
+/* Connections past the gate (served, or waiting for their next request). */
 int dash_server_connections(const dash_server *srv);
+/* Connections held at the gate while their request headers come in. */
+int dash_server_held(const dash_server *srv);
 
 /* Policy pieces, exposed for the tests. */
 /* 1 when the Host header equals one of the allowed names (case-insensitive):

@@ -9,20 +9,23 @@
  *   - GET and HEAD only (405 otherwise); no endpoint changes anything;
  *   - only the built-in assets and /events are served: the URL is compared
  *     with a fixed table and never used as a file name;
- *   - at most max_conns connections; more are closed at once. Of those, a
- *     quarter (at least 1) is kept for page and asset requests: event streams
- *     beyond max_conns - that get 503, so a flood of streams cannot lock a
- *     new page out;
- *   - a connection must send its request headers without pausing for
- *     HEADER_IDLE_S, and have them all in within HEADER_TOTAL_S of opening
- *     (or of its last response, for an idle keep-alive connection): a
- *     reaper thread closes it otherwise; then the usual 60 s apply;
- *   - when every slot is taken, a new connection evicts the one that has
- *     waited longest for its headers (or idled longest between requests),
- *     so a flood of slow or idle connections cannot lock a page request
- *     out: it is served as soon as its headers are in.
- * Each connection has its own thread (MHD_USE_THREAD_PER_CONNECTION), so a
- * page stream may wait for new events without holding anyone else up. */
+ *   - every connection is accepted by the gate (gate.c: one thread, epoll)
+ *     and held there, without a thread, until its request headers are in:
+ *     one that pauses HEADER_IDLE_S or takes HEADER_TOTAL_S is closed
+ *     there, so 1,000 slow clients cost descriptors, not threads, and a page
+ *     request passes as soon as its headers are in;
+ *   - at most max_conns connections past the gate. Of those, a quarter (at
+ *     least 1) is kept for page and asset requests: event streams beyond
+ *     max_conns - that get 503, so a flood of streams cannot lock a new page
+ *     out;
+ *   - when every slot is taken, a connection whose headers are in evicts the
+ *     kept-alive one that has idled longest between requests (a reaper
+ *     thread closes those idle over HEADER_TOTAL_S); a burst goes over the
+ *     budget up to hard_conns; beyond, it waits at the gate for a slot (up
+ *     to HEADER_TOTAL_S); then the usual 60 s apply.
+ * Each connection past the gate has its own thread
+ * (MHD_USE_THREAD_PER_CONNECTION), so a page stream may wait for new events
+ * without holding anyone else up. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -35,17 +38,21 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "dash/dash.h"
+#include "dash/gate.h"
 
 #define HEADER_IDLE_S 2u  /* a pause this long before the headers are complete closes the connection */
 #define HEADER_TOTAL_S 5.0 /* the headers complete this long after the connection opened (or idled), else closed */
 #define EVICT_MIN_S 0.05   /* a connection waits this long for its headers before it may be evicted */
 #define LISTEN_BACKLOG 1024 /* a flood of connects waits here instead of dropping a page request's SYN (its retry costs 1 s, then 3) */
 #define REQUEST_IDLE_S 60u
+#define GATE_MAX_HELD 4096 /* connections held at the gate while their headers come in */
+#define FD_RESERVE 128     /* descriptors left for the process's own files */
 
 #if MHD_VERSION < 0x00097002
 typedef int MHD_Result_t;
@@ -60,6 +67,7 @@ struct dash_server {
     int port;
     int max_conns;
     int hard_conns;  /* max_conns plus room for a burst while nothing can be evicted */
+    int mhd_limit;   /* libmicrohttpd's own limit, never reached (see on_ready) */
     int max_streams; /* max_conns less the slots kept for page requests */
     int keepalive_ms;
     atomic_int conns;
@@ -82,6 +90,7 @@ struct dash_server {
     pthread_t reaper;
     int reaper_started;
     atomic_long evicted; /* connections closed by the reaper or evicted */
+    dash_gate *gate;     /* accepts, and holds connections until their headers are in */
 };
 
 static int conn_fd(struct MHD_Connection *c);
@@ -508,20 +517,50 @@ static void *reaper_main(void *arg)
     return NULL;
 }
 
-static MHD_Result_t on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+/* Whether a connection whose headers are in may enter libmicrohttpd. */
+static int admit(dash_server *srv)
 {
-    (void)addr;
-    (void)len;
-    dash_server *srv = cls;
-    if (atomic_load(&srv->stopping)) return MHD_NO;
+    if (atomic_load(&srv->stopping)) return 0;
     int n = atomic_load(&srv->conns);
-    if (n < srv->max_conns) return MHD_YES;
-    /* a connection just accepted has not had the time to send its headers:
-     * over the budget up to the hard limit rather than evicting it (a burst
-     * of page or stream requests, answered or 503'd at once); at the hard
-     * limit the longest waiting goes whatever its age, then refused */
-    if (evict_oldest(srv, EVICT_MIN_S) || n < srv->hard_conns || evict_oldest(srv, 0)) return MHD_YES;
-    return MHD_NO;
+    if (n < srv->max_conns) return 1;
+    /* every slot taken: a kept-alive connection idle between requests makes
+     * room; a burst of page or stream requests goes over the budget up to
+     * the hard limit (answered or 503'd at once); at the hard limit the
+     * longest waiting goes whatever its age, then the newcomer is refused */
+    return evict_oldest(srv, EVICT_MIN_S) || n < srv->hard_conns || evict_oldest(srv, 0);
+}
+
+/* A connection out of the gate (gate.c), its request headers in: 0 when
+ * there is no room now (the gate offers it again). */
+static int on_ready(void *cls, int fd, const struct sockaddr *addr, socklen_t len)
+{
+    dash_server *srv = cls;
+    /* counted here, not when libmicrohttpd starts it: a connection added at
+     * its limit would leave its lock held (0.9.75), so the count includes
+     * those still queued, and only this thread adds to it */
+    if (atomic_load(&srv->conns) >= srv->mhd_limit || !admit(srv)) return 0;
+    atomic_fetch_add(&srv->conns, 1);
+    if (MHD_add_connection(srv->d, fd, addr, len) != MHD_YES) /* fd closed */
+        atomic_fetch_sub(&srv->conns, 1);
+    return 1;
+}
+
+/* How many connections the gate may hold: the descriptor limit is raised
+ * toward what that needs (the hard limit allowing), and the gate gets
+ * what is left beside libmicrohttpd's connections and the process's own
+ * files. */
+static int gate_capacity(unsigned mhd_limit)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 64;
+    rlim_t want = (rlim_t)mhd_limit + GATE_MAX_HELD + FD_RESERVE;
+    if (rl.rlim_cur < want && rl.rlim_cur != RLIM_INFINITY) {
+        struct rlimit up = rl;
+        up.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0) rl = up;
+    }
+    long room = rl.rlim_cur == RLIM_INFINITY ? GATE_MAX_HELD : (long)rl.rlim_cur - (long)mhd_limit - FD_RESERVE;
+    return room < 16 ? 16 : room > GATE_MAX_HELD ? GATE_MAX_HELD : (int)room;
 }
 
 /* A response is done: a connection kept alive waits for its next request's
@@ -539,9 +578,9 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **sock_ctx,
     (void)sock_ctx;
     dash_server *srv = cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        atomic_fetch_add(&srv->conns, 1);
+        /* its headers are in (the gate saw them): not evictable until its
+         * first response is done and it waits for another request */
         MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, HEADER_IDLE_S);
-        wait_add(srv, conn_fd(c));
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         wait_del(srv, conn_fd(c));
         atomic_fetch_sub(&srv->conns, 1);
@@ -704,10 +743,11 @@ dash_server *dash_server_start(dash_store *store, const dash_server_opts *o, cha
     atomic_init(&srv->stopping, 0);
     atomic_init(&srv->evicted, 0);
     /* libmicrohttpd's own limit leaves room for a burst (hard_conns) and
-     * for evicted connections that are still closing; on_accept keeps the
+     * for evicted connections that are still closing; admit() keeps the
      * count at max_conns while it can evict */
     srv->hard_conns = srv->max_conns * 4 + 16;
     unsigned mhd_limit = (unsigned)srv->hard_conns + 16;
+    srv->mhd_limit = (int)mhd_limit;
     srv->cap_wait = (int)mhd_limit + 8;
     srv->wait = calloc((size_t)srv->cap_wait, sizeof *srv->wait);
     if (!srv->wait || pthread_mutex_init(&srv->plock, NULL) != 0) {
@@ -745,17 +785,14 @@ dash_server *dash_server_start(dash_store *store, const dash_server_opts *o, cha
     }
     snprintf(srv->cookie_name, sizeof srv->cookie_name, "mlpc_token_%d", srv->port);
 
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_ERROR_LOG | (strchr(bind, ':') ? MHD_USE_IPv6 : 0);
-    /* finished connection threads wake the listener, which then counts them
-     * out at once (otherwise only the next accept would) */
-    flags |= MHD_USE_ITC;
-#ifdef MHD_USE_POLL
-    flags |= MHD_USE_POLL;
-#endif
-    srv->d = MHD_start_daemon(flags, 0, on_accept, srv, on_request, srv,
+    /* the gate accepts (gate.c); libmicrohttpd gets each connection once its
+     * headers are in (MHD_add_connection, which needs the ITC) */
+    /* poll, not select: a connection's descriptor may be over FD_SETSIZE
+     * while the gate holds many */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_NO_LISTEN_SOCKET |
+                     MHD_USE_ITC | MHD_USE_POLL | MHD_USE_ERROR_LOG | (strchr(bind, ':') ? MHD_USE_IPv6 : 0);
+    srv->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
                               MHD_OPTION_EXTERNAL_LOGGER, quiet_log, srv,
-                              MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->fd,
                               MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
                               MHD_OPTION_CONNECTION_TIMEOUT, REQUEST_IDLE_S,
@@ -764,6 +801,15 @@ dash_server *dash_server_start(dash_store *store, const dash_server_opts *o, cha
                               MHD_OPTION_END);
     if (!srv->d) {
         snprintf(err, cap, "dashboard: libmicrohttpd could not start on %s:%d", bind, srv->port);
+        close(srv->fd);
+        server_free(srv);
+        return NULL;
+    }
+    dash_gate_opts go = {gate_capacity(mhd_limit), HEADER_IDLE_S, HEADER_TOTAL_S};
+    srv->gate = dash_gate_start(srv->fd, &go, on_ready, srv);
+    if (!srv->gate) {
+        snprintf(err, cap, "dashboard: cannot start accepting on %s:%d: %s", bind, srv->port, strerror(errno));
+        MHD_stop_daemon(srv->d);
         close(srv->fd);
         server_free(srv);
         return NULL;
@@ -782,8 +828,10 @@ void dash_server_stop(dash_server *srv)
 {
     if (!srv) return;
     atomic_store(&srv->stopping, 1);
+    dash_gate_stop(srv->gate);   /* nothing new reaches libmicrohttpd */
     dash_store_wake(srv->store); /* streams waiting for events return now */
-    MHD_stop_daemon(srv->d);     /* joins every connection thread, closes the socket */
+    MHD_stop_daemon(srv->d);     /* joins every connection thread */
+    close(srv->fd);
     if (srv->reaper_started) pthread_join(srv->reaper, NULL);
     server_free(srv);
 }
@@ -794,3 +842,4 @@ int dash_server_connections(const dash_server *srv)
 {
     return atomic_load(&((dash_server *)srv)->conns);
 }
+int dash_server_held(const dash_server *srv) { return dash_gate_held(srv->gate); }

@@ -127,6 +127,9 @@ def slow(port, pid, n, seconds):
         sel.unregister(s)
         s.close()
     ok = [t for st, t in results if st == 200]
+    bad = [(st, round(t, 3)) for st, t in results if st != 200]
+    if bad:
+        print("page requests without 200 (status, seconds): %s" % bad[:10])
     print("slow connections: %d held open at the end, %d opened in all, %d closed by the server" % (held, opened, closed))
     print("page requests during the load: %d of %d got 200; latency median %.3f s, max %.3f s (%s 1 s)" % (
         len(ok), len(results), sorted(ok)[len(ok) // 2] if ok else -1, max(ok) if ok else -1,
