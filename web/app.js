@@ -28,7 +28,11 @@
                    "#756bb1", "#636363", "#6baed6", "#fd8d3c", "#74c476", "#de9ed6"];
   const DASHES = [[], [8, 5], [2, 4], [10, 4, 2, 4]];
   const VAL_DASH = [7, 5];
-  const REDRAW_MS = 500;
+  /* The page redraws at most once a second, and less often when a redraw
+   * takes long: its script time stays under 2% of one core
+   * (bench/dashboard/overhead.js measures what it costs training). */
+  const REDRAW_MS = 1000;
+  const REDRAW_BUDGET = 50;
   const HEIGHT = 230;
   const XLABEL = { epoch: "epoch", step: "step (batches)", wall: "wall time (s)" };
 
@@ -166,6 +170,31 @@
     return [X, Y];
   }
 
+  /* At most four points per pixel column are drawn: past that, each
+   * column keeps its first, lowest, highest and last point, so spikes stay
+   * visible while a long run's redraw cost stops growing. Downloads get
+   * every point. */
+  function decimate(t, columns) {
+    const [X, Y] = t;
+    const n = X.length;
+    if (n <= 4 * columns) return t;
+    const x0 = X[0], span = X[n - 1] - x0 || 1;
+    const OX = [], OY = [];
+    let i = 0;
+    while (i < n) {
+      const col = Math.min(columns - 1, Math.floor(((X[i] - x0) / span) * columns));
+      let j = i, lo = i, hi = i;
+      while (j + 1 < n && Math.min(columns - 1, Math.floor(((X[j + 1] - x0) / span) * columns)) === col) {
+        j++;
+        if (Y[j] < Y[lo]) lo = j;
+        if (Y[j] > Y[hi]) hi = j;
+      }
+      for (const k of [...new Set([i, Math.min(lo, hi), Math.max(lo, hi), j])]) { OX.push(X[k]); OY.push(Y[k]); }
+      i = j + 1;
+    }
+    return [OX, OY];
+  }
+
   /* exponential moving average with TensorBoard's debiasing */
   function ema(ys, wgt) {
     let acc = 0, n = 0;
@@ -293,7 +322,8 @@
         RUN_KEY.forEach(([d, t], i) => parts.push(sample("#555", i ? VAL_DASH : [], t)));
       if (state.smooth > 0 && !fig.noSmooth) parts.push("· faint: raw, bold: smoothed");
     }
-    c.key.innerHTML = parts.join(" ");
+    const html = parts.join(" ");
+    if (c.keyHtml !== html) { c.key.innerHTML = html; c.keyHtml = html; }
   }
 
   function esc(s) {
@@ -353,7 +383,7 @@
 
   function emptyChart(c, fig, rs) {
     if (c.u) { c.u.destroy(); c.u = null; }
-    c.sig = ""; c.data = null;
+    c.sig = ""; c.data = null; c.tabs = null;
     c.body.innerHTML = "";
     const e = document.createElement("div");
     e.className = "empty";
@@ -379,7 +409,8 @@
       const c = chartFor(fig, container);
       c.div.hidden = !show;
       if (!show) { if (c.u) { c.u.destroy(); c.u = null; c.sig = ""; } continue; }
-      c.title.textContent = fig.title();
+      const title = fig.title();
+      if (c.title.textContent !== title) c.title.textContent = title;
       renderKey(fig, c, rs);
       const log = fig.log ? fig.log() : false;
       const lines = figLines(fig, rs);
@@ -389,8 +420,10 @@
       c.div.dataset.points = String(points);
       if (lines.length === 0 || points === 0) { emptyChart(c, fig, rs); continue; }
       const sig = state.xMode + "|" + log + "|" + lines.map((s) => s.label + s.color + s.dash + s.width + s.few).join(",");
-      const data = uPlot.join(tabs);
-      c.lines = lines; c.data = data;
+      const cols = chartWidth(c.div);
+      const data = uPlot.join(tabs.map((t) => decimate(t, cols)));
+      c.lines = lines; c.data = data; c.tabs = tabs;
+      c.div.dataset.drawn = String(data[0].length);
       if (!c.u || c.sig !== sig) {
         if (c.u) c.u.destroy();
         c.u = makeChart(fig, c, lines, log, data);
@@ -426,9 +459,9 @@
   }
 
   function downloadCsv(c) {
-    if (!c.data) return;
+    if (!c.tabs) return;
     const header = [XLABEL[state.xMode]].concat(c.lines.map((s) => s.label));
-    saveBlob(new Blob([toCsv(header, c.data)], { type: "text/csv" }), "mlpc-" + c.fig.key + ".csv");
+    saveBlob(new Blob([toCsv(header, uPlot.join(c.tabs))], { type: "text/csv" }), "mlpc-" + c.fig.key + ".csv");
   }
 
   /* the figure's canvas on white, with its title, as PNG */
@@ -573,9 +606,20 @@
       render();
     },
   };
-  window.mlpcDash = { state, api, render };
+  window.mlpcDash = { state, api, render, charts };
 
-  setInterval(render, REDRAW_MS);
-  render();
+  /* the redraw loop: the next one waits REDRAW_BUDGET times as long as this
+   * one took, and at least REDRAW_MS */
+  const drawStats = { renders: 0, ms: 0, interval: REDRAW_MS };
+  window.mlpcDash.drawStats = drawStats;
+  function tick() {
+    const t0 = performance.now();
+    render();
+    const dt = performance.now() - t0;
+    drawStats.renders++; drawStats.ms += dt;
+    drawStats.interval = Math.min(10000, Math.max(REDRAW_MS, dt * REDRAW_BUDGET));
+    setTimeout(tick, drawStats.interval);
+  }
+  tick();
   connect();
 })();

@@ -229,6 +229,45 @@ test("dashboard DIR: the page reconnects by itself after the server restarts", {
   }
 });
 
+test("dashboard DIR: a long run is drawn at most four points per pixel column, spikes kept, every point downloaded", {
+  skip: browserSkip, timeout: 120000,
+}, async () => {
+  const dir = path.join(TMP, "long");
+  fs.mkdirSync(dir);
+  const N = 20000, SPIKE = 12345;
+  const lines = [];
+  for (let e = 1; e <= N; e++) {
+    lines.push(JSON.stringify({ run: "long", epoch: e, loss: e === SPIKE ? 100 : 1 + Math.sin(e) / 10,
+      acc: 0.5, val_loss: 1.5, val_acc: 0.5, lr: 0.1 }));
+  }
+  fs.writeFileSync(path.join(dir, "long.jsonl"), lines.join("\n") + "\n");
+  const srv = await startWithUrl(["dashboard", dir, "--port", "0"]);
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    await page.goto(srv.url);
+    await page.waitForFunction((n) => Number(document.getElementById("chart-loss").dataset.points) === n, 2 * N);
+    const got = await page.evaluate(() => {
+      const c = window.mlpcDash.charts.get("loss");
+      return { drawn: Number(c.div.dataset.drawn), width: c.u.width, max: Math.max(...c.u.data[1].filter((y) => y !== null)),
+        last: c.u.data[0][c.u.data[0].length - 1], first: c.u.data[0][0] };
+    });
+    assert.ok(got.drawn < N / 2, `drawn ${got.drawn} of ${N} epochs`);
+    assert.ok(got.drawn <= 8 * got.width + 8, `drawn ${got.drawn} for ${got.width} px`);
+    assert.equal(got.max, 100, "the spike is drawn");
+    assert.equal(got.first, 1);
+    assert.equal(got.last, N);
+    const [csv] = await Promise.all([page.waitForEvent("download"), page.click("#chart-loss .dl.csv")]);
+    const text = fs.readFileSync(await csv.path(), "utf8").trim().split("\n");
+    assert.equal(text.length, N + 1, "the CSV has every epoch");
+    assert.equal(text[SPIKE].split(",")[1], "100");
+  } finally {
+    await browser.close();
+    srv.child.kill("SIGTERM");
+    await exited(srv.child);
+  }
+});
+
 const HAVE_SQLITE3 = spawnSync("sqlite3", ["-version"]).status === 0;
 
 // The search database's schema as mlpc search writes it: the string
