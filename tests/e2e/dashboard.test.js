@@ -229,7 +229,7 @@ test("dashboard DIR: the page reconnects by itself after the server restarts", {
   }
 });
 
-test("dashboard DIR: a long run is drawn at most four points per pixel column, spikes kept, every point downloaded", {
+test("dashboard DIR: a long run is drawn with at most four points per pixel column, spikes kept, every point downloaded", {
   skip: browserSkip, timeout: 120000,
 }, async () => {
   const dir = path.join(TMP, "long");
