@@ -1,5 +1,5 @@
 /* mlpc dashboard page: follows /events (server-sent events), keeps every
- * run's points, and redraws the uPlot figures at most twice a second.
+ * run's points, and redraws the uPlot figures at most once a second.
  * Events (JSON in each message's data):
  *   {"type":"hello", "session"}                       sent first on every connection
  *   {"type":"run", "id", "name", "source", "live", "regress", "status"[, "reset":1]}
