@@ -39,6 +39,13 @@ static void send_all(int fd, const char *s)
     }
 }
 
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 /* Reads until the peer closes, `until` appears, or ms pass. Returns bytes. */
 static size_t recv_for(int fd, char *buf, size_t cap, int ms, const char *until)
 {
@@ -480,6 +487,22 @@ static void test_connection_cap(void **state)
         nanosleep(&ts, NULL);
     }
     if (status_of(r) != 200) fail_msg("after the half-sent request: %s", r);
+    /* a half-sent request whose client hangs up leaves the gate at once, not
+     * at the 2 s idle deadline */
+    int gone = dial(f->port);
+    send_all(gone, "GET / HT");
+    for (int i = 0; i < 1500 && dash_server_held(f->srv) < 1; i++) {
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(dash_server_held(f->srv), 1);
+    double t0 = now_s();
+    close(gone);
+    while (dash_server_held(f->srv) > 0 && now_s() - t0 < 30) {
+        struct timespec ts = {0, 5 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (now_s() - t0 > 1.0) fail_msg("a hung-up half-sent request was held %.2f s", now_s() - t0);
     /* when one stream ends, a new stream is served again */
     close(fds[0]);
     for (int i = 0; i < 1500 && dash_server_connections(f->srv) >= 3; i++) { /* 30 s guard */

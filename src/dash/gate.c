@@ -27,6 +27,7 @@
 #define PEEK_BYTES 8192      /* headers longer than this are handed on as they are */
 #define SWEEP_S 0.1          /* how often the deadlines are checked */
 #define RETRY_MS 5            /* how often ready connections are offered again while the server is full */
+#define WATCH (EPOLLIN | EPOLLRDHUP | EPOLLET) /* what a held connection is watched for */
 #define PAUSE_S 0.1          /* accepting pauses this long when no descriptor is left */
 #define TAG_LISTEN UINT32_MAX
 #define TAG_WAKE (UINT32_MAX - 1)
@@ -60,7 +61,7 @@ struct dash_gate {
 static void release(dash_gate *g, int i, int close_it)
 {
     held *h = &g->slot[i];
-    epoll_ctl(g->ep, EPOLL_CTL_DEL, h->fd, NULL);
+    if (h->fd >= 0) epoll_ctl(g->ep, EPOLL_CTL_DEL, h->fd, NULL);
     if (close_it) {
         close(h->fd);
         atomic_fetch_add(&g->closed, 1);
@@ -87,15 +88,23 @@ static int close_oldest(dash_gate *g)
 static int hand_on(dash_gate *g, int i)
 {
     held *h = &g->slot[i];
-    if (!g->ready(g->user, h->fd, (const struct sockaddr *)&h->addr, h->alen)) return 0;
+    /* out of the epoll set before the server owns (and may close) it */
+    epoll_ctl(g->ep, EPOLL_CTL_DEL, h->fd, NULL);
+    if (!g->ready(g->user, h->fd, (const struct sockaddr *)&h->addr, h->alen)) {
+        struct epoll_event ev = {.events = WATCH, .data.u32 = (uint32_t)i};
+        epoll_ctl(g->ep, EPOLL_CTL_ADD, h->fd, &ev);
+        return 0;
+    }
+    h->fd = -1; /* release() must not touch the descriptor now */
     release(g, i, 0);
     return 1;
 }
 
 /* Peeks at slot i's bytes: hands it on when its headers are in (or keeps
- * it ready until the server has room), closes it at EOF or on an error,
+ * it ready until the server has room), closes it at EOF or on an error, or
+ * when the peer closed its side before its headers were complete (hup),
  * else notes any progress. */
-static void look(dash_gate *g, int i, double now)
+static void look(dash_gate *g, int i, double now, int hup)
 {
     static char buf[PEEK_BYTES]; /* the gate's thread only */
     held *h = &g->slot[i];
@@ -111,6 +120,10 @@ static void look(dash_gate *g, int i, double now)
         h->ready = 1;
         h->last = now;
         g->n_ready++;
+        return;
+    }
+    if (hup) {
+        release(g, i, 1); /* its headers can never be completed */
         return;
     }
     if (n > h->seen) {
@@ -146,12 +159,12 @@ static void accept_all(dash_gate *g, double now)
         held *h = &g->slot[i];
         *h = (held){fd, 0, 0, now, now, alen, addr};
         atomic_fetch_add(&g->n_held, 1);
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.u32 = (uint32_t)i};
+        struct epoll_event ev = {.events = WATCH, .data.u32 = (uint32_t)i};
         if (epoll_ctl(g->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
             release(g, i, 1);
             continue;
         }
-        look(g, i, now); /* a page request's headers are usually there already */
+        look(g, i, now, 0); /* a page request's headers are usually there already */
     }
 }
 
@@ -197,7 +210,7 @@ static void *gate_main(void *arg)
             if (tag == TAG_LISTEN)
                 accept_all(g, now);
             else if (tag != TAG_WAKE && g->slot[tag].fd >= 0)
-                look(g, (int)tag, now);
+                look(g, (int)tag, now, (ev[k].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
         }
         if (!g->listening && now >= g->resume_at) {
             struct epoll_event le = {.events = EPOLLIN, .data.u32 = TAG_LISTEN};
