@@ -79,7 +79,7 @@ void mlpc_gemm_bf16_ref(int ta, int tb, int M, int N, int K, const float *A, int
 #define BNR 32  /* columns per tile: two vectors of 16 */
 #define BKC 512 /* k per block (even): a B sliver of 256 pairs x 32 columns is 32 KB, in L1 */
 #define BMC 96  /* rows of A per packed block (8 slivers) */
-#define BNC 256 /* columns per packed B panel */
+#define BNC 512 /* most columns per packed B panel (512 KB of pairs: with A's block, in L2) */
 
 /* pack layouts (uint32_t = one k pair of bf16, the lower k in the low half):
  * A not transposed: rows of pairs, Ap[row][p] (a plain conversion of the
@@ -237,8 +237,16 @@ TBF void mlpc_gemm_bf16_avx512(int ta, int tb, int M, int N, int K, const float 
     }
     uint32_t *Ap = (uint32_t *)pack;                      /* BMC x BKC/2 pairs */
     uint32_t *Bp = Ap + (size_t)BMC * (BKC / 2);          /* BKC/2 pairs x BNC */
-    for (int jc = 0; jc < N; jc += BNC) {
-        int nc = N - jc < BNC ? N - jc : BNC;
+    /* N in equal panels, each a multiple of BNR where it can be: A is packed
+     * again for every panel (W2's first-layer gradient, N = 784: two panels
+     * of 416 and 368 columns, where panels of 256 packed A four times and
+     * left a last one of 16) */
+    int panels = (N + BNC - 1) / BNC;
+    int width = (N + panels - 1) / panels;
+    width = (width + BNR - 1) / BNR * BNR;
+    if (width > BNC) width = BNC;
+    for (int jc = 0; jc < N; jc += width) {
+        int nc = N - jc < width ? N - jc : width;
         for (int pc = 0; pc < K; pc += BKC) {
             int kc = K - pc < BKC ? K - pc : BKC, np = (kc + 1) / 2;
             pack_b(tb, B, ldb, pc, jc, kc, nc, Bp);
@@ -263,7 +271,11 @@ TBF void mlpc_gemm_bf16_avx512(int ta, int tb, int M, int N, int K, const float 
 
 size_t mlpc_gemm_bf16_scratch_floats(void)
 {
-    return (size_t)96 * 256 + (size_t)256 * 256; /* BMC x BKC/2 + BKC/2 x BNC words */
+#ifdef HAVE_BF16_AVX512
+    return (size_t)BMC * (BKC / 2) + (size_t)(BKC / 2) * BNC; /* words of Ap and Bp */
+#else
+    return 0; /* no fast kernel */
+#endif
 }
 
 /* MLPC_NO_BF16=1 makes this CPU count as one without AVX512_BF16 (the
