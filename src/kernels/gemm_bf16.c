@@ -238,9 +238,8 @@ TBF void mlpc_gemm_bf16_avx512(int ta, int tb, int M, int N, int K, const float 
     uint32_t *Ap = (uint32_t *)pack;                      /* BMC x BKC/2 pairs */
     uint32_t *Bp = Ap + (size_t)BMC * (BKC / 2);          /* BKC/2 pairs x BNC */
     /* N in equal panels, each a multiple of BNR where it can be: A is packed
-     * again for every panel (W2's first-layer gradient, N = 784: two panels
-     * of 416 and 368 columns, where panels of 256 packed A four times and
-     * left a last one of 16) */
+     * again for every panel (a layer of 300: one panel, where panels of 256
+     * packed A twice and left a last one of 44 columns) */
     int panels = (N + BNC - 1) / BNC;
     int width = (N + panels - 1) / panels;
     width = (width + BNR - 1) / BNR * BNR;
