@@ -614,11 +614,14 @@
   window.mlpcDash.drawStats = drawStats;
   function tick() {
     const t0 = performance.now();
-    render();
-    const dt = performance.now() - t0;
-    drawStats.renders++; drawStats.ms += dt;
-    drawStats.interval = Math.min(10000, Math.max(REDRAW_MS, dt * REDRAW_BUDGET));
-    setTimeout(tick, drawStats.interval);
+    try {
+      render();
+    } finally { /* a failed redraw does not stop the next ones */
+      const dt = performance.now() - t0;
+      drawStats.renders++; drawStats.ms += dt;
+      drawStats.interval = Math.min(10000, Math.max(REDRAW_MS, dt * REDRAW_BUDGET));
+      setTimeout(tick, drawStats.interval);
+    }
   }
   tick();
   connect();

@@ -61,7 +61,7 @@ struct dash_gate {
 static void release(dash_gate *g, int i, int close_it)
 {
     held *h = &g->slot[i];
-    if (h->fd >= 0) epoll_ctl(g->ep, EPOLL_CTL_DEL, h->fd, NULL);
+    epoll_ctl(g->ep, EPOLL_CTL_DEL, h->fd, NULL);
     if (close_it) {
         close(h->fd);
         atomic_fetch_add(&g->closed, 1);
@@ -88,14 +88,7 @@ static int close_oldest(dash_gate *g)
 static int hand_on(dash_gate *g, int i)
 {
     held *h = &g->slot[i];
-    /* out of the epoll set before the server owns (and may close) it */
-    epoll_ctl(g->ep, EPOLL_CTL_DEL, h->fd, NULL);
-    if (!g->ready(g->user, h->fd, (const struct sockaddr *)&h->addr, h->alen)) {
-        struct epoll_event ev = {.events = WATCH, .data.u32 = (uint32_t)i};
-        epoll_ctl(g->ep, EPOLL_CTL_ADD, h->fd, &ev);
-        return 0;
-    }
-    h->fd = -1; /* release() must not touch the descriptor now */
+    if (!g->ready(g->user, h->fd, (const struct sockaddr *)&h->addr, h->alen)) return 0;
     release(g, i, 0);
     return 1;
 }
