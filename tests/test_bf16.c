@@ -1,14 +1,16 @@
 /* test_bf16.c - the bf16 GEMM (kernels/gemm_bf16.c, --precision bf16):
  * the rounding to bf16, the reference twin against the exact product within
  * a bound derived from bf16's unit roundoff, the AVX512_BF16 kernel bit for
- * bit against the reference (it sums in the same order), the backend's
- * bf16 products the same for 1, 2 and 3 threads, and a trainer run in bf16.
+ * bit against the reference (it sums in the same order), the same with
+ * A given in bf16 (the batch gathered as bf16 rows), the backend's bf16
+ * products the same for 1, 2 and 3 threads, and a trainer run in bf16.
  * Where the CPU has no AVX512_BF16 the tests that need it print a SKIP
  * line and check that the library says so (bf16 off, fp32 products). */
 #include "testutil.h"
 
 #include "backend/backend.h"
 #include "kernels/kernels.h"
+#include "train/train.h"
 
 #include <float.h>
 #include <math.h>
@@ -215,6 +217,114 @@ static void test_fast_equals_ref(void **state)
     free(pack);
 }
 
+/* ---- A given in bf16: the same bits without converting A ---------------- */
+
+/* A's values rounded to bf16, rows ldb apart (the rest zero) */
+static uint16_t *bf16_copy(const float *A, int rows, int cols, int lda, int ldb)
+{
+    uint16_t *b = aligned_alloc(64, ((size_t)rows * ldb * sizeof(uint16_t) + 63) & ~(size_t)63);
+    assert_non_null(b);
+    memset(b, 0, (size_t)rows * ldb * sizeof(uint16_t));
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) b[(size_t)i * ldb + j] = mlpc_bf16_round(A[(size_t)i * lda + j]);
+    return b;
+}
+
+static void test_bf16_input(void **state)
+{
+    (void)state;
+    if (!have_bf16("test_bf16_input")) return;
+    float *pack = aligned_alloc(64, mlpc_gemm_bf16_scratch_floats() * sizeof(float));
+    assert_non_null(pack);
+    mlpc_gemm_bf16a_fn fa = mlpc_gemm_bf16a_select();
+    assert_non_null(fa);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+        for (int odd_ld = 0; odd_ld < 2; odd_ld++) { /* rows read in place, or copied (an odd stride) */
+            const shape *p = &shapes[s];
+            int rows = p->ta ? p->K : p->M, cols = p->ta ? p->M : p->K;
+            int lda = cols + 1, ldab = ((cols + 1) & ~1) + odd_ld, ldb = p->tb ? p->K : p->N;
+            float *A = mat(rows, lda), *B = mat(p->tb ? p->N : p->K, ldb);
+            uint16_t *Ab = bf16_copy(A, rows, cols, lda, ldab);
+            size_t cn = (size_t)p->M * p->N;
+            float *C0 = malloc(cn * sizeof(float)), *C1 = malloc(cn * sizeof(float));
+            assert_non_null(C0);
+            assert_non_null(C1);
+            mlpc_gemm_bf16_ref(p->ta, p->tb, p->M, p->N, p->K, A, lda, B, ldb, C0, p->N);
+            fa(p->ta, p->tb, p->M, p->N, p->K, Ab, ldab, B, ldb, C1, p->N, pack);
+            if (memcmp(C0, C1, cn * sizeof(float))) {
+                printf("bf16 A, shape %zu (ta %d tb %d %dx%dx%d, ld %d): not the reference's bits\n", s, p->ta,
+                       p->tb, p->M, p->N, p->K, ldab);
+                fail();
+            }
+            free(A);
+            free(B);
+            free(Ab);
+            free(C0);
+            free(C1);
+        }
+    free(pack);
+    /* a byte row to bf16: the float gather's value, rounded as the products
+     * round it, for every byte, a tail of 9 and a zero pad after it */
+    uint8_t u[2 * 256 + 9];
+    float shift[sizeof u], scale[sizeof u], x[sizeof u];
+    for (size_t j = 0; j < sizeof u; j++) {
+        u[j] = (uint8_t)(j % 256);
+        shift[j] = j < 256 ? 0.0f : 33.318f;
+        scale[j] = j < 256 ? 1.0f : 1.0f / 78.567f;
+    }
+    uint16_t got[sizeof u + 1];
+    uint32_t row = 0;
+    memset(got, 0xff, sizeof got);
+    assert_int_equal(mlpc_byte_rows_gather_bf16(u, sizeof u, &row, 1, shift, scale, got, (int)sizeof u + 1), 1);
+    mlpc_byte_rows_gather(u, sizeof u, &row, 1, shift, scale, x);
+    for (size_t j = 0; j < sizeof u; j++) assert_int_equal(got[j], mlpc_bf16_round(x[j]));
+    assert_int_equal(got[sizeof u], 0);
+    /* the backend: products that read the registered float rows read their
+     * bf16 copy (the float rows hold NaN here), on 1, 2 and 3 threads; a
+     * pointer outside them, or after the end, reads floats again */
+    const int M = 1500, K = 784, N = 200;
+    float *X = mat(M, K), *W = mat(K, N), *D = mat(M, N);
+    uint16_t *Xb = bf16_copy(X, M, K, K, K);
+    float *C[2], *R[2];
+    for (int i = 0; i < 2; i++) {
+        C[i] = malloc((size_t)(i ? K : M) * N * sizeof(float));
+        R[i] = malloc((size_t)(i ? K : M) * N * sizeof(float));
+        assert_non_null(C[i]);
+        assert_non_null(R[i]);
+    }
+    mlpc_gemm_bf16_ref(0, 0, M, N, K, X, K, W, N, R[0], N); /* forward: M x N */
+    mlpc_gemm_bf16_ref(1, 0, K, N, M, X, K, D, N, R[1], N); /* weight gradient: K x N */
+    float *nan = malloc((size_t)M * K * sizeof(float));
+    assert_non_null(nan);
+    for (size_t i = 0; i < (size_t)M * K; i++) nan[i] = NAN;
+    for (int t = 1; t <= 3; t++) {
+        mlpc_ctx cx;
+        mlpc_error err;
+        assert_int_equal(mlpc_ctx_init(&cx, t, &err), MLPC_OK);
+        assert_int_equal(mlpc_ctx_bf16_input(&cx, nan, M, K, Xb, K), 0); /* bf16 off: refused */
+        assert_int_equal(mlpc_ctx_set_bf16(&cx, 1), 1);
+        assert_int_equal(mlpc_ctx_bf16_input(&cx, nan, M, K, Xb, K + 1), 0); /* an odd stride: refused */
+        assert_int_equal(mlpc_ctx_bf16_input(&cx, nan, M, K, Xb, K), 1);
+        cx.be->gemm(&cx, 0, 0, M, N, K, 1.0f, nan, K, W, N, 0.0f, C[0], N);
+        cx.be->gemm(&cx, 1, 0, K, N, M, 1.0f, nan, K, D, N, 0.0f, C[1], N);
+        assert_memory_equal(C[0], R[0], (size_t)M * N * sizeof(float));
+        assert_memory_equal(C[1], R[1], (size_t)K * N * sizeof(float));
+        mlpc_ctx_bf16_input(&cx, NULL, 0, 0, NULL, 0);
+        cx.be->gemm(&cx, 0, 0, M, N, K, 1.0f, nan, K, W, N, 0.0f, C[0], N);
+        assert_true(isnan(C[0][0]));
+        mlpc_ctx_free(&cx);
+    }
+    for (int i = 0; i < 2; i++) {
+        free(C[i]);
+        free(R[i]);
+    }
+    free(nan);
+    free(X);
+    free(W);
+    free(D);
+    free(Xb);
+}
+
 /* ---- the backend: bf16 on, the same bits for any thread count ------------ */
 
 static void test_backend_threads(void **state)
@@ -393,14 +503,91 @@ static void test_trainer_precision(void **state)
     mlpc_dataset_free(d);
 }
 
+/* pixel-like rows (bytes 0..15 as floats, n_in columns, no normalization):
+ * the trainer keeps its byte copy of them */
+static mlpc_dataset *pixel_rows(int n_in)
+{
+    static float x[TN * (TIN + 1)];
+    static int32_t y[TN];
+    for (int i = 0; i < TN; i++) {
+        float s[TOUT] = {0};
+        for (int j = 0; j < n_in; j++) {
+            float v = (float)((rng_state >> 7) % 16);
+            (void)frand();
+            x[i * n_in + j] = v;
+            s[j % TOUT] += v * (float)(1 + j % 3);
+        }
+        int best = 0;
+        for (int c = 1; c < TOUT; c++)
+            if (s[c] > s[best]) best = c;
+        y[i] = best;
+    }
+    mlpc_error err;
+    mlpc_dataset *d = mlpc_dataset_from_arrays(TN, (size_t)n_in, x, y, TOUT, NULL, 0, &err);
+    assert_non_null(d);
+    return d;
+}
+
+/* bf16 training on byte rows gathers the batches as bf16 rows (an odd
+ * input width gets a pad): the same bits as gathering floats and
+ * converting them in the products, for 1 and 2 threads */
+static void test_trainer_bf16_input(void **state)
+{
+    (void)state;
+    if (!have_bf16("test_trainer_bf16_input")) return;
+    for (int n_in = TIN; n_in <= TIN + 1; n_in++) {
+        mlpc_dataset *d = pixel_rows(n_in);
+        char layers[32];
+        snprintf(layers, sizeof layers, "%d-64-32-4", n_in);
+        float *p[3] = {NULL, NULL, NULL};
+        size_t np = 0;
+        for (int r = 0; r < 3; r++) { /* byte rows on (1 and 2 threads), off */
+            mlpc_config c;
+            mlpc_error err;
+            mlpc_config_default(&c);
+            assert_int_equal(mlpc_config_set_layers(&c, layers, &err), MLPC_OK);
+            mlpc_config_set_acts(&c, MLPC_ACT_RELU, MLPC_ACT_SOFTMAX);
+            c.opt = MLPC_OPT_RMSPROP;
+            c.lr = 0.001f;
+            c.batch = 100;
+            c.threads = r == 1 ? 2 : 1;
+            c.norm = MLPC_NORM_NONE;
+            c.precision = MLPC_PRECISION_BF16;
+            mlpc_net *net = mlpc_net_create(&c, &err);
+            assert_non_null(net);
+            mlpc_trainer *tr = mlpc_trainer_create(net, &c, &err);
+            assert_non_null(tr);
+            mlpc_trainer_set_byte_rows(tr, r < 2);
+            assert_int_equal(mlpc_trainer_set_data(tr, d, NULL, NULL), MLPC_OK);
+            assert_int_equal(mlpc_trainer_byte_rows(tr), r < 2);
+            mlpc_epoch_stats st;
+            for (int e = 0; e < 2; e++) assert_int_equal(mlpc_trainer_epoch(tr, &st), MLPC_OK);
+            assert_true(r < 2 ? tr->bf16_input_batches == 2 * TN / 100 : tr->bf16_input_batches == 0);
+            assert_true(isfinite(st.loss) && st.acc > 0.3);
+            np = mlpc_net_param_count(net);
+            p[r] = malloc(np * sizeof(float));
+            assert_non_null(p[r]);
+            memcpy(p[r], mlpc_net_params(net), np * sizeof(float));
+            mlpc_trainer_free(tr);
+            mlpc_net_free(net);
+        }
+        assert_memory_equal(p[0], p[1], np * sizeof(float));
+        assert_memory_equal(p[0], p[2], np * sizeof(float));
+        for (int r = 0; r < 3; r++) free(p[r]);
+        mlpc_dataset_free(d);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round),
         cmocka_unit_test(test_ref_bound),
         cmocka_unit_test(test_fast_equals_ref),
+        cmocka_unit_test(test_bf16_input),
         cmocka_unit_test(test_backend_threads),
         cmocka_unit_test(test_trainer_precision),
+        cmocka_unit_test(test_trainer_bf16_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

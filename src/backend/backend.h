@@ -110,6 +110,13 @@ mlpc_ctx mlpc_ctx_thread(const mlpc_ctx *cx, int tid);
  * now on. */
 int mlpc_ctx_set_bf16(mlpc_ctx *cx, int on);
 int mlpc_ctx_bf16(const mlpc_ctx *cx);
+/* The input rows of a bf16 step given already rounded to bf16: the
+ * products of this context that read the float rows at `a` (rows x ld
+ * floats) as their first operand read `ab` instead (rows x ldb, ldb even,
+ * an odd ld padded with a zero): the same results bit for bit, with no
+ * conversion of the input. The float rows need not hold the values then.
+ * Only while bf16 is on; a NULL `a` ends it. Returns whether it is set. */
+int mlpc_ctx_bf16_input(mlpc_ctx *cx, const float *a, int rows, int ld, const uint16_t *ab, int ldb);
 /* Name of the GEMM variant in use ("avx512", "avx2", "generic"). */
 const char *mlpc_ctx_gemm_name(const mlpc_ctx *cx);
 
@@ -123,6 +130,11 @@ uint8_t *mlpc_batch_byte_rows_build(const float *x, size_t n, size_t n_in, const
 void mlpc_batch_byte_rows_gather(const uint8_t *bytes, size_t n_in, const uint32_t *rows, int m, const float *shift,
                              const float *scale, float *dst);
 void mlpc_batch_byte_rows_prefetch(const uint8_t *bytes, size_t n_in, const uint32_t *rows, int m);
+/* the gather's rows rounded to bf16 (mlpc_ctx_bf16_input), rows ldb apart
+ * with a zero pad after an odd n_in; returns 0, writing nothing, where this
+ * CPU has no AVX512_BF16 */
+int mlpc_batch_byte_rows_gather_bf16(const uint8_t *bytes, size_t n_in, const uint32_t *rows, int m,
+                                     const float *shift, const float *scale, uint16_t *dst, int ldb);
 /* The columns of the m x n batch x that are not +0.0 in every row, listed
  * ascending in idx; returns their count (the sparse first layer). */
 int mlpc_batch_active_cols(const float *x, int m, int n, int32_t *idx);

@@ -21,6 +21,12 @@ void mlpc_batch_byte_rows_prefetch(const uint8_t *bytes, size_t n_in, const uint
     mlpc_byte_rows_prefetch(bytes, n_in, rows, m);
 }
 
+int mlpc_batch_byte_rows_gather_bf16(const uint8_t *bytes, size_t n_in, const uint32_t *rows, int m,
+                                     const float *shift, const float *scale, uint16_t *dst, int ldb)
+{
+    return mlpc_byte_rows_gather_bf16(bytes, n_in, rows, m, shift, scale, dst, ldb);
+}
+
 int mlpc_batch_active_cols(const float *x, int m, int n, int32_t *idx)
 {
     return mlpc_k_active_cols(x, m, n, idx);

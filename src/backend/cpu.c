@@ -17,6 +17,13 @@ typedef struct cpu_scratch {
     mlpc_gemm_fn gemm;
     const char *gemm_name;
     mlpc_gemm_bf16_fn bf16;   /* not NULL: alpha 1, beta 0 products in bf16 (mlpc_ctx_set_bf16) */
+    mlpc_gemm_bf16a_fn bf16a; /* the same with A in bf16 */
+    /* mlpc_ctx_bf16_input: float rows at in_a (in_n floats, in_ld a row)
+     * whose bf16 copy is in_b (in_ldb a row) */
+    const float *in_a;
+    const uint16_t *in_b;
+    long in_n;
+    int in_ld, in_ldb;
     struct cpu_scratch **sub; /* per thread: a one-thread view on pack[t] */
     float *pack[];            /* one packing buffer per thread */
 } cpu_scratch;
@@ -77,9 +84,39 @@ int mlpc_ctx_set_bf16(mlpc_ctx *cx, int on)
     mlpc_gemm_bf16_fn f = on ? mlpc_gemm_bf16_select() : NULL;
     if (f && mlpc_gemm_bf16_scratch_floats() > mlpc_gemm_scratch_floats()) f = NULL;
     s->bf16 = f;
+    s->bf16a = f ? mlpc_gemm_bf16a_select() : NULL;
+    s->in_a = NULL;
     for (int t = 0; s->sub && t < cx->threads; t++)
         if (s->sub[t]) s->sub[t]->bf16 = f;
     return f != NULL;
+}
+
+int mlpc_ctx_bf16_input(mlpc_ctx *cx, const float *a, int rows, int ld, const uint16_t *ab, int ldb)
+{
+    cpu_scratch *s = cx->be == &mlpc_backend_cpu ? cx->scratch : NULL;
+    if (!s) return 0;
+    s->in_a = NULL;
+    if (!a || !ab || !s->bf16a || rows < 1 || ld < 1 || ldb < ld || ldb % 2) return 0;
+    s->in_a = a;
+    s->in_b = ab;
+    s->in_n = (long)rows * ld;
+    s->in_ld = ld;
+    s->in_ldb = ldb;
+    return 1;
+}
+
+/* the bf16 product; A inside the rows given in bf16 (mlpc_ctx_bf16_input),
+ * from there: the same bits, no conversion of A */
+static void bf16_product(const cpu_scratch *s, int ta, int tb, int M, int N, int K, const float *A, int lda,
+                         const float *B, int ldb, float *C, int ldc, float *pack)
+{
+    if (s->in_a && A >= s->in_a && A < s->in_a + s->in_n && lda == s->in_ld) {
+        long off = A - s->in_a;
+        const uint16_t *Ab = s->in_b + off / s->in_ld * s->in_ldb + off % s->in_ld;
+        s->bf16a(ta, tb, M, N, K, Ab, s->in_ldb, B, ldb, C, ldc, pack);
+        return;
+    }
+    s->bf16(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, pack);
 }
 
 /* the public question (mlpc.h), answered where the kernels may be asked */
@@ -117,8 +154,8 @@ static void gemm_part(void *arg, int tid, int n)
         if (lo >= hi) return;
         const float *A = j->ta ? j->A + lo : j->A + lo * (long)j->lda;
         if (j->bf16)
-            j->bf16(j->ta, j->tb, (int)(hi - lo), j->N, j->K, A, j->lda, j->B, j->ldb, j->C + lo * (long)j->ldc,
-                    j->ldc, j->s->pack[tid]);
+            bf16_product(j->s, j->ta, j->tb, (int)(hi - lo), j->N, j->K, A, j->lda, j->B, j->ldb,
+                         j->C + lo * (long)j->ldc, j->ldc, j->s->pack[tid]);
         else
             j->s->gemm(j->ta, j->tb, (int)(hi - lo), j->N, j->K, j->alpha, A, j->lda, j->B, j->ldb,
                    j->beta, j->C + lo * (long)j->ldc, j->ldc, j->s->pack[tid]);
@@ -127,8 +164,8 @@ static void gemm_part(void *arg, int tid, int n)
         if (lo >= hi) return;
         const float *B = j->tb ? j->B + lo * (long)j->ldb : j->B + lo;
         if (j->bf16)
-            j->bf16(j->ta, j->tb, j->M, (int)(hi - lo), j->K, j->A, j->lda, B, j->ldb, j->C + lo, j->ldc,
-                    j->s->pack[tid]);
+            bf16_product(j->s, j->ta, j->tb, j->M, (int)(hi - lo), j->K, j->A, j->lda, B, j->ldb, j->C + lo,
+                         j->ldc, j->s->pack[tid]);
         else
             j->s->gemm(j->ta, j->tb, j->M, (int)(hi - lo), j->K, j->alpha, j->A, j->lda, B, j->ldb,
                    j->beta, j->C + lo, j->ldc, j->s->pack[tid]);
@@ -142,7 +179,7 @@ static void cpu_gemm(mlpc_ctx *cx, int ta, int tb, int M, int N, int K, float al
     /* bf16 products for the plain products (forward, deltas, weight gradients) */
     mlpc_gemm_bf16_fn bf = s->bf16 && alpha == 1.0f && beta == 0.0f ? s->bf16 : NULL;
     if (bf && (cx->threads == 1 || (long)M * N * K < GEMM_PAR_MIN)) {
-        bf(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, s->pack[0]);
+        bf16_product(s, ta, tb, M, N, K, A, lda, B, ldb, C, ldc, s->pack[0]);
         return;
     }
     if (cx->threads == 1 || (long)M * N * K < GEMM_PAR_MIN) {
@@ -220,8 +257,8 @@ static void gemm_act_part(void *arg, int tid, int n)
     const float *A = j->g.A + lo * (long)j->g.lda;
     float *C = j->g.C + lo * (long)j->g.N;
     if (j->g.bf16) /* alpha 1, beta 0: the bf16 product when the context has it */
-        j->g.bf16(0, j->g.tb, (int)(hi - lo), j->g.N, j->g.K, A, j->g.lda, j->g.B, j->g.ldb, C, j->g.N,
-                  j->g.s->pack[tid]);
+        bf16_product(j->g.s, 0, j->g.tb, (int)(hi - lo), j->g.N, j->g.K, A, j->g.lda, j->g.B, j->g.ldb, C, j->g.N,
+                     j->g.s->pack[tid]);
     else
         j->g.s->gemm(0, j->g.tb, (int)(hi - lo), j->g.N, j->g.K, 1.0f, A, j->g.lda, j->g.B, j->g.ldb, 0.0f, C,
                      j->g.N, j->g.s->pack[tid]);
@@ -357,7 +394,8 @@ static void wgrad_big_part(void *arg, int tid, int n)
     size_t n_blk = (size_t)(hi - lo) * j->out;
     float *G = j->G + lo * j->out;
     if (j->s->bf16) /* the same rows' product in bf16 (mlpc_ctx_set_bf16) */
-        j->s->bf16(1, 0, (int)(hi - lo), j->out, j->m, j->A + lo, j->in, j->D, j->out, G, j->out, j->s->pack[tid]);
+        bf16_product(j->s, 1, 0, (int)(hi - lo), j->out, j->m, j->A + lo, j->in, j->D, j->out, G, j->out,
+                     j->s->pack[tid]);
     else
         j->s->gemm(1, 0, (int)(hi - lo), j->out, j->m, 1.0f, j->A + lo, j->in, j->D, j->out, 0.0f, G, j->out,
                    j->s->pack[tid]);

@@ -19,6 +19,7 @@
 #include "kernels/kernels.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,6 +130,16 @@ static inline TBF void row_contig(const float *src, int kc, uint32_t *dst)
     }
 }
 
+/* pair p of the block's mc rows (tmp[r]) into the slivers of BMR rows */
+static inline TBF void to_slivers(const uint32_t *tmp, int mc, int np, int p, uint32_t *Ap)
+{
+    for (int ir = 0; ir < mc; ir += BMR) {
+        int mr = mc - ir < BMR ? mc - ir : BMR;
+        __mmask16 m = (__mmask16)((1u << mr) - 1u);
+        _mm512_mask_storeu_epi32(Ap + (size_t)ir * np + (size_t)p * BMR, m, _mm512_maskz_loadu_epi32(m, tmp + ir));
+    }
+}
+
 /* rows i0..i0+mc of op(A), k0..k0+kc: rows of pairs (A not transposed), or
  * slivers of BMR rows */
 static TBF void pack_a(int ta, const float *A, int lda, int i0, int k0, int mc, int kc, uint32_t *Ap)
@@ -146,11 +157,28 @@ static TBF void pack_a(int ta, const float *A, int lda, int i0, int k0, int mc, 
     for (int p = 0; p < np; p++) {
         const float *r0 = A + (size_t)(k0 + 2 * p) * lda + i0, *r1 = 2 * p + 1 < kc ? r0 + lda : NULL;
         for (int c = 0; c < mc; c += 16) pair_rows(r0 + c, r1 ? r1 + c : NULL, mc - c < 16 ? mc - c : 16, tmp + c);
-        for (int ir = 0; ir < mc; ir += BMR) {
-            int mr = mc - ir < BMR ? mc - ir : BMR;
-            __mmask16 m = (__mmask16)((1u << mr) - 1u);
-            _mm512_mask_storeu_epi32(Ap + (size_t)ir * np + (size_t)p * BMR, m, _mm512_maskz_loadu_epi32(m, tmp + ir));
+        to_slivers(tmp, mc, np, p, Ap);
+    }
+}
+
+/* the same from A in bf16 (transposed): pair p of a column is its two
+ * bf16 values side by side, no rounding left to do */
+static TBF void pack_a_t16(const uint16_t *A, int lda, int i0, int k0, int mc, int kc, uint32_t *Ap)
+{
+    int np = (kc + 1) / 2;
+    uint32_t tmp[BMC] __attribute__((aligned(64)));
+    const __m512i idx = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9, 40, 8, 39, 7, 38, 6,
+                                         37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
+    for (int p = 0; p < np; p++) {
+        const uint16_t *r0 = A + (size_t)(k0 + 2 * p) * lda + i0, *r1 = 2 * p + 1 < kc ? r0 + lda : NULL;
+        for (int c = 0; c < mc; c += 16) {
+            int n = mc - c < 16 ? mc - c : 16;
+            __mmask16 m = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
+            __m512i lo = _mm512_castsi256_si512(_mm256_maskz_loadu_epi16(m, r0 + c));
+            __m512i hi = r1 ? _mm512_castsi256_si512(_mm256_maskz_loadu_epi16(m, r1 + c)) : _mm512_setzero_si512();
+            _mm512_mask_storeu_epi32(tmp + c, m, _mm512_permutex2var_epi16(lo, idx, hi)); /* lo[c], hi[c] */
         }
+        to_slivers(tmp, mc, np, p, Ap);
     }
 }
 
@@ -227,8 +255,10 @@ typedef void (*bf_tile_fn)(int, int, const uint32_t *, long, const uint32_t *, f
 static const bf_tile_fn tiles[BMR + 1] = {0,       tile_1, tile_2, tile_3,  tile_4,  tile_5, tile_6,
                                           tile_7, tile_8, tile_9, tile_10, tile_11, tile_12};
 
-TBF void mlpc_gemm_bf16_avx512(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
-                               int ldb, float *C, int ldc, float *pack)
+/* A in float32 (A) or already in bf16 (Ab, rows read in place when not
+ * transposed) */
+static TBF void gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, const uint16_t *Ab, int lda,
+                          const float *B, int ldb, float *C, int ldc, float *pack)
 {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
@@ -236,6 +266,8 @@ TBF void mlpc_gemm_bf16_avx512(int ta, int tb, int M, int N, int K, const float 
         return;
     }
     uint32_t *Ap = (uint32_t *)pack;                      /* BMC x BKC/2 pairs */
+    /* bf16 rows are read in place when their pairs are whole and aligned */
+    int in_place = Ab && K % 2 == 0 && lda % 2 == 0 && ((uintptr_t)Ab & 3) == 0;
     uint32_t *Bp = Ap + (size_t)BMC * (BKC / 2);          /* BKC/2 pairs x BNC */
     /* N in equal panels, each a multiple of BNR where it can be: A is packed
      * again for every panel (a layer of 300: one panel, where panels of 256
@@ -251,19 +283,60 @@ TBF void mlpc_gemm_bf16_avx512(int ta, int tb, int M, int N, int K, const float 
             pack_b(tb, B, ldb, pc, jc, kc, nc, Bp);
             for (int ic = 0; ic < M; ic += BMC) {
                 int mc = M - ic < BMC ? M - ic : BMC;
-                pack_a(ta, A, lda, ic, pc, mc, kc, Ap);
+                /* A's block: rows of pairs (ars pairs apart) or slivers (ars 0) */
+                const uint32_t *Ablk = Ap;
+                long ars = ta ? 0 : np;
+                if (Ab && !ta && in_place) {
+                    Ablk = (const uint32_t *)(const void *)(Ab + (size_t)ic * lda + pc);
+                    ars = lda / 2;
+                } else if (Ab && !ta) {
+                    for (int r = 0; r < mc; r++) { /* rows of pairs, a zero after an odd kc */
+                        uint16_t *d = (uint16_t *)(void *)(Ap + (size_t)r * np);
+                        memcpy(d, Ab + (size_t)(ic + r) * lda + pc, (size_t)kc * sizeof *d);
+                        if (kc % 2) d[kc] = 0;
+                    }
+                } else if (Ab) {
+                    pack_a_t16(Ab, lda, ic, pc, mc, kc, Ap);
+                } else {
+                    pack_a(ta, A, lda, ic, pc, mc, kc, Ap);
+                }
                 for (int jr = 0; jr < nc; jr += BNR) {
                     int nr = nc - jr < BNR ? nc - jr : BNR;
                     __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xffffu : (1u << nr) - 1u);
                     __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xffffu : nr > 16 ? (1u << (nr - 16)) - 1u : 0u);
                     for (int ir = 0; ir < mc; ir += BMR) {
                         int mr = mc - ir < BMR ? mc - ir : BMR;
-                        tiles[mr](nr > 16 ? 2 : 1, np, Ap + (size_t)ir * np, ta ? 0 : np, Bp + (size_t)jr * np,
+                        tiles[mr](nr > 16 ? 2 : 1, np, Ablk + (size_t)ir * (ta ? np : ars), ars, Bp + (size_t)jr * np,
                                   C + (size_t)(ic + ir) * ldc + jc + jr, ldc, pc == 0, m0, m1);
                     }
                 }
             }
         }
+    }
+}
+
+TBF void mlpc_gemm_bf16_avx512(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+                               int ldb, float *C, int ldc, float *pack)
+{
+    gemm_bf16(ta, tb, M, N, K, A, NULL, lda, B, ldb, C, ldc, pack);
+}
+
+TBF void mlpc_gemm_bf16a_avx512(int ta, int tb, int M, int N, int K, const uint16_t *A, int lda, const float *B,
+                                int ldb, float *C, int ldc, float *pack)
+{
+    gemm_bf16(ta, tb, M, N, K, NULL, A, lda, B, ldb, C, ldc, pack);
+}
+
+/* dst = bf16 of ((float)u - shift) * scale, two roundings and then the
+ * conversion, as the float gather and pack_a do them */
+TBF void mlpc_bf16_bytes_row(const uint8_t *u, int n, const float *shift, const float *scale, uint16_t *dst)
+{
+    for (int j = 0; j < n; j += 16) {
+        int k = n - j < 16 ? n - j : 16;
+        __mmask16 m = (__mmask16)(k >= 16 ? 0xffffu : (1u << k) - 1u);
+        __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, u + j)));
+        x = _mm512_mul_ps(_mm512_sub_ps(x, _mm512_maskz_loadu_ps(m, shift + j)), _mm512_maskz_loadu_ps(m, scale + j));
+        _mm256_mask_storeu_epi16(dst + j, m, (__m256i)_mm512_cvtneps_pbh(x));
     }
 }
 #endif
@@ -289,6 +362,22 @@ mlpc_gemm_bf16_fn mlpc_gemm_bf16_select(void)
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
         __builtin_cpu_supports("avx512bf16"))
         return mlpc_gemm_bf16_avx512;
+#endif
+    return NULL;
+}
+
+mlpc_gemm_bf16a_fn mlpc_gemm_bf16a_select(void)
+{
+#ifdef HAVE_BF16_AVX512
+    if (mlpc_gemm_bf16_select()) return mlpc_gemm_bf16a_avx512;
+#endif
+    return NULL;
+}
+
+mlpc_bf16_row_fn mlpc_bf16_bytes_row_select(void)
+{
+#ifdef HAVE_BF16_AVX512
+    if (mlpc_gemm_bf16_select()) return mlpc_bf16_bytes_row;
 #endif
     return NULL;
 }

@@ -57,6 +57,10 @@ uint8_t *mlpc_byte_rows_build(const float *x, size_t n, size_t n_in, const float
 /* dst[i] = the float row rows[i] rebuilt from its bytes, for i < m */
 void mlpc_byte_rows_gather(const uint8_t *byte_rows, size_t n_in, const uint32_t *rows, int m,
                        const float *shift, const float *scale, float *dst);
+/* the same rows rounded to bf16 (mlpc_bf16_bytes_row), ldb apart, a zero
+ * after an odd n_in; returns 0, writing nothing, without AVX512_BF16 */
+int mlpc_byte_rows_gather_bf16(const uint8_t *byte_rows, size_t n_in, const uint32_t *rows, int m,
+                               const float *shift, const float *scale, uint16_t *dst, int ldb);
 /* asks for the byte rows to be brought into cache */
 void mlpc_byte_rows_prefetch(const uint8_t *byte_rows, size_t n_in, const uint32_t *rows, int m);
 
@@ -101,5 +105,20 @@ void mlpc_gemm_bf16_avx512(int ta, int tb, int M, int N, int K, const float *A, 
 size_t mlpc_gemm_bf16_scratch_floats(void);
 /* the bf16 kernel this CPU runs, or NULL when it has no AVX512_BF16 */
 mlpc_gemm_bf16_fn mlpc_gemm_bf16_select(void);
+/* The same product with A given already rounded to bf16 (row-major, lda
+ * elements apart): equal bit for bit to mlpc_gemm_bf16_avx512 on A's float
+ * values, without converting A (not transposed, with K and lda even and A
+ * 4-byte aligned, its rows are read in place). NULL from the selector where
+ * the CPU has no AVX512_BF16. */
+typedef void (*mlpc_gemm_bf16a_fn)(int ta, int tb, int M, int N, int K, const uint16_t *A, int lda,
+                                   const float *B, int ldb, float *C, int ldc, float *pack);
+void mlpc_gemm_bf16a_avx512(int ta, int tb, int M, int N, int K, const uint16_t *A, int lda, const float *B,
+                            int ldb, float *C, int ldc, float *pack);
+mlpc_gemm_bf16a_fn mlpc_gemm_bf16a_select(void);
+/* dst[j] = bf16(((float)u[j] - shift[j]) * scale[j]) for j < n: the byte
+ * gather's value (byte_rows.c), rounded as the bf16 products round it */
+typedef void (*mlpc_bf16_row_fn)(const uint8_t *u, int n, const float *shift, const float *scale, uint16_t *dst);
+void mlpc_bf16_bytes_row(const uint8_t *u, int n, const float *shift, const float *scale, uint16_t *dst);
+mlpc_bf16_row_fn mlpc_bf16_bytes_row_select(void);
 
 #endif

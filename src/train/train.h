@@ -33,6 +33,11 @@ struct mlpc_trainer {
     uint8_t *byte_rows;
     float *byte_shift, *byte_scale; /* n_in each */
     int no_byte_rows;              /* mlpc_trainer_set_byte_rows(tr, 0) */
+    /* with bf16 products, batches gathered from the byte rows as bf16 rows
+     * (w.rows x xb_ld, a zero pad after an odd n_in): mlpc_ctx_bf16_input */
+    uint16_t *xb;
+    int xb_ld;
+    long bf16_input_batches;   /* batches that ran so (for tests) */
     mlpc_precision precision;  /* what the products run in: fp32 or bf16 */
     char precision_why[96];    /* why, when the config said auto */
     /* loop state (checkpointed) */

@@ -81,6 +81,7 @@ void mlpc_trainer_free(mlpc_trainer *tr)
     free(tr->btargets);
     free(tr->idx);
     free(tr->byte_rows);
+    free(tr->xb);
     free(tr->byte_shift);
     free(tr->byte_scale);
     free(tr->ckpt_path);
@@ -202,6 +203,11 @@ static void build_byte_rows(mlpc_trainer *tr, const mlpc_dataset *train)
         tr->byte_scale[j] = net->norm == MLPC_NORM_NONE ? 1.0f : net->norm_scale[j];
     }
     tr->byte_rows = mlpc_batch_byte_rows_build(train->x, train->n, n_in, tr->byte_shift, tr->byte_scale);
+    if (tr->byte_rows && !tr->xb && mlpc_ctx_bf16(&tr->cx)) { /* without it, the float rows */
+        tr->xb_ld = (int)((n_in + 1) & ~(size_t)1);
+        size_t bytes = (size_t)tr->w.rows * (size_t)tr->xb_ld * sizeof(uint16_t);
+        tr->xb = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    }
 }
 
 void mlpc_trainer_set_byte_rows(mlpc_trainer *tr, int on)
@@ -284,6 +290,7 @@ typedef struct batch_pos {
     mlpc_trainer *tr;
     size_t lo, next_lo;
     int m, next_m;
+    int bf16; /* into tr->xb as bf16 rows, not into w.a[0] */
 } batch_pos;
 
 /* batches of at least this many input floats are gathered by all threads
@@ -300,8 +307,12 @@ static void gather_part(const batch_pos *b, int i0, int i1, int n0, int n1)
     const mlpc_dataset *d = tr->train;
     size_t n_in = d->n_in;
     float *dst = tr->w.a[0] + (size_t)i0 * n_in;
-    if (tr->byte_rows) {
+    if (b->bf16)
+        mlpc_batch_byte_rows_gather_bf16(tr->byte_rows, n_in, tr->idx + b->lo + i0, i1 - i0, tr->byte_shift,
+                                         tr->byte_scale, tr->xb + (size_t)i0 * (size_t)tr->xb_ld, tr->xb_ld);
+    else if (tr->byte_rows)
         mlpc_batch_byte_rows_gather(tr->byte_rows, n_in, tr->idx + b->lo + i0, i1 - i0, tr->byte_shift, tr->byte_scale, dst);
+    if (tr->byte_rows) {
         if (n1 > n0) mlpc_batch_byte_rows_prefetch(tr->byte_rows, n_in, tr->idx + b->next_lo + n0, n1 - n0);
         return;
     }
@@ -364,6 +375,13 @@ static double train_batch(mlpc_trainer *tr, batch_pos *pos, const int32_t *label
 {
     int m = pos->m, n_in = tr->net->sizes[0];
     const mlpc_config *c = &tr->cfg;
+    /* bf16 products take the batch as bf16 rows: gathered so (half the
+     * bytes written) and read so by both first-layer products, which then
+     * convert nothing (the same bits as converting the float rows). Not for
+     * small batches: the sparse first layer reads the float rows. */
+    pos->bf16 = tr->xb && tr->byte_rows && m > SPARSE_MAX_BATCH &&
+                mlpc_ctx_bf16_input(&tr->cx, tr->w.a[0], m, n_in, tr->xb, tr->xb_ld);
+    tr->bf16_input_batches += pos->bf16;
     gather_rows(pos);
     gather_outputs(tr, pos->lo, m);
     float lr = tr->sched.lr;
@@ -384,6 +402,7 @@ static double train_batch(mlpc_trainer *tr, batch_pos *pos, const int32_t *label
     tr->step++;
     double loss = mlpc_backward_update(&tr->cx, tr->net, tr->net->params, &tr->w, m, labels, targets,
                                        tr->grads, aux, &f, update_range, tr);
+    if (pos->bf16) mlpc_ctx_bf16_input(&tr->cx, NULL, 0, 0, NULL, 0);
     if (!isfinite(loss)) tr->step--;
     return loss;
 }
@@ -558,7 +577,7 @@ mlpc_status mlpc_trainer_epoch(mlpc_trainer *tr, mlpc_epoch_stats *st)
         size_t lo = (size_t)b * (size_t)B;
         int m = n - lo < (size_t)B ? (int)(n - lo) : B;
         size_t nlo = lo + (size_t)B;
-        batch_pos pos = {tr, lo, nlo, m, b + 1 < n_batches ? (n - nlo < (size_t)B ? (int)(n - nlo) : B) : 0};
+        batch_pos pos = {tr, lo, nlo, m, b + 1 < n_batches ? (n - nlo < (size_t)B ? (int)(n - nlo) : B) : 0, 0};
         double aux = 0.0;
         /* the weight gradients are observable in the batch callback and
          * after the epoch (mlpc_trainer_grads): only then are they kept */
