@@ -12,6 +12,9 @@
 #define GEMM_PAR_MIN (1L << 17)
 /* below this many elements an elementwise op runs on one thread */
 #define ELEM_PAR_MIN (1L << 14)
+/* B packed once for all threads up to this many words (2 MB: a layer of
+ * 2,000 x 500) */
+#define SHARED_B_WORDS ((size_t)1 << 19)
 
 typedef struct cpu_scratch {
     mlpc_gemm_fn gemm;
@@ -24,6 +27,12 @@ typedef struct cpu_scratch {
     const uint16_t *in_b;
     long in_n;
     int in_ld, in_ldb;
+    /* bf16 products split by rows on several threads pack B once, each
+     * thread its share of the slivers, into bw (bw_words words) */
+    mlpc_bf16_pack_fn bf16pack;
+    mlpc_gemm_bf16pb_fn bf16pb;
+    uint32_t *bw;
+    size_t bw_words;
     struct cpu_scratch **sub; /* per thread: a one-thread view on pack[t] */
     float *pack[];            /* one packing buffer per thread */
 } cpu_scratch;
@@ -63,6 +72,7 @@ void mlpc_ctx_free(mlpc_ctx *cx)
             if (s->sub) free(s->sub[t]);
         }
         free(s->sub);
+        free(s->bw);
     }
     free(s);
     mlpc_pool_free(cx->pool);
@@ -86,6 +96,12 @@ int mlpc_ctx_set_bf16(mlpc_ctx *cx, int on)
     s->bf16 = f;
     s->bf16a = f ? mlpc_gemm_bf16a_select() : NULL;
     s->in_a = NULL;
+    s->bf16pack = f ? mlpc_gemm_bf16_pack_select() : NULL;
+    s->bf16pb = f ? mlpc_gemm_bf16pb_select() : NULL;
+    if (s->bf16pack && s->bf16pb && cx->threads > 1 && !s->bw) {
+        s->bw = aligned_alloc(64, SHARED_B_WORDS * sizeof(uint32_t));
+        s->bw_words = s->bw ? SHARED_B_WORDS : 0; /* without it, each thread packs B */
+    }
     for (int t = 0; s->sub && t < cx->threads; t++)
         if (s->sub[t]) s->sub[t]->bf16 = f;
     return f != NULL;
@@ -106,17 +122,53 @@ int mlpc_ctx_bf16_input(mlpc_ctx *cx, const float *a, int rows, int ld, const ui
 }
 
 /* the bf16 product; A inside the rows given in bf16 (mlpc_ctx_bf16_input),
- * from there: the same bits, no conversion of A */
+ * from there: the same bits, no conversion of A. Bw: B packed beforehand
+ * (shared_b), else B is packed here */
 static void bf16_product(const cpu_scratch *s, int ta, int tb, int M, int N, int K, const float *A, int lda,
-                         const float *B, int ldb, float *C, int ldc, float *pack)
+                         const float *B, int ldb, const uint32_t *Bw, float *C, int ldc, float *pack)
 {
+    const uint16_t *Ab = NULL;
     if (s->in_a && A >= s->in_a && A < s->in_a + s->in_n && lda == s->in_ld) {
         long off = A - s->in_a;
-        const uint16_t *Ab = s->in_b + off / s->in_ld * s->in_ldb + off % s->in_ld;
-        s->bf16a(ta, tb, M, N, K, Ab, s->in_ldb, B, ldb, C, ldc, pack);
-        return;
+        Ab = s->in_b + off / s->in_ld * s->in_ldb + off % s->in_ld;
     }
-    s->bf16(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, pack);
+    if (Bw)
+        s->bf16pb(ta, M, N, K, Ab ? NULL : A, Ab, Ab ? s->in_ldb : lda, Bw, C, ldc, pack);
+    else if (Ab)
+        s->bf16a(ta, tb, M, N, K, Ab, s->in_ldb, B, ldb, C, ldc, pack);
+    else
+        s->bf16(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, pack);
+}
+
+/* ---- bf16 products split by rows: B packed once, shared ---------------- */
+
+/* Every thread of such a product would pack all of B (W5's first layer on
+ * 2 threads: each packs its 200,000 weights for 64 rows). Instead each
+ * packs its share of B's slivers into the context's buffer, all wait for
+ * each other, and each runs its rows against the whole. */
+typedef struct shared_b {
+    const uint32_t *w; /* NULL: each thread packs B itself */
+    atomic_int arrived;
+} shared_b;
+
+/* before the region: whether B (K x N) is packed once */
+static void shared_b_init(shared_b *sb, const cpu_scratch *s, int threads, int K, int N)
+{
+    sb->w = NULL;
+    atomic_init(&sb->arrived, 0);
+    if (s->bf16 && s->bw && threads > 1 && mlpc_gemm_bf16_packed_words(K, N) <= s->bw_words) sb->w = s->bw;
+}
+
+/* in the region, on every thread (one without rows too): its share of the
+ * slivers, then the wait for the others' */
+static void shared_b_pack(shared_b *sb, const cpu_scratch *s, int tb, int K, int N, const float *B, int ldb,
+                          int tid, int n)
+{
+    if (!sb->w) return;
+    long s0, s1;
+    mlpc_split(mlpc_gemm_bf16_slivers(N), 1, tid, n, &s0, &s1);
+    s->bf16pack(tb, K, N, B, ldb, (uint32_t *)sb->w, (int)s0, (int)s1);
+    mlpc_pool_barrier(&sb->arrived, n);
 }
 
 /* the public question (mlpc.h), answered where the kernels may be asked */
@@ -143,6 +195,7 @@ typedef struct gemm_job {
     const float *A, *B;
     float *C;
     mlpc_gemm_bf16_fn bf16; /* the product in bf16, or NULL */
+    shared_b sb;            /* split by rows in bf16: B packed once */
 } gemm_job;
 
 static void gemm_part(void *arg, int tid, int n)
@@ -151,10 +204,11 @@ static void gemm_part(void *arg, int tid, int n)
     long lo, hi;
     if (j->by_rows) {
         mlpc_split(j->M, 8, tid, n, &lo, &hi);
+        shared_b_pack(&j->sb, j->s, j->tb, j->K, j->N, j->B, j->ldb, tid, n);
         if (lo >= hi) return;
         const float *A = j->ta ? j->A + lo : j->A + lo * (long)j->lda;
         if (j->bf16)
-            bf16_product(j->s, j->ta, j->tb, (int)(hi - lo), j->N, j->K, A, j->lda, j->B, j->ldb,
+            bf16_product(j->s, j->ta, j->tb, (int)(hi - lo), j->N, j->K, A, j->lda, j->B, j->ldb, j->sb.w,
                          j->C + lo * (long)j->ldc, j->ldc, j->s->pack[tid]);
         else
             j->s->gemm(j->ta, j->tb, (int)(hi - lo), j->N, j->K, j->alpha, A, j->lda, j->B, j->ldb,
@@ -164,8 +218,8 @@ static void gemm_part(void *arg, int tid, int n)
         if (lo >= hi) return;
         const float *B = j->tb ? j->B + lo * (long)j->ldb : j->B + lo;
         if (j->bf16)
-            bf16_product(j->s, j->ta, j->tb, j->M, (int)(hi - lo), j->K, j->A, j->lda, B, j->ldb, j->C + lo,
-                         j->ldc, j->s->pack[tid]);
+            bf16_product(j->s, j->ta, j->tb, j->M, (int)(hi - lo), j->K, j->A, j->lda, B, j->ldb, NULL,
+                         j->C + lo, j->ldc, j->s->pack[tid]);
         else
             j->s->gemm(j->ta, j->tb, j->M, (int)(hi - lo), j->K, j->alpha, j->A, j->lda, B, j->ldb,
                    j->beta, j->C + lo, j->ldc, j->s->pack[tid]);
@@ -179,18 +233,19 @@ static void cpu_gemm(mlpc_ctx *cx, int ta, int tb, int M, int N, int K, float al
     /* bf16 products for the plain products (forward, deltas, weight gradients) */
     mlpc_gemm_bf16_fn bf = s->bf16 && alpha == 1.0f && beta == 0.0f ? s->bf16 : NULL;
     if (bf && (cx->threads == 1 || (long)M * N * K < GEMM_PAR_MIN)) {
-        bf16_product(s, ta, tb, M, N, K, A, lda, B, ldb, C, ldc, s->pack[0]);
+        bf16_product(s, ta, tb, M, N, K, A, lda, B, ldb, NULL, C, ldc, s->pack[0]);
         return;
     }
     if (cx->threads == 1 || (long)M * N * K < GEMM_PAR_MIN) {
         s->gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, s->pack[0]);
         return;
     }
-    gemm_job j = {s, ta, tb, M, N, K, lda, ldb, ldc, split_by_rows(M, N, cx->threads), alpha, beta, A, B, C, bf};
+    gemm_job j = {s, ta, tb, M, N, K, lda, ldb, ldc, split_by_rows(M, N, cx->threads), alpha, beta, A, B, C, bf, {NULL, 0}};
     if (j.by_rows ? M <= 8 : N <= 48) { /* one part only: no need to wake the pool */
         gemm_part(&j, 0, 1);
         return;
     }
+    if (bf && j.by_rows) shared_b_init(&j.sb, s, cx->threads, K, N);
     mlpc_pool_run(cx->pool, gemm_part, &j);
 }
 
@@ -253,12 +308,13 @@ static void gemm_act_part(void *arg, int tid, int n)
     gemm_act_job *j = arg;
     long lo, hi;
     mlpc_split(j->g.M, 8, tid, n, &lo, &hi);
+    shared_b_pack(&j->g.sb, j->g.s, j->g.tb, j->g.K, j->g.N, j->g.B, j->g.ldb, tid, n);
     if (lo >= hi) return;
     const float *A = j->g.A + lo * (long)j->g.lda;
     float *C = j->g.C + lo * (long)j->g.N;
     if (j->g.bf16) /* alpha 1, beta 0: the bf16 product when the context has it */
-        bf16_product(j->g.s, 0, j->g.tb, (int)(hi - lo), j->g.N, j->g.K, A, j->g.lda, j->g.B, j->g.ldb, C, j->g.N,
-                     j->g.s->pack[tid]);
+        bf16_product(j->g.s, 0, j->g.tb, (int)(hi - lo), j->g.N, j->g.K, A, j->g.lda, j->g.B, j->g.ldb, j->g.sb.w,
+                     C, j->g.N, j->g.s->pack[tid]);
     else
         j->g.s->gemm(0, j->g.tb, (int)(hi - lo), j->g.N, j->g.K, 1.0f, A, j->g.lda, j->g.B, j->g.ldb, 0.0f, C,
                      j->g.N, j->g.s->pack[tid]);
@@ -275,7 +331,8 @@ static void gemm_act(mlpc_ctx *cx, int tb, int M, int N, int K, const float *A, 
 {
     cpu_scratch *s = cx->scratch;
     if (cx->threads > 1 && (long)M * N * K >= GEMM_PAR_MIN && split_by_rows(M, N, cx->threads) && M > 8) {
-        gemm_act_job j = {{s, 0, tb, M, N, K, lda, ldb, N, 1, 1.0f, 0.0f, A, B, C, s->bf16}, aux, act, backward};
+        gemm_act_job j = {{s, 0, tb, M, N, K, lda, ldb, N, 1, 1.0f, 0.0f, A, B, C, s->bf16, {NULL, 0}}, aux, act, backward};
+        if (s->bf16) shared_b_init(&j.g.sb, s, cx->threads, K, N);
         mlpc_pool_run(cx->pool, gemm_act_part, &j);
         return;
     }
@@ -351,6 +408,7 @@ typedef struct wgrad_job {
     size_t off;
     mlpc_grad_ready_fn ready;
     void *user;
+    shared_b sb; /* wgrad_big_part in bf16: D packed once */
 } wgrad_job;
 
 static void wgrad_part(void *arg, int tid, int n)
@@ -390,11 +448,12 @@ static void wgrad_big_part(void *arg, int tid, int n)
     wgrad_job *j = arg;
     long lo, hi;
     mlpc_split(j->in, 8, tid, n, &lo, &hi);
+    shared_b_pack(&j->sb, j->s, 0, j->m, j->out, j->D, j->out, tid, n);
     if (lo >= hi) return;
     size_t n_blk = (size_t)(hi - lo) * j->out;
     float *G = j->G + lo * j->out;
     if (j->s->bf16) /* the same rows' product in bf16 (mlpc_ctx_set_bf16) */
-        bf16_product(j->s, 1, 0, (int)(hi - lo), j->out, j->m, j->A + lo, j->in, j->D, j->out, G, j->out,
+        bf16_product(j->s, 1, 0, (int)(hi - lo), j->out, j->m, j->A + lo, j->in, j->D, j->out, j->sb.w, G, j->out,
                      j->s->pack[tid]);
     else
         j->s->gemm(1, 0, (int)(hi - lo), j->out, j->m, 1.0f, j->A + lo, j->in, j->D, j->out, 0.0f, G, j->out,
@@ -422,7 +481,8 @@ static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A
         /* a big product split by rows of G, as cpu_gemm splits it: each
          * thread runs the optimizer on its rows right after its tile, with
          * them still in its cache, and no second parallel region */
-        wgrad_job j = {s, in, out, m, 0, A, D, G, sgd, off, ready, user};
+        wgrad_job j = {s, in, out, m, 0, A, D, G, sgd, off, ready, user, {NULL, 0}};
+        if (s->bf16) shared_b_init(&j.sb, s, cx->threads, m, out);
         mlpc_pool_run(cx->pool, wgrad_big_part, &j);
         return;
     }
@@ -438,7 +498,7 @@ static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A
     }
     int rows = WG_BLOCK_FLOATS / out;
     rows = rows < 16 ? 16 : rows - rows % 16; /* whole micro-tiles of every GEMM variant */
-    wgrad_job j = {s, in, out, m, rows, A, D, G, sgd, off, ready, user};
+    wgrad_job j = {s, in, out, m, rows, A, D, G, sgd, off, ready, user, {NULL, 0}};
     /* Blocks on the calling thread for small layers: the forward product
      * reads all of W there, so rows updated on another core would cross
      * between the cores' caches twice per step (W1 on 2 threads was 2.4x

@@ -144,3 +144,14 @@ void mlpc_pool_run(mlpc_pool *p, mlpc_pool_fn fn, void *arg)
             sched_yield();
     }
 }
+
+void mlpc_pool_barrier(atomic_int *arrived, int n)
+{
+    atomic_fetch_add_explicit(arrived, 1, memory_order_acq_rel);
+    for (int spins = 0; atomic_load_explicit(arrived, memory_order_acquire) < n; spins++) {
+        if (spins < 4000)
+            cpu_relax();
+        else
+            sched_yield(); /* as mlpc_pool_run: a descheduled thread can arrive */
+    }
+}

@@ -5,6 +5,8 @@
 
 #include "core/core.h"
 
+#include <stdatomic.h>
+
 typedef struct mlpc_pool mlpc_pool;
 
 /* fn runs once on every thread: tid in [0, n). */
@@ -16,6 +18,10 @@ void mlpc_pool_free(mlpc_pool *p);
 int mlpc_pool_size(const mlpc_pool *p);
 /* Runs fn on all n threads and returns when all are done. Not reentrant. */
 void mlpc_pool_run(mlpc_pool *p, mlpc_pool_fn fn, void *arg);
+
+/* Inside a region: returns once all n threads of it have called it with
+ * the same counter (zero before the region, used for one wait only). */
+void mlpc_pool_barrier(atomic_int *arrived, int n);
 
 /* Splits [0, total) into n parts aligned to `align`; part tid is [*lo, *hi). */
 static inline void mlpc_split(long total, long align, int tid, int n, long *lo, long *hi)

@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define BNR_ALL 32 /* columns per B sliver (BNR below) */
+
 uint16_t mlpc_bf16_round(float x)
 {
     uint32_t u;
@@ -77,7 +79,7 @@ void mlpc_gemm_bf16_ref(int ta, int tb, int M, int N, int K, const float *A, int
 #define TBF __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 
 #define BMR 12  /* rows per tile: 12 x 2 accumulators + 2 of B + 1 of A in 32 zmm */
-#define BNR 32  /* columns per tile: two vectors of 16 */
+#define BNR BNR_ALL /* columns per tile: two vectors of 16 */
 #define BKC 512 /* k per block (even): a B sliver of 256 pairs x 32 columns is 32 KB, in L1 */
 #define BMC 96  /* rows of A per packed block (8 slivers) */
 #define BNC 512 /* most columns per packed B panel (512 KB of pairs: with A's block, in L2) */
@@ -255,59 +257,84 @@ typedef void (*bf_tile_fn)(int, int, const uint32_t *, long, const uint32_t *, f
 static const bf_tile_fn tiles[BMR + 1] = {0,       tile_1, tile_2, tile_3,  tile_4,  tile_5, tile_6,
                                           tile_7, tile_8, tile_9, tile_10, tile_11, tile_12};
 
-/* A in float32 (A) or already in bf16 (Ab, rows read in place when not
- * transposed) */
+/* A's block of rows ic.., k pc..: packed into Ap, or (bf16 rows whose pairs
+ * are whole and aligned) read in place. Returns the block; *ars: pairs
+ * between rows, or 0 for slivers of BMR rows */
+static TBF const uint32_t *a_block(int ta, const float *A, const uint16_t *Ab, int lda, int in_place, int ic,
+                                   int pc, int mc, int kc, uint32_t *Ap, long *ars)
+{
+    int np = (kc + 1) / 2;
+    *ars = ta ? 0 : np;
+    if (Ab && !ta && in_place) {
+        *ars = lda / 2;
+        return (const uint32_t *)(const void *)(Ab + (size_t)ic * lda + pc);
+    }
+    if (Ab && !ta) {
+        for (int r = 0; r < mc; r++) { /* rows of pairs, a zero after an odd kc */
+            uint16_t *d = (uint16_t *)(void *)(Ap + (size_t)r * np);
+            memcpy(d, Ab + (size_t)(ic + r) * lda + pc, (size_t)kc * sizeof *d);
+            if (kc % 2) d[kc] = 0;
+        }
+    } else if (Ab) {
+        pack_a_t16(Ab, lda, ic, pc, mc, kc, Ap);
+    } else {
+        pack_a(ta, A, lda, ic, pc, mc, kc, Ap);
+    }
+    return Ap;
+}
+
+/* the columns of B in equal panels, each a multiple of BNR where it can
+ * be: A is packed again for every panel (a layer of 300: one panel, where
+ * panels of 256 packed A twice and left a last one of 44 columns) */
+static int panel_width(int N)
+{
+    int panels = (N + BNC - 1) / BNC;
+    int width = (N + panels - 1) / panels;
+    width = (width + BNR - 1) / BNR * BNR;
+    return width > BNC ? BNC : width;
+}
+
+/* A in float32 (A) or already in bf16 (Ab); B in float32 (B), packed here
+ * panel by panel, or packed whole beforehand (Bw, mlpc_gemm_bf16_pack_b) */
 static TBF void gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, const uint16_t *Ab, int lda,
-                          const float *B, int ldb, float *C, int ldc, float *pack)
+                          const float *B, int ldb, const uint32_t *Bw, float *C, int ldc, float *pack)
 {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
         for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
         return;
     }
-    uint32_t *Ap = (uint32_t *)pack;                      /* BMC x BKC/2 pairs */
-    /* bf16 rows are read in place when their pairs are whole and aligned */
+    uint32_t *Ap = (uint32_t *)pack;             /* BMC x BKC/2 pairs */
+    uint32_t *Bp = Ap + (size_t)BMC * (BKC / 2); /* BKC/2 pairs x BNC */
     int in_place = Ab && K % 2 == 0 && lda % 2 == 0 && ((uintptr_t)Ab & 3) == 0;
-    uint32_t *Bp = Ap + (size_t)BMC * (BKC / 2);          /* BKC/2 pairs x BNC */
-    /* N in equal panels, each a multiple of BNR where it can be: A is packed
-     * again for every panel (a layer of 300: one panel, where panels of 256
-     * packed A twice and left a last one of 44 columns) */
-    int panels = (N + BNC - 1) / BNC;
-    int width = (N + panels - 1) / panels;
-    width = (width + BNR - 1) / BNR * BNR;
-    if (width > BNC) width = BNC;
+    int width = panel_width(N);
+    long npw = (K + 1) / 2; /* pairs per sliver of a whole packed B */
     for (int jc = 0; jc < N; jc += width) {
         int nc = N - jc < width ? N - jc : width;
         for (int pc = 0; pc < K; pc += BKC) {
             int kc = K - pc < BKC ? K - pc : BKC, np = (kc + 1) / 2;
-            pack_b(tb, B, ldb, pc, jc, kc, nc, Bp);
+            /* the panel's slivers: bs words apart */
+            const uint32_t *Bb = Bp;
+            long bs = (long)np * BNR;
+            if (Bw) {
+                Bb = Bw + (size_t)(jc / BNR) * npw * BNR + (size_t)(pc / 2) * BNR;
+                bs = npw * BNR;
+            } else {
+                pack_b(tb, B, ldb, pc, jc, kc, nc, Bp);
+            }
             for (int ic = 0; ic < M; ic += BMC) {
                 int mc = M - ic < BMC ? M - ic : BMC;
-                /* A's block: rows of pairs (ars pairs apart) or slivers (ars 0) */
-                const uint32_t *Ablk = Ap;
-                long ars = ta ? 0 : np;
-                if (Ab && !ta && in_place) {
-                    Ablk = (const uint32_t *)(const void *)(Ab + (size_t)ic * lda + pc);
-                    ars = lda / 2;
-                } else if (Ab && !ta) {
-                    for (int r = 0; r < mc; r++) { /* rows of pairs, a zero after an odd kc */
-                        uint16_t *d = (uint16_t *)(void *)(Ap + (size_t)r * np);
-                        memcpy(d, Ab + (size_t)(ic + r) * lda + pc, (size_t)kc * sizeof *d);
-                        if (kc % 2) d[kc] = 0;
-                    }
-                } else if (Ab) {
-                    pack_a_t16(Ab, lda, ic, pc, mc, kc, Ap);
-                } else {
-                    pack_a(ta, A, lda, ic, pc, mc, kc, Ap);
-                }
+                long ars;
+                const uint32_t *Ablk = a_block(ta, A, Ab, lda, in_place, ic, pc, mc, kc, Ap, &ars);
                 for (int jr = 0; jr < nc; jr += BNR) {
                     int nr = nc - jr < BNR ? nc - jr : BNR;
                     __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xffffu : (1u << nr) - 1u);
                     __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xffffu : nr > 16 ? (1u << (nr - 16)) - 1u : 0u);
                     for (int ir = 0; ir < mc; ir += BMR) {
                         int mr = mc - ir < BMR ? mc - ir : BMR;
-                        tiles[mr](nr > 16 ? 2 : 1, np, Ablk + (size_t)ir * (ta ? np : ars), ars, Bp + (size_t)jr * np,
-                                  C + (size_t)(ic + ir) * ldc + jc + jr, ldc, pc == 0, m0, m1);
+                        tiles[mr](nr > 16 ? 2 : 1, np, Ablk + (size_t)ir * (ta ? np : ars), ars,
+                                  Bb + (size_t)(jr / BNR) * bs, C + (size_t)(ic + ir) * ldc + jc + jr, ldc, pc == 0,
+                                  m0, m1);
                     }
                 }
             }
@@ -318,13 +345,30 @@ static TBF void gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, c
 TBF void mlpc_gemm_bf16_avx512(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
                                int ldb, float *C, int ldc, float *pack)
 {
-    gemm_bf16(ta, tb, M, N, K, A, NULL, lda, B, ldb, C, ldc, pack);
+    gemm_bf16(ta, tb, M, N, K, A, NULL, lda, B, ldb, NULL, C, ldc, pack);
 }
 
 TBF void mlpc_gemm_bf16a_avx512(int ta, int tb, int M, int N, int K, const uint16_t *A, int lda, const float *B,
                                 int ldb, float *C, int ldc, float *pack)
 {
-    gemm_bf16(ta, tb, M, N, K, NULL, A, lda, B, ldb, C, ldc, pack);
+    gemm_bf16(ta, tb, M, N, K, NULL, A, lda, B, ldb, NULL, C, ldc, pack);
+}
+
+TBF void mlpc_gemm_bf16_pack_b(int tb, int K, int N, const float *B, int ldb, uint32_t *Bw, int s0, int s1)
+{
+    long npw = (K + 1) / 2;
+    for (int sl = s0; sl < s1; sl++) {
+        int j0 = sl * BNR, nr = N - j0 < BNR ? N - j0 : BNR;
+        /* a sliver's pairs k block by block, as the product packs them */
+        for (int pc = 0; pc < K; pc += BKC)
+            pack_b(tb, B, ldb, pc, j0, K - pc < BKC ? K - pc : BKC, nr, Bw + (size_t)sl * npw * BNR + (size_t)(pc / 2) * BNR);
+    }
+}
+
+TBF void mlpc_gemm_bf16_pb_avx512(int ta, int M, int N, int K, const float *A, const uint16_t *Ab, int lda,
+                                  const uint32_t *Bw, float *C, int ldc, float *pack)
+{
+    gemm_bf16(ta, 0, M, N, K, A, Ab, lda, NULL, 0, Bw, C, ldc, pack);
 }
 
 /* dst = bf16 of ((float)u - shift) * scale, two roundings and then the
@@ -378,6 +422,29 @@ mlpc_bf16_row_fn mlpc_bf16_bytes_row_select(void)
 {
 #ifdef HAVE_BF16_AVX512
     if (mlpc_gemm_bf16_select()) return mlpc_bf16_bytes_row;
+#endif
+    return NULL;
+}
+
+size_t mlpc_gemm_bf16_packed_words(int K, int N)
+{
+    return (size_t)((K + 1) / 2) * (size_t)((N + BNR_ALL - 1) / BNR_ALL) * BNR_ALL;
+}
+
+int mlpc_gemm_bf16_slivers(int N) { return (N + BNR_ALL - 1) / BNR_ALL; }
+
+mlpc_gemm_bf16pb_fn mlpc_gemm_bf16pb_select(void)
+{
+#ifdef HAVE_BF16_AVX512
+    if (mlpc_gemm_bf16_select()) return mlpc_gemm_bf16_pb_avx512;
+#endif
+    return NULL;
+}
+
+mlpc_bf16_pack_fn mlpc_gemm_bf16_pack_select(void)
+{
+#ifdef HAVE_BF16_AVX512
+    if (mlpc_gemm_bf16_select()) return mlpc_gemm_bf16_pack_b;
 #endif
     return NULL;
 }

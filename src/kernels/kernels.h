@@ -115,6 +115,22 @@ typedef void (*mlpc_gemm_bf16a_fn)(int ta, int tb, int M, int N, int K, const ui
 void mlpc_gemm_bf16a_avx512(int ta, int tb, int M, int N, int K, const uint16_t *A, int lda, const float *B,
                             int ldb, float *C, int ldc, float *pack);
 mlpc_gemm_bf16a_fn mlpc_gemm_bf16a_select(void);
+/* B packed whole beforehand, so that the threads splitting a product by
+ * rows share one packing of it: mlpc_gemm_bf16_pack_b packs slivers
+ * [s0, s1) of op(B) (K x N; mlpc_gemm_bf16_slivers(N) in all) into Bw
+ * (mlpc_gemm_bf16_packed_words(K, N) words), and the product against it
+ * (A in float32, or in bf16 as Ab with A NULL) equals the one that packs B
+ * itself bit for bit. NULL from the selectors without AVX512_BF16. */
+typedef void (*mlpc_bf16_pack_fn)(int tb, int K, int N, const float *B, int ldb, uint32_t *Bw, int s0, int s1);
+typedef void (*mlpc_gemm_bf16pb_fn)(int ta, int M, int N, int K, const float *A, const uint16_t *Ab, int lda,
+                                    const uint32_t *Bw, float *C, int ldc, float *pack);
+void mlpc_gemm_bf16_pack_b(int tb, int K, int N, const float *B, int ldb, uint32_t *Bw, int s0, int s1);
+void mlpc_gemm_bf16_pb_avx512(int ta, int M, int N, int K, const float *A, const uint16_t *Ab, int lda,
+                              const uint32_t *Bw, float *C, int ldc, float *pack);
+size_t mlpc_gemm_bf16_packed_words(int K, int N);
+int mlpc_gemm_bf16_slivers(int N);
+mlpc_bf16_pack_fn mlpc_gemm_bf16_pack_select(void);
+mlpc_gemm_bf16pb_fn mlpc_gemm_bf16pb_select(void);
 /* dst[j] = bf16(((float)u[j] - shift[j]) * scale[j]) for j < n: the byte
  * gather's value (byte_rows.c), rounded as the bf16 products round it */
 typedef void (*mlpc_bf16_row_fn)(const uint8_t *u, int n, const float *shift, const float *scale, uint16_t *dst);
