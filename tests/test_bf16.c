@@ -528,9 +528,19 @@ static mlpc_dataset *pixel_rows(int n_in)
     return d;
 }
 
+static int no_op_batch(mlpc_trainer *tr, const mlpc_batch_info *b, void *user)
+{
+    (void)tr;
+    (void)b;
+    (void)user;
+    return 0;
+}
+
 /* bf16 training on byte rows gathers the batches as bf16 rows (an odd
- * input width gets a pad): the same bits as gathering floats and
- * converting them in the products, for 1 and 2 threads */
+ * input width gets a pad), and each forward reads the weights packed at the
+ * last update: the same bits as gathering floats and packing everything in
+ * the products (byte rows off, and a batch callback, after which the
+ * packed weights are not trusted), for 1 and 2 threads */
 static void test_trainer_bf16_input(void **state)
 {
     (void)state;
@@ -558,11 +568,14 @@ static void test_trainer_bf16_input(void **state)
             mlpc_trainer *tr = mlpc_trainer_create(net, &c, &err);
             assert_non_null(tr);
             mlpc_trainer_set_byte_rows(tr, r < 2);
+            if (r == 2) mlpc_trainer_on_batch(tr, no_op_batch, 1, NULL);
             assert_int_equal(mlpc_trainer_set_data(tr, d, NULL, NULL), MLPC_OK);
             assert_int_equal(mlpc_trainer_byte_rows(tr), r < 2);
             mlpc_epoch_stats st;
             for (int e = 0; e < 2; e++) assert_int_equal(mlpc_trainer_epoch(tr, &st), MLPC_OK);
             assert_true(r < 2 ? tr->bf16_input_batches == 2 * TN / 100 : tr->bf16_input_batches == 0);
+            /* all but each epoch's first batch read packed weights */
+            assert_true(r < 2 ? tr->packed_w_batches == 2 * (TN / 100 - 1) : tr->packed_w_batches == 0);
             assert_true(isfinite(st.loss) && st.acc > 0.3);
             np = mlpc_net_param_count(net);
             p[r] = malloc(np * sizeof(float));

@@ -117,6 +117,12 @@ int mlpc_ctx_bf16(const mlpc_ctx *cx);
  * conversion of the input. The float rows need not hold the values then.
  * Only while bf16 is on; a NULL `a` ends it. Returns whether it is set. */
 int mlpc_ctx_bf16_input(mlpc_ctx *cx, const float *a, int rows, int ld, const uint16_t *ab, int ldb);
+/* Weights packed for the bf16 products beforehand (mlpc_batch_bf16_pack_rows,
+ * right after the optimizer wrote them): while registered, a bf16 product
+ * whose B is the K x N matrix at w (not transposed, rows N apart) reads pk
+ * instead of packing w, for the same bits. Up to MLPC_MAX_LAYERS; NULL w
+ * clears them all (so does mlpc_ctx_set_bf16). Returns whether it is set. */
+int mlpc_ctx_bf16_packed(mlpc_ctx *cx, const float *w, int K, int N, const uint32_t *pk);
 /* Name of the GEMM variant in use ("avx512", "avx2", "generic"). */
 const char *mlpc_ctx_gemm_name(const mlpc_ctx *cx);
 
@@ -133,6 +139,11 @@ void mlpc_batch_byte_rows_prefetch(const uint8_t *bytes, size_t n_in, const uint
 /* the gather's rows rounded to bf16 (mlpc_ctx_bf16_input), rows ldb apart
  * with a zero pad after an odd n_in; returns 0, writing nothing, where this
  * CPU has no AVX512_BF16 */
+/* words of a K x N weight matrix packed for the bf16 products, and rows
+ * [k0, k1) of W (k0 even; k1 even or K) packed into pk; 0 where this CPU
+ * has no AVX512_BF16 */
+size_t mlpc_batch_bf16_packed_words(int K, int N);
+int mlpc_batch_bf16_pack_rows(int K, int N, const float *w, uint32_t *pk, int k0, int k1);
 int mlpc_batch_byte_rows_gather_bf16(const uint8_t *bytes, size_t n_in, const uint32_t *rows, int m,
                                      const float *shift, const float *scale, uint16_t *dst, int ldb);
 /* The columns of the m x n batch x that are not +0.0 in every row, listed

@@ -21,6 +21,19 @@ void mlpc_batch_byte_rows_prefetch(const uint8_t *bytes, size_t n_in, const uint
     mlpc_byte_rows_prefetch(bytes, n_in, rows, m);
 }
 
+size_t mlpc_batch_bf16_packed_words(int K, int N)
+{
+    return mlpc_gemm_bf16_pack_rows_select() ? mlpc_gemm_bf16_packed_words(K, N) : 0;
+}
+
+int mlpc_batch_bf16_pack_rows(int K, int N, const float *w, uint32_t *pk, int k0, int k1)
+{
+    mlpc_bf16_pack_rows_fn f = mlpc_gemm_bf16_pack_rows_select();
+    if (!f) return 0;
+    f(K, N, w, N, pk, k0, k1);
+    return 1;
+}
+
 int mlpc_batch_byte_rows_gather_bf16(const uint8_t *bytes, size_t n_in, const uint32_t *rows, int m,
                                      const float *shift, const float *scale, uint16_t *dst, int ldb)
 {

@@ -33,6 +33,12 @@ typedef struct cpu_scratch {
     mlpc_gemm_bf16pb_fn bf16pb;
     uint32_t *bw;
     size_t bw_words;
+    /* mlpc_ctx_bf16_packed: weights at pw_w[i] (pw_k[i] x pw_n[i]) packed
+     * at pw_pk[i] */
+    int n_pw;
+    const float *pw_w[MLPC_MAX_LAYERS];
+    int pw_k[MLPC_MAX_LAYERS], pw_n[MLPC_MAX_LAYERS];
+    const uint32_t *pw_pk[MLPC_MAX_LAYERS];
     struct cpu_scratch **sub; /* per thread: a one-thread view on pack[t] */
     float *pack[];            /* one packing buffer per thread */
 } cpu_scratch;
@@ -96,6 +102,7 @@ int mlpc_ctx_set_bf16(mlpc_ctx *cx, int on)
     s->bf16 = f;
     s->bf16a = f ? mlpc_gemm_bf16a_select() : NULL;
     s->in_a = NULL;
+    s->n_pw = 0;
     s->bf16pack = f ? mlpc_gemm_bf16_pack_select() : NULL;
     s->bf16pb = f ? mlpc_gemm_bf16pb_select() : NULL;
     if (s->bf16pack && s->bf16pb && cx->threads > 1 && !s->bw) {
@@ -121,6 +128,30 @@ int mlpc_ctx_bf16_input(mlpc_ctx *cx, const float *a, int rows, int ld, const ui
     return 1;
 }
 
+int mlpc_ctx_bf16_packed(mlpc_ctx *cx, const float *w, int K, int N, const uint32_t *pk)
+{
+    cpu_scratch *s = cx->be == &mlpc_backend_cpu ? cx->scratch : NULL;
+    if (!s) return 0;
+    if (!w) {
+        s->n_pw = 0;
+        return 0;
+    }
+    if (!s->bf16pb || !pk || s->n_pw == MLPC_MAX_LAYERS) return 0;
+    s->pw_w[s->n_pw] = w;
+    s->pw_k[s->n_pw] = K;
+    s->pw_n[s->n_pw] = N;
+    s->pw_pk[s->n_pw++] = pk;
+    return 1;
+}
+
+/* B's packing when it is registered weights (mlpc_ctx_bf16_packed) */
+static const uint32_t *packed_weights(const cpu_scratch *s, int tb, int K, int N, const float *B, int ldb)
+{
+    for (int i = 0; !tb && ldb == N && i < s->n_pw; i++)
+        if (s->pw_w[i] == B && s->pw_k[i] == K && s->pw_n[i] == N) return s->pw_pk[i];
+    return NULL;
+}
+
 /* the bf16 product; A inside the rows given in bf16 (mlpc_ctx_bf16_input),
  * from there: the same bits, no conversion of A. Bw: B packed beforehand
  * (shared_b), else B is packed here */
@@ -128,6 +159,7 @@ static void bf16_product(const cpu_scratch *s, int ta, int tb, int M, int N, int
                          const float *B, int ldb, const uint32_t *Bw, float *C, int ldc, float *pack)
 {
     const uint16_t *Ab = NULL;
+    if (!Bw) Bw = packed_weights(s, tb, K, N, B, ldb);
     if (s->in_a && A >= s->in_a && A < s->in_a + s->in_n && lda == s->in_ld) {
         long off = A - s->in_a;
         Ab = s->in_b + off / s->in_ld * s->in_ldb + off % s->in_ld;
@@ -148,15 +180,19 @@ static void bf16_product(const cpu_scratch *s, int ta, int tb, int M, int N, int
  * each other, and each runs its rows against the whole. */
 typedef struct shared_b {
     const uint32_t *w; /* NULL: each thread packs B itself */
+    int packed;        /* B is registered weights, packed already */
     atomic_int arrived;
 } shared_b;
 
 /* before the region: whether B (K x N) is packed once */
-static void shared_b_init(shared_b *sb, const cpu_scratch *s, int threads, int K, int N)
+static void shared_b_init(shared_b *sb, const cpu_scratch *s, int threads, int tb, int K, int N, const float *B,
+                          int ldb)
 {
-    sb->w = NULL;
+    sb->w = packed_weights(s, tb, K, N, B, ldb);
+    sb->packed = sb->w != NULL;
     atomic_init(&sb->arrived, 0);
-    if (s->bf16 && s->bw && threads > 1 && mlpc_gemm_bf16_packed_words(K, N) <= s->bw_words) sb->w = s->bw;
+    if (!sb->w && s->bf16 && s->bw && threads > 1 && mlpc_gemm_bf16_packed_words(K, N) <= s->bw_words)
+        sb->w = s->bw;
 }
 
 /* in the region, on every thread (one without rows too): its share of the
@@ -164,7 +200,7 @@ static void shared_b_init(shared_b *sb, const cpu_scratch *s, int threads, int K
 static void shared_b_pack(shared_b *sb, const cpu_scratch *s, int tb, int K, int N, const float *B, int ldb,
                           int tid, int n)
 {
-    if (!sb->w) return;
+    if (!sb->w || sb->packed) return;
     long s0, s1;
     mlpc_split(mlpc_gemm_bf16_slivers(N), 1, tid, n, &s0, &s1);
     s->bf16pack(tb, K, N, B, ldb, (uint32_t *)sb->w, (int)s0, (int)s1);
@@ -240,12 +276,12 @@ static void cpu_gemm(mlpc_ctx *cx, int ta, int tb, int M, int N, int K, float al
         s->gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, s->pack[0]);
         return;
     }
-    gemm_job j = {s, ta, tb, M, N, K, lda, ldb, ldc, split_by_rows(M, N, cx->threads), alpha, beta, A, B, C, bf, {NULL, 0}};
+    gemm_job j = {s, ta, tb, M, N, K, lda, ldb, ldc, split_by_rows(M, N, cx->threads), alpha, beta, A, B, C, bf, {NULL, 0, 0}};
     if (j.by_rows ? M <= 8 : N <= 48) { /* one part only: no need to wake the pool */
         gemm_part(&j, 0, 1);
         return;
     }
-    if (bf && j.by_rows) shared_b_init(&j.sb, s, cx->threads, K, N);
+    if (bf && j.by_rows) shared_b_init(&j.sb, s, cx->threads, tb, K, N, B, ldb);
     mlpc_pool_run(cx->pool, gemm_part, &j);
 }
 
@@ -331,8 +367,8 @@ static void gemm_act(mlpc_ctx *cx, int tb, int M, int N, int K, const float *A, 
 {
     cpu_scratch *s = cx->scratch;
     if (cx->threads > 1 && (long)M * N * K >= GEMM_PAR_MIN && split_by_rows(M, N, cx->threads) && M > 8) {
-        gemm_act_job j = {{s, 0, tb, M, N, K, lda, ldb, N, 1, 1.0f, 0.0f, A, B, C, s->bf16, {NULL, 0}}, aux, act, backward};
-        if (s->bf16) shared_b_init(&j.g.sb, s, cx->threads, K, N);
+        gemm_act_job j = {{s, 0, tb, M, N, K, lda, ldb, N, 1, 1.0f, 0.0f, A, B, C, s->bf16, {NULL, 0, 0}}, aux, act, backward};
+        if (s->bf16) shared_b_init(&j.g.sb, s, cx->threads, tb, K, N, B, ldb);
         mlpc_pool_run(cx->pool, gemm_act_part, &j);
         return;
     }
@@ -481,8 +517,8 @@ static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A
         /* a big product split by rows of G, as cpu_gemm splits it: each
          * thread runs the optimizer on its rows right after its tile, with
          * them still in its cache, and no second parallel region */
-        wgrad_job j = {s, in, out, m, 0, A, D, G, sgd, off, ready, user, {NULL, 0}};
-        if (s->bf16) shared_b_init(&j.sb, s, cx->threads, m, out);
+        wgrad_job j = {s, in, out, m, 0, A, D, G, sgd, off, ready, user, {NULL, 0, 0}};
+        if (s->bf16) shared_b_init(&j.sb, s, cx->threads, 0, m, out, D, out);
         mlpc_pool_run(cx->pool, wgrad_big_part, &j);
         return;
     }
@@ -498,7 +534,7 @@ static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A
     }
     int rows = WG_BLOCK_FLOATS / out;
     rows = rows < 16 ? 16 : rows - rows % 16; /* whole micro-tiles of every GEMM variant */
-    wgrad_job j = {s, in, out, m, rows, A, D, G, sgd, off, ready, user, {NULL, 0}};
+    wgrad_job j = {s, in, out, m, rows, A, D, G, sgd, off, ready, user, {NULL, 0, 0}};
     /* Blocks on the calling thread for small layers: the forward product
      * reads all of W there, so rows updated on another core would cross
      * between the cores' caches twice per step (W1 on 2 threads was 2.4x

@@ -365,6 +365,15 @@ TBF void mlpc_gemm_bf16_pack_b(int tb, int K, int N, const float *B, int ldb, ui
     }
 }
 
+TBF void mlpc_gemm_bf16_pack_b_rows(int K, int N, const float *B, int ldb, uint32_t *Bw, int k0, int k1)
+{
+    long npw = (K + 1) / 2;
+    for (int sl = 0; sl * BNR < N; sl++) {
+        int j0 = sl * BNR, nr = N - j0 < BNR ? N - j0 : BNR;
+        pack_b(0, B, ldb, k0, j0, k1 - k0, nr, Bw + (size_t)sl * npw * BNR + (size_t)(k0 / 2) * BNR);
+    }
+}
+
 TBF void mlpc_gemm_bf16_pb_avx512(int ta, int M, int N, int K, const float *A, const uint16_t *Ab, int lda,
                                   const uint32_t *Bw, float *C, int ldc, float *pack)
 {
@@ -445,6 +454,14 @@ mlpc_bf16_pack_fn mlpc_gemm_bf16_pack_select(void)
 {
 #ifdef HAVE_BF16_AVX512
     if (mlpc_gemm_bf16_select()) return mlpc_gemm_bf16_pack_b;
+#endif
+    return NULL;
+}
+
+mlpc_bf16_pack_rows_fn mlpc_gemm_bf16_pack_rows_select(void)
+{
+#ifdef HAVE_BF16_AVX512
+    if (mlpc_gemm_bf16_select()) return mlpc_gemm_bf16_pack_b_rows;
 #endif
     return NULL;
 }

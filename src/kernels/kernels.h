@@ -127,6 +127,11 @@ typedef void (*mlpc_gemm_bf16pb_fn)(int ta, int M, int N, int K, const float *A,
 void mlpc_gemm_bf16_pack_b(int tb, int K, int N, const float *B, int ldb, uint32_t *Bw, int s0, int s1);
 void mlpc_gemm_bf16_pb_avx512(int ta, int M, int N, int K, const float *A, const uint16_t *Ab, int lda,
                               const uint32_t *Bw, float *C, int ldc, float *pack);
+/* rows [k0, k1) of B (not transposed; k0 even, k1 even or K) into Bw: a
+ * range of weights packed right after the optimizer wrote them */
+typedef void (*mlpc_bf16_pack_rows_fn)(int K, int N, const float *B, int ldb, uint32_t *Bw, int k0, int k1);
+void mlpc_gemm_bf16_pack_b_rows(int K, int N, const float *B, int ldb, uint32_t *Bw, int k0, int k1);
+mlpc_bf16_pack_rows_fn mlpc_gemm_bf16_pack_rows_select(void);
 size_t mlpc_gemm_bf16_packed_words(int K, int N);
 int mlpc_gemm_bf16_slivers(int N);
 mlpc_bf16_pack_fn mlpc_gemm_bf16_pack_select(void);

@@ -38,6 +38,15 @@ struct mlpc_trainer {
     uint16_t *xb;
     int xb_ld;
     long bf16_input_batches;   /* batches that ran so (for tests) */
+    /* with bf16 products, each layer's weights packed for them as the
+     * optimizer updates them (update_range), read by the next batch's
+     * forward instead of packing W again (mlpc_ctx_bf16_packed): wpk at
+     * wpk_off[l] words; valid only from one batch to the next of an epoch
+     * with nothing else run between */
+    uint32_t *wpk;
+    size_t wpk_off[MLPC_MAX_LAYERS];
+    int wpk_on, wpk_valid;
+    long packed_w_batches;     /* batches whose forward read them (for tests) */
     mlpc_precision precision;  /* what the products run in: fp32 or bf16 */
     char precision_why[96];    /* why, when the config said auto */
     /* loop state (checkpointed) */

@@ -14,6 +14,22 @@
 
 #define EVAL_ROWS 1024
 
+/* the packed weights of the bf16 products (train.h: wpk); without them
+ * (no AVX512_BF16, fp32, no memory) each forward packs W itself */
+static void alloc_packed_weights(mlpc_trainer *tr)
+{
+    const mlpc_net *net = tr->net;
+    size_t words = 0;
+    if (!mlpc_ctx_bf16(&tr->cx)) return;
+    for (int l = 0; l < net->n_layers; l++) {
+        tr->wpk_off[l] = words;
+        size_t w = mlpc_batch_bf16_packed_words(net->sizes[l], net->sizes[l + 1]);
+        if (!w) return;
+        words += (w + 15) & ~(size_t)15;
+    }
+    tr->wpk = aligned_alloc(64, words * sizeof(uint32_t));
+}
+
 mlpc_trainer *mlpc_trainer_create(mlpc_net *net, const mlpc_config *cfg, mlpc_error *err)
 {
     if (mlpc_config_validate(cfg, err)) return NULL;
@@ -57,6 +73,7 @@ mlpc_trainer *mlpc_trainer_create(mlpc_net *net, const mlpc_config *cfg, mlpc_er
         return NULL;
     }
     mlpc_acts_bind(&tr->w, net, rows, tr->arena, 1);
+    alloc_packed_weights(tr);
     mlpc_sched_init(&tr->sched, &tr->cfg);
     tr->es_best = INFINITY;
     tr->ckpt_epoch = -1;
@@ -82,6 +99,7 @@ void mlpc_trainer_free(mlpc_trainer *tr)
     free(tr->idx);
     free(tr->byte_rows);
     free(tr->xb);
+    free(tr->wpk);
     free(tr->byte_shift);
     free(tr->byte_scale);
     free(tr->ckpt_path);
@@ -282,6 +300,28 @@ static void update_range(void *user, mlpc_ctx *cx, size_t off, size_t n, int is_
     mlpc_opt_step s = {c->opt, tr->sched.lr, c->momentum, c->rho, c->beta1, c->beta2, c->eps,
                        c->nesterov, is_weight ? c->l2 : 0.0f, tr->step};
     cx->be->opt_update(cx, &s, tr->net->params + off, tr->grads + off, tr->m + off, tr->v + off, n);
+    if (!tr->wpk_on || !is_weight) return;
+    /* these rows of W_l packed for the next forward while in cache (whole
+     * rows, from an even row: the backend splits weights so) */
+    const mlpc_net *net = tr->net;
+    int l = 0;
+    while (l + 1 < net->n_layers && off >= net->w_off[l + 1]) l++;
+    int in = net->sizes[l], out = net->sizes[l + 1];
+    int k0 = (int)((off - net->w_off[l]) / (size_t)out), k1 = k0 + (int)(n / (size_t)out);
+    mlpc_batch_bf16_pack_rows(in, out, net->params + net->w_off[l], tr->wpk + tr->wpk_off[l], k0, k1);
+}
+
+/* the weights packed at the last batch's update, for this batch's forward
+ * (on 1), or no more (0) */
+static void use_packed_weights(mlpc_trainer *tr, int on)
+{
+    const mlpc_net *net = tr->net;
+    mlpc_ctx_bf16_packed(&tr->cx, NULL, 0, 0, NULL);
+    if (!on) return;
+    for (int l = 0; l < net->n_layers; l++)
+        mlpc_ctx_bf16_packed(&tr->cx, net->params + net->w_off[l], net->sizes[l], net->sizes[l + 1],
+                             tr->wpk + tr->wpk_off[l]);
+    tr->packed_w_batches++;
 }
 
 /* the batch being gathered: rows idx[lo..lo+m), and the next batch's
@@ -398,11 +438,19 @@ static double train_batch(mlpc_trainer *tr, batch_pos *pos, const int32_t *label
             tr->sparse_batches++;
         }
     }
+    int packed = tr->wpk_valid && mlpc_ctx_bf16(&tr->cx);
+    if (packed) use_packed_weights(tr, 1);
     mlpc_forward_cols(&tr->cx, tr->net, tr->net->params, &tr->w, m, tr->w.a[0], f.cols, f.n_cols);
+    if (packed) use_packed_weights(tr, 0);
     tr->step++;
+    /* every weight is updated through update_range unless the backend does
+     * plain SGD itself: then all are packed anew */
+    tr->wpk_on = tr->wpk && !f.sgd_lr && mlpc_ctx_bf16(&tr->cx);
     double loss = mlpc_backward_update(&tr->cx, tr->net, tr->net->params, &tr->w, m, labels, targets,
                                        tr->grads, aux, &f, update_range, tr);
     if (pos->bf16) mlpc_ctx_bf16_input(&tr->cx, NULL, 0, 0, NULL, 0);
+    tr->wpk_valid = tr->wpk_on && isfinite(loss); /* a non-finite loss updated nothing */
+    tr->wpk_on = 0;
     if (!isfinite(loss)) tr->step--;
     return loss;
 }
@@ -565,6 +613,7 @@ mlpc_status mlpc_trainer_epoch(mlpc_trainer *tr, mlpc_epoch_stats *st)
     st->lr = tr->sched.lr;
     snapshot(tr, 0);
     shuffle(tr);
+    tr->wpk_valid = 0; /* the weights may have been written since (a rollback, the caller) */
     double t0 = mlpc_now(), sum_loss = 0.0, sum_aux = 0.0;
     if (tr->dev) { /* the batches run on the device (src/train/ondevice.c); the rest as below */
         mlpc_status ds = mlpc_trainer_device_batches(tr, st, t0, &sum_loss, &sum_aux, &n);
@@ -593,6 +642,7 @@ mlpc_status mlpc_trainer_epoch(mlpc_trainer *tr, mlpc_epoch_stats *st)
         sum_loss += loss;
         sum_aux += d->labels || !net->tgt_std ? aux : batch_sse_original(tr, m);
         if (callback) {
+            tr->wpk_valid = 0; /* the callback may write the weights */
             size_t seen = lo + (size_t)m;
             mlpc_batch_info bi = {st->epoch, b + 1, n_batches, loss / m,
                                   d->labels ? aux / m : NAN, sum_loss / (double)seen,
