@@ -151,7 +151,12 @@ void mlpc_k_bias_act(float *Z, const float *b, int M, int N, mlpc_act act)
     }
 }
 
-void mlpc_k_act_backward(float *D, const float *A, int M, int N, mlpc_act act)
+/* GCC exports the resolver of a cloned function whatever -fvisibility says
+ * (tests/cli/test_symbols.sh): the clones are static, called below. Both
+ * loops keep each element's own order of operations (no sum across
+ * elements is reordered), so the clones give the same bits. */
+MLPC_MULTIVERSION static void act_backward_mv(float *restrict D, const float *restrict A, int M, int N,
+                                              mlpc_act act)
 {
     for (int i = 0; i < M; i++) {
         float *d = D + (size_t)i * N;
@@ -182,11 +187,23 @@ void mlpc_k_act_backward(float *D, const float *A, int M, int N, mlpc_act act)
     }
 }
 
-void mlpc_k_col_sum(const float *D, int M, int N, int j0, int j1, float *out)
+void mlpc_k_act_backward(float *D, const float *A, int M, int N, mlpc_act act)
+{
+    act_backward_mv(D, A, M, N, act);
+}
+
+/* each column summed over the rows in order, a column per vector lane */
+MLPC_MULTIVERSION static void col_sum_mv(const float *restrict D, int M, int N, int j0, int j1,
+                                         float *restrict out)
 {
     for (int j = j0; j < j1; j++) out[j] = 0.0f;
     for (int i = 0; i < M; i++) {
         const float *d = D + (size_t)i * N;
         for (int j = j0; j < j1; j++) out[j] += d[j];
     }
+}
+
+void mlpc_k_col_sum(const float *D, int M, int N, int j0, int j1, float *out)
+{
+    col_sum_mv(D, M, N, j0, j1, out);
 }
