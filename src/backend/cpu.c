@@ -276,7 +276,8 @@ static void cpu_gemm(mlpc_ctx *cx, int ta, int tb, int M, int N, int K, float al
         s->gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, s->pack[0]);
         return;
     }
-    gemm_job j = {s, ta, tb, M, N, K, lda, ldb, ldc, split_by_rows(M, N, cx->threads), alpha, beta, A, B, C, bf, {NULL, 0, 0}};
+    gemm_job j = {s, ta, tb, M, N, K, lda, ldb, ldc, split_by_rows(M, N, cx->threads),
+                  alpha, beta, A, B, C, bf, {NULL, 0, 0}};
     if (j.by_rows ? M <= 8 : N <= 48) { /* one part only: no need to wake the pool */
         gemm_part(&j, 0, 1);
         return;
@@ -367,7 +368,8 @@ static void gemm_act(mlpc_ctx *cx, int tb, int M, int N, int K, const float *A, 
 {
     cpu_scratch *s = cx->scratch;
     if (cx->threads > 1 && (long)M * N * K >= GEMM_PAR_MIN && split_by_rows(M, N, cx->threads) && M > 8) {
-        gemm_act_job j = {{s, 0, tb, M, N, K, lda, ldb, N, 1, 1.0f, 0.0f, A, B, C, s->bf16, {NULL, 0, 0}}, aux, act, backward};
+        gemm_act_job j = {{s, 0, tb, M, N, K, lda, ldb, N, 1, 1.0f, 0.0f, A, B, C, s->bf16, {NULL, 0, 0}},
+                          aux, act, backward};
         if (s->bf16) shared_b_init(&j.g.sb, s, cx->threads, tb, K, N, B, ldb);
         mlpc_pool_run(cx->pool, gemm_act_part, &j);
         return;

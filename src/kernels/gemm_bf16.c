@@ -361,7 +361,8 @@ TBF void mlpc_gemm_bf16_pack_b(int tb, int K, int N, const float *B, int ldb, ui
         int j0 = sl * BNR, nr = N - j0 < BNR ? N - j0 : BNR;
         /* a sliver's pairs k block by block, as the product packs them */
         for (int pc = 0; pc < K; pc += BKC)
-            pack_b(tb, B, ldb, pc, j0, K - pc < BKC ? K - pc : BKC, nr, Bw + (size_t)sl * npw * BNR + (size_t)(pc / 2) * BNR);
+            pack_b(tb, B, ldb, pc, j0, K - pc < BKC ? K - pc : BKC, nr,
+                   Bw + (size_t)sl * npw * BNR + (size_t)(pc / 2) * BNR);
     }
 }
 
