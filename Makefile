@@ -224,10 +224,12 @@ fast-tests: $(FAST_TESTS)
 # `make tsan`: ThreadSanitizer over the tests that exercise the thread pool
 # (test_train, test_bindings: interrupts from another thread) and the
 # dashboard's lock-free rings (test_dash_bus), bf16 products sharing one packing
-# of B between threads (test_bf16); own folder, run by tests/run.sh
+# of B between threads (test_bf16), the weight gradients of all layers in one
+# region, each split layer's D packed in its own part of one buffer
+# (test_gemm); own folder, run by tests/run.sh
 # as the "tsan" tier.
 TSAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
-TSAN_TESTS = test_train test_bindings test_dash_bus test_bf16
+TSAN_TESTS = test_train test_bindings test_dash_bus test_bf16 test_gemm
 tsan:
 	$(MAKE) BUILD=build-tsan OPT=-O1 CFLAGS="$(TSAN_FLAGS)" CUDA=0 $(TSAN_TESTS:%=build-tsan/tests/%)
 

@@ -775,6 +775,106 @@ static void test_wgrad_small(void **state)
     assert_int_equal(fails, 0);
 }
 
+/* ---- all layers' weight gradients in one region (backend weight_grads) -- */
+
+/* what the ready callback saw: each parameter handed over once, weights
+ * flagged as weights, and the gradient final when handed over */
+typedef struct ready_log {
+    unsigned char *seen;
+    const float *grads;
+    float *at_ready; /* the gradient's value when its range was handed over */
+    int bad_flag;
+    const size_t *w_off, *b_off;
+    int n;
+} ready_log;
+
+static void log_ready(void *user, mlpc_ctx *cx, size_t off, size_t n, int is_weight)
+{
+    ready_log *r = user;
+    assert_int_equal(cx->threads, 1); /* the work on a range stays on its thread */
+    int layer_w = 0;
+    for (int l = 0; l < r->n; l++)
+        if (off >= r->w_off[l] && off < r->b_off[l]) layer_w = 1;
+    if (layer_w != is_weight) r->bad_flag = 1;
+    for (size_t i = off; i < off + n; i++) {
+        r->seen[i]++;
+        r->at_ready[i] = r->grads[i];
+    }
+}
+
+/* G and gb of every layer and the ready calls, through weight_grads on 2
+ * and 3 threads (split layers, whole layers side by side, bf16 splits
+ * with D packed once in parts of one shared buffer), bit for bit those of
+ * weight_grad, col_sum and ready layer by layer on one thread */
+static void weight_grads_equal(int bf16)
+{
+    enum { M = 256, NL = 5 };
+    static const int sizes[NL + 1] = {300, 200, 100, 30, 10, 3};
+    size_t w_off[NL], b_off[NL], np = 0;
+    float *A[NL], *D[NL];
+    for (int l = 0; l < NL; l++) {
+        w_off[l] = np;
+        np += (size_t)sizes[l] * sizes[l + 1];
+        b_off[l] = np;
+        np += (size_t)sizes[l + 1];
+        A[l] = mat_new(M, sizes[l], sizes[l], NAN);
+        D[l] = mat_new(M, sizes[l + 1], sizes[l + 1], NAN);
+    }
+    float *g[3], *at[3];
+    for (int t = 0; t < 3; t++) {
+        mlpc_error err;
+        mlpc_ctx cx;
+        assert_int_equal(mlpc_ctx_init(&cx, t + 1, &err), MLPC_OK);
+        if (bf16 && !mlpc_ctx_set_bf16(&cx, 1)) fail();
+        g[t] = calloc(np, sizeof(float));
+        at[t] = calloc(np, sizeof(float));
+        unsigned char *seen = calloc(np, 1);
+        assert_true(g[t] && at[t] && seen);
+        ready_log r = {seen, g[t], at[t], 0, w_off, b_off, NL};
+        mlpc_grad_layer L[NL];
+        for (int l = 0; l < NL; l++)
+            L[l] = (mlpc_grad_layer){sizes[l], sizes[l + 1], A[l], D[l], g[t] + w_off[l], g[t] + b_off[l],
+                                     w_off[l], b_off[l]};
+        if (t == 0) { /* the reference: layer by layer */
+            for (int l = NL - 1; l >= 0; l--) {
+                cx.be->weight_grad(&cx, L[l].in, L[l].out, M, L[l].A, L[l].D, L[l].G, NULL, L[l].off, log_ready, &r);
+                cx.be->col_sum(&cx, L[l].D, M, L[l].out, L[l].gb);
+                mlpc_ctx one = mlpc_ctx_thread(&cx, 0);
+                log_ready(&r, &one, L[l].b_off, (size_t)L[l].out, 0);
+            }
+        } else {
+            assert_non_null(cx.be->weight_grads);
+            cx.be->weight_grads(&cx, M, L, NL, log_ready, &r);
+        }
+        for (size_t i = 0; i < np; i++) assert_int_equal(seen[i], 1);
+        assert_int_equal(r.bad_flag, 0);
+        free(seen);
+        mlpc_ctx_free(&cx);
+    }
+    for (int t = 1; t < 3; t++) {
+        assert_memory_equal(g[0], g[t], np * sizeof(float));
+        assert_memory_equal(g[t], at[t], np * sizeof(float)); /* final when handed over */
+    }
+    for (int t = 0; t < 3; t++) {
+        free(g[t]);
+        free(at[t]);
+    }
+    for (int l = 0; l < NL; l++) {
+        free(A[l]);
+        free(D[l]);
+    }
+}
+
+static void test_weight_grads(void **state)
+{
+    (void)state;
+    weight_grads_equal(0);
+    if (mlpc_cpu_has_bf16())
+        weight_grads_equal(1);
+    else
+        printf("SKIP test_weight_grads (bf16): this CPU has no AVX512_BF16\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -783,6 +883,7 @@ int main(void)
         cmocka_unit_test(test_blocking_shapes),
         cmocka_unit_test(test_degenerate),
         cmocka_unit_test(test_threads_deterministic),
+        cmocka_unit_test(test_weight_grads),
         cmocka_unit_test(test_wide_rows),
         cmocka_unit_test(test_active_cols),
         cmocka_unit_test(test_gemm_cols),

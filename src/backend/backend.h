@@ -10,7 +10,7 @@
 #include "kernels/kernels.h" /* the CPU kernels (GEMM variants) the backends run */
 #include "optim/optim.h"     /* mlpc_opt_step, mlpc_opt_apply */
 
-#define MLPC_BACKEND_VERSION 3
+#define MLPC_BACKEND_VERSION 4
 
 typedef struct mlpc_backend mlpc_backend;
 
@@ -41,6 +41,16 @@ typedef struct mlpc_sgd_fused {
  * from a pool thread): the optimizer update runs there while the block is
  * in cache. */
 typedef void (*mlpc_grad_ready_fn)(void *user, mlpc_ctx *cx, size_t off, size_t n, int is_weight);
+
+/* One layer's gradients for weight_grads: G[in x out] = A^T D and
+ * gb[out] = the column sums of D (A: m x in, D: m x out, contiguous); the
+ * weights' first parameter is at off, the biases' at b_off. */
+typedef struct mlpc_grad_layer {
+    int in, out;
+    const float *A, *D;
+    float *G, *gb;
+    size_t off, b_off;
+} mlpc_grad_layer;
 
 struct mlpc_backend {
     int version;
@@ -91,6 +101,17 @@ struct mlpc_backend {
                           const float *b, float *C, mlpc_act act);
     void (*gemm_act_backward)(mlpc_ctx *cx, int M, int N, int K, const float *A, int lda, const float *B,
                               int ldb, const float *Y, float *C, mlpc_act act);
+    /* Optional (NULL: weight_grad without sgd, col_sum and the biases'
+     * ready, layer by layer). The gradients of n layers whose deltas are
+     * all final, in one go: each layer's G and gb as weight_grad and
+     * col_sum give them, the weight blocks handed to ready as weight_grad
+     * hands them, and each layer's biases as ready(user, ., b_off, out, 0)
+     * once gb is written. The layers are independent, so the backend may
+     * run them in any order and on any thread (small layers whole, side by
+     * side on different threads, in one parallel region); the same bits
+     * as the calls one by one. */
+    void (*weight_grads)(mlpc_ctx *cx, int m, const mlpc_grad_layer *layers, int n, mlpc_grad_ready_fn ready,
+                         void *user);
     /* One optimizer update of w[n] with gradients g[n] and state m[n], v[n]. */
     void (*opt_update)(mlpc_ctx *cx, const mlpc_opt_step *s, float *w, const float *g, float *m,
                        float *v, size_t n);

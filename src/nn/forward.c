@@ -23,7 +23,9 @@ size_t mlpc_acts_floats(const mlpc_net *net, int rows, int with_deltas)
 {
     size_t n = 0;
     for (int l = 0; l <= net->n_layers; l++) n += round16((size_t)rows * net->sizes[l]);
-    if (with_deltas) n += 2 * round16((size_t)rows * widest(net));
+    if (!with_deltas) return n;
+    n += 2 * round16((size_t)rows * widest(net));
+    for (int l = 0; l < net->n_layers; l++) n += round16((size_t)rows * net->sizes[l + 1]);
     return n;
 }
 
@@ -35,10 +37,15 @@ void mlpc_acts_bind(mlpc_acts *w, const mlpc_net *net, int rows, float *arena, i
         arena += round16((size_t)rows * net->sizes[l]);
     }
     w->d[0] = w->d[1] = NULL;
-    if (with_deltas) {
-        size_t dn = round16((size_t)rows * widest(net));
-        w->d[0] = arena;
-        w->d[1] = arena + dn;
+    for (int l = 0; l < MLPC_MAX_LAYERS; l++) w->dl[l] = NULL;
+    if (!with_deltas) return;
+    size_t dn = round16((size_t)rows * widest(net));
+    w->d[0] = arena;
+    w->d[1] = arena + dn;
+    arena += 2 * dn;
+    for (int l = 0; l < net->n_layers; l++) {
+        w->dl[l] = arena;
+        arena += round16((size_t)rows * net->sizes[l + 1]);
     }
 }
 
@@ -103,12 +110,36 @@ double mlpc_backward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlp
     return loss;
 }
 
+/* every delta first (each reads W_l before any update), then all weight
+ * gradients and updates at once (backend weight_grads) */
+static double backward_all_layers(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_acts *w, int m,
+                                  const int32_t *labels, const float *targets, float *grads, double *aux,
+                                  mlpc_grad_ready_fn ready, void *user)
+{
+    const mlpc_backend *be = cx->be;
+    int L = net->n_layers;
+    double loss = be->loss(cx, net->loss, net->act[L - 1], w->a[L], labels, targets, m,
+                           net->sizes[L], w->dl[L - 1], (float)m, aux);
+    if (!isfinite(loss)) return loss;
+    mlpc_grad_layer g[MLPC_MAX_LAYERS];
+    for (int l = L - 1; l >= 0; l--) {
+        if (l > 0) delta_below(cx, net, params, w, m, l, w->dl[l], w->dl[l - 1]);
+        g[l] = (mlpc_grad_layer){net->sizes[l], net->sizes[l + 1], w->a[l], w->dl[l], grads + net->w_off[l],
+                                 grads + net->b_off[l], net->w_off[l], net->b_off[l]};
+    }
+    be->weight_grads(cx, m, g, L, ready, user);
+    return loss;
+}
+
 double mlpc_backward_update(mlpc_ctx *cx, const mlpc_net *net, float *params, mlpc_acts *w, int m,
                             const int32_t *labels, const float *targets, float *grads,
                             double *aux, const mlpc_fuse *fuse, mlpc_grad_ready_fn ready, void *user)
 {
     const mlpc_backend *be = cx->be;
     int L = net->n_layers;
+    /* on several threads, small layers' gradients side by side */
+    if (be->weight_grads && cx->threads > 1 && w->dl[0] && !(fuse && fuse->sgd_lr))
+        return backward_all_layers(cx, net, params, w, m, labels, targets, grads, aux, ready, user);
     float *D = w->d[0];
     double loss = be->loss(cx, net->loss, net->act[L - 1], w->a[L], labels, targets, m,
                            net->sizes[L], D, (float)m, aux);

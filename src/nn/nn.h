@@ -12,6 +12,8 @@ typedef struct mlpc_acts {
     int rows;
     float *a[MLPC_MAX_LAYERS + 1]; /* a[0]: input (rows x sizes[0]); a[l+1] = act(a[l] W_l + b_l) */
     float *d[2];                   /* deltas, ping-pong (rows x widest layer); NULL for inference */
+    float *dl[MLPC_MAX_LAYERS];    /* training: the deltas of layer l's output (rows x sizes[l+1]),
+                                    * all kept until every weight gradient is done */
 } mlpc_acts;
 
 /* Floats needed for a workspace of `rows` rows (with deltas for training). */
@@ -36,7 +38,9 @@ double mlpc_backward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlp
  * l are used (for the delta of layer l-1) before their range is handed
  * over, so `ready` may update params in place. If the loss is not finite,
  * nothing is handed over (the caller rolls back). Each gradient element is
- * computed exactly as by mlpc_backward (but see fuse->keep_grads). */
+ * computed exactly as by mlpc_backward (but see fuse->keep_grads). On
+ * several threads (without fused SGD) every delta is computed first, into
+ * w->dl, and the backend's weight_grads then takes all layers at once. */
 typedef struct mlpc_fuse {
     /* plain SGD (no momentum, no L2 decay) at *sgd_lr, applied to the
      * weights by the backend; `ready` then gets only the biases. NULL:
