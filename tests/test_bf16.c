@@ -297,6 +297,12 @@ static void test_bf16_input(void **state)
     float *nan = malloc((size_t)M * K * sizeof(float));
     assert_non_null(nan);
     for (size_t i = 0; i < (size_t)M * K; i++) nan[i] = NAN;
+    /* the row chain's second op: C[0] W^T, times the identity's derivative */
+    float *C2 = malloc((size_t)M * K * sizeof(float)), *R2 = malloc((size_t)M * K * sizeof(float));
+    float *zero = calloc(N, sizeof(float)), *one = malloc((size_t)M * K * sizeof(float));
+    assert_true(C2 && R2 && zero && one);
+    for (size_t i = 0; i < (size_t)M * K; i++) one[i] = 1.0f;
+    mlpc_gemm_bf16_ref(0, 1, M, K, N, R[0], N, W, N, R2, K);
     for (int t = 1; t <= 3; t++) {
         mlpc_ctx cx;
         mlpc_error err;
@@ -309,6 +315,13 @@ static void test_bf16_input(void **state)
         cx.be->gemm(&cx, 1, 0, K, N, M, 1.0f, nan, K, D, N, 0.0f, C[1], N);
         assert_memory_equal(C[0], R[0], (size_t)M * N * sizeof(float));
         assert_memory_equal(C[1], R[1], (size_t)K * N * sizeof(float));
+        /* and as the first op of a row chain (each thread its rows of
+         * both), the second op reading the first one's rows */
+        mlpc_row_op ops[2] = {{N, K, nan, K, W, N, zero, C[0], MLPC_ACT_LINEAR, 0},
+                              {K, N, C[0], N, W, N, one, C2, MLPC_ACT_LINEAR, 1}};
+        cx.be->row_chain(&cx, M, ops, 2);
+        assert_memory_equal(C[0], R[0], (size_t)M * N * sizeof(float));
+        assert_memory_equal(C2, R2, (size_t)M * K * sizeof(float));
         mlpc_ctx_bf16_input(&cx, NULL, 0, 0, NULL, 0);
         cx.be->gemm(&cx, 0, 0, M, N, K, 1.0f, nan, K, W, N, 0.0f, C[0], N);
         assert_true(isnan(C[0][0]));
@@ -319,6 +332,10 @@ static void test_bf16_input(void **state)
         free(R[i]);
     }
     free(nan);
+    free(C2);
+    free(R2);
+    free(zero);
+    free(one);
     free(X);
     free(W);
     free(D);

@@ -42,6 +42,21 @@ typedef struct mlpc_sgd_fused {
  * in cache. */
 typedef void (*mlpc_grad_ready_fn)(void *user, mlpc_ctx *cx, size_t off, size_t n, int is_weight);
 
+/* One product of a row-wise chain (row_chain): C = act(A B + b) with B
+ * K x N (forward), or C = (A B^T) * act'(Y) with B N x K and Y the layer's
+ * output (backward); A is M x K (lda), C M x N contiguous. */
+typedef struct mlpc_row_op {
+    int N, K;
+    const float *A;
+    int lda;
+    const float *B;
+    int ldb;
+    const float *aux; /* b (forward) or Y (backward) */
+    float *C;
+    mlpc_act act;
+    int backward;
+} mlpc_row_op;
+
 /* One layer's gradients for weight_grads: G[in x out] = A^T D and
  * gb[out] = the column sums of D (A: m x in, D: m x out, contiguous); the
  * weights' first parameter is at off, the biases' at b_off. */
@@ -101,6 +116,12 @@ struct mlpc_backend {
                           const float *b, float *C, mlpc_act act);
     void (*gemm_act_backward)(mlpc_ctx *cx, int M, int N, int K, const float *A, int lda, const float *B,
                               int ldb, const float *Y, float *C, mlpc_act act);
+    /* Optional (NULL: gemm_bias_act or gemm_act_backward op by op). The n
+     * products in order, each op's A the rows of an earlier op's C (or
+     * input): every row of C depends only on the same row of A, so each
+     * thread may run its rows through all of them in one parallel region,
+     * with no wait between the products. The same bits as op by op. */
+    void (*row_chain)(mlpc_ctx *cx, int M, const mlpc_row_op *ops, int n);
     /* Optional (NULL: weight_grad without sgd, col_sum and the biases'
      * ready, layer by layer). The gradients of n layers whose deltas are
      * all final, in one go: each layer's G and gb as weight_grad and

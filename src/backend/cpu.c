@@ -400,6 +400,60 @@ static void cpu_gemm_act_backward(mlpc_ctx *cx, int M, int N, int K, const float
     gemm_act(cx, 1, M, N, K, A, lda, B, ldb, Y, C, act, 1);
 }
 
+/* ---- row-wise products one after another in one region ----------------- */
+
+/* from this many rows per thread on, with at least GEMM_PAR_MIN
+ * multiply-adds in all (smaller chains go op by op, which may split by
+ * columns or not at all) */
+#define CHAIN_MIN_ROWS 64
+
+typedef struct chain_job {
+    cpu_scratch *s;
+    int M, n;
+    const mlpc_row_op *ops;
+} chain_job;
+
+/* this thread's rows through every op; B packed by each thread for itself
+ * (or registered weights): no waiting for the other threads between ops */
+static void chain_part(void *arg, int tid, int nt)
+{
+    chain_job *j = arg;
+    long lo, hi;
+    mlpc_split(j->M, 8, tid, nt, &lo, &hi);
+    if (lo >= hi) return;
+    int rows = (int)(hi - lo);
+    for (int i = 0; i < j->n; i++) {
+        const mlpc_row_op *o = &j->ops[i];
+        const float *A = o->A + lo * (long)o->lda;
+        float *C = o->C + lo * (long)o->N;
+        if (j->s->bf16)
+            bf16_product(j->s, 0, o->backward, rows, o->N, o->K, A, o->lda, o->B, o->ldb, NULL, C, o->N,
+                         j->s->pack[tid]);
+        else
+            j->s->gemm(0, o->backward, rows, o->N, o->K, 1.0f, A, o->lda, o->B, o->ldb, 0.0f, C, o->N,
+                       j->s->pack[tid]);
+        if (o->backward)
+            mlpc_k_act_backward(C, o->aux + lo * (long)o->N, rows, o->N, o->act);
+        else
+            mlpc_k_bias_act(C, o->aux, rows, o->N, o->act);
+    }
+}
+
+static void cpu_row_chain(mlpc_ctx *cx, int M, const mlpc_row_op *ops, int n)
+{
+    long macs = 0;
+    for (int i = 0; i < n; i++) macs += (long)M * ops[i].N * ops[i].K;
+    if (cx->threads > 1 && M >= CHAIN_MIN_ROWS * cx->threads && macs >= GEMM_PAR_MIN) {
+        chain_job j = {cx->scratch, M, n, ops};
+        mlpc_pool_run(cx->pool, chain_part, &j);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        const mlpc_row_op *o = &ops[i];
+        gemm_act(cx, o->backward, M, o->N, o->K, o->A, o->lda, o->B, o->ldb, o->aux, o->C, o->act, o->backward);
+    }
+}
+
 /* ---- column sums: split by columns -------------------------------------- */
 
 typedef struct colsum_job {
@@ -737,6 +791,7 @@ const mlpc_backend mlpc_backend_cpu = {
     .gemm_cols = cpu_gemm_cols,
     .gemm_bias_act = cpu_gemm_bias_act,
     .gemm_act_backward = cpu_gemm_act_backward,
+    .row_chain = cpu_row_chain,
     .weight_grads = cpu_weight_grads,
     .opt_update = cpu_opt_update,
 };

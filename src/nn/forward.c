@@ -55,10 +55,27 @@ void mlpc_forward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_a
     mlpc_forward_cols(cx, net, params, w, m, x, NULL, 0);
 }
 
+/* every layer as one row-wise chain (backend row_chain) */
+static void forward_chain(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_acts *w, int m,
+                          const float *x)
+{
+    mlpc_row_op ops[MLPC_MAX_LAYERS];
+    for (int l = 0; l < net->n_layers; l++) {
+        int in = net->sizes[l], out = net->sizes[l + 1];
+        ops[l] = (mlpc_row_op){out, in, l == 0 ? x : w->a[l], in, params + net->w_off[l], out,
+                               params + net->b_off[l], w->a[l + 1], net->act[l], 0};
+    }
+    cx->be->row_chain(cx, m, ops, net->n_layers);
+}
+
 void mlpc_forward_cols(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_acts *w, int m,
                        const float *x, const int32_t *cols, int n_cols)
 {
     const mlpc_backend *be = cx->be;
+    if (!cols && be->row_chain && cx->threads > 1) {
+        forward_chain(cx, net, params, w, m, x);
+        return;
+    }
     for (int l = 0; l < net->n_layers; l++) {
         int in = net->sizes[l], out = net->sizes[l + 1];
         if (l == 0 && cols) {
@@ -122,11 +139,17 @@ static double backward_all_layers(mlpc_ctx *cx, const mlpc_net *net, const float
                            net->sizes[L], w->dl[L - 1], (float)m, aux);
     if (!isfinite(loss)) return loss;
     mlpc_grad_layer g[MLPC_MAX_LAYERS];
+    mlpc_row_op ops[MLPC_MAX_LAYERS];
     for (int l = L - 1; l >= 0; l--) {
-        if (l > 0) delta_below(cx, net, params, w, m, l, w->dl[l], w->dl[l - 1]);
-        g[l] = (mlpc_grad_layer){net->sizes[l], net->sizes[l + 1], w->a[l], w->dl[l], grads + net->w_off[l],
-                                 grads + net->b_off[l], net->w_off[l], net->b_off[l]};
+        int in = net->sizes[l], out = net->sizes[l + 1];
+        if (l > 0 && !be->row_chain) delta_below(cx, net, params, w, m, l, w->dl[l], w->dl[l - 1]);
+        if (l > 0) /* D_{l-1} = (D_l W_l^T) * act'(a_l) */
+            ops[L - 1 - l] = (mlpc_row_op){in, out, w->dl[l], out, params + net->w_off[l], out, w->a[l],
+                                           w->dl[l - 1], net->act[l - 1], 1};
+        g[l] = (mlpc_grad_layer){in, out, w->a[l], w->dl[l], grads + net->w_off[l], grads + net->b_off[l],
+                                 net->w_off[l], net->b_off[l]};
     }
+    if (be->row_chain && L > 1) be->row_chain(cx, m, ops, L - 1);
     be->weight_grads(cx, m, g, L, ready, user);
     return loss;
 }
