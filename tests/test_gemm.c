@@ -865,6 +865,131 @@ static void weight_grads_equal(int bf16)
     }
 }
 
+/* A weight gradient of many rows against few weights is summed in two
+ * halves of the batch (cpu.c, ks_half): G = A0^T D0 + A1^T D1, split where
+ * the first of 2 threads' rows end, and so are the column sums of every
+ * batch of 256 rows or more. Checked bit for bit against the kernel's two
+ * products added (fp32 and bf16), through weight_grad and col_sum on 1, 2
+ * and 3 threads and through weight_grads on 2 and 3; a shape with few rows
+ * against its weights is one product. */
+static void ignore_ready(void *user, mlpc_ctx *cx, size_t off, size_t n, int is_weight)
+{
+    (void)user, (void)cx, (void)off, (void)n, (void)is_weight;
+}
+
+/* each parameter handed over once, and final then (any thread count: a
+ * small region goes layer by layer) */
+static void halves_ready(void *user, mlpc_ctx *cx, size_t off, size_t n, int is_weight)
+{
+    ready_log *r = user;
+    (void)cx;
+    if ((off < r->b_off[0]) != is_weight) r->bad_flag = 1;
+    for (size_t i = off; i < off + n; i++) {
+        r->seen[i]++;
+        r->at_ready[i] = r->grads[i];
+    }
+}
+
+static void halves_case(int bf16, int in, int out, int m, int halves)
+{
+    float *A = mat_new(m, in, in, NAN), *D = mat_new(m, out, out, NAN);
+    size_t gn = (size_t)in * out;
+    float *want = calloc(gn, sizeof(float)), *part = calloc(gn, sizeof(float));
+    float *wb = calloc((size_t)out, sizeof(float)), *pb = calloc((size_t)out, sizeof(float));
+    float *pack = aligned_alloc(64, mlpc_gemm_scratch_floats() * sizeof(float));
+    assert_true(want && part && wb && pb && pack);
+    long h = 0, h1 = 0;
+    if (m >= 256) mlpc_split(m, 8, 0, 2, &h1, &h); /* the first thread's rows: [0, h) */
+    long hg = halves ? h : m;                      /* where the weight gradient's first sum ends */
+    mlpc_gemm_bf16_fn bf = bf16 ? mlpc_gemm_bf16_select() : NULL;
+    for (int p = 0; p < 2; p++) {
+        long k0 = p ? hg : 0, k1 = p ? m : hg;
+        if (k1 <= k0) continue;
+        float *C = p ? part : want;
+        if (bf)
+            bf(1, 0, in, out, (int)(k1 - k0), A + k0 * in, in, D + k0 * out, out, C, out, pack);
+        else
+            mlpc_gemm_select(NULL)(1, 0, in, out, (int)(k1 - k0), 1.0f, A + k0 * in, in, D + k0 * out, out, 0.0f, C,
+                                   out, pack);
+    }
+    if (hg < m)
+        for (size_t i = 0; i < gn; i++) want[i] += part[i];
+    long hb = h ? h : m; /* the column sums' first half */
+    mlpc_k_col_sum(D, (int)hb, out, 0, out, wb);
+    if (hb < m) {
+        mlpc_k_col_sum(D + hb * out, (int)(m - hb), out, 0, out, pb);
+        for (int j = 0; j < out; j++) wb[j] += pb[j];
+    }
+    float *G = calloc(gn, sizeof(float)), *gb = calloc((size_t)out, sizeof(float));
+    assert_true(G && gb);
+    for (int t = 1; t <= 3; t++) {
+        mlpc_error err;
+        mlpc_ctx cx;
+        assert_int_equal(mlpc_ctx_init(&cx, t, &err), MLPC_OK);
+        if (bf16) assert_true(mlpc_ctx_set_bf16(&cx, 1));
+        unsigned char *seen = calloc(gn + out, 1);
+        float *at = calloc(gn + out, sizeof(float));
+        assert_true(seen && at);
+        size_t w_off[1] = {0}, b_off[1] = {gn};
+        for (int way = 0; way < (t > 1 ? 2 : 1); way++) {
+            memset(G, 0xff, gn * sizeof(float));
+            memset(gb, 0xff, (size_t)out * sizeof(float));
+            if (way == 0) {
+                cx.be->weight_grad(&cx, in, out, m, A, D, G, NULL, 0, ignore_ready, NULL);
+                cx.be->col_sum(&cx, D, m, out, gb);
+            } else { /* in one region, beside a small layer; G and gb in one arena */
+                float *arena = calloc(gn + out, sizeof(float));
+                assert_non_null(arena);
+                memset(seen, 0, gn + out);
+                ready_log r = {seen, arena, at, 0, w_off, b_off, 1};
+                mlpc_grad_layer L[1] = {{in, out, A, D, arena, arena + gn, 0, gn}};
+                cx.be->weight_grads(&cx, m, L, 1, halves_ready, &r);
+                for (size_t i = 0; i < gn + out; i++) assert_int_equal(seen[i], 1);
+                assert_int_equal(r.bad_flag, 0);
+                assert_memory_equal(at, arena, (gn + out) * sizeof(float)); /* final when handed over */
+                memcpy(G, arena, gn * sizeof(float));
+                memcpy(gb, arena + gn, (size_t)out * sizeof(float));
+                free(arena);
+            }
+            char ctx[96];
+            snprintf(ctx, sizeof ctx, "%s %dx%d m %d, %d threads, %s", bf16 ? "bf16" : "fp32", in, out, m, t,
+                     way ? "weight_grads" : "weight_grad");
+            assert_int_equal(same_bits(ctx, "G", G, want, gn, (int)gn), 0);
+            assert_int_equal(same_bits(ctx, "gb", gb, wb, (size_t)out, out), 0);
+        }
+        free(seen);
+        free(at);
+        mlpc_ctx_free(&cx);
+    }
+    if (!bf16) { /* and the halves' sum is the product over the whole batch */
+        float *ref = calloc(gn, sizeof(float));
+        assert_non_null(ref);
+        mlpc_gemm_ref(1, 0, in, out, m, 1.0f, A, in, D, out, 0.0f, ref, out);
+        double *S = abs_products(1, 0, in, out, m, A, in, D, out);
+        double *tol = tolerances(in, out, m, 1.0f, 0.0f, S, ref, out);
+        assert_int_equal(compare("halves", 1, 0, in, out, m, 1.0f, 0.0f, in, out, tol, want, ref, out), 0);
+        free(S);
+        free(tol);
+        free(ref);
+    }
+    free(A), free(D), free(want), free(part), free(wb), free(pb), free(pack), free(G), free(gb);
+}
+
+static void test_weight_grad_halves(void **state)
+{
+    (void)state;
+    for (int bf16 = 0; bf16 < 2; bf16++) {
+        if (bf16 && !mlpc_cpu_has_bf16()) {
+            printf("SKIP test_weight_grad_halves (bf16): this CPU has no AVX512_BF16\n");
+            break;
+        }
+        halves_case(bf16, 100, 30, 300, 1);   /* 300 x (50 + 30) > 2 x 3,000: halves */
+        halves_case(bf16, 784, 200, 1500, 1); /* W2's first layer */
+        halves_case(bf16, 300, 200, 256, 0);  /* 256 x (150 + 200) < 2 x 60,000: one product, sums in halves */
+        halves_case(bf16, 64, 16, 255, 0);    /* under 256 rows: all one sum */
+    }
+}
+
 static void test_weight_grads(void **state)
 {
     (void)state;
@@ -884,6 +1009,7 @@ int main(void)
         cmocka_unit_test(test_degenerate),
         cmocka_unit_test(test_threads_deterministic),
         cmocka_unit_test(test_weight_grads),
+        cmocka_unit_test(test_weight_grad_halves),
         cmocka_unit_test(test_wide_rows),
         cmocka_unit_test(test_active_cols),
         cmocka_unit_test(test_gemm_cols),

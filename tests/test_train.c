@@ -791,7 +791,7 @@ static void test_fused_wide_layer_threads(void **state)
  * rows: parameters after an epoch are bit for bit those of one thread, for
  * byte-valued inputs (the 8-bit copy's gather) and for others (the float
  * rows' copy), with RMSprop and with plain SGD (its step fused there) */
-static void wide_batch_threads(int bytes, mlpc_opt opt)
+static void wide_batch_threads(int bytes, mlpc_opt opt, int batch, mlpc_precision prec)
 {
     enum { N = 450, F = 600 };
     float *x = malloc(sizeof(float) * N * F);
@@ -817,7 +817,10 @@ static void wide_batch_threads(int bytes, mlpc_opt opt)
         c.opt = opt;
         c.lr = opt == MLPC_OPT_SGD ? 0.5f : 0.01f;
         c.momentum = 0.0f;
-        c.batch = 200; /* 200 x 600 floats; the last batch is 50 rows */
+        c.batch = batch; /* 200: 200 x 600 floats, the last batch 50 rows; 300: the
+                          * last two layers' gradients and all column sums in
+                          * halves of the batch, the last batch 150 rows */
+        c.precision = prec;
         c.seed = 5;
         c.threads = t + 1;
         c.norm = bytes ? MLPC_NORM_SCALE : MLPC_NORM_NONE;
@@ -855,9 +858,18 @@ static void wide_batch_threads(int bytes, mlpc_opt opt)
 static void test_wide_batch_threads(void **state)
 {
     (void)state;
-    wide_batch_threads(1, MLPC_OPT_RMSPROP);
-    wide_batch_threads(0, MLPC_OPT_RMSPROP);
-    wide_batch_threads(1, MLPC_OPT_SGD);
+    wide_batch_threads(1, MLPC_OPT_RMSPROP, 200, MLPC_PRECISION_FP32);
+    wide_batch_threads(0, MLPC_OPT_RMSPROP, 200, MLPC_PRECISION_FP32);
+    wide_batch_threads(1, MLPC_OPT_SGD, 200, MLPC_PRECISION_FP32);
+    wide_batch_threads(1, MLPC_OPT_RMSPROP, 300, MLPC_PRECISION_FP32);
+    wide_batch_threads(0, MLPC_OPT_ADAM, 300, MLPC_PRECISION_FP32);
+    wide_batch_threads(1, MLPC_OPT_SGD, 300, MLPC_PRECISION_FP32);
+    if (!mlpc_cpu_has_bf16()) {
+        printf("SKIP test_wide_batch_threads (bf16): this CPU has no AVX512_BF16\n");
+        return;
+    }
+    wide_batch_threads(1, MLPC_OPT_RMSPROP, 300, MLPC_PRECISION_BF16);
+    wide_batch_threads(0, MLPC_OPT_RMSPROP, 200, MLPC_PRECISION_BF16);
 }
 
 int main(void)

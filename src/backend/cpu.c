@@ -15,6 +15,9 @@
 /* B packed once for all threads up to this many words (2 MB: a layer of
  * 2,000 x 500) */
 #define SHARED_B_WORDS ((size_t)1 << 19)
+/* per thread, floats of a block of the second half's gradient
+ * (wgrad_halves): 128 KB */
+#define KS_TMP_FLOATS (1L << 15)
 
 typedef struct cpu_scratch {
     mlpc_gemm_fn gemm;
@@ -39,6 +42,9 @@ typedef struct cpu_scratch {
     const float *pw_w[MLPC_MAX_LAYERS];
     int pw_k[MLPC_MAX_LAYERS], pw_n[MLPC_MAX_LAYERS];
     const uint32_t *pw_pk[MLPC_MAX_LAYERS];
+    /* weight_grads: the second halves of the batch's sums (wgrad_halves) */
+    float *kbuf;
+    size_t kbuf_floats;
     struct cpu_scratch **sub; /* per thread: a one-thread view on pack[t] */
     float *pack[];            /* one packing buffer per thread */
 } cpu_scratch;
@@ -56,7 +62,8 @@ mlpc_status mlpc_ctx_init(mlpc_ctx *cx, int threads, mlpc_error *err)
     s->sub = calloc((size_t)threads, sizeof *s->sub);
     if (!s->sub) goto nomem;
     for (int t = 0; t < threads; t++) {
-        s->pack[t] = aligned_alloc(64, mlpc_gemm_scratch_floats() * sizeof(float));
+        /* the GEMM's packing, then the second half's block (KS_TMP_FLOATS) */
+        s->pack[t] = aligned_alloc(64, (mlpc_gemm_scratch_floats() + KS_TMP_FLOATS) * sizeof(float));
         s->sub[t] = calloc(1, sizeof(cpu_scratch) + sizeof(float *));
         if (!s->pack[t] || !s->sub[t]) goto nomem;
         s->sub[t]->gemm = s->gemm;
@@ -79,6 +86,7 @@ void mlpc_ctx_free(mlpc_ctx *cx)
         }
         free(s->sub);
         free(s->bw);
+        free(s->kbuf);
     }
     free(s);
     mlpc_pool_free(cx->pool);
@@ -454,9 +462,105 @@ static void cpu_row_chain(mlpc_ctx *cx, int M, const mlpc_row_op *ops, int n)
     }
 }
 
+/* ---- the weight gradient in two halves of the batch -------------------- */
+
+static size_t round_up16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* A layer with many rows against few weights (W2's first layer: 1,500 rows
+ * for 784 x 200 weights) sums G = A^T D as two products, one per half of
+ * the batch, and adds them: G = A0^T D0 + A1^T D1. On 2 threads each half
+ * is the rows its thread wrote in the forward and the deltas (split as
+ * chain_part splits rows), so only G's halves cross between the cores:
+ * 78,400 floats each way for that layer, where a split by rows of G read
+ * 750 x (392 + 200) floats the other core wrote (this machine's two cores
+ * share no cache: a line crosses in about 200 ns). Whether a layer is
+ * summed so depends on its shape alone, so every thread count gets the same
+ * bits. */
+#define KS_MIN_ROWS 256
+
+/* the first row of the batch's second half (where the first of 2 threads'
+ * rows end), or 0: the batch is summed as one. Column sums (bias
+ * gradients) go by this alone. */
+static long batch_half(int m)
+{
+    if (m < KS_MIN_ROWS) return 0;
+    long lo, hi;
+    mlpc_split(m, 8, 0, 2, &lo, &hi);
+    return hi;
+}
+
+/* the same for a weight gradient: in halves when a split by rows of G
+ * would read more of the other core's rows than the halves' addition
+ * moves (with a margin of 2) */
+static long ks_half(int in, int out, int m)
+{
+    if (out > KS_TMP_FLOATS / 8 || (long)m * (in / 2 + out) <= 2L * in * out) return 0;
+    return batch_half(m);
+}
+
+/* thread tid's block for a second half's sums */
+static float *ks_tmp(const cpu_scratch *s, int tid) { return s->pack[tid] + mlpc_gemm_scratch_floats(); }
+
+static void add_floats(float *restrict G, const float *restrict P, size_t n)
+{
+    for (size_t i = 0; i < n; i++) G[i] += P[i];
+}
+
+/* out[j0, j1) = column sums of D (M x N), in halves where batch_half says
+ * so (the second half's through tmp, KS_TMP_FLOATS at a time) */
+static void col_sums(const float *D, int M, int N, int j0, int j1, float *out, float *tmp)
+{
+    long h = batch_half(M);
+    if (!h) {
+        mlpc_k_col_sum(D, M, N, j0, j1, out);
+        return;
+    }
+    mlpc_k_col_sum(D, (int)h, N, j0, j1, out);
+    for (int c0 = j0; c0 < j1; c0 += (int)KS_TMP_FLOATS) {
+        int c1 = j1 - c0 < KS_TMP_FLOATS ? j1 : c0 + (int)KS_TMP_FLOATS;
+        mlpc_k_col_sum(D + h * N + c0, (int)(M - h), N, 0, c1 - c0, tmp);
+        add_floats(out + c0, tmp, (size_t)(c1 - c0));
+    }
+}
+
+/* C = rows [lo, hi) of A^T D over the batch rows [k0, k1) (C: out wide),
+ * on thread tid; B: D packed beforehand (whole batch), or NULL */
+static void wgrad_block(cpu_scratch *s, int in, int out, long k0, long k1, const float *A, const float *D,
+                        long lo, long hi, float *C, const uint32_t *B, int tid)
+{
+    const float *Ak = A + k0 * in + lo, *Dk = D + k0 * out;
+    int M = (int)(hi - lo), K = (int)(k1 - k0);
+    if (s->bf16) /* the same rows' product in bf16 (mlpc_ctx_set_bf16) */
+        bf16_product(s, 1, 0, M, out, K, Ak, in, Dk, out, B, C, out, s->pack[tid]);
+    else
+        s->gemm(1, 0, M, out, K, 1.0f, Ak, in, Dk, out, 0.0f, C, out, s->pack[tid]);
+}
+
+/* rows [lo, hi) of G = A^T D on thread tid: in halves where ks_half says
+ * so (block by block through the thread's buffer), else one product (B: D
+ * packed beforehand, or NULL) */
+static void wgrad_rows(cpu_scratch *s, int in, int out, int m, const float *A, const float *D, float *G, long lo,
+                       long hi, const uint32_t *B, int tid)
+{
+    long h = ks_half(in, out, m);
+    if (!h) {
+        wgrad_block(s, in, out, 0, m, A, D, lo, hi, G + lo * out, B, tid);
+        return;
+    }
+    float *tmp = ks_tmp(s, tid);
+    long step = KS_TMP_FLOATS / out / 8 * 8;
+    for (long r0 = lo; r0 < hi; r0 += step) {
+        long r1 = hi - r0 < step ? hi : r0 + step;
+        wgrad_block(s, in, out, 0, h, A, D, r0, r1, G + r0 * out, NULL, tid);
+        wgrad_block(s, in, out, h, m, A, D, r0, r1, tmp, NULL, tid);
+        add_floats(G + r0 * out, tmp, (size_t)(r1 - r0) * out);
+    }
+}
+
 /* ---- column sums: split by columns -------------------------------------- */
 
 typedef struct colsum_job {
+    const cpu_scratch *s;
     const float *D;
     int M, N;
     float *out;
@@ -467,12 +571,12 @@ static void colsum_part(void *arg, int tid, int n)
     colsum_job *j = arg;
     long lo, hi;
     mlpc_split(j->N, 16, tid, n, &lo, &hi);
-    if (lo < hi) mlpc_k_col_sum(j->D, j->M, j->N, (int)lo, (int)hi, j->out);
+    if (lo < hi) col_sums(j->D, j->M, j->N, (int)lo, (int)hi, j->out, ks_tmp(j->s, tid));
 }
 
 static void cpu_col_sum(mlpc_ctx *cx, const float *D, int M, int N, float *out)
 {
-    colsum_job j = {D, M, N, out};
+    colsum_job j = {cx->scratch, D, M, N, out};
     if (cx->threads == 1 || (long)M * N < ELEM_PAR_MIN || N < 32)
         colsum_part(&j, 0, 1);
     else
@@ -542,17 +646,6 @@ static void wgrad_part(void *arg, int tid, int n)
     }
 }
 
-/* rows [lo, hi) of G = A^T D on thread tid (B: D packed beforehand, or
- * NULL) */
-static void wgrad_rows(cpu_scratch *s, int in, int out, int m, const float *A, const float *D, float *G, long lo,
-                       long hi, const uint32_t *B, int tid)
-{
-    if (s->bf16) /* the same rows' product in bf16 (mlpc_ctx_set_bf16) */
-        bf16_product(s, 1, 0, (int)(hi - lo), out, m, A + lo, in, D, out, B, G + lo * out, out, s->pack[tid]);
-    else
-        s->gemm(1, 0, (int)(hi - lo), out, m, 1.0f, A + lo, in, D, out, 0.0f, G + lo * out, out, s->pack[tid]);
-}
-
 /* G = A^T D for rows [lo, hi) of G (the split of gemm_part by rows), then
  * the SGD step or the caller's optimizer on those rows on this thread */
 static void wgrad_big_part(void *arg, int tid, int n)
@@ -583,17 +676,22 @@ static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A
     if (sgd && sgd->rows && m <= WG_SMALL_BATCH && one_thread && !s->bf16 && s->gemm == mlpc_gemm_avx512 &&
         mlpc_k_sgd_rows(in, out, m, A, in, D, sgd->rows, sgd->n_rows, sgd->W, sgd->lr, sgd->keep_grads ? G : NULL))
         return;
-    if (m > WG_SMALL_BATCH && cx->threads > 1 && split_by_rows(in, out, cx->threads) && in > 8 && (long)in * out * m >= GEMM_PAR_MIN) {
+    long h = ks_half(in, out, m);
+    if (m > WG_SMALL_BATCH && cx->threads > 1 && (h || split_by_rows(in, out, cx->threads)) && in > 8 &&
+        (long)in * out * m >= GEMM_PAR_MIN) {
         /* a big product split by rows of G, as cpu_gemm splits it: each
          * thread runs the optimizer on its rows right after its tile, with
          * them still in its cache, and no second parallel region */
         wgrad_job j = {s, in, out, m, 0, A, D, G, sgd, off, ready, user, {NULL, 0, 0}};
-        if (s->bf16) shared_b_init(&j.sb, s, cx->threads, 0, m, out, D, out);
+        if (s->bf16 && !h) shared_b_init(&j.sb, s, cx->threads, 0, m, out, D, out);
         mlpc_pool_run(cx->pool, wgrad_big_part, &j);
         return;
     }
     if (m > WG_SMALL_BATCH || s->bf16) { /* a big product (or bf16): threads split the GEMM, then the update */
-        cpu_gemm(cx, 1, 0, in, out, m, 1.0f, A, in, D, out, 0.0f, G, out);
+        if (h)
+            wgrad_rows(s, in, out, m, A, D, G, 0, in, NULL, 0);
+        else
+            cpu_gemm(cx, 1, 0, in, out, m, 1.0f, A, in, D, out, 0.0f, G, out);
         if (sgd) {
             mlpc_opt_step step = {.opt = MLPC_OPT_SGD, .lr = sgd->lr};
             cx->be->opt_update(cx, &step, sgd->W, G, NULL, NULL, (size_t)in * out);
@@ -622,11 +720,14 @@ static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A
  * each on one thread, beside each other, and so do the column sums and the
  * biases' updates. Split over 2 threads, W2's 50 x 30 and 30 x 10 layers
  * took longer than on one (2.1 and 1.1 ms an epoch against 1.6 and 0.7),
- * and so did every column sum (W5: 4.4 ms against 1.6). */
+ * and so did every column sum (W5: 4.4 ms against 1.6). Layers summed in
+ * halves (ks_half) are not split so: each half goes to its own threads. */
 #define WGS_SPLIT_MIN (1L << 21)
 /* below this many multiply-adds in all, the layers go one by one, split as
  * weight_grad and col_sum split them */
 #define WGS_PAR_MIN (1L << 20)
+#define OWN_SPLIT (-1)  /* split over the threads by rows of G */
+#define OWN_HALVES (-2) /* summed in halves, each half by its own threads */
 
 typedef struct wgrads_job {
     cpu_scratch *s;
@@ -634,18 +735,60 @@ typedef struct wgrads_job {
     const mlpc_grad_layer *L;
     mlpc_grad_ready_fn ready;
     void *user;
-    short owner[MLPC_MAX_LAYERS];    /* -1: split over the threads; else the thread */
-    short cs_owner[MLPC_MAX_LAYERS]; /* the thread of its column sums and bias update */
-    shared_b sb[MLPC_MAX_LAYERS];          /* bf16, split layers: D packed once */
+    short owner[MLPC_MAX_LAYERS];    /* OWN_SPLIT, OWN_HALVES or the thread */
+    short cs_owner[MLPC_MAX_LAYERS]; /* the thread of its column sums (or their addition) and bias update */
+    shared_b sb[MLPC_MAX_LAYERS];    /* bf16, split layers: D packed once */
+    /* with halves: the second half's sums of the OWN_HALVES layers' G and of
+     * every layer's column sums, in the context's kbuf; the wait between
+     * the halves' sums and their addition */
+    int halves;
+    float *part[MLPC_MAX_LAYERS], *part_b[MLPC_MAX_LAYERS];
+    atomic_int summed;
 } wgrads_job;
+
+/* The layers summed in halves and every column sum, halves first: the
+ * first (n + 1) / 2 threads sum the first half of the batch (into G and gb),
+ * the others the second (into part and part_b), each group splitting G by
+ * rows and the sums by columns; once all are done, each thread adds its
+ * rows of G and hands them to ready, and each layer's cs_owner its bias.
+ * On 2 threads each thread reads only the rows it wrote in the forward and
+ * the deltas. */
+static void halves_part(wgrads_job *j, int tid, int n, mlpc_ctx *one)
+{
+    int n0 = (n + 1) / 2, second = tid >= n0, gt = second ? tid - n0 : tid, gn = second ? n - n0 : n0;
+    long h = batch_half(j->m), k0 = second ? h : 0, k1 = second ? j->m : h, lo, hi;
+    for (int i = 0; i < j->n; i++) {
+        const mlpc_grad_layer *g = &j->L[i];
+        mlpc_split(g->in, 8, gt, gn, &lo, &hi);
+        if (j->owner[i] == OWN_HALVES && lo < hi)
+            wgrad_block(j->s, g->in, g->out, k0, k1, g->A, g->D, lo, hi, (second ? j->part[i] : g->G) + lo * g->out,
+                        NULL, tid);
+        mlpc_split(g->out, 16, gt, gn, &lo, &hi);
+        if (lo < hi)
+            mlpc_k_col_sum(g->D + k0 * g->out, (int)(k1 - k0), g->out, (int)lo, (int)hi, second ? j->part_b[i] : g->gb);
+    }
+    mlpc_pool_barrier(&j->summed, n);
+    for (int i = 0; i < j->n; i++) {
+        const mlpc_grad_layer *g = &j->L[i];
+        mlpc_split(g->in, 8, tid, n, &lo, &hi);
+        if (j->owner[i] == OWN_HALVES && lo < hi) {
+            add_floats(g->G + lo * g->out, j->part[i] + lo * g->out, (size_t)(hi - lo) * g->out);
+            j->ready(j->user, one, g->off + (size_t)lo * g->out, (size_t)(hi - lo) * g->out, 1);
+        }
+        if (j->cs_owner[i] != tid) continue;
+        add_floats(g->gb, j->part_b[i], (size_t)g->out);
+        j->ready(j->user, one, g->b_off, (size_t)g->out, 0);
+    }
+}
 
 static void wgrads_part(void *arg, int tid, int n)
 {
     wgrads_job *j = arg;
     mlpc_ctx one = {&mlpc_backend_cpu, NULL, 1, j->s->sub[tid]};
+    if (j->halves) halves_part(j, tid, n, &one);
     for (int i = 0; i < j->n; i++) { /* the split layers, by every thread in the same order */
         const mlpc_grad_layer *g = &j->L[i];
-        if (j->owner[i] >= 0) continue;
+        if (j->owner[i] != OWN_SPLIT) continue;
         long lo, hi;
         mlpc_split(g->in, 8, tid, n, &lo, &hi);
         shared_b_pack(&j->sb[i], j->s, 0, j->m, g->out, g->D, g->out, tid, n);
@@ -659,10 +802,10 @@ static void wgrads_part(void *arg, int tid, int n)
         wgrad_rows(j->s, g->in, g->out, j->m, g->A, g->D, g->G, 0, g->in, NULL, tid);
         j->ready(j->user, &one, g->off, (size_t)g->in * g->out, 1);
     }
-    for (int i = 0; i < j->n; i++) { /* this thread's column sums */
+    for (int i = 0; !j->halves && i < j->n; i++) { /* this thread's column sums */
         const mlpc_grad_layer *g = &j->L[i];
         if (j->cs_owner[i] != tid) continue;
-        mlpc_k_col_sum(g->D, j->m, g->out, 0, g->out, g->gb);
+        col_sums(g->D, j->m, g->out, 0, g->out, g->gb, ks_tmp(j->s, tid));
         j->ready(j->user, &one, g->b_off, (size_t)g->out, 0);
     }
 }
@@ -676,19 +819,60 @@ static int least_loaded(const long *load, int threads)
     return t;
 }
 
+/* The second halves' sums get their parts of the context's kbuf, grown the
+ * first time it is too small (later batches of the same net allocate
+ * nothing). Returns 0 without the memory: then the layers are planned as
+ * before, and wgrad_rows and col_sums sum both halves on one thread (the
+ * same bits). */
+static int halves_buffers(wgrads_job *j)
+{
+    cpu_scratch *s = j->s;
+    size_t need = 0;
+    int any = 0;
+    for (int i = 0; i < j->n; i++) {
+        const mlpc_grad_layer *g = &j->L[i];
+        int h = ks_half(g->in, g->out, j->m) != 0;
+        any |= h;
+        need += (h ? round_up16((size_t)g->in * g->out) : 0) + round_up16((size_t)g->out);
+    }
+    if (!any) return 0;
+    if (need > s->kbuf_floats) {
+        free(s->kbuf);
+        s->kbuf = aligned_alloc(64, need * sizeof(float));
+        s->kbuf_floats = s->kbuf ? need : 0;
+    }
+    if (!s->kbuf) return 0;
+    size_t at = 0;
+    for (int i = 0; i < j->n; i++) {
+        const mlpc_grad_layer *g = &j->L[i];
+        if (ks_half(g->in, g->out, j->m)) {
+            j->owner[i] = OWN_HALVES;
+            j->part[i] = s->kbuf + at;
+            at += round_up16((size_t)g->in * g->out);
+        }
+        j->part_b[i] = s->kbuf + at;
+        at += round_up16((size_t)g->out);
+    }
+    return 1;
+}
+
 /* which thread runs what: a fixed plan from the shapes alone */
 static void wgrads_plan(wgrads_job *j, int threads)
 {
     long load[MLPC_MAX_THREADS] = {0};
     int placed[MLPC_MAX_LAYERS] = {0};
     size_t bw_used = 0;
+    for (int i = 0; i < j->n; i++)
+        j->owner[i] = 0;
+    j->halves = halves_buffers(j);
     for (int i = 0; i < j->n; i++) {
         const mlpc_grad_layer *g = &j->L[i];
         long macs = (long)g->in * g->out * j->m;
-        if (macs / threads < WGS_SPLIT_MIN || g->in < 8 * threads) continue;
-        j->owner[i] = -1;
+        if (j->owner[i] != OWN_HALVES && (macs / threads < WGS_SPLIT_MIN || g->in < 8 * threads)) continue;
         placed[i] = 1;
         for (int t = 0; t < threads; t++) load[t] += macs / threads;
+        if (j->owner[i] == OWN_HALVES) continue;
+        j->owner[i] = OWN_SPLIT;
         /* each split layer its own part of the shared buffer: a thread may
          * pack the next layer's D while another still reads this one's */
         bw_used += shared_b_init_at(&j->sb[i], j->s, threads, 0, j->m, g->out, g->D, g->out,
@@ -730,7 +914,8 @@ static void cpu_weight_grads(mlpc_ctx *cx, int m, const mlpc_grad_layer *L, int 
         }
         return;
     }
-    wgrads_job j = {cx->scratch, m, n, L, ready, user, {0}, {0}, {{NULL, 0, 0}}};
+    wgrads_job j = {cx->scratch, m, n, L, ready, user, {0}, {0}, {{NULL, 0, 0}}, 0, {NULL}, {NULL}, 0};
+    atomic_init(&j.summed, 0);
     wgrads_plan(&j, cx->threads);
     mlpc_pool_run(cx->pool, wgrads_part, &j);
 }

@@ -106,6 +106,11 @@ static void delta_below(mlpc_ctx *cx, const mlpc_net *net, const float *params, 
     be->act_backward(cx, Dprev, w->a[l], m, in, net->act[l - 1]);
 }
 
+static void no_update(void *user, mlpc_ctx *cx, size_t off, size_t n, int is_weight)
+{
+    (void)user, (void)cx, (void)off, (void)n, (void)is_weight;
+}
+
 double mlpc_backward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlpc_acts *w, int m,
                      const int32_t *labels, const float *targets, float *grads, double *aux)
 {
@@ -117,7 +122,8 @@ double mlpc_backward(mlpc_ctx *cx, const mlpc_net *net, const float *params, mlp
     if (!grads) return loss;
     for (int l = L - 1; l >= 0; l--) {
         int in = net->sizes[l], out = net->sizes[l + 1];
-        be->gemm(cx, 1, 0, in, out, m, 1.0f, w->a[l], in, D, out, 0.0f, grads + net->w_off[l], out);
+        /* the product as training sums it (the backend may sum a batch in parts) */
+        be->weight_grad(cx, in, out, m, w->a[l], D, grads + net->w_off[l], NULL, net->w_off[l], no_update, NULL);
         be->col_sum(cx, D, m, out, grads + net->b_off[l]);
         if (l == 0) break;
         float *Dprev = D == w->d[0] ? w->d[1] : w->d[0];
