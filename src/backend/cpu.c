@@ -536,15 +536,35 @@ static void wgrad_block(cpu_scratch *s, int in, int out, long k0, long k1, const
         s->gemm(1, 0, M, out, K, 1.0f, Ak, in, Dk, out, 0.0f, C, out, s->pack[tid]);
 }
 
+/* at least n floats of the context's kbuf, grown the first time it is too
+ * small (later batches of the same net allocate nothing), or NULL */
+static float *kbuf_reserve(cpu_scratch *s, size_t n)
+{
+    if (n > s->kbuf_floats) {
+        free(s->kbuf);
+        s->kbuf = aligned_alloc(64, round_up16(n) * sizeof(float));
+        s->kbuf_floats = s->kbuf ? n : 0;
+    }
+    return s->kbuf;
+}
+
 /* rows [lo, hi) of G = A^T D on thread tid: in halves where ks_half says
- * so (block by block through the thread's buffer), else one product (B: D
- * packed beforehand, or NULL) */
+ * so, else one product (B: D packed beforehand, or NULL). The second half
+ * goes to part's rows [lo, hi) (in x out floats) in one product, or
+ * without part block by block through the thread's buffer (a bf16 product
+ * then packs its half of D once per block) */
 static void wgrad_rows(cpu_scratch *s, int in, int out, int m, const float *A, const float *D, float *G, long lo,
-                       long hi, const uint32_t *B, int tid)
+                       long hi, const uint32_t *B, float *part, int tid)
 {
     long h = ks_half(in, out, m);
     if (!h) {
         wgrad_block(s, in, out, 0, m, A, D, lo, hi, G + lo * out, B, tid);
+        return;
+    }
+    if (part) {
+        wgrad_block(s, in, out, 0, h, A, D, lo, hi, G + lo * out, NULL, tid);
+        wgrad_block(s, in, out, h, m, A, D, lo, hi, part + lo * out, NULL, tid);
+        add_floats(G + lo * out, part + lo * out, (size_t)(hi - lo) * out);
         return;
     }
     float *tmp = ks_tmp(s, tid);
@@ -614,6 +634,7 @@ typedef struct wgrad_job {
     mlpc_grad_ready_fn ready;
     void *user;
     shared_b sb; /* wgrad_big_part in bf16: D packed once */
+    float *part; /* in halves: the second half's sums (wgrad_rows), or NULL */
 } wgrad_job;
 
 static void wgrad_part(void *arg, int tid, int n)
@@ -656,7 +677,7 @@ static void wgrad_big_part(void *arg, int tid, int n)
     shared_b_pack(&j->sb, j->s, 0, j->m, j->out, j->D, j->out, tid, n);
     if (lo >= hi) return;
     size_t n_blk = (size_t)(hi - lo) * j->out;
-    wgrad_rows(j->s, j->in, j->out, j->m, j->A, j->D, j->G, lo, hi, j->sb.w, tid);
+    wgrad_rows(j->s, j->in, j->out, j->m, j->A, j->D, j->G, lo, hi, j->sb.w, j->part, tid);
     if (j->sgd) {
         mlpc_opt_step step = {.opt = MLPC_OPT_SGD, .lr = j->sgd->lr};
         mlpc_opt_apply(&step, j->sgd->W + lo * j->out, j->G + lo * j->out, NULL, NULL, n_blk);
@@ -682,14 +703,15 @@ static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A
         /* a big product split by rows of G, as cpu_gemm splits it: each
          * thread runs the optimizer on its rows right after its tile, with
          * them still in its cache, and no second parallel region */
-        wgrad_job j = {s, in, out, m, 0, A, D, G, sgd, off, ready, user, {NULL, 0, 0}};
+        wgrad_job j = {s, in, out, m, 0, A, D, G, sgd, off, ready, user, {NULL, 0, 0},
+                       h ? kbuf_reserve(s, (size_t)in * out) : NULL};
         if (s->bf16 && !h) shared_b_init(&j.sb, s, cx->threads, 0, m, out, D, out);
         mlpc_pool_run(cx->pool, wgrad_big_part, &j);
         return;
     }
     if (m > WG_SMALL_BATCH || s->bf16) { /* a big product (or bf16): threads split the GEMM, then the update */
         if (h)
-            wgrad_rows(s, in, out, m, A, D, G, 0, in, NULL, 0);
+            wgrad_rows(s, in, out, m, A, D, G, 0, in, NULL, kbuf_reserve(s, (size_t)in * out), 0);
         else
             cpu_gemm(cx, 1, 0, in, out, m, 1.0f, A, in, D, out, 0.0f, G, out);
         if (sgd) {
@@ -702,7 +724,7 @@ static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A
     }
     int rows = WG_BLOCK_FLOATS / out;
     rows = rows < 16 ? 16 : rows - rows % 16; /* whole micro-tiles of every GEMM variant */
-    wgrad_job j = {s, in, out, m, rows, A, D, G, sgd, off, ready, user, {NULL, 0, 0}};
+    wgrad_job j = {s, in, out, m, rows, A, D, G, sgd, off, ready, user, {NULL, 0, 0}, NULL};
     /* Blocks on the calling thread for small layers: the forward product
      * reads all of W there, so rows updated on another core would cross
      * between the cores' caches twice per step (W1 on 2 threads was 2.4x
@@ -793,13 +815,13 @@ static void wgrads_part(void *arg, int tid, int n)
         mlpc_split(g->in, 8, tid, n, &lo, &hi);
         shared_b_pack(&j->sb[i], j->s, 0, j->m, g->out, g->D, g->out, tid, n);
         if (lo >= hi) continue;
-        wgrad_rows(j->s, g->in, g->out, j->m, g->A, g->D, g->G, lo, hi, j->sb[i].w, tid);
+        wgrad_rows(j->s, g->in, g->out, j->m, g->A, g->D, g->G, lo, hi, j->sb[i].w, NULL, tid);
         j->ready(j->user, &one, g->off + (size_t)lo * g->out, (size_t)(hi - lo) * g->out, 1);
     }
     for (int i = 0; i < j->n; i++) { /* this thread's whole layers */
         const mlpc_grad_layer *g = &j->L[i];
         if (j->owner[i] != tid) continue;
-        wgrad_rows(j->s, g->in, g->out, j->m, g->A, g->D, g->G, 0, g->in, NULL, tid);
+        wgrad_rows(j->s, g->in, g->out, j->m, g->A, g->D, g->G, 0, g->in, NULL, NULL, tid);
         j->ready(j->user, &one, g->off, (size_t)g->in * g->out, 1);
     }
     for (int i = 0; !j->halves && i < j->n; i++) { /* this thread's column sums */
@@ -835,13 +857,7 @@ static int halves_buffers(wgrads_job *j)
         any |= h;
         need += (h ? round_up16((size_t)g->in * g->out) : 0) + round_up16((size_t)g->out);
     }
-    if (!any) return 0;
-    if (need > s->kbuf_floats) {
-        free(s->kbuf);
-        s->kbuf = aligned_alloc(64, need * sizeof(float));
-        s->kbuf_floats = s->kbuf ? need : 0;
-    }
-    if (!s->kbuf) return 0;
+    if (!any || !kbuf_reserve(s, need)) return 0;
     size_t at = 0;
     for (int i = 0; i < j->n; i++) {
         const mlpc_grad_layer *g = &j->L[i];
