@@ -608,6 +608,38 @@ static void test_trainer_bf16_input(void **state)
     }
 }
 
+/* weights packed by ranges of rows right after the optimizer wrote them
+ * (mlpc_gemm_bf16_pack_b_rows) are the words of packing them whole
+ * (mlpc_gemm_bf16_pack_b): whole slivers and a narrow last one, an odd K,
+ * a range of odd length */
+static void test_pack_rows(void **state)
+{
+    (void)state;
+    if (!have_bf16("test_pack_rows")) return;
+    static const int dims[][2] = {{784, 256}, {101, 70}, {30, 10}};
+    for (size_t c = 0; c < sizeof dims / sizeof *dims; c++) {
+        int K = dims[c][0], N = dims[c][1];
+        size_t words = mlpc_gemm_bf16_packed_words(K, N);
+        float *W = malloc((size_t)K * N * sizeof(float));
+        uint32_t *whole = aligned_alloc(64, (words + 16) * sizeof(uint32_t));
+        uint32_t *rows = aligned_alloc(64, (words + 16) * sizeof(uint32_t));
+        assert_true(W && whole && rows);
+        for (int i = 0; i < K * N; i++) W[i] = frand();
+        mlpc_gemm_bf16_pack_b(0, K, N, W, N, whole, 0, mlpc_gemm_bf16_slivers(N));
+        memset(rows, 0xab, words * sizeof(uint32_t));
+        int cut[] = {0, 2, K / 2 + K / 2 % 2, K - 1 - (K - 1) % 2, K};
+        for (int r = 0; r < 4; r++)
+            if (cut[r] < cut[r + 1]) mlpc_gemm_bf16_pack_b_rows(K, N, W, N, rows, cut[r], cut[r + 1]);
+        if (memcmp(whole, rows, words * sizeof(uint32_t))) {
+            print_error("%d x %d: packed by rows differs from packed whole\n", K, N);
+            fail();
+        }
+        free(W);
+        free(whole);
+        free(rows);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -616,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_fast_equals_ref),
         cmocka_unit_test(test_bf16_input),
         cmocka_unit_test(test_backend_threads),
+        cmocka_unit_test(test_pack_rows),
         cmocka_unit_test(test_trainer_precision),
         cmocka_unit_test(test_trainer_bf16_input),
     };
