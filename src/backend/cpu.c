@@ -15,8 +15,8 @@
 /* B packed once for all threads up to this many words (2 MB: a layer of
  * 2,000 x 500) */
 #define SHARED_B_WORDS ((size_t)1 << 19)
-/* per thread, floats of a block of the second half's gradient
- * (wgrad_halves): 128 KB */
+/* per thread, floats of a block of a second half's sums (wgrad_rows and
+ * col_sums without the context's kbuf): 128 KB */
 #define KS_TMP_FLOATS (1L << 15)
 
 typedef struct cpu_scratch {
@@ -42,7 +42,7 @@ typedef struct cpu_scratch {
     const float *pw_w[MLPC_MAX_LAYERS];
     int pw_k[MLPC_MAX_LAYERS], pw_n[MLPC_MAX_LAYERS];
     const uint32_t *pw_pk[MLPC_MAX_LAYERS];
-    /* weight_grads: the second halves of the batch's sums (wgrad_halves) */
+    /* the second halves of the batch's sums (weight_grads, weight_grad) */
     float *kbuf;
     size_t kbuf_floats;
     struct cpu_scratch **sub; /* per thread: a one-thread view on pack[t] */
@@ -472,10 +472,10 @@ static size_t round_up16(size_t n) { return (n + 15) & ~(size_t)15; }
  * is the rows its thread wrote in the forward and the deltas (split as
  * chain_part splits rows), so only G's halves cross between the cores:
  * 78,400 floats each way for that layer, where a split by rows of G read
- * 750 x (392 + 200) floats the other core wrote (this machine's two cores
- * share no cache: a line crosses in about 200 ns). Whether a layer is
- * summed so depends on its shape alone, so every thread count gets the same
- * bits. */
+ * 750 x (392 + 200) floats the other core wrote (on this project's
+ * machine the two cores mostly share no cache: a line crosses in about
+ * 200 ns). Whether a layer is summed so depends on its shape alone, so
+ * every thread count, one thread included, gets the same bits. */
 #define KS_MIN_ROWS 256
 
 /* the first row of the batch's second half (where the first of 2 threads'
@@ -491,7 +491,7 @@ static long batch_half(int m)
 
 /* the same for a weight gradient: in halves when a split by rows of G
  * would read more of the other core's rows than the halves' addition
- * moves (with a margin of 2) */
+ * moves (with a margin of 2), and 8 rows of G fit a thread's block */
 static long ks_half(int in, int out, int m)
 {
     if (out > KS_TMP_FLOATS / 8 || (long)m * (in / 2 + out) <= 2L * in * out) return 0;
