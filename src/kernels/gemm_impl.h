@@ -203,6 +203,12 @@ static void pack_a(int ta, const float *A, int lda, int i0, int k0, int mc, int 
 
 static void pack_b(int tb, const float *B, int ldb, int k0, int j0, int kc, int nr, float *Bp)
 {
+#ifdef PACK_BT /* the variant's own transposing copy (the same floats) */
+    if (tb) {
+        PACK_BT(B, ldb, k0, j0, kc, nr, Bp);
+        return;
+    }
+#endif
     for (int k = 0; k < kc; k++) {
         int j = 0;
         for (; j < nr; j++) Bp[k * NR + j] = OPB(k0 + k, j0 + j);
@@ -251,7 +257,7 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                         bs = B + (size_t)pc * ldb + jc + jr;
                         bstride = ldb;
                     }
-                    int edge = nr < NR && !tb;
+                    int edge = nr < NR; /* a packed B (transposed) is zero-padded: masked tiles read what they use */
 #if WIDE_MR
                     if (!ta && edge && nr <= 2 * VW && mc > MR && mc <= WIDE_MR) {
                         wide_tab[mc - MR - 1][nr > VW](kc, A + (size_t)ic * lda + pc, lda, bs, bstride,
