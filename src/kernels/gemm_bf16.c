@@ -102,20 +102,6 @@ static inline TBF void pair_rows(const float *r0, const float *r1, int n, uint32
     _mm512_mask_storeu_epi32(dst, m, _mm512_permutexvar_epi16(idx, h));
 }
 
-/* one row's kc floats (k contiguous) as (kc + 1) / 2 pairs, pair p to
- * dst[p * stride] */
-static inline TBF void row_pairs(const float *src, int kc, uint32_t *dst, long stride)
-{
-    uint32_t tmp[8];
-    for (int k = 0; k < kc; k += 16) {
-        int n = kc - k < 16 ? kc - k : 16;
-        __m512 x = _mm512_maskz_loadu_ps((__mmask16)((n >= 16 ? 0xffffu : (1u << n) - 1u)), src + k);
-        _mm256_storeu_si256((__m256i *)tmp, (__m256i)_mm512_cvtneps_pbh(x));
-        int np = (n + 1) / 2;
-        for (int q = 0; q < np; q++) dst[(long)(k / 2 + q) * stride] = tmp[q];
-    }
-}
-
 /* kc floats as (kc + 1) / 2 contiguous pairs */
 static inline TBF void row_contig(const float *src, int kc, uint32_t *dst)
 {
@@ -184,6 +170,62 @@ static TBF void pack_a_t16(const uint16_t *A, int lda, int i0, int k0, int mc, i
     }
 }
 
+/* a 16 x 16 block of 32-bit words transposed in registers */
+static inline TBF void transpose16(__m512 *r)
+{
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
+        __m512d c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int h = 0; h < 16; h += 8)
+        for (int i = 0; i < 4; i++) {
+            t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + 4 + i], 0x88);
+            t[h + 4 + i] = _mm512_shuffle_f32x4(r[h + i], r[h + 4 + i], 0xdd);
+        }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
+    }
+}
+
+/* a sliver of B^T (nr <= BNR rows of B, each contiguous along k): 16 rows
+ * by 16 pairs at a time, each row's 32 floats converted to 16 pairs, the
+ * block transposed in registers; rows past nr are zero, and so is the
+ * missing half of an odd kc's last pair. Stored a pair at a time, W5's
+ * delta product on one thread's 64 rows took 19% longer */
+static TBF void pack_bt_sliver(const float *B, int ldb, int k0, int j0, int kc, int nr, uint32_t *s)
+{
+    int np = (kc + 1) / 2;
+    for (int g = 0; g < BNR; g += 16)
+        for (int p = 0; p < np; p += 16) {
+            int k = 2 * p, n0 = kc - k < 16 ? kc - k : 16, n1 = kc - k - 16 < 0 ? 0 : kc - k - 16 < 16 ? kc - k - 16 : 16;
+            __mmask16 m0 = (__mmask16)(n0 >= 16 ? 0xffffu : (1u << n0) - 1u);
+            __mmask16 m1 = (__mmask16)(n1 >= 16 ? 0xffffu : (1u << n1) - 1u);
+            __m512 r[16];
+            for (int i = 0; i < 16; i++) {
+                if (g + i >= nr) {
+                    r[i] = _mm512_setzero_ps();
+                    continue;
+                }
+                const float *src = B + (size_t)(j0 + g + i) * ldb + k0 + k;
+                __m512 lo = _mm512_maskz_loadu_ps(m0, src), hi = _mm512_maskz_loadu_ps(m1, src + 16);
+                r[i] = (__m512)_mm512_cvtne2ps_pbh(hi, lo); /* pair q: k + 2q and k + 2q + 1 */
+            }
+            transpose16(r);
+            int pn = np - p < 16 ? np - p : 16;
+            for (int q = 0; q < pn; q++) _mm512_storeu_ps((float *)(s + (size_t)(p + q) * BNR + g), r[q]);
+        }
+}
+
 /* columns j0..j0+nc of op(B), k0..k0+kc, into slivers of BNR columns (the
  * last one zero-padded) */
 static TBF void pack_b(int tb, const float *B, int ldb, int k0, int j0, int kc, int nc, uint32_t *Bp)
@@ -195,7 +237,7 @@ static TBF void pack_b(int tb, const float *B, int ldb, int k0, int j0, int kc, 
         if (nr < BNR)
             for (int p = 0; p < np; p++) memset(s + (size_t)p * BNR + nr, 0, (size_t)(BNR - nr) * sizeof *s);
         if (tb) {
-            for (int c = 0; c < nr; c++) row_pairs(B + (size_t)(j0 + jr + c) * ldb + k0, kc, s + c, BNR);
+            pack_bt_sliver(B, ldb, k0, j0 + jr, kc, nr, s);
         } else {
             for (int p = 0; p < np; p++) {
                 const float *r0 = B + (size_t)(k0 + 2 * p) * ldb + j0 + jr;
