@@ -13,32 +13,7 @@
 #define STORE_N(p, v, n) _mm512_mask_storeu_ps((p), (__mmask16)((1u << (n)) - 1u), (__m512)(v))
 #define FMA_S(a, b, c) ((vf)_mm512_fmadd_ps(_mm512_set1_ps(a), (__m512)(b), (__m512)(c)))
 
-/* a 16 x 16 block of floats transposed in registers */
-static inline void transpose16(__m512 *r)
-{
-    __m512 t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
-        __m512d c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
-        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-    for (int h = 0; h < 16; h += 8)
-        for (int i = 0; i < 4; i++) {
-            t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + 4 + i], 0x88);
-            t[h + 4 + i] = _mm512_shuffle_f32x4(r[h + i], r[h + 4 + i], 0xdd);
-        }
-    for (int i = 0; i < 8; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
-        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
-    }
-}
+#include "kernels/transpose16.h"
 
 /* B^T's sliver: Bp[k * 48 + j] = B[(j0 + j) * ldb + k0 + k], zero for
  * j >= nr; 16 rows of B by 16 k at a time through registers. Element by
@@ -54,7 +29,7 @@ static void pack_bt_avx512(const float *B, int ldb, int k0, int j0, int kc, int 
             for (int i = 0; i < 16; i++)
                 r[i] = g + i < nr ? _mm512_maskz_loadu_ps(km, B + (size_t)(j0 + g + i) * ldb + k0 + k)
                                   : _mm512_setzero_ps();
-            transpose16(r);
+            mlpc_transpose16(r);
             for (int i = 0; i < kn; i++) _mm512_storeu_ps(Bp + (size_t)(k + i) * 48 + g, r[i]);
         }
 }

@@ -170,32 +170,8 @@ static TBF void pack_a_t16(const uint16_t *A, int lda, int i0, int k0, int mc, i
     }
 }
 
-/* a 16 x 16 block of 32-bit words transposed in registers */
-static inline TBF void transpose16(__m512 *r)
-{
-    __m512 t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
-        __m512d c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
-        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-    for (int h = 0; h < 16; h += 8)
-        for (int i = 0; i < 4; i++) {
-            t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + 4 + i], 0x88);
-            t[h + 4 + i] = _mm512_shuffle_f32x4(r[h + i], r[h + 4 + i], 0xdd);
-        }
-    for (int i = 0; i < 8; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
-        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
-    }
-}
+#define T16_ATTR TBF
+#include "kernels/transpose16.h"
 
 /* a sliver of B^T (nr <= BNR rows of B, each contiguous along k): 16 rows
  * by 16 pairs at a time, each row's 32 floats converted to 16 pairs, the
@@ -220,7 +196,7 @@ static TBF void pack_bt_sliver(const float *B, int ldb, int k0, int j0, int kc, 
                 __m512 lo = _mm512_maskz_loadu_ps(m0, src), hi = _mm512_maskz_loadu_ps(m1, src + 16);
                 r[i] = (__m512)_mm512_cvtne2ps_pbh(hi, lo); /* pair q: k + 2q and k + 2q + 1 */
             }
-            transpose16(r);
+            mlpc_transpose16(r);
             int pn = np - p < 16 ? np - p : 16;
             for (int q = 0; q < pn; q++) _mm512_storeu_ps((float *)(s + (size_t)(p + q) * BNR + g), r[q]);
         }
