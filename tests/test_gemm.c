@@ -990,6 +990,98 @@ static void test_weight_grad_halves(void **state)
     }
 }
 
+/* Input rows registered as pending byte rows (mlpc_ctx_gather_input):
+ * the forward's first product gathers them block by block (one thread and
+ * split by rows, through gemm_bias_act and row_chain), and any other
+ * operation that reads them first gathers them all; every result is bit
+ * for bit the one on the rows gathered beforehand, and the rows are there
+ * afterwards. */
+static void gather_case(int threads, int m, int way)
+{
+    enum { NB = 700, K = 75, N1 = 40, N2 = 9 };
+    uint8_t *bytes = malloc((size_t)NB * K);
+    uint32_t *idx = malloc(sizeof(uint32_t) * (size_t)m);
+    float *shift = malloc(sizeof(float) * K), *scale = malloc(sizeof(float) * K);
+    float *X = malloc(sizeof(float) * (size_t)m * K), *a = malloc(sizeof(float) * (size_t)m * K);
+    float *W1 = mat_new(K, N1, N1, NAN), *b1 = mat_new(1, N1, N1, NAN), *W2 = mat_new(N1, N2, N2, NAN);
+    float *b2 = mat_new(1, N2, N2, NAN), *D = mat_new(m, N1, N1, NAN);
+    float *C1[2], *C2[2], *G[2];
+    for (int i = 0; i < 2; i++) {
+        C1[i] = malloc(sizeof(float) * (size_t)m * N1);
+        C2[i] = malloc(sizeof(float) * (size_t)m * N2);
+        G[i] = malloc(sizeof(float) * K * N1);
+        assert_true(C1[i] && C2[i] && G[i]);
+    }
+    assert_true(bytes && idx && shift && scale && X && a);
+    for (size_t i = 0; i < (size_t)NB * K; i++) bytes[i] = (uint8_t)(frand() * 128.0f + 128.0f);
+    for (int j = 0; j < K; j++) {
+        shift[j] = (float)(j % 7);
+        scale[j] = 1.0f / (float)(200 + j);
+    }
+    for (int i = 0; i < m; i++) idx[i] = (uint32_t)((i * 379u + 11u) % NB);
+    mlpc_byte_rows_gather(bytes, K, idx, m, shift, scale, X);
+    mlpc_error err;
+    mlpc_ctx cx;
+    assert_int_equal(mlpc_ctx_init(&cx, threads, &err), MLPC_OK);
+    for (int r = 0; r < 2; r++) { /* r 0: rows gathered first; 1: pending */
+        const float *in = X;
+        if (r) {
+            memset(a, 0xff, sizeof(float) * (size_t)m * K); /* NaN until gathered */
+            assert_true(mlpc_ctx_gather_input(&cx, a, m, K, bytes, idx, shift, scale, idx, m / 2));
+            in = a;
+        }
+        mlpc_row_op ops[2] = {{N1, K, in, K, W1, N1, b1, C1[r], MLPC_ACT_SIGMOID, 0},
+                              {N2, N1, C1[r], N1, W2, N2, b2, C2[r], MLPC_ACT_SOFTMAX, 0}};
+        if (way == 0) { /* the chain of the forward */
+            cx.be->row_chain(&cx, m, ops, 2);
+        } else if (way == 1) { /* layer by layer */
+            cx.be->gemm_bias_act(&cx, m, N1, K, in, K, W1, N1, b1, C1[r], MLPC_ACT_SIGMOID);
+            cx.be->gemm_bias_act(&cx, m, N2, N1, C1[r], N1, W2, N2, b2, C2[r], MLPC_ACT_SOFTMAX);
+        } else if (way == 2) { /* another reader first: the weight gradient */
+            cx.be->weight_grad(&cx, K, N1, m, in, D, G[r], NULL, 0, ignore_ready, NULL);
+        } else { /* ended before any use */
+            if (r) assert_int_equal(mlpc_ctx_gather_input(&cx, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, 0), 0);
+        }
+    }
+    assert_memory_equal(a, X, sizeof(float) * (size_t)m * K); /* gathered, whatever the way */
+    if (way < 2) {
+        assert_memory_equal(C1[0], C1[1], sizeof(float) * (size_t)m * N1);
+        assert_memory_equal(C2[0], C2[1], sizeof(float) * (size_t)m * N2);
+    } else if (way == 2) {
+        assert_memory_equal(G[0], G[1], sizeof(float) * K * N1);
+    }
+    /* bf16 products read their own copy: not registered */
+    if (mlpc_ctx_set_bf16(&cx, 1))
+        assert_int_equal(mlpc_ctx_gather_input(&cx, a, m, K, bytes, idx, shift, scale, NULL, 0), 0);
+    mlpc_ctx_free(&cx);
+    for (int i = 0; i < 2; i++) {
+        free(C1[i]);
+        free(C2[i]);
+        free(G[i]);
+    }
+    free(bytes);
+    free(idx);
+    free(shift);
+    free(scale);
+    free(X);
+    free(a);
+    free(W1);
+    free(b1);
+    free(W2);
+    free(b2);
+    free(D);
+}
+
+static void test_gather_input(void **state)
+{
+    (void)state;
+    for (int t = 1; t <= 3; t++)
+        for (int way = 0; way < 4; way++) {
+            gather_case(t, 300, way); /* blocks of 128 rows and a rest */
+            gather_case(t, 97, way);  /* under one block; on 2 and 3 threads too few rows for the chain */
+        }
+}
+
 static void test_weight_grads(void **state)
 {
     (void)state;
@@ -1010,6 +1102,7 @@ int main(void)
         cmocka_unit_test(test_threads_deterministic),
         cmocka_unit_test(test_weight_grads),
         cmocka_unit_test(test_weight_grad_halves),
+        cmocka_unit_test(test_gather_input),
         cmocka_unit_test(test_wide_rows),
         cmocka_unit_test(test_active_cols),
         cmocka_unit_test(test_gemm_cols),

@@ -159,6 +159,17 @@ int mlpc_ctx_bf16(const mlpc_ctx *cx);
  * conversion of the input. The float rows need not hold the values then.
  * Only while bf16 is on; a NULL `a` ends it. Returns whether it is set. */
 int mlpc_ctx_bf16_input(mlpc_ctx *cx, const float *a, int rows, int ld, const uint16_t *ab, int ldb);
+/* The input rows of a float32 step, not gathered yet: row r of the
+ * rows x ld floats at `a` is byte row idx[r] rebuilt as
+ * mlpc_batch_byte_rows_gather rebuilds it. The forward's first product
+ * gathers each block of its rows right before it multiplies them, on the
+ * thread that multiplies them, so they are read from cache (the same bits
+ * as gathering first); any other operation that reads them gathers them
+ * all first. Each thread then asks for its share of the next batch's rows
+ * (next, next_m) to be brought into cache. Ends once gathered; a NULL `a`
+ * ends it (gathering what is pending). Not in bf16. Returns whether set. */
+int mlpc_ctx_gather_input(mlpc_ctx *cx, float *a, int rows, int ld, const uint8_t *bytes, const uint32_t *idx,
+                          const float *shift, const float *scale, const uint32_t *next, int next_m);
 /* Weights packed for the bf16 products beforehand (mlpc_batch_bf16_pack_rows,
  * right after the optimizer wrote them): while registered, a bf16 product
  * whose B is the K x N matrix at w (not transposed, rows N apart) reads pk

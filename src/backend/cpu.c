@@ -42,6 +42,15 @@ typedef struct cpu_scratch {
     const float *pw_w[MLPC_MAX_LAYERS];
     int pw_k[MLPC_MAX_LAYERS], pw_n[MLPC_MAX_LAYERS];
     const uint32_t *pw_pk[MLPC_MAX_LAYERS];
+    /* mlpc_ctx_gather_input: rows ga_rows x ga_ld floats at ga_a, not
+     * gathered yet: row r is byte row ga_idx[r]; then each thread asks for
+     * its share of the next batch's ga_next_m rows ga_next */
+    float *ga_a;
+    long ga_rows;
+    int ga_ld, ga_next_m;
+    const uint8_t *ga_bytes;
+    const uint32_t *ga_idx, *ga_next;
+    const float *ga_shift, *ga_scale;
     /* the second halves of the batch's sums (weight_grads, weight_grad) */
     float *kbuf;
     size_t kbuf_floats;
@@ -101,10 +110,13 @@ mlpc_ctx mlpc_ctx_thread(const mlpc_ctx *cx, int tid)
     return one;
 }
 
+static void gather_now(cpu_scratch *s);
+
 int mlpc_ctx_set_bf16(mlpc_ctx *cx, int on)
 {
     cpu_scratch *s = cx->scratch;
     if (!s) return 0;
+    gather_now(s);
     mlpc_gemm_bf16_fn f = on ? mlpc_gemm_bf16_select() : NULL;
     if (f && mlpc_gemm_bf16_scratch_floats() > mlpc_gemm_scratch_floats()) f = NULL;
     s->bf16 = f;
@@ -133,6 +145,90 @@ int mlpc_ctx_bf16_input(mlpc_ctx *cx, const float *a, int rows, int ld, const ui
     s->in_n = (long)rows * ld;
     s->in_ld = ld;
     s->in_ldb = ldb;
+    return 1;
+}
+
+/* ---- input rows gathered by the first layer's product ------------------ */
+
+/* rows of a block gathered and multiplied at once: the forward's tile
+ * blocking (MC) of every variant, so the block is in L2 when read */
+#define GA_BLOCK 128
+
+static int gather_pending(const cpu_scratch *s, const float *p)
+{
+    return s->ga_a && p && p >= s->ga_a && p < s->ga_a + s->ga_rows * s->ga_ld;
+}
+
+static void gather_block(const cpu_scratch *s, long r0, long r1)
+{
+    mlpc_byte_rows_gather(s->ga_bytes, (size_t)s->ga_ld, s->ga_idx + r0, (int)(r1 - r0), s->ga_shift, s->ga_scale,
+                          s->ga_a + r0 * s->ga_ld);
+}
+
+/* thread tid of nt's share of the next batch's rows, asked into its cache */
+static void gather_prefetch_next(const cpu_scratch *s, int tid, int nt)
+{
+    long n0, n1;
+    mlpc_split(s->ga_next_m, 1, tid, nt, &n0, &n1);
+    if (n1 > n0) mlpc_byte_rows_prefetch(s->ga_bytes, (size_t)s->ga_ld, s->ga_next + n0, (int)(n1 - n0));
+}
+
+/* every pending row gathered, on this thread: for any use but the first
+ * layer's product */
+static void gather_now(cpu_scratch *s)
+{
+    if (!s->ga_a) return;
+    gather_block(s, 0, s->ga_rows);
+    gather_prefetch_next(s, 0, 1);
+    s->ga_a = NULL;
+}
+
+/* before an operation that reads p (and q) as they are */
+static void settle(mlpc_ctx *cx, const float *p, const float *q)
+{
+    cpu_scratch *s = cx->scratch;
+    if (gather_pending(s, p) || gather_pending(s, q)) gather_now(s);
+}
+
+/* whether a forward product of M rows reads the pending rows whole, as
+ * gathered_rows computes it */
+static int gathers(const cpu_scratch *s, int M, const float *A, int lda, int K)
+{
+    return s->ga_a && A == s->ga_a && M == s->ga_rows && lda == s->ga_ld && K == s->ga_ld;
+}
+
+/* rows [lo, hi) of act(A B + b) with A the pending rows: each block
+ * gathered, multiplied and activated while in cache (the same bits as
+ * gathering first: a product's rows do not depend on how M is split) */
+static void gathered_rows(const cpu_scratch *s, int tb, long lo, long hi, int N, const float *B, int ldb,
+                          const float *b, float *C, mlpc_act act, float *pack, int tid, int nt)
+{
+    for (long r0 = lo; r0 < hi; r0 += GA_BLOCK) {
+        long r1 = hi - r0 < GA_BLOCK ? hi : r0 + GA_BLOCK;
+        gather_block(s, r0, r1);
+        s->gemm(0, tb, (int)(r1 - r0), N, s->ga_ld, 1.0f, s->ga_a + r0 * s->ga_ld, s->ga_ld, B, ldb, 0.0f,
+                C + r0 * N, N, pack);
+        mlpc_k_bias_act(C + r0 * N, b, (int)(r1 - r0), N, act);
+    }
+    gather_prefetch_next(s, tid, nt);
+}
+
+int mlpc_ctx_gather_input(mlpc_ctx *cx, float *a, int rows, int ld, const uint8_t *bytes, const uint32_t *idx,
+                          const float *shift, const float *scale, const uint32_t *next, int next_m)
+{
+    cpu_scratch *s = cx->be == &mlpc_backend_cpu ? cx->scratch : NULL;
+    if (!s) return 0;
+    gather_now(s);
+    if (!a || !bytes || !idx || !shift || !scale || rows < 1 || ld < 1 || s->bf16) return 0;
+    s->ga_a = a;
+    s->ga_rows = rows;
+    s->ga_ld = ld;
+    s->ga_bytes = bytes;
+    s->ga_idx = idx;
+    s->ga_shift = shift;
+    s->ga_scale = scale;
+    s->ga_next = next;
+    s->ga_next_m = next ? next_m : 0;
     return 1;
 }
 
@@ -283,6 +379,7 @@ static void cpu_gemm(mlpc_ctx *cx, int ta, int tb, int M, int N, int K, float al
                      const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
     cpu_scratch *s = cx->scratch;
+    settle(cx, A, B);
     /* bf16 products for the plain products (forward, deltas, weight gradients) */
     mlpc_gemm_bf16_fn bf = s->bf16 && alpha == 1.0f && beta == 0.0f ? s->bf16 : NULL;
     if (bf && (cx->threads == 1 || (long)M * N * K < GEMM_PAR_MIN)) {
@@ -336,12 +433,14 @@ static void run_rows(mlpc_ctx *cx, rows_job *j)
 
 static void cpu_bias_act(mlpc_ctx *cx, float *Z, const float *b, int M, int N, mlpc_act act)
 {
+    settle(cx, Z, NULL);
     rows_job j = {Z, b, M, N, act, 0};
     run_rows(cx, &j);
 }
 
 static void cpu_act_backward(mlpc_ctx *cx, float *D, const float *A, int M, int N, mlpc_act act)
 {
+    settle(cx, D, A);
     rows_job j = {D, A, M, N, act, 1};
     run_rows(cx, &j);
 }
@@ -353,6 +452,7 @@ typedef struct gemm_act_job {
     const float *aux; /* the bias (forward) or the layer output Y (backward) */
     mlpc_act act;
     int backward;
+    int gather; /* A: the pending input rows (gathered_rows) */
 } gemm_act_job;
 
 /* rows [lo, hi) of C: the product as gemm_part splits it by rows, then the
@@ -364,6 +464,11 @@ static void gemm_act_part(void *arg, int tid, int n)
     mlpc_split(j->g.M, 8, tid, n, &lo, &hi);
     shared_b_pack(&j->g.sb, j->g.s, j->g.tb, j->g.K, j->g.N, j->g.B, j->g.ldb, tid, n);
     if (lo >= hi) return;
+    if (j->gather) {
+        gathered_rows(j->g.s, j->g.tb, lo, hi, j->g.N, j->g.B, j->g.ldb, j->aux, j->g.C, j->act, j->g.s->pack[tid],
+                      tid, n);
+        return;
+    }
     const float *A = j->g.A + lo * (long)j->g.lda;
     float *C = j->g.C + lo * (long)j->g.N;
     if (j->g.bf16) /* alpha 1, beta 0: the bf16 product when the context has it */
@@ -384,11 +489,22 @@ static void gemm_act(mlpc_ctx *cx, int tb, int M, int N, int K, const float *A, 
                      const float *aux, float *C, mlpc_act act, int backward)
 {
     cpu_scratch *s = cx->scratch;
-    if (cx->threads > 1 && (long)M * N * K >= GEMM_PAR_MIN && split_by_rows(M, N, cx->threads) && M > 8) {
+    int region = cx->threads > 1 && (long)M * N * K >= GEMM_PAR_MIN && split_by_rows(M, N, cx->threads) && M > 8;
+    int gather = !backward && gathers(s, M, A, lda, K);
+    if (gather && !region && cx->threads > 1 && (long)M * N * K >= GEMM_PAR_MIN)
+        gather = 0; /* cpu_gemm would split the product by columns: the rows are gathered first */
+    if (!gather) settle(cx, A, B);
+    if (region) {
         gemm_act_job j = {{s, 0, tb, M, N, K, lda, ldb, N, 1, 1.0f, 0.0f, A, B, C, s->bf16, {NULL, 0, 0}},
-                          aux, act, backward};
+                          aux, act, backward, gather};
         if (s->bf16) shared_b_init(&j.g.sb, s, cx->threads, tb, K, N, B, ldb);
         mlpc_pool_run(cx->pool, gemm_act_part, &j);
+        if (gather) s->ga_a = NULL;
+        return;
+    }
+    if (gather) {
+        gathered_rows(s, tb, 0, M, N, B, ldb, aux, C, act, s->pack[0], 0, 1);
+        s->ga_a = NULL;
         return;
     }
     cpu_gemm(cx, 0, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N);
@@ -419,6 +535,7 @@ typedef struct chain_job {
     cpu_scratch *s;
     int M, n;
     const mlpc_row_op *ops;
+    int gather; /* the first op's A: the pending input rows (gathered_rows) */
 } chain_job;
 
 /* this thread's rows through every op; B packed by each thread for itself
@@ -432,6 +549,10 @@ static void chain_part(void *arg, int tid, int nt)
     int rows = (int)(hi - lo);
     for (int i = 0; i < j->n; i++) {
         const mlpc_row_op *o = &j->ops[i];
+        if (i == 0 && j->gather) {
+            gathered_rows(j->s, 0, lo, hi, o->N, o->B, o->ldb, o->aux, o->C, o->act, j->s->pack[tid], tid, nt);
+            continue;
+        }
         const float *A = o->A + lo * (long)o->lda;
         float *C = o->C + lo * (long)o->N;
         if (j->s->bf16)
@@ -452,8 +573,11 @@ static void cpu_row_chain(mlpc_ctx *cx, int M, const mlpc_row_op *ops, int n)
     long macs = 0;
     for (int i = 0; i < n; i++) macs += (long)M * ops[i].N * ops[i].K;
     if (cx->threads > 1 && M >= CHAIN_MIN_ROWS * cx->threads && macs >= GEMM_PAR_MIN) {
-        chain_job j = {cx->scratch, M, n, ops};
+        cpu_scratch *s = cx->scratch;
+        chain_job j = {s, M, n, ops, n > 0 && !ops[0].backward && gathers(s, M, ops[0].A, ops[0].lda, ops[0].K)};
+        for (int i = j.gather; i < n; i++) settle(cx, ops[i].A, ops[i].B);
         mlpc_pool_run(cx->pool, chain_part, &j);
+        if (j.gather) s->ga_a = NULL;
         return;
     }
     for (int i = 0; i < n; i++) {
@@ -596,6 +720,7 @@ static void colsum_part(void *arg, int tid, int n)
 
 static void cpu_col_sum(mlpc_ctx *cx, const float *D, int M, int N, float *out)
 {
+    settle(cx, D, NULL);
     colsum_job j = {cx->scratch, D, M, N, out};
     if (cx->threads == 1 || (long)M * N < ELEM_PAR_MIN || N < 32)
         colsum_part(&j, 0, 1);
@@ -609,6 +734,7 @@ static double cpu_loss(mlpc_ctx *cx, mlpc_loss loss, mlpc_act out_act, const flo
                        const int32_t *labels, const float *targets, int M, int N, float *delta,
                        float scale, double *aux)
 {
+    settle(cx, A, NULL);
     return mlpc_k_loss(loss, out_act, A, labels, targets, M, N, delta, scale, aux);
 }
 
@@ -692,6 +818,7 @@ static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A
                             void *user)
 {
     cpu_scratch *s = cx->scratch;
+    settle(cx, A, D);
     int one_thread = cx->threads == 1 || (long)in * out < WG_PAR_FLOATS;
     /* sparse input rows (sparse.c): only their weights change */
     if (sgd && sgd->rows && m <= WG_SMALL_BATCH && one_thread && !s->bf16 && s->gemm == mlpc_gemm_avx512 &&
@@ -921,7 +1048,10 @@ static void cpu_weight_grads(mlpc_ctx *cx, int m, const mlpc_grad_layer *L, int 
                              void *user)
 {
     long total = 0;
-    for (int i = 0; i < n; i++) total += (long)L[i].in * L[i].out * m;
+    for (int i = 0; i < n; i++) {
+        total += (long)L[i].in * L[i].out * m;
+        settle(cx, L[i].A, L[i].D);
+    }
     if (cx->threads == 1 || m <= WG_SMALL_BATCH || total < WGS_PAR_MIN || n > MLPC_MAX_LAYERS) {
         for (int i = n - 1; i >= 0; i--) {
             cpu_weight_grad(cx, L[i].in, L[i].out, m, L[i].A, L[i].D, L[i].G, NULL, L[i].off, ready, user);
@@ -971,6 +1101,7 @@ static void cpu_gemm_cols(mlpc_ctx *cx, int M, int N, int K, const float *A, int
                           int ldb, const int32_t *idx, int n, float *C, int ldc)
 {
     cpu_scratch *s = cx->scratch;
+    settle(cx, A, B);
     /* on the calling thread, so only where the GEMM would not split the
      * product over threads anyway (as weight_grad); else the dense GEMM,
      * whose result is the same */
