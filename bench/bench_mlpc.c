@@ -29,6 +29,7 @@
  * one epoch; "sec_total" is their median.
  */
 #include "mlpc.h"
+#include "core/core.h" /* the knobs of --ab */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ static mlpc_precision precision = MLPC_PRECISION_FP32;
 static char data_dir[1024];
 static mlpc_device device = {MLPC_DEVICE_CPU, 0};
 static int warmup = -1, with_test = 0, run_reps = 3; /* warmup -1: 1 on a device, 0 on the CPU */
+static int ab_knob = -1; /* --ab: the knob whose two paths alternate by epoch */
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -157,6 +159,40 @@ static void time_runs(const char *w, mlpc_config *c, mlpc_dataset *train, mlpc_d
  * the mean wall time of mlpc_trainer_epoch (shuffling included, no eval);
  * on a device also the median and minimum of the timed epochs, after
  * `warmup` untimed ones. */
+/* --ab KNOB: after one untimed epoch, `pairs` pairs of epochs, one with
+ * the knob off (the path before the change) and one with it on, in the
+ * order off-on, on-off, off-on, ...; each pair's ratio off/on compares two
+ * neighbouring epochs, which share the host's noise. Prints the medians of
+ * each path and the median and quartiles of the ratios (> 1: the change
+ * is faster). */
+static void time_ab(const char *w, mlpc_trainer *tr, int pairs, int threads)
+{
+    mlpc_knob_id k = (mlpc_knob_id)ab_knob;
+    mlpc_epoch_stats st;
+    double *t = calloc((size_t)pairs * 3, sizeof *t), *off = t, *on = t + pairs, *r = t + 2 * pairs;
+    if (!t) die(w, "out of memory");
+    if (mlpc_trainer_epoch(tr, &st)) die("epoch", mlpc_trainer_error(tr)->msg);
+    for (int p = 0; p < pairs; p++) {
+        for (int i = 0; i < 2; i++) {
+            int is_on = (p + i) % 2;
+            mlpc_knob_set(k, is_on);
+            double t0 = now();
+            if (mlpc_trainer_epoch(tr, &st)) die("epoch", mlpc_trainer_error(tr)->msg);
+            (is_on ? on : off)[p] = now() - t0;
+        }
+        r[p] = off[p] / on[p];
+    }
+    mlpc_knob_set(k, 1);
+    double med_off = median(off, pairs), med_on = median(on, pairs), med_r = median(r, pairs); /* sorts each */
+    printf("{\"workload\":\"%s\",\"impl\":\"%s\",\"threads\":%d,\"knob\":\"%s\",\"pairs\":%d,\"unit\":\"s/epoch\","
+           "\"off_sec\":%.6g,\"on_sec\":%.6g,\"off_min\":%.6g,\"on_min\":%.6g,\"ratio\":%.4g,\"ratio_q1\":%.4g,"
+           "\"ratio_q3\":%.4g,\"loss\":%.6g}\n",
+           w, impl, threads, mlpc_knob_name(k), pairs, med_off, med_on, off[0], on[0], med_r,
+           r[pairs / 4], r[(3 * pairs) / 4], st.loss);
+    fflush(stdout);
+    free(t);
+}
+
 static void time_training(const char *w, mlpc_config *c, mlpc_dataset *train, mlpc_norm norm, int epochs)
 {
     mlpc_error err;
@@ -189,6 +225,13 @@ static void time_training(const char *w, mlpc_config *c, mlpc_dataset *train, ml
     }
     mlpc_trainer *tr = make_trainer(net, c, train, test);
     mlpc_epoch_stats st;
+    if (ab_knob >= 0) {
+        time_ab(w, tr, epochs, c->threads);
+        mlpc_trainer_free(tr);
+        mlpc_dataset_free(test);
+        mlpc_net_free(net);
+        return;
+    }
     int wu = warmup >= 0 ? warmup : device.kind != MLPC_DEVICE_CPU;
     for (int e = 0; e < wu; e++)
         if (mlpc_trainer_epoch(tr, &st)) die("epoch", mlpc_trainer_error(tr)->msg);
@@ -472,7 +515,7 @@ int main(int argc, char **argv)
     if (argc < 2) {
         fprintf(stderr, "usage: bench_mlpc w1|w2|w3|w4|w5|gemm|peak [--epochs K] [--threads T] [--layers SPEC]\n"
                         "       [--batch N,N..] [--passes P] [--data DIR] [--impl NAME]\n"
-                        "       [--device cpu|cuda|cuda:N] [--warmup W] [--test] [--reps R]\n");
+                        "       [--device cpu|cuda|cuda:N] [--warmup W] [--test] [--reps R] [--ab KNOB]\n");
         return 2;
     }
     const char *w = argv[1], *layers = "784-100-50-10", *batches = "250";
@@ -497,12 +540,20 @@ int main(int argc, char **argv)
             if (mlpc_device_parse(v, &device) || device.kind == MLPC_DEVICE_AUTO) die(a, "cpu, cuda or cuda:N");
         } else if (!strcmp(a, "--warmup")) warmup = atoi(v);
         else if (!strcmp(a, "--reps")) run_reps = atoi(v);
+        else if (!strcmp(a, "--ab")) {
+            mlpc_knob_id k;
+            if (mlpc_knob_parse(v, &k)) die(a, "unknown knob (src/core/core.h lists them)");
+            ab_knob = (int)k;
+        }
         else if (!strcmp(a, "--test")) with_test = 1, i--; /* no value */
         else die(a, "unknown option");
     }
     if (epochs < 1 || threads < 0 || passes < 1 || run_reps < 1) die(w, "--epochs, --passes and --reps must be >= 1, --threads N or auto");
     if (device.kind != MLPC_DEVICE_CPU && strcmp(w, "w1") && strcmp(w, "w2") && strcmp(w, "w5"))
         die(w, "--device is for w1, w2 and w5");
+    if (ab_knob >= 0 && (device.kind != MLPC_DEVICE_CPU || with_test || threads == 0 ||
+                         (strcmp(w, "w1") && strcmp(w, "w2") && strcmp(w, "w4") && strcmp(w, "w5"))))
+        die("--ab", "is for w1, w2, w4 and w5 on the CPU, with a fixed --threads and no --test");
     if (threads == 0 && strcmp(w, "w1") && strcmp(w, "w2") && strcmp(w, "w4")) die(w, "--threads auto is for w1, w2 and w4");
     if (!strcmp(w, "w1")) w1(epochs, threads);
     else if (!strcmp(w, "w2")) w2(epochs, threads);

@@ -50,6 +50,19 @@ double mlpc_rng_normal(mlpc_rng *r);  /* N(0, 1), Box-Muller, no cached state */
 /* Fisher-Yates permutation of idx[0..n) in place. */
 void mlpc_rng_shuffle(mlpc_rng *r, uint32_t *idx, size_t n);
 
+/* ---- knobs (src/core/knob.c): a change's old path kept for measuring ---- */
+
+/* Each names a change whose path before it is kept; on (the default) is
+ * the change. Set only between epochs, from the thread that trains. */
+typedef enum mlpc_knob_id {
+    MLPC_KNOB_GATHER_IN_FORWARD, /* backend/cpu.c: the first product gathers the batch (off: gathered first) */
+    MLPC_KNOBS
+} mlpc_knob_id;
+int mlpc_knob(mlpc_knob_id k);
+void mlpc_knob_set(mlpc_knob_id k, int on);
+const char *mlpc_knob_name(mlpc_knob_id k);
+int mlpc_knob_parse(const char *s, mlpc_knob_id *k); /* 0, or -1 for an unknown name */
+
 /* ---- time: src/core/clock.h (the dashboard uses it too) ------------------ */
 #include "core/clock.h"
 

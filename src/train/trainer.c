@@ -427,7 +427,7 @@ static double train_batch(mlpc_trainer *tr, batch_pos *pos, const int32_t *label
      * layer's product, each block right before it is multiplied (W2 on 1
      * thread: gathered first, 1,500 x 784 floats went out to L3 and came
      * back) */
-    pos->in_forward = !pos->bf16 && tr->byte_rows && m > SPARSE_MAX_BATCH &&
+    pos->in_forward = mlpc_knob(MLPC_KNOB_GATHER_IN_FORWARD) && !pos->bf16 && tr->byte_rows && m > SPARSE_MAX_BATCH &&
                       mlpc_ctx_gather_input(&tr->cx, tr->w.a[0], m, n_in, tr->byte_rows, tr->idx + pos->lo,
                                             tr->byte_shift, tr->byte_scale, tr->idx + pos->next_lo, pos->next_m);
     if (!pos->in_forward) gather_rows(pos);
