@@ -1201,9 +1201,32 @@ static void test_fuzz_prefixes_and_flips(void **state)
     free(gz);
 }
 
+/* core/mem.c: zeroed when asked, 64-byte aligned, and 2 MiB aligned (on
+ * huge pages where the kernel gives them) from 8 MiB up */
+static void test_big_alloc(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {1, 100, 4096, ((size_t)8 << 20) - 4, (size_t)8 << 20, ((size_t)9 << 20) + 3};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        unsigned char *p = mlpc_big_alloc(sizes[i], 1);
+        assert_non_null(p);
+        uintptr_t align = sizes[i] >= ((size_t)8 << 20) ? ((uintptr_t)2 << 20) : 64;
+        assert_int_equal((uintptr_t)p % align, 0);
+        for (size_t j = 0; j < sizes[i]; j += 4093) assert_int_equal(p[j], 0);
+        assert_int_equal(p[sizes[i] - 1], 0);
+        p[sizes[i] - 1] = 1;
+        free(p);
+        p = mlpc_big_alloc(sizes[i], 0); /* not zeroed: only writable */
+        assert_non_null(p);
+        memset(p, 7, sizes[i]);
+        free(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_big_alloc),
         cmocka_unit_test(test_idx_plain),
         cmocka_unit_test(test_idx_gzip),
         cmocka_unit_test(test_idx_features_only_and_types),

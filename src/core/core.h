@@ -50,6 +50,12 @@ double mlpc_rng_normal(mlpc_rng *r);  /* N(0, 1), Box-Muller, no cached state */
 /* Fisher-Yates permutation of idx[0..n) in place. */
 void mlpc_rng_shuffle(mlpc_rng *r, uint32_t *idx, size_t n);
 
+/* ---- large buffers (src/core/mem.c) ------------------------------------ */
+
+/* bytes of memory (zeroed if `zero`), on transparent huge pages from 8 MiB
+ * up, 64-byte aligned at least; NULL when short. Freed with free(). */
+void *mlpc_big_alloc(size_t bytes, int zero);
+
 /* ---- knobs (src/core/knob.c): a change's old path kept for measuring ---- */
 
 /* Each names a change whose path before it is kept; on (the default) is

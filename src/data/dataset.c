@@ -18,23 +18,6 @@
 
 /* ------------------------------------------------------------ allocation */
 
-/* Zeroed memory. A large block (MNIST's 188 MB of floats) is aligned to 2 MiB
- * and asked for transparent huge pages: one page fault per 2 MiB instead of
- * per 4 KiB, which was most of a one-epoch W1 run's 2 s (the kernel's page
- * fault path, perf). Freed with free() like the calloc'd one. */
-static void *zalloc_bytes(size_t bytes)
-{
-    enum { HUGE = 2u << 20 };
-    if (bytes < 4 * (size_t)HUGE) return calloc(bytes ? bytes : 1, 1);
-    void *p = NULL;
-    if (posix_memalign(&p, HUGE, bytes) != 0) return NULL;
-#ifdef MADV_HUGEPAGE
-    madvise(p, bytes / HUGE * HUGE, MADV_HUGEPAGE);
-#endif
-    memset(p, 0, bytes);
-    return p;
-}
-
 mlpc_dataset *mlpc_dataset_alloc(size_t n, size_t n_in, mlpc_task task, size_t n_out,
                                  const char *source, mlpc_error *err)
 {
@@ -53,14 +36,14 @@ mlpc_dataset *mlpc_dataset_alloc(size_t n, size_t n_in, mlpc_task task, size_t n
     d->n_out = n_out;
     d->task = task;
     snprintf(d->source, sizeof d->source, "%s", source ? source : "");
-    d->x = zalloc_bytes(bx);
+    d->x = mlpc_big_alloc(bx, 1); /* MNIST's 188 MB: on huge pages (core/mem.c) */
     if (!d->x) goto nomem;
     if (n_out > 0 && task == MLPC_TASK_CLASSIFY) {
         d->n_classes = (int)n_out;
         d->labels = calloc(n ? n : 1, sizeof *d->labels);
         if (!d->labels) goto nomem;
     } else if (n_out > 0) {
-        d->targets = zalloc_bytes(bt);
+        d->targets = mlpc_big_alloc(bt, 1);
         if (!d->targets) goto nomem;
     }
     return d;

@@ -244,7 +244,7 @@ static mlpc_status ensure_ctx(mlpc_net *net)
 {
     if (!net->work) {
         size_t per = mlpc_acts_floats(net, net->work_rows, 0);
-        net->work = aligned_alloc(64, per * (size_t)net->threads * sizeof(float));
+        net->work = mlpc_big_alloc(per * (size_t)net->threads * sizeof(float), 0);
         if (!net->work) return mlpc_seterr(&net->err, MLPC_ERR_NOMEM, "out of memory for inference buffers (%d rows)", net->work_rows);
     }
     if (net->cx) return MLPC_OK;
