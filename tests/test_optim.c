@@ -29,7 +29,7 @@
 
 static mlpc_opt_step sgd(float lr, float mu, int nesterov, float l2)
 {
-    mlpc_opt_step s = {MLPC_OPT_SGD, lr, mu, 0.9f, 0.9f, 0.999f, 1e-7f, nesterov, l2, 1};
+    mlpc_opt_step s = {MLPC_OPT_SGD, lr, mu, 0.9f, 0.9f, 0.999f, 1e-7f, nesterov, l2, 1, 0};
     return s;
 }
 
@@ -129,7 +129,7 @@ static void test_sgd_nesterov(void **state)
 static void test_rmsprop(void **state)
 {
     (void)state;
-    mlpc_opt_step s = {MLPC_OPT_RMSPROP, 0.001f, 0.0f, 0.9f, 0.9f, 0.999f, 1e-7f, 0, 0.0f, 1};
+    mlpc_opt_step s = {MLPC_OPT_RMSPROP, 0.001f, 0.0f, 0.9f, 0.9f, 0.999f, 1e-7f, 0, 0.0f, 1, 0};
     float w[3] = {1.0f, 0.0f, -0.5f}, v[3] = {0, 0, 0};
     const float g[3] = {0.5f, 1e-3f, -2.0f};
     /* v_t = 0.1 g^2, 0.19 g^2, 0.271 g^2 (0.9 v + 0.1 g^2 from 0); w -= 0.001 g / (sqrt(v) + 1e-7)
@@ -164,7 +164,7 @@ static void test_rmsprop(void **state)
 static void test_rmsprop_l2(void **state)
 {
     (void)state;
-    mlpc_opt_step s = {MLPC_OPT_RMSPROP, 0.001f, 0.0f, 0.9f, 0.9f, 0.999f, 1e-7f, 0, 0.01f, 1};
+    mlpc_opt_step s = {MLPC_OPT_RMSPROP, 0.001f, 0.0f, 0.9f, 0.9f, 0.999f, 1e-7f, 0, 0.01f, 1, 0};
     float w[1] = {1.0f}, v[1] = {0};
     const float g[1] = {0.5f};
     /* t1: g' = 0.5 + 0.01*1 = 0.51;  v = 0.1*0.2601 = 0.02601;
@@ -187,7 +187,7 @@ static void test_rmsprop_l2(void **state)
 static void test_adam(void **state)
 {
     (void)state;
-    mlpc_opt_step s = {MLPC_OPT_ADAM, 0.001f, 0.0f, 0.9f, 0.9f, 0.999f, 1e-7f, 0, 0.0f, 1};
+    mlpc_opt_step s = {MLPC_OPT_ADAM, 0.001f, 0.0f, 0.9f, 0.9f, 0.999f, 1e-7f, 0, 0.0f, 1, 0};
     float w[2] = {1.0f, 0.0f}, m[2] = {0, 0}, v[2] = {0, 0};
     static const float g0[3] = {0.5f, -0.2f, 0.1f}; /* element 1: g = 1e-6 every step */
     /* lr_t = 0.001 sqrt(1 - 0.999^t) / (1 - 0.9^t):
@@ -228,7 +228,7 @@ static void test_adam(void **state)
 static void test_adam_l2(void **state)
 {
     (void)state;
-    mlpc_opt_step s = {MLPC_OPT_ADAM, 0.001f, 0.0f, 0.9f, 0.9f, 0.999f, 1e-7f, 0, 0.1f, 1};
+    mlpc_opt_step s = {MLPC_OPT_ADAM, 0.001f, 0.0f, 0.9f, 0.9f, 0.999f, 1e-7f, 0, 0.1f, 1, 0};
     float w[1] = {2.0f}, m[1] = {0}, v[1] = {0};
     const float g[1] = {0.0f};
     /* a zero gradient with L2 0.1: g' = 0.1*2 = 0.2; m = 0.02; v = 0.001*0.04 = 4e-5, sqrt 0.00632456
@@ -236,6 +236,41 @@ static void test_adam_l2(void **state)
     mlpc_opt_apply(&s, w, g, m, v, 1);
     NEAR(m[0], 0.02, 2e-8, "adam+l2 m");
     NEAR(w[0], 1.99900002, 2.5e-7, "adam+l2 w");
+}
+
+/* With W shared between threads (w_shared), long ranges take the loops that
+ * ask for W's lines to write ahead (PREFETCHW, where the CPU has it): the
+ * same arithmetic, so the same bits as the plain loop, the tail included
+ * (4,099 floats: whole rounds of 64 and 3 more, and the last 576 without
+ * prefetching). Where the CPU lacks it both runs take the plain loop. */
+static void test_prefetched_same_bits(void **state)
+{
+    (void)state;
+    enum { N = 4099 };
+    static float w[2][N], g[N], m[2][N], v[2][N];
+    unsigned r = 12345u;
+    for (int i = 0; i < N; i++) {
+        r = r * 1664525u + 1013904223u;
+        w[0][i] = w[1][i] = (float)((int)(r >> 8) - (1 << 23)) / (float)(1 << 23);
+        r = r * 1664525u + 1013904223u;
+        g[i] = (float)((int)(r >> 8) - (1 << 23)) / (float)(1 << 26);
+        m[0][i] = m[1][i] = 0.1f * g[i];
+        v[0][i] = v[1][i] = g[i] * g[i];
+    }
+    const float first = w[0][0], last = w[0][N - 1];
+    const mlpc_opt opts[2] = {MLPC_OPT_RMSPROP, MLPC_OPT_ADAM};
+    for (int o = 0; o < 2; o++)
+        for (int l2 = 0; l2 < 2; l2++)
+            for (int t = 1; t <= 3; t++)
+                for (int shared = 0; shared < 2; shared++) {
+                    mlpc_opt_step s = {opts[o], 0.001f, 0.0f, 0.9f, 0.9f, 0.999f, 1e-7f, 0, l2 ? 0.01f : 0.0f, t,
+                                       shared};
+                    mlpc_opt_apply(&s, w[shared], g, m[shared], v[shared], N);
+                }
+    assert_memory_equal(w[0], w[1], sizeof w[0]);
+    assert_memory_equal(m[0], m[1], sizeof m[0]);
+    assert_memory_equal(v[0], v[1], sizeof v[0]);
+    assert_true(w[0][0] != first && w[0][N - 1] != last); /* updated, the tail too */
 }
 
 /* ---- schedules ------------------------------------------------------------------ */
@@ -446,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_rmsprop_l2),
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_adam_l2),
+        cmocka_unit_test(test_prefetched_same_bits),
         cmocka_unit_test(test_sched_constant),
         cmocka_unit_test(test_sched_step),
         cmocka_unit_test(test_sched_exponential),

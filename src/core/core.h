@@ -62,6 +62,7 @@ void *mlpc_big_alloc(size_t bytes, int zero);
  * the change. Set only between epochs, from the thread that trains. */
 typedef enum mlpc_knob_id {
     MLPC_KNOB_GATHER_IN_FORWARD, /* backend/cpu.c: the first product gathers the batch (off: gathered first) */
+    MLPC_KNOB_OPT_PREFETCHW,     /* optim/optim.c: RMSprop and Adam ask for W's lines to write ahead, W shared */
     MLPC_KNOBS
 } mlpc_knob_id;
 int mlpc_knob(mlpc_knob_id k);
