@@ -14,7 +14,11 @@
 
 #include "optim/optim.h"
 
+#include <float.h>
 #include <math.h>
+#if defined(__x86_64__) && defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 /* |got - want| <= tol, with a message naming what is compared */
 #define NEAR(got, want, tol, what)                                                                   \
@@ -273,6 +277,45 @@ static void test_prefetched_same_bits(void **state)
     assert_true(w[0][0] != first && w[0][N - 1] != last); /* updated, the tail too */
 }
 
+/* RMSprop and Adam flush denormal numbers (below 2^-126) to zero, inputs
+ * and results, and leave the caller's floating-point mode as it was; SGD
+ * keeps them (optim.c, mlpc_opt_apply). */
+static void test_denormals(void **state)
+{
+    (void)state;
+#if defined(__x86_64__) && defined(__SSE__)
+    unsigned before = _mm_getcsr();
+    const float tiny = 1e-39f; /* a denormal */
+    assert_true(tiny > 0.0f && tiny < FLT_MIN);
+    /* Adam: g = 1e-20, (1 - b2) g^2 = 1e-43 is flushed, and so is m's denormal */
+    mlpc_opt_step a = {MLPC_OPT_ADAM, 0.001f, 0.0f, 0.9f, 0.9f, 0.999f, 1e-7f, 0, 0.0f, 1, 0};
+    float w[2] = {0.5f, 0.5f}, g[2] = {1e-20f, 0.0f}, m[2] = {0.0f, tiny}, v[2] = {0.0f, 0.0f};
+    mlpc_opt_apply(&a, w, g, m, v, 2);
+    assert_true(v[0] == 0.0f);      /* 1e-43 flushed (IEEE: a denormal) */
+    assert_true(m[0] > 0.0f);      /* 1e-21: normal, kept */
+    assert_true(m[1] == 0.0f);      /* the denormal moment read as zero */
+    assert_true(_mm_getcsr() == before);
+    /* RMSprop: the same for v */
+    mlpc_opt_step r = {MLPC_OPT_RMSPROP, 0.001f, 0.0f, 0.9f, 0.9f, 0.999f, 1e-7f, 0, 0.0f, 1, 0};
+    float v2[1] = {0.0f}, w2[1] = {0.5f};
+    const float g2[1] = {1e-20f};
+    mlpc_opt_apply(&r, w2, g2, NULL, v2, 1);
+    assert_true(v2[0] == 0.0f); /* 0.1 x 1e-40 flushed */
+    assert_true(_mm_getcsr() == before);
+    /* SGD keeps IEEE denormals (the fused SGD in the backend equals it) */
+    mlpc_opt_step sg = sgd(1.0f, 0.0f, 0, 0.0f);
+    float w3[1] = {0.0f};
+    const float g3[1] = {-tiny};
+    mlpc_opt_apply(&sg, w3, g3, NULL, NULL, 1);
+    assert_true(w3[0] == tiny);
+    /* and a denormal made outside the optimizer is still one */
+    volatile float x = 1e-30f;
+    assert_true(x * 1e-10f > 0.0f);
+#else
+    print_message("    skip: denormal flushing is x86-64 only\n");
+#endif
+}
+
 /* ---- schedules ------------------------------------------------------------------ */
 
 static mlpc_config sched_cfg(mlpc_sched kind, float lr, float factor, float min_lr)
@@ -482,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_adam_l2),
         cmocka_unit_test(test_prefetched_same_bits),
+        cmocka_unit_test(test_denormals),
         cmocka_unit_test(test_sched_constant),
         cmocka_unit_test(test_sched_step),
         cmocka_unit_test(test_sched_exponential),
