@@ -245,8 +245,8 @@ static void test_adam_l2(void **state)
 /* With W shared between threads (w_shared), long ranges take the loops that
  * ask for W's lines to write ahead (PREFETCHW, where the CPU has it): the
  * same arithmetic, so the same bits as the plain loop, the tail included
- * (4,099 floats: whole rounds of 64 and 3 more, and the last 576 without
- * prefetching). Where the CPU lacks it both runs take the plain loop. */
+ * (4,099 floats: 56 rounds of 64 with prefetches, then 515 without). Where
+ * the CPU lacks it both runs take the plain loop. */
 static void test_prefetched_same_bits(void **state)
 {
     (void)state;
