@@ -150,6 +150,26 @@ static void trial_checkpoint(const srch_msg *in, mlpc_net *net, mlpc_trainer *tr
     mlpc_net_set_meta(net, "metrics", NULL);
 }
 
+/* For tests (MLPC_SEARCH_HOLD=N, docs/search.md): a worker running trial
+ * number 0..N-1 stops itself with SIGSTOP after the first epoch of each run
+ * of it (its records sent, its checkpoint written), and goes on at SIGCONT.
+ * A test can then look at, kill or resume a search in a known state on any
+ * machine speed, where waiting for a moment would race with the trials. */
+static int g_hold = -1;
+
+static void hold_for_test(int fd, const srch_msg *in, srch_msg *ep)
+{
+    if (g_hold < 0) {
+        const char *v = getenv("MLPC_SEARCH_HOLD");
+        char *end = NULL;
+        long n = v && *v ? strtol(v, &end, 10) : 0;
+        g_hold = v && *v && !*end && n > 0 && n < 1000000 ? (int)n : 0;
+    }
+    if (in->trial >= g_hold) return;
+    flush_epochs(fd, ep);
+    raise(SIGSTOP);
+}
+
 static void run_trial(int fd, const srch_msg *in, const srch_shared *data, double gap)
 {
     const mlpc_config *cfg = &in->u.trial.cfg;
@@ -195,6 +215,7 @@ static void run_trial(int fd, const srch_msg *in, const srch_shared *data, doubl
     while (rung < in->u.trial.n_rungs && in->u.trial.rungs[rung] <= epochs) rung++;
     double last_flush = mlpc_now(), last_poll = last_flush;
     double every = in->u.trial.ckpt_ms / 1e3, next_ckpt = last_flush + every;
+    int first = epochs;
     while (epochs < cfg->epochs) {
         mlpc_epoch_stats st;
         mlpc_status s = mlpc_trainer_epoch(tr, &st);
@@ -228,6 +249,7 @@ static void run_trial(int fd, const srch_msg *in, const srch_shared *data, doubl
             /* at most 5% of the trial's time goes to its checkpoints */
             next_ckpt = now + (every > 0 && every < 20 * cost ? 20 * cost : every);
         }
+        if (epochs == first + 1) hold_for_test(fd, in, ep);
         if (at_rung || t - last_poll > 0.002) {
             last_poll = t;
             struct pollfd pf = {fd, POLLIN, 0};
@@ -353,6 +375,7 @@ int srch_pool_reap(srch_pool *p, int i, char *why, size_t cap, mlpc_error *err)
 static void stop_worker(pid_t pid)
 {
     kill(pid, SIGTERM);
+    kill(pid, SIGCONT); /* a stopped worker gets its SIGTERM only once it runs */
     for (int i = 0; i < 3000; i++) {
         pid_t r = waitpid(pid, NULL, WNOHANG);
         if (r == pid || (r < 0 && errno != EINTR)) return;

@@ -119,7 +119,7 @@ children() {
 proc_state() { awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # argv1 PID: the first argument of a process ("dashboard" for the search's
 # dashboard process, "search" for the coordinator and its workers)
-argv1() { tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | sed -n 2p; }
+argv1() { { tr '\0' '\n' <"/proc/$1/cmdline"; } 2>/dev/null | sed -n 2p; }
 # workers PID: the children of the coordinator PID that run trials
 workers() { for _k in $(children "$1"); do [ "$(argv1 "$_k")" = dashboard ] || echo "$_k"; done; }
 # freeze PID / thaw PID: stop (SIGSTOP) the coordinator and its workers, so
@@ -140,6 +140,18 @@ thaw() {
     kill -CONT "$1"
     # shellcheck disable=SC2086 # one pid per word
     [ -z "$_ws" ] || kill -CONT $_ws
+}
+# release PID: until the search PID ends, continues each of its workers
+# that stopped itself (MLPC_SEARCH_HOLD: a worker running a trial numbered
+# below it stops after the trial's first epoch, so that a test finds the
+# search in a known state however fast the trials run)
+release() {
+    while case $(proc_state "$1") in '' | Z*) false ;; *) true ;; esac; do
+        for _k in $(workers "$1"); do
+            [ "$(proc_state "$_k")" = T ] && kill -CONT "$_k" 2>/dev/null
+        done
+        sleep 0.05
+    done
 }
 # count STATE: trials in STATE in $T/snap.csv
 count() { grep -c ",$1," "$T/snap.csv"; }
@@ -188,7 +200,8 @@ gone() {
     done
     return 1
 }
-"$MLPC" search "$T/long.json" --db "$T/long.db" --workers 2 --oversubscribe >"$T/long1.out" 2>&1 &
+# trial 0 holds its worker, so one trial is running however fast the others end
+MLPC_SEARCH_HOLD=1 "$MLPC" search "$T/long.json" --db "$T/long.db" --workers 2 --oversubscribe >"$T/long1.out" 2>&1 &
 P=$!
 if frozen_with "$P" "$T/long.db" 1 1; then
     KIDS=$(workers "$P")
@@ -254,13 +267,15 @@ for mode in fail retry; do
     extra=""
     [ "$mode" = retry ] && extra="--retry 1"
     # shellcheck disable=SC2086
-    "$MLPC" search "$T/long.json" --db "$T/w$mode.db" --workers 2 --oversubscribe --trials 4 $extra >"$T/w$mode.out" 2>&1 &
+    MLPC_SEARCH_HOLD=2 "$MLPC" search "$T/long.json" --db "$T/w$mode.db" --workers 2 --oversubscribe --trials 4 $extra >"$T/w$mode.out" 2>&1 &
     P=$!
-    # both workers in a trial, frozen: the one killed was running a trial
+    # both workers in a trial (trials 0 and 1 hold them), frozen: the one
+    # killed was running a trial
     if frozen_with "$P" "$T/w$mode.db" 0 2; then
         VICTIM=$(workers "$P" | head -n 1)
         kill -9 "$VICTIM"
         thaw "$P"
+        release "$P"
         wait "$P"
         RC=$?
         check "kill one worker ($mode): the search finished (exit $RC)" test "$RC" -eq 0
@@ -282,7 +297,7 @@ done
 # ---- --dashboard: the page follows the trials while the search runs
 # (the search is frozen once a trial runs, so it cannot end before the page
 # is read; its dashboard process is not frozen)
-"$MLPC" search "$T/long.json" --db "$T/dash.db" --dashboard=0 >"$T/dash.out" 2>&1 &
+MLPC_SEARCH_HOLD=1 "$MLPC" search "$T/long.json" --db "$T/dash.db" --dashboard=0 >"$T/dash.out" 2>&1 &
 P=$!
 url=""
 _i=0

@@ -65,7 +65,9 @@ check "resume: no checkpoints without MLPC_SEARCH_CKPT_EVERY" test ! -e "$T/u.db
 NEED=""
 KILLS=0
 for round in 1 2 3; do
-    "$MLPC" search "$T/sr.json" --db "$T/k.db" --workers 2 --oversubscribe --resume >"$T/k$round.out" 2>&1 &
+    # each run of trials 0-2 stops its worker after one epoch (and its
+    # checkpoint), so the search is killed mid-trial however fast it runs
+    MLPC_SEARCH_HOLD=3 "$MLPC" search "$T/sr.json" --db "$T/k.db" --workers 2 --oversubscribe --resume >"$T/k$round.out" 2>&1 &
     P=$!
     if ckpt_then_stop "$P" "$T/k.db.trials" "$T/k$round.out" "$NEED"; then
         KIDS=$(children "$P")
