@@ -6,7 +6,8 @@
 # worker (its trial failed, or run again with --retry).
 . "$(dirname "$0")/common.inc"
 
-NCPU=$(nproc 2>/dev/null || echo 2)
+# the cores mlpc counts (sched_getaffinity): nproc without the OpenMP limits it also honours
+NCPU=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 2)
 
 # ---- usage and malformed input: one line, naming the file or flag
 expect_fail "search: no space" 2 "missing SPACE.json" search

@@ -43,9 +43,9 @@ after(() => {
 });
 
 // Starts mlpc; resolves with {child, url, out()} once it printed "dashboard: URL".
-function startWithUrl(args, timeoutMs = 30000) {
+function startWithUrl(args, timeoutMs = 300000, env = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(MLPC, args, { cwd: REPO, env: { ...process.env, MLPC_DATA: DATA } });
+    const child = spawn(MLPC, args, { cwd: REPO, env: { ...process.env, MLPC_DATA: DATA, ...env } });
     children.add(child);
     let out = "";
     const onData = (d) => {
@@ -81,6 +81,12 @@ async function launch() {
     viewport: { width: 1600, height: 1000 },
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  }).then((ctx) => {
+    // every wait is for an event; its limit only ends a hung test. The page
+    // redraws at most every 50 redraw times (web/app.js), so on a slow
+    // machine a change can take many seconds to show.
+    ctx.setDefaultTimeout(300000);
+    return ctx;
   });
 }
 
@@ -93,7 +99,7 @@ async function points(page, key) {
 
 // Reads /events until done(events) holds (or limitMs passes: a guard
 // against a hung server, not a measure of speed) and returns the events.
-function readEvents(url, done, limitMs = 60000) {
+function readEvents(url, done, limitMs = 300000) {
   return new Promise((resolve, reject) => {
     const u = new URL("events", url);
     const events = [];
@@ -128,7 +134,7 @@ function readEvents(url, done, limitMs = 60000) {
 
 function run(args, opts = {}) {
   return spawnSync(MLPC, args, { cwd: REPO, encoding: "utf8", env: { ...process.env, MLPC_DATA: DATA },
-    timeout: 120000, ...opts });
+    timeout: 600000, ...opts });
 }
 
 // A training run that does not end by itself (a million epochs): the test
@@ -199,7 +205,7 @@ test("train --dashboard: the page's loss figure gains points while training runs
 });
 
 test("dashboard DIR: the page reconnects by itself after the server restarts", {
-  skip: browserSkip, timeout: 120000,
+  skip: browserSkip, timeout: 600000,
 }, async () => {
   const dir = path.join(TMP, "restart");
   fs.mkdirSync(dir);
@@ -216,11 +222,11 @@ test("dashboard DIR: the page reconnects by itself after the server restarts", {
     await page.waitForFunction(() => Number(document.getElementById("chart-loss").dataset.points) === 6);
     srv.child.kill("SIGTERM");
     assert.equal(await exited(srv.child), 0, "mlpc dashboard exits 0 on SIGTERM");
-    await page.waitForSelector("#conn.down", { timeout: 10000 });
+    await page.waitForSelector("#conn.down", { timeout: 300000 });
     // the figures keep what they had while the server is away
     assert.equal(await points(page, "loss"), 6);
     srv = await startWithUrl(["dashboard", dir, "--port", port]);
-    await page.waitForSelector("#conn.live", { timeout: 20000 });
+    await page.waitForSelector("#conn.live", { timeout: 300000 });
     await page.waitForFunction(() => Number(document.getElementById("chart-loss").dataset.points) === 6);
   } finally {
     await browser.close();
@@ -230,7 +236,7 @@ test("dashboard DIR: the page reconnects by itself after the server restarts", {
 });
 
 test("dashboard DIR: a long run is drawn with at most four points per pixel column, spikes kept, every point downloaded", {
-  skip: browserSkip, timeout: 120000,
+  skip: browserSkip, timeout: 600000,
 }, async () => {
   const dir = path.join(TMP, "long");
   fs.mkdirSync(dir);
@@ -288,7 +294,7 @@ async function shot(page, name) {
 }
 
 test("dashboard STUDY.db: a trial run again after its worker died starts over on the page", {
-  skip: browserSkip || (HAVE_SQLITE3 ? false : "skipped: sqlite3 not installed"), timeout: 60000,
+  skip: browserSkip || (HAVE_SQLITE3 ? false : "skipped: sqlite3 not installed"), timeout: 600000,
 }, async () => {
   // the tables the dashboard reads, written as mlpc search does (src/search/studydb.c)
   const db = path.join(TMP, "retry.db");
@@ -315,9 +321,9 @@ test("dashboard STUDY.db: a trial run again after its worker died starts over on
     sql("UPDATE trials SET state='queued' WHERE id=1; DELETE FROM metrics WHERE trial_id=1;");
     sql("UPDATE trials SET state='running', attempts=2 WHERE id=1;" + rows(2, 0.5));
     await page.waitForFunction(() => /epoch 2\b/.test(document.getElementById("runs").textContent),
-      null, { timeout: 10000 });
+      null, { timeout: 300000 });
     await page.waitForFunction(() => Number(document.getElementById("chart-loss").dataset.points) === 4,
-      null, { timeout: 5000 });
+      null, { timeout: 300000 });
     assert.equal((await page.textContent("#runs")).match(/epoch \d+/g).join(), "epoch 2");
     assert.deepEqual(problems, []);
   } finally {
@@ -327,7 +333,7 @@ test("dashboard STUDY.db: a trial run again after its worker died starts over on
   }
 });
 
-test("dashboard DIR: finished runs from files, a new run file appears live", { timeout: 60000 }, async () => {
+test("dashboard DIR: finished runs from files, a new run file appears live", { timeout: 600000 }, async () => {
   const dir = path.join(TMP, "watch");
   fs.mkdirSync(path.join(dir, "trials"), { recursive: true });
   const line = (run, e) => JSON.stringify({ run, epoch: e, loss: 1 / e, acc: 0.9, val_loss: 1 / e,
@@ -379,7 +385,7 @@ test("progress: a bar on a terminal, one line per epoch otherwise, nothing with 
   // a pseudo-terminal from script(1): the bar is drawn with carriage returns
   const cmd = [MLPC, ...args].map((a) => `'${a}'`).join(" ");
   const tty = spawnSync("script", ["-qfec", cmd, "/dev/null"], { cwd: REPO, encoding: "utf8",
-    env: { ...process.env, COLUMNS: "100" }, timeout: 60000 });
+    env: { ...process.env, COLUMNS: "100" }, timeout: 600000 });
   assert.equal(tty.status, 0, tty.stdout + tty.stderr);
   assert.match(tty.stdout, /\repoch 1\/3 +\d+\/900 \[[=>.]+\] ETA [0-9.:]+s?  loss/);
   assert.match(tty.stdout, /epoch 3\/3  loss/);
@@ -393,7 +399,7 @@ test("progress: a bar on a terminal, one line per epoch otherwise, nothing with 
   assert.equal(quiet.status, 0);
   assert.equal(quiet.stdout + quiet.stderr, "");
   const qtty = spawnSync("script", ["-qfec", cmd + " --quiet", "/dev/null"], { cwd: REPO,
-    encoding: "utf8", timeout: 60000 });
+    encoding: "utf8", timeout: 600000 });
   assert.equal(qtty.stdout.trim(), "", "--quiet draws no bar on a terminal");
 });
 
@@ -448,15 +454,17 @@ test("search --dashboard: the study view follows a live search, keeps pruned tri
   const db = path.join(TMP, "asha.db");
   // ASHA keeps 1 of 2 at each rung: with 8 trials some are pruned at once,
   // others train on for thousands of epochs. The search dispatches no trial
-  // before its dashboard has printed the URL (srch_opts.on_ready), and the
-  // best trial's 3000 epochs keep it running long after that on any machine
+  // before its dashboard has printed the URL (srch_opts.on_ready), and
+  // trial 0 stops its worker after its first epoch (MLPC_SEARCH_HOLD) until
+  // the SIGCONT below, so a trial is running when the page is looked at
+  // however fast the trials go
   fs.writeFileSync(space, JSON.stringify({
     study: "live", data: "lorenz", norm: "standard", sampler: "random", trials: 8, seed: 5,
     pruner: { type: "asha", min_epochs: 2, eta: 2 },
     params: { hidden: [[32, 32], [16]], epochs: 3000, batch: 10, act: "relu", opt: "adam",
               lr: { min: 0.0001, max: 0.01, log: true } } }));
   const { child, url, out } = await startWithUrl(["search", space, "--db", db, "--workers", "2",
-    "--oversubscribe", "--dashboard=0", "--linger", "-1", "--quiet"]);
+    "--oversubscribe", "--dashboard=0", "--linger", "-1", "--quiet"], undefined, { MLPC_SEARCH_HOLD: "1" });
   const running = () => {
     const r = spawnSync("sqlite3", [db, "SELECT count(*) FROM trials WHERE state='running'"], { encoding: "utf8" });
     return r.status === 0 && Number(r.stdout.trim()) > 0;
@@ -469,6 +477,7 @@ test("search --dashboard: the study view follows a live search, keeps pruned tri
     signalAll(pids, "SIGCONT"); await sleep(50); pids = searchPids(child.pid); signalAll(pids, "SIGSTOP");
   }
   assert.ok(running(), "a trial runs");
+  let release = null;
   const browser = await launch();
   try {
     const page = await browser.newPage();
@@ -477,14 +486,17 @@ test("search --dashboard: the study view follows a live search, keeps pruned tri
     page.on("pageerror", (e) => problems.push(String(e)));
     await page.goto(url);
     await page.waitForFunction(() => document.querySelector("table.trials tr[data-state=running]") !== null,
-      null, { timeout: 60000 });
+      null, { timeout: 300000 });
     // one column per parameter that varies (lr, drawn log-uniformly; all of them for one trial)
     const heads = await page.$$eval("table.trials th", (ths) => ths.map((t) => t.textContent));
     assert.ok(heads.includes("lr") && heads.includes("state") &&
       heads.includes("epochs") && heads.includes("wall s"), heads.join());
     assert.match(await page.textContent("#study .ssum"), /running/);
     await shot(page, "study-live.png");
+    // from here the search runs freely: trial 0's worker may reach its hold
+    // only after this, so it is continued again until the search ends
     signalAll(searchPids(child.pid), "SIGCONT");
+    release = setInterval(() => signalAll(searchPids(child.pid), "SIGCONT"), 100);
     // a pruned trial appears, labelled with its rung, and stays
     await page.waitForFunction(() => document.querySelector("table.trials tr[data-state=pruned]") !== null,
       null, { timeout: 300000 });
@@ -494,7 +506,7 @@ test("search --dashboard: the study view follows a live search, keeps pruned tri
       const t = setInterval(() => { if (/still serving/.test(out())) { clearInterval(t); resolve(); } }, 200);
     });
     await page.waitForFunction(() => /\(finished\)/.test(document.querySelector("#study .stitle").textContent),
-      null, { timeout: 60000 });
+      null, { timeout: 300000 });
     const states = await page.$$eval("table.trials tbody tr", (rs) => rs.map((r) => r.dataset.state));
     assert.equal(states.length, 8, states.join());
     assert.ok(states.includes("pruned") && states.includes("complete"), states.join());
@@ -512,7 +524,7 @@ test("search --dashboard: the study view follows a live search, keeps pruned tri
     const again = await browser.newPage();
     await again.goto(url);
     await again.waitForFunction(() => document.querySelectorAll("table.trials tbody tr").length === 8,
-      null, { timeout: 30000 });
+      null, { timeout: 300000 });
     assert.deepEqual(problems, []);
     child.kill("SIGTERM");
     assert.equal(await exited(child), 0, out());
@@ -524,6 +536,7 @@ test("search --dashboard: the study view follows a live search, keeps pruned tri
     assert.equal(fs.readFileSync(fig).subarray(1, 4).toString(), "PNG");
     console.log(`figure: ${path.relative(REPO, fig)}`);
   } finally {
+    if (release) clearInterval(release);
     await browser.close();
     signalAll(searchPids(child.pid), "SIGCONT");
     if (child.exitCode === null) child.kill("SIGKILL");
@@ -532,7 +545,7 @@ test("search --dashboard: the study view follows a live search, keeps pruned tri
 });
 
 test("reading aids: separate loss axes, 20+ colours, filter, smoothing, x axis, log lr, CSV and PNG downloads", {
-  skip: browserSkip, timeout: 120000,
+  skip: browserSkip, timeout: 600000,
 }, async () => {
   const dir = path.join(TMP, "aids");
   fs.mkdirSync(dir, { recursive: true });

@@ -21,7 +21,7 @@ print("RETURNED", clf.n_iter_, len(msgs), clf.predict(X[:3]).shape)
 
 
 def test_kernel_interrupt_stops_fit_cleanly():
-    km, kc = jc.start_new_kernel(kernel_name="python3", env=dict(os.environ))
+    km, kc = jc.start_new_kernel(startup_timeout=300, kernel_name="python3", env=dict(os.environ))
     try:
         msg_id = kc.execute(CODE)
         out, interrupted, error = [], False, None

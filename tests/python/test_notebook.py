@@ -50,7 +50,7 @@ def test_notebook_runs_and_plot_updates(tmp_path):
         "display_name": "mlpc test", "language": "python", "env": env}))
     km = KernelManager(kernel_name="mlpc-test",
                        kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")]))
-    client = CountingClient(nb, km=km, timeout=300, kernel_name="mlpc-test",
+    client = CountingClient(nb, km=km, timeout=300, startup_timeout=300, kernel_name="mlpc-test",
                             resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
     # the cell with plot=True
