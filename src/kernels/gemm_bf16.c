@@ -17,6 +17,7 @@
  * the reference bit for bit for any split of M or N over threads, and for
  * any blocking (a k block that continues a sum reloads the float32 sum). */
 #include "kernels/kernels.h"
+#include "core/core.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -301,6 +302,18 @@ static TBF const uint32_t *a_block(int ta, const float *A, const uint16_t *Ab, i
     return Ap;
 }
 
+/* the rows of the next tile with left rows to go: BMR, except that where
+ * A is in rows, a last tile of under 6 rows (under 12 accumulators: too few
+ * to hide the dot products' latency) shares the last two tiles' rows with
+ * the one before (64 rows: 12 x 4 + 8 + 8, not 12 x 5 + 4). Each element's
+ * sum is the same whatever tile it is in. */
+static inline int tile_rows(int left, int a_rows)
+{
+    if (left <= BMR) return left;
+    if (a_rows && left < BMR + 6 && mlpc_knob(MLPC_KNOB_TILE_SPLIT)) return (left + 1) / 2;
+    return BMR;
+}
+
 /* the columns of B in equal panels, each a multiple of BNR where it can
  * be: A is packed again for every panel (a layer of 300: one panel, where
  * panels of 256 packed A twice and left a last one of 44 columns) */
@@ -348,8 +361,8 @@ static TBF void gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, c
                     int nr = nc - jr < BNR ? nc - jr : BNR;
                     __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xffffu : (1u << nr) - 1u);
                     __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xffffu : nr > 16 ? (1u << (nr - 16)) - 1u : 0u);
-                    for (int ir = 0; ir < mc; ir += BMR) {
-                        int mr = mc - ir < BMR ? mc - ir : BMR;
+                    for (int ir = 0, mr; ir < mc; ir += mr) {
+                        mr = tile_rows(mc - ir, ars != 0);
                         tiles[mr](nr > 16 ? 2 : 1, np, Ablk + (size_t)ir * (ta ? np : ars), ars,
                                   Bb + (size_t)(jr / BNR) * bs, C + (size_t)(ic + ir) * ldc + jc + jr, ldc, pc == 0,
                                   m0, m1);
