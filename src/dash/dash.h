@@ -146,6 +146,8 @@ const char *dash_server_url(const dash_server *srv);
 int dash_server_connections(const dash_server *srv);
 /* Connections held at the gate while their request headers come in. */
 int dash_server_held(const dash_server *srv);
+/* Of those, the ones closed for going quiet or taking too long. */
+long dash_server_swept(const dash_server *srv);
 
 /* Policy pieces, exposed for the tests. */
 /* 1 when the Host header equals one of the allowed names (case-insensitive):

@@ -56,6 +56,7 @@ struct dash_gate {
     atomic_int stop;
     atomic_int n_held;
     atomic_long closed;
+    atomic_long swept; /* of them, at a deadline (sweep) */
 };
 
 static void release(dash_gate *g, int i, int close_it)
@@ -170,8 +171,10 @@ static void sweep(dash_gate *g, double now)
         held *h = &g->slot[i];
         if (h->fd < 0) continue;
         if (h->ready ? now - h->last > g->o.total_s
-                     : now - h->last > g->o.idle_s || now - h->opened > g->o.total_s)
+                     : now - h->last > g->o.idle_s || now - h->opened > g->o.total_s) {
+            atomic_fetch_add(&g->swept, 1);
             release(g, i, 1);
+        }
     }
 }
 
@@ -283,4 +286,5 @@ void dash_gate_stop(dash_gate *g)
 }
 
 long dash_gate_closed(const dash_gate *g) { return atomic_load(&((dash_gate *)g)->closed); }
+long dash_gate_swept(const dash_gate *g) { return atomic_load(&((dash_gate *)g)->swept); }
 int dash_gate_held(const dash_gate *g) { return atomic_load(&((dash_gate *)g)->n_held); }

@@ -32,6 +32,8 @@ dash_gate *dash_gate_start(int listen_fd, const dash_gate_opts *o, dash_gate_rea
 void dash_gate_stop(dash_gate *g);
 /* Connections closed at the gate (slow, idle, or pushed out at the cap). */
 long dash_gate_closed(const dash_gate *g);
+/* Of those, the ones closed at a deadline (idle_s or total_s). */
+long dash_gate_swept(const dash_gate *g);
 /* Connections held now. */
 int dash_gate_held(const dash_gate *g);
 

@@ -843,3 +843,4 @@ int dash_server_connections(const dash_server *srv)
     return atomic_load(&((dash_server *)srv)->conns);
 }
 int dash_server_held(const dash_server *srv) { return dash_gate_held(srv->gate); }
+long dash_server_swept(const dash_server *srv) { return dash_gate_swept(srv->gate); }
