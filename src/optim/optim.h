@@ -13,8 +13,9 @@ typedef struct mlpc_opt_step {
     float l2;   /* applied to this range (0 for biases) */
     long t;     /* step number, 1-based (Adam bias correction) */
     int w_shared; /* other threads read this W since its last update (the
-                     forward on several threads): RMSprop and Adam then ask
-                     for W's lines to write ahead (optim.c); the same bits */
+                     forward on several threads in fp32, the backward's W^T
+                     in bf16): RMSprop and Adam then ask for W's lines to
+                     write ahead (optim.c); the same bits */
 } mlpc_opt_step;
 
 /* w, g, m, v: n floats. m is the velocity (sgd momentum), the first moment

@@ -274,10 +274,18 @@ mlpc_status mlpc_trainer_set_data(mlpc_trainer *tr, const mlpc_dataset *train,
 
 /* ---- one step ------------------------------------------------------------ */
 
-/* whether other threads read W in the forward (fp32 on several threads;
- * bf16 products read a conversion of it): the update then asks for W's
- * lines to write ahead (optim.c) */
-static int w_shared(const mlpc_trainer *tr) { return tr->cx.threads > 1 && !mlpc_ctx_bf16(&tr->cx); }
+/* whether other threads read W, from parameter off on, since its last
+ * update: the update then asks for W's lines to write ahead (optim.c). On
+ * several threads fp32 products read every W in the forward; bf16 products
+ * read a conversion of it there, but the backward's read W itself (as W^T)
+ * for every layer after the first (W5 bf16 on 2 threads 1.011 and 1.011,
+ * `bench_mlpc --ab bf16-w-shared`) */
+static int w_shared(const mlpc_trainer *tr, size_t off)
+{
+    if (tr->cx.threads < 2) return 0;
+    if (!mlpc_ctx_bf16(&tr->cx)) return 1;
+    return tr->net->n_layers > 1 && off >= tr->net->w_off[1] && mlpc_knob(MLPC_KNOB_BF16_W_SHARED);
+}
 
 /* Applies the optimizer to the whole arena: weights get L2, biases do not. */
 static void update(mlpc_trainer *tr)
@@ -285,7 +293,7 @@ static void update(mlpc_trainer *tr)
     const mlpc_config *c = &tr->cfg;
     mlpc_net *net = tr->net;
     mlpc_opt_step s = {c->opt, tr->sched.lr, c->momentum, c->rho, c->beta1, c->beta2, c->eps,
-                       c->nesterov, c->l2, ++tr->step, w_shared(tr)};
+                       c->nesterov, c->l2, ++tr->step, w_shared(tr, 0)};
     if (c->l2 == 0.0f) {
         tr->cx.be->opt_update(&tr->cx, &s, net->params, tr->grads, tr->m, tr->v, net->n_params);
         return;
@@ -307,7 +315,7 @@ static void update_range(void *user, mlpc_ctx *cx, size_t off, size_t n, int is_
     mlpc_trainer *tr = user;
     const mlpc_config *c = &tr->cfg;
     mlpc_opt_step s = {c->opt, tr->sched.lr, c->momentum, c->rho, c->beta1, c->beta2, c->eps,
-                       c->nesterov, is_weight ? c->l2 : 0.0f, tr->step, w_shared(tr)};
+                       c->nesterov, is_weight ? c->l2 : 0.0f, tr->step, w_shared(tr, off)};
     cx->be->opt_update(cx, &s, tr->net->params + off, tr->grads + off, tr->m + off, tr->v + off, n);
     if (!tr->wpk_on || !is_weight) return;
     /* these rows of W_l packed for the next forward while in cache (whole
