@@ -629,6 +629,57 @@ static void test_gemm_cols(void **state)
     assert_int_equal(fails, 0);
 }
 
+/* the blocked GEMM over listed columns (cpu.c: the gathered first layer
+ * over a batch's used columns) against mlpc_gemm_avx512 (beta 0) on the
+ * same A, unlisted columns +0.0: bit for bit, padding of C included, at
+ * the shapes of whole batches and threads' shares of them */
+static void test_gemm_avx512_cols(void **state)
+{
+    (void)state;
+    if (!have_avx512()) {
+        printf("SKIP test_gemm_avx512_cols: this CPU has no AVX-512\n");
+        return;
+    }
+    static const int Ms[] = {1, 8, 9, 64, 130, 200};
+    static const int Ns[] = {10, 47, 48, 49, 200, 256};
+    static const int Ks[] = {7, 200, 257, 784};
+    float *pack = new_pack();
+    int fails = 0, checked = 0;
+    for (size_t mi = 0; mi < sizeof Ms / sizeof *Ms; mi++)
+        for (size_t ni = 0; ni < sizeof Ns / sizeof *Ns; ni++)
+            for (size_t ki = 0; ki < sizeof Ks / sizeof *Ks; ki++) {
+                int M = Ms[mi], N = Ns[ni], K = Ks[ki];
+                int pad = (mi + ni + ki) % 2 ? 3 : 0;
+                int lda = K + pad, ldb = N + 2 * pad, ldc = N + (pad ? 5 : 0);
+                float *B = mat_new(K, N, ldb, NAN);
+                size_t cn = mat_size(M, N, ldc);
+                float *C = floats_new(cn), *Cref = floats_new(cn);
+                int32_t *idx = idx_new(K);
+                for (int kind = 0; kind < NSUBSETS; kind++) {
+                    int n = pick_cols(K, kind, idx);
+                    float *A = mat_new(M, K, lda, NAN);
+                    zero_unlisted(A, M, K, lda, idx, n);
+                    fill(C, cn, SENTINEL);
+                    fill(Cref, cn, SENTINEL);
+                    mlpc_gemm_avx512_cols(M, N, K, A, lda, B, ldb, idx, n, C, ldc);
+                    mlpc_gemm_avx512(0, 0, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, Cref, ldc, pack);
+                    char ctx[160];
+                    snprintf(ctx, sizeof ctx, "gemm_avx512_cols M=%d N=%d K=%d lda=%d ldb=%d ldc=%d cols %s (%d)",
+                             M, N, K, lda, ldb, ldc, subset_names[kind], n);
+                    fails += same_bits(ctx, "C", C, Cref, cn, ldc);
+                    checked++;
+                    free(A);
+                }
+                free(idx);
+                free(B);
+                free(C);
+                free(Cref);
+            }
+    free(pack);
+    print_message("gemm_avx512_cols: %d problems compared bit for bit\n", checked);
+    assert_int_equal(fails, 0);
+}
+
 /* W -= lr A^T D on the listed rows, G the whole gradient, against
  * mlpc_gemm_avx512 + mlpc_opt_apply (plain SGD) */
 static void test_sgd_rows(void **state)
@@ -1096,6 +1147,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_select),
+        cmocka_unit_test(test_gemm_avx512_cols),
         cmocka_unit_test(test_odd_shapes),
         cmocka_unit_test(test_blocking_shapes),
         cmocka_unit_test(test_degenerate),

@@ -799,7 +799,7 @@ static void test_fused_wide_layer_threads(void **state)
  * rows: parameters after an epoch are bit for bit those of one thread, for
  * byte-valued inputs (the 8-bit copy's gather) and for others (the float
  * rows' copy), with RMSprop and with plain SGD (its step fused there) */
-static void wide_batch_threads(int bytes, mlpc_opt opt, int batch, mlpc_precision prec)
+static void wide_batch_threads_z(int bytes, mlpc_opt opt, int batch, mlpc_precision prec, int zero)
 {
     enum { N = 450, F = 600 };
     float *x = malloc(sizeof(float) * N * F);
@@ -810,16 +810,19 @@ static void wide_batch_threads(int bytes, mlpc_opt opt, int batch, mlpc_precisio
     for (int i = 0; i < N * F; i++) {
         r = r * 6364136223846793005ULL + 1442695040888963407ULL;
         x[i] = bytes ? (float)(r >> 56) : (float)((r >> 40) & 0xFFFF) / 65536.0f; /* raw pixels or fractions */
+        if (zero && (i % F < 200 || i % F % 7 < 2)) x[i] = 0.0f; /* the first k block and 2 of 7 after it */
     }
     for (int i = 0; i < N; i++) y[i] = i % NC;
     mlpc_error err;
     mlpc_dataset *d = mlpc_dataset_from_arrays(N, F, x, y, NC, NULL, 0, &err);
     assert_non_null(d);
-    float *params[4] = {NULL, NULL, NULL, NULL};
+    float *params[5] = {NULL, NULL, NULL, NULL, NULL};
     /* t = 3: 2 threads with the byte copy off, so the float rows are
      * gathered first, where byte rows are gathered by the first layer's
      * product block by block (mlpc_ctx_gather_input): the same bits */
-    int runs = bytes && prec == MLPC_PRECISION_FP32 ? 4 : 3;
+    /* zero: unused columns, skipped by the first product of byte rows
+     * (cpu.c, zc_list); t = 4: 2 threads with that off, the dense product */
+    int runs = bytes && prec == MLPC_PRECISION_FP32 ? (zero ? 5 : 4) : 3;
     for (int t = 0; t < runs; t++) {
         mlpc_config c;
         mlpc_config_default(&c);
@@ -835,6 +838,7 @@ static void wide_batch_threads(int bytes, mlpc_opt opt, int batch, mlpc_precisio
         c.precision = prec;
         c.seed = 5;
         c.threads = t < 3 ? t + 1 : 2;
+        mlpc_knob_set(MLPC_KNOB_ZERO_COLS, t != 4);
         c.norm = bytes ? MLPC_NORM_SCALE : MLPC_NORM_NONE;
         mlpc_net *net = mlpc_net_create(&c, &err);
         assert_non_null(net);
@@ -846,7 +850,7 @@ static void wide_batch_threads(int bytes, mlpc_opt opt, int batch, mlpc_precisio
         }
         if (t == 3) mlpc_trainer_set_byte_rows(tr, 0);
         assert_int_equal(mlpc_trainer_set_data(tr, d, NULL, NULL), MLPC_OK);
-        assert_int_equal(tr->byte_rows != NULL, bytes && t < 3); /* which gather */
+        assert_int_equal(tr->byte_rows != NULL, bytes && t != 3); /* which gather */
         mlpc_epoch_stats st;
         for (int e = 0; e < 2; e++) assert_int_equal(mlpc_trainer_epoch(tr, &st), MLPC_OK);
         size_t np = mlpc_net_param_count(net);
@@ -862,10 +866,16 @@ static void wide_batch_threads(int bytes, mlpc_opt opt, int batch, mlpc_precisio
             assert_non_null(d);
         }
     }
+    mlpc_knob_set(MLPC_KNOB_ZERO_COLS, 1);
     for (int t = 0; t < runs; t++) free(params[t]);
     mlpc_dataset_free(d);
     free(x);
     free(y);
+}
+
+static void wide_batch_threads(int bytes, mlpc_opt opt, int batch, mlpc_precision prec)
+{
+    wide_batch_threads_z(bytes, opt, batch, prec, 0);
 }
 
 static void test_wide_batch_threads(void **state)
@@ -877,6 +887,9 @@ static void test_wide_batch_threads(void **state)
     wide_batch_threads(1, MLPC_OPT_RMSPROP, 300, MLPC_PRECISION_FP32);
     wide_batch_threads(0, MLPC_OPT_ADAM, 300, MLPC_PRECISION_FP32);
     wide_batch_threads(1, MLPC_OPT_SGD, 300, MLPC_PRECISION_FP32);
+    /* half the columns zero in every row: W2's and W5's batch sizes */
+    wide_batch_threads_z(1, MLPC_OPT_RMSPROP, 300, MLPC_PRECISION_FP32, 1);
+    wide_batch_threads_z(1, MLPC_OPT_ADAM, 128, MLPC_PRECISION_FP32, 1);
     if (!mlpc_cpu_has_bf16()) {
         printf("SKIP test_wide_batch_threads (bf16): this CPU has no AVX512_BF16\n");
         return;

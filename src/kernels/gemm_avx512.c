@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #define GEMM_NAME mlpc_gemm_avx512
+#define GEMM_COLS_NAME mlpc_gemm_avx512_cols
 #define VW 16
 #define MR 8
 #define NR 48

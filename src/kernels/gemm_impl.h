@@ -49,8 +49,10 @@ typedef float vf __attribute__((vector_size(VW * 4), aligned(4)));
 static inline __attribute__((always_inline)) void
 tile(int kc, const float *restrict A, long ars, long aks, const float *restrict Bp, long bs,
      float *restrict C, long ldc, int mr, int nr, float alpha, float beta, int edge, int nv,
-     int rows)
+     int rows, const int32_t *restrict kx)
 {
+    /* kx: NULL, or the k of each of the kc steps (A's columns and B's rows
+     * listed: GEMM_COLS_NAME below) */
     /* nv <= NV vectors of B and rows <= MR rows of A are computed (both
      * compile-time constants in each wrapper): narrow edges and short row
      * remainders cost only what they use */
@@ -64,20 +66,21 @@ tile(int kc, const float *restrict A, long ars, long aks, const float *restrict 
     for (int j = 0; j < NV; j++) cnt[j] = nr - j * VW < 0 ? 0 : (nr - j * VW > VW ? VW : nr - j * VW);
 #endif
     for (int k = 0; k < kc; k++) {
+        long ko = kx ? kx[k] : k;
         vf b[NV];
 #pragma GCC unroll 8
         for (int j = 0; j < nv; j++) {
 #ifdef LOAD_N
             if (edge) {
-                b[j] = LOAD_N(Bp + k * bs + j * VW, cnt[j]);
+                b[j] = LOAD_N(Bp + ko * bs + j * VW, cnt[j]);
                 continue;
             }
 #endif
-            b[j] = *(const vf *)(Bp + k * bs + j * VW);
+            b[j] = *(const vf *)(Bp + ko * bs + j * VW);
         }
 #pragma GCC unroll 16
         for (int r = 0; r < rows; r++) {
-            float a = A[r * ars + k * aks];
+            float a = A[r * ars + ko * aks];
 #pragma GCC unroll 8
             for (int j = 0; j < nv; j++) acc[r][j] = FMA_S(a, b[j], acc[r][j]);
         }
@@ -131,7 +134,7 @@ typedef void (*tile_fn)(int kc, const float *A, long lda, const float *Bp, long 
                      long ldc, int mr, int nr, float alpha, float beta)                         \
     {                                                                                           \
         (void)lda;                                                                              \
-        tile(kc, A, ars, aks, Bp, bs, C, ldc, mr, nr, alpha, beta, edge, nv, rows);             \
+        tile(kc, A, ars, aks, Bp, bs, C, ldc, mr, nr, alpha, beta, edge, nv, rows, NULL);       \
     }
 #define MIN_(a, b) ((a) < (b) ? (a) : (b))
 /* per row count R: the full-width tile and edge tiles of 1, 2 and NV vectors,
@@ -283,3 +286,64 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
         }
     }
 }
+
+#ifdef GEMM_COLS_NAME
+/* C = A B (alpha 1, beta 0; A M x K and B K x N, neither transposed) over
+ * the n listed columns of A and rows of B (idx, ascending): the GEMM above
+ * with the same k blocks, each over its listed k, and the same tiles, so
+ * each element gets the dense product's FMAs in their order, less the
+ * skipped ones (cpu.c: the columns that are +0.0 in every row of A, where
+ * a skipped fma(+0, b, acc) leaves acc as it is but for the sign of a zero
+ * sum). Reads B in place (needs EDGE_IN_PLACE); packs nothing. */
+#if !EDGE_IN_PLACE
+#error "gemm_impl.h: GEMM_COLS_NAME reads B's edges in place"
+#endif
+#define ROWX_WRAPPER(name, edge, nv, rows)                                                       \
+    static void name(int kc, const float *A, long lda, const float *Bp, long bs, float *C, long ldc, \
+                     int mr, int nr, float beta, const int32_t *kx)                              \
+    {                                                                                            \
+        tile(kc, A, lda, 1, Bp, bs, C, ldc, mr, nr, 1.0f, beta, edge, nv, rows, kx);             \
+    }
+typedef void (*tilex_fn)(int kc, const float *A, long lda, const float *Bp, long bs, float *C, long ldc, int mr,
+                         int nr, float beta, const int32_t *kx);
+#define ROWX_SET(R)                                                    \
+    ROWX_WRAPPER(tile_rowx_##R##_full, 0, NV, MIN_(R, MR))             \
+    ROWX_WRAPPER(tile_rowx_##R##_e1, 1, MIN_(1, NV), MIN_(R, MR))      \
+    ROWX_WRAPPER(tile_rowx_##R##_e2, 1, MIN_(2, NV), MIN_(R, MR))      \
+    ROWX_WRAPPER(tile_rowx_##R##_e3, 1, NV, MIN_(R, MR))
+ROWX_SET(1) ROWX_SET(2) ROWX_SET(3) ROWX_SET(4) ROWX_SET(5) ROWX_SET(6) ROWX_SET(7) ROWX_SET(8)
+#define ROWX_ENTRY(R) {tile_rowx_##R##_full, tile_rowx_##R##_e1, tile_rowx_##R##_e2, tile_rowx_##R##_e3}
+static const tilex_fn rowx_tab[9][4] = {{0}, ROWX_ENTRY(1), ROWX_ENTRY(2), ROWX_ENTRY(3), ROWX_ENTRY(4),
+                                        ROWX_ENTRY(5), ROWX_ENTRY(6), ROWX_ENTRY(7), ROWX_ENTRY(8)};
+
+void GEMM_COLS_NAME(int M, int N, int K, const float *A, int lda, const float *B, int ldb, const int32_t *idx,
+                    int n, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    int kstep = mlpc_gemm_kstep(K);
+    for (int jc = 0; jc < N; jc += NC) {
+        int nc = N - jc < NC ? N - jc : NC;
+        for (int pc = 0, p0 = 0; pc < K; pc += kstep) {
+            int p1 = p0;
+            while (p1 < n && idx[p1] < pc + kstep) p1++;
+            int kc = p1 - p0;
+            float bet = pc == 0 ? 0.0f : 1.0f;
+            if (!kc && pc) /* a block of skipped k only: C as it is */
+                continue;
+            for (int ic = 0; ic < M; ic += MC) {
+                int mc = M - ic < MC ? M - ic : MC;
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int nr = nc - jr < NR ? nc - jr : NR;
+                    int v = nr == NR ? 0 : nr <= VW ? 1 : nr <= 2 * VW ? 2 : 3;
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int mr = mc - ir < MR ? mc - ir : MR;
+                        rowx_tab[mr][v](kc, A + (size_t)(ic + ir) * lda, lda, B + jc + jr, ldb,
+                                        C + (size_t)(ic + ir) * ldc + jc + jr, ldc, mr, nr, bet, idx + p0);
+                    }
+                }
+            }
+            p0 = p1;
+        }
+    }
+}
+#endif

@@ -47,6 +47,9 @@ int mlpc_k_gemm_cols(int M, int N, int K, const float *A, int lda, const float *
                      const int32_t *idx, int n, float *C, int ldc);
 int mlpc_k_sgd_rows(int in, int out, int m, const float *A, int lda, const float *D, const int32_t *idx,
                     int n, float *W, float lr, float *G);
+/* acc[j] |= byte j of the byte rows rows[0..m) (n_in bytes each): the
+ * columns a batch of byte rows uses (cpu.c) */
+void mlpc_k_bytes_or(const uint8_t *bytes, size_t n_in, const uint32_t *rows, int m, uint8_t *acc);
 
 /* byte_rows.c: an exact byte copy of normalized rows for the batch gather.
  * Returns the n x n_in bytes u with ((float)u - shift[j]) * scale[j] equal
@@ -82,6 +85,10 @@ void mlpc_gemm_avx2(int ta, int tb, int M, int N, int K, float alpha, const floa
 void mlpc_gemm_avx512(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                       const float *B, int ldb, float beta, float *C, int ldc, float *pack);
 size_t mlpc_gemm_scratch_floats(void);
+/* the avx512 GEMM's C = A B over the n listed columns of A and rows of B
+ * (idx, ascending): its bits but for skipped terms (gemm_impl.h) */
+void mlpc_gemm_avx512_cols(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                           const int32_t *idx, int n, float *C, int ldc);
 /* The variant this CPU runs (chosen once from cpuid), and its name. */
 mlpc_gemm_fn mlpc_gemm_select(const char **name);
 

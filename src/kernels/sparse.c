@@ -187,6 +187,28 @@ int mlpc_k_gemm_cols(int M, int N, int K, const float *A, int lda, const float *
     return 0;
 }
 
+#define OR_AHEAD 8 /* rows */
+
+/* rows of n_in bytes: acc[j] |= byte j of each listed row */
+MLPC_MULTIVERSION static void bytes_or_mv(const uint8_t *bytes, size_t n_in, const uint32_t *rows, int m,
+                                          uint8_t *restrict acc)
+{
+    for (int i = 0; i < m; i++) {
+        if (i + OR_AHEAD < m) { /* random rows: asked for ahead, as the gather does */
+            const char *p = (const char *)(bytes + (size_t)rows[i + OR_AHEAD] * n_in);
+            for (size_t o = 0; o < n_in; o += 64) __builtin_prefetch(p + o, 0, 3);
+            __builtin_prefetch(p + n_in - 1, 0, 3);
+        }
+        const uint8_t *r = bytes + (size_t)rows[i] * n_in;
+        for (size_t j = 0; j < n_in; j++) acc[j] |= r[j];
+    }
+}
+
+void mlpc_k_bytes_or(const uint8_t *bytes, size_t n_in, const uint32_t *rows, int m, uint8_t *acc)
+{
+    bytes_or_mv(bytes, n_in, rows, m, acc);
+}
+
 int mlpc_k_sgd_rows(int in, int out, int m, const float *A, int lda, const float *D, const int32_t *idx,
                     int n, float *W, float lr, float *G)
 {
