@@ -642,6 +642,57 @@ static void test_pack_rows(void **state)
     }
 }
 
+/* the product over listed pairs of k (mlpc_gemm_bf16_pairs: cpu.c skips
+ * the pairs a batch of bf16 rows has +0.0 in every row) against the
+ * product over all pairs (mlpc_gemm_bf16_pb_avx512) on the same A, whose
+ * unlisted pairs are +0.0: bit for bit, at W5's and W2's first layers and
+ * odd shapes, with no pair, the first k block's pairs all skipped, one
+ * pair, and every pair listed */
+static void test_pairs(void **state)
+{
+    (void)state;
+    if (!have_bf16("test_pairs")) return;
+    static const int dims[][3] = {{128, 256, 784}, {64, 256, 784}, {750, 200, 784}, {13, 70, 1100}, {5, 33, 2}};
+    for (size_t c = 0; c < sizeof dims / sizeof *dims; c++) {
+        int M = dims[c][0], N = dims[c][1], K = dims[c][2], lda = K + 4, np = K / 2;
+        float *W = malloc((size_t)K * N * sizeof(float)), *C = malloc((size_t)M * N * sizeof(float));
+        float *Cref = malloc((size_t)M * N * sizeof(float));
+        float *pack = aligned_alloc(64, mlpc_gemm_bf16_scratch_floats() * sizeof(float));
+        size_t words = mlpc_gemm_bf16_packed_words(K, N);
+        uint32_t *Bw = aligned_alloc(64, (words + 16) * sizeof(uint32_t));
+        uint16_t *A = aligned_alloc(64, ((size_t)M * lda * sizeof(uint16_t) + 63) / 64 * 64);
+        int32_t *px = malloc((size_t)np * sizeof(int32_t));
+        assert_true(W && C && Cref && pack && Bw && A && px);
+        for (int i = 0; i < K * N; i++) W[i] = frand();
+        mlpc_gemm_bf16_pack_b(0, K, N, W, N, Bw, 0, mlpc_gemm_bf16_slivers(N));
+        for (int kind = 0; kind < 5; kind++) {
+            int n = 0;
+            for (int p = 0; p < np; p++) {
+                int on = kind == 0 ? (p * 7 + 3) % 10 < 6 : kind == 1 ? 0 : kind == 2 ? p >= 256 && p % 3 : kind == 3 ? p == np - 1 : 1;
+                if (on) px[n++] = p;
+            }
+            for (int i = 0; i < M; i++)
+                for (int k = 0; k < lda; k++) {
+                    int q = 0;
+                    while (q < n && px[q] < k / 2) q++;
+                    int used = k < K && q < n && px[q] == k / 2;
+                    float v = frand();
+                    if (used && k % 5 == 0) v = -0.0f; /* a signed zero in a used pair */
+                    A[(size_t)i * lda + k] = used ? mlpc_bf16_round(v) : 0;
+                }
+            memset(C, 0xff, (size_t)M * N * sizeof(float));
+            mlpc_gemm_bf16_pairs(M, N, K, A, lda, Bw, px, n, C, N);
+            mlpc_gemm_bf16_pb_avx512(0, M, N, K, NULL, A, lda, Bw, Cref, N, pack);
+            if (memcmp(C, Cref, (size_t)M * N * sizeof(float))) {
+                print_error("pairs %d x %d x %d, kind %d (%d of %d pairs): differs from the product over all\n", M, N,
+                            K, kind, n, np);
+                fail();
+            }
+        }
+        free(W), free(C), free(Cref), free(pack), free(Bw), free(A), free(px);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -651,6 +702,7 @@ int main(void)
         cmocka_unit_test(test_bf16_input),
         cmocka_unit_test(test_backend_threads),
         cmocka_unit_test(test_pack_rows),
+        cmocka_unit_test(test_pairs),
         cmocka_unit_test(test_trainer_precision),
         cmocka_unit_test(test_trainer_bf16_input),
     };

@@ -6,6 +6,7 @@
 #include "kernels/kernels.h"
 #include "optim/optim.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -222,15 +223,12 @@ static int gathers(const cpu_scratch *s, int M, const float *A, int lda, int K)
  * zero-cols`). */
 #define ZC_MIN_UNUSED 8 /* only where 1/8 of the columns or more are unused */
 
-/* before a region that gathers a K-column product's rows: whether its
- * threads may skip unused columns (the knob on, B not transposed, the
- * avx512 GEMM, the memory there: per thread K ints and K bytes, grown the
- * first time it is too small, so later batches allocate nothing) */
-static int zc_ready(cpu_scratch *s, int threads, int tb, int K)
+/* per thread K ints and K floats' room for the ORs, grown the first time
+ * it is too small, so later batches allocate nothing; 0 without memory */
+static int zc_mem(cpu_scratch *s, int threads, int K)
 {
-    if (tb || s->gemm != mlpc_gemm_avx512 || !mlpc_knob(MLPC_KNOB_ZERO_COLS)) return 0;
     if (K <= s->zc_k) return 1;
-    size_t per = round_up16((size_t)K) + round_up16((size_t)K / 4 + 1);
+    size_t per = 2 * round_up16((size_t)K);
     float *mem = aligned_alloc(64, per * (size_t)threads * sizeof(float));
     if (!mem) return 0;
     free(s->zc_mem);
@@ -240,7 +238,15 @@ static int zc_ready(cpu_scratch *s, int threads, int tb, int K)
     return 1;
 }
 
-/* thread t's list of used columns, and the OR of its rows' bytes */
+/* before a region that gathers a K-column product's rows: whether its
+ * threads may skip unused columns (the knob on, B not transposed, the
+ * avx512 GEMM, the memory there) */
+static int zc_ready(cpu_scratch *s, int threads, int tb, int K)
+{
+    return !tb && s->gemm == mlpc_gemm_avx512 && mlpc_knob(MLPC_KNOB_ZERO_COLS) && zc_mem(s, threads, K);
+}
+
+/* thread t's list of used columns (or pairs), and its OR of its rows */
 static int32_t *zc_idx(const cpu_scratch *s, int t) { return (int32_t *)(s->zc_mem + (size_t)t * s->zc_floats); }
 static uint8_t *zc_any(const cpu_scratch *s, int t)
 {
@@ -268,6 +274,46 @@ static int zc_list(const cpu_scratch *s, long lo, long hi, int tid, int nt, atom
         if (used || bits) idx[n++] = c;
     }
     return n > K - K / ZC_MIN_UNUSED ? 0 : n;
+}
+
+/* The same in bf16 (mlpc_gemm_bf16_pairs): the first product of a batch
+ * given in bf16 rows (mlpc_ctx_bf16_input) against its registered packed
+ * weights skips the pairs of k that are +0.0 in every row (29% of them in
+ * W5's batches of 128 MNIST rows), where A's pairs are read in place. */
+
+/* the bf16 rows of a first product A (M x K, lda) in place, or NULL */
+static const uint16_t *zb_rows(const cpu_scratch *s, const float *A, int lda, int M, int K)
+{
+    if (!s->bf16 || !s->in_a || A != s->in_a || lda != s->in_ld || (long)M * lda > s->in_n || K % 2 ||
+        s->in_ldb % 2 || ((uintptr_t)s->in_b & 3) || !mlpc_knob(MLPC_KNOB_ZERO_COLS))
+        return NULL;
+    return s->in_b;
+}
+
+/* as zc_list, over the pairs of the bf16 rows Ab (ldb apart) */
+static int zb_list(const cpu_scratch *s, const uint16_t *Ab, int ldb, int K, long lo, long hi, int tid, int nt,
+                   atomic_int *arrived)
+{
+    int np = K / 2, n = 0;
+    uint32_t *any = (uint32_t *)(void *)zc_any(s, tid);
+    int32_t *idx = zc_idx(s, tid);
+    memset(any, 0, (size_t)np * sizeof *any);
+    if (hi > lo) mlpc_k_words_or((const uint32_t *)(const void *)(Ab + lo * ldb), (int)(hi - lo), ldb / 2, np, any);
+    if (nt > 1) mlpc_pool_barrier(arrived, nt);
+    for (int p = 0; p < np; p++) {
+        uint32_t used = 0;
+        for (int t = 0; t < nt; t++) used |= ((const uint32_t *)(const void *)zc_any(s, t))[p];
+        if (used) idx[n++] = p; /* -0.0 counts as used: only +0.0 is skipped */
+    }
+    return n > np - np / ZC_MIN_UNUSED ? 0 : n;
+}
+
+/* rows [lo, hi) of act(A B + b) over the n listed pairs (zb_list) */
+static void zb_rows_product(const cpu_scratch *s, const uint16_t *Ab, const uint32_t *Bw, int K, int N,
+                            const float *b, float *C, mlpc_act act, long lo, long hi, int n, int tid)
+{
+    mlpc_gemm_bf16_pairs((int)(hi - lo), N, K, Ab + lo * s->in_ldb, s->in_ldb, Bw, zc_idx(s, tid), n, C + lo * N, N);
+    mlpc_k_bias_act(C + lo * N, b, (int)(hi - lo), N, act);
 }
 
 /* rows [lo, hi) of act(A B + b) with A the pending rows: each block
@@ -590,6 +636,13 @@ static void gemm_act(mlpc_ctx *cx, int tb, int M, int N, int K, const float *A, 
         s->ga_a = NULL;
         return;
     }
+    const uint32_t *Bw = !backward && cx->threads == 1 ? packed_weights(s, tb, K, N, B, ldb) : NULL;
+    const uint16_t *Ab = Bw && zc_mem(s, 1, K) ? zb_rows(s, A, lda, M, K) : NULL;
+    int zb = Ab ? zb_list(s, Ab, s->in_ldb, K, 0, M, 0, 1, NULL) : 0;
+    if (zb) { /* bf16: the first product's zero pairs skipped, on one thread as on several */
+        zb_rows_product(s, Ab, Bw, K, N, aux, C, act, 0, M, zb, 0);
+        return;
+    }
     cpu_gemm(cx, 0, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N);
     rows_job r = {C, aux, M, N, act, backward};
     run_rows(cx, &r);
@@ -621,6 +674,8 @@ typedef struct chain_job {
     int gather; /* the first op's A: the pending input rows (gathered_rows) */
     int zc;     /* then: unused columns may be skipped (zc_list) */
     atomic_int zc_arrived;
+    const uint16_t *zb;  /* else the first op's A in bf16 rows whose zero pairs may be skipped (zb_list) */
+    const uint32_t *zbw; /* then: its B packed */
 } chain_job;
 
 /* this thread's rows through every op; B packed by each thread for itself
@@ -631,12 +686,17 @@ static void chain_part(void *arg, int tid, int nt)
     long lo, hi;
     mlpc_split(j->M, 8, tid, nt, &lo, &hi);
     int zc = j->zc ? zc_list(j->s, lo, hi, tid, nt, &j->zc_arrived) : 0;
+    int zb = j->zb ? zb_list(j->s, j->zb, j->s->in_ldb, j->ops[0].K, lo, hi, tid, nt, &j->zc_arrived) : 0;
     if (lo >= hi) return;
     int rows = (int)(hi - lo);
     for (int i = 0; i < j->n; i++) {
         const mlpc_row_op *o = &j->ops[i];
         if (i == 0 && j->gather) {
             gathered_rows(j->s, 0, lo, hi, o->N, o->B, o->ldb, o->aux, o->C, o->act, j->s->pack[tid], tid, nt, zc);
+            continue;
+        }
+        if (i == 0 && zb) {
+            zb_rows_product(j->s, j->zb, j->zbw, o->K, o->N, o->aux, o->C, o->act, lo, hi, zb, tid);
             continue;
         }
         const float *A = o->A + lo * (long)o->lda;
@@ -660,8 +720,13 @@ static void cpu_row_chain(mlpc_ctx *cx, int M, const mlpc_row_op *ops, int n)
     for (int i = 0; i < n; i++) macs += (long)M * ops[i].N * ops[i].K;
     if (cx->threads > 1 && M >= CHAIN_MIN_ROWS * cx->threads && macs >= GEMM_PAR_MIN) {
         cpu_scratch *s = cx->scratch;
-        chain_job j = {s, M, n, ops, n > 0 && !ops[0].backward && gathers(s, M, ops[0].A, ops[0].lda, ops[0].K), 0, 0};
+        chain_job j = {s, M, n, ops, n > 0 && !ops[0].backward && gathers(s, M, ops[0].A, ops[0].lda, ops[0].K), 0, 0,
+                       NULL, NULL};
         j.zc = j.gather && zc_ready(s, cx->threads, 0, ops[0].K);
+        if (n > 0 && !ops[0].backward) { /* bf16: the first product's zero pairs */
+            j.zbw = packed_weights(s, 0, ops[0].K, ops[0].N, ops[0].B, ops[0].ldb);
+            j.zb = j.zbw && zc_mem(s, cx->threads, ops[0].K) ? zb_rows(s, ops[0].A, ops[0].lda, M, ops[0].K) : NULL;
+        }
         atomic_init(&j.zc_arrived, 0);
         for (int i = j.gather; i < n; i++) settle(cx, ops[i].A, ops[i].B);
         mlpc_pool_run(cx->pool, chain_part, &j);

@@ -230,8 +230,9 @@ static TBF void pack_b(int tb, const float *B, int ldb, int k0, int j0, int kc, 
  * A's pair p of row r is Ap[r * ars + p * aps] */
 static inline TBF __attribute__((always_inline)) void
 tile(int R, int nv, int np, const uint32_t *Ap, long ars, long aps, const uint32_t *Bp, float *C, long ldc,
-     int first, __mmask16 m0, __mmask16 m1)
+     int first, __mmask16 m0, __mmask16 m1, const int32_t *px)
 {
+    /* px: NULL, or the pair of each of the np steps (mlpc_gemm_bf16_pairs) */
     __m512 acc[BMR][2];
 #pragma GCC unroll 12
     for (int r = 0; r < R; r++) {
@@ -239,11 +240,12 @@ tile(int R, int nv, int np, const uint32_t *Ap, long ars, long aps, const uint32
         acc[r][1] = first || nv < 2 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m1, C + r * ldc + 16);
     }
     for (int p = 0; p < np; p++) {
-        __m512bh b0 = (__m512bh)_mm512_loadu_si512(Bp + (size_t)p * BNR);
-        __m512bh b1 = nv > 1 ? (__m512bh)_mm512_loadu_si512(Bp + (size_t)p * BNR + 16) : b0;
+        long q = px ? px[p] : p;
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(Bp + (size_t)q * BNR);
+        __m512bh b1 = nv > 1 ? (__m512bh)_mm512_loadu_si512(Bp + (size_t)q * BNR + 16) : b0;
 #pragma GCC unroll 12
         for (int r = 0; r < R; r++) {
-            __m512bh a = (__m512bh)_mm512_set1_epi32((int)Ap[r * ars + p * aps]);
+            __m512bh a = (__m512bh)_mm512_set1_epi32((int)Ap[r * ars + q * aps]);
             acc[r][0] = _mm512_dpbf16_ps(acc[r][0], a, b0);
             if (nv > 1) acc[r][1] = _mm512_dpbf16_ps(acc[r][1], a, b1);
         }
@@ -261,13 +263,21 @@ tile(int R, int nv, int np, const uint32_t *Ap, long ars, long aps, const uint32
                              long ldc, int first, __mmask16 m0, __mmask16 m1)                       \
     {                                                                                               \
         if (ars && nv > 1)                                                                          \
-            tile(R, 2, np, Ap, ars, 1, Bp, C, ldc, first, m0, m1);                                  \
+            tile(R, 2, np, Ap, ars, 1, Bp, C, ldc, first, m0, m1, NULL);                            \
         else if (ars)                                                                               \
-            tile(R, 1, np, Ap, ars, 1, Bp, C, ldc, first, m0, m1);                                  \
+            tile(R, 1, np, Ap, ars, 1, Bp, C, ldc, first, m0, m1, NULL);                            \
         else if (nv > 1)                                                                            \
-            tile(R, 2, np, Ap, 1, BMR, Bp, C, ldc, first, m0, m1);                                  \
+            tile(R, 2, np, Ap, 1, BMR, Bp, C, ldc, first, m0, m1, NULL);                            \
         else                                                                                        \
-            tile(R, 1, np, Ap, 1, BMR, Bp, C, ldc, first, m0, m1);                                  \
+            tile(R, 1, np, Ap, 1, BMR, Bp, C, ldc, first, m0, m1, NULL);                            \
+    }                                                                                               \
+    static TBF void tilex_##R(int nv, int np, const uint32_t *Ap, long ars, const uint32_t *Bp, float *C, \
+                              long ldc, int first, __mmask16 m0, __mmask16 m1, const int32_t *px)   \
+    {                                                                                               \
+        if (nv > 1)                                                                                 \
+            tile(R, 2, np, Ap, ars, 1, Bp, C, ldc, first, m0, m1, px);                              \
+        else                                                                                        \
+            tile(R, 1, np, Ap, ars, 1, Bp, C, ldc, first, m0, m1, px);                              \
     }
 TILE_FN(1) TILE_FN(2) TILE_FN(3) TILE_FN(4) TILE_FN(5) TILE_FN(6)
 TILE_FN(7) TILE_FN(8) TILE_FN(9) TILE_FN(10) TILE_FN(11) TILE_FN(12)
@@ -275,6 +285,10 @@ typedef void (*bf_tile_fn)(int, int, const uint32_t *, long, const uint32_t *, f
                            __mmask16);
 static const bf_tile_fn tiles[BMR + 1] = {0,       tile_1, tile_2, tile_3,  tile_4,  tile_5, tile_6,
                                           tile_7, tile_8, tile_9, tile_10, tile_11, tile_12};
+typedef void (*bf_tilex_fn)(int, int, const uint32_t *, long, const uint32_t *, float *, long, int, __mmask16,
+                            __mmask16, const int32_t *);
+static const bf_tilex_fn tilesx[BMR + 1] = {0,        tilex_1, tilex_2, tilex_3,  tilex_4,  tilex_5, tilex_6,
+                                            tilex_7, tilex_8, tilex_9, tilex_10, tilex_11, tilex_12};
 
 /* A's block of rows ic.., k pc..: packed into Ap, or (bf16 rows whose pairs
  * are whole and aligned) read in place. Returns the block; *ars: pairs
@@ -410,6 +424,51 @@ TBF void mlpc_gemm_bf16_pb_avx512(int ta, int M, int N, int K, const float *A, c
                                   const uint32_t *Bw, float *C, int ldc, float *pack)
 {
     gemm_bf16(ta, 0, M, N, K, A, Ab, lda, NULL, 0, Bw, C, ldc, pack);
+}
+
+/* C = A B over the n listed pairs of k (px, ascending): A in bf16 rows
+ * read in place (K and lda even, Ab 4-byte aligned), B packed whole (Bw).
+ * The same tiles, panels and k blocks as gemm_bf16, each tile's sums over
+ * the listed pairs of the block, continued from the blocks before: each
+ * element gets the dense product's dot products in their order less the
+ * skipped ones, so its bits where the skipped pairs are +0.0 in every row
+ * (but for the sign of a zero sum, as in sparse.c). */
+TBF void mlpc_gemm_bf16_pairs(int M, int N, int K, const uint16_t *Ab, int lda, const uint32_t *Bw, const int32_t *px,
+                              int n, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    if (!n) {
+        for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
+        return;
+    }
+    int width = panel_width(N);
+    long npw = (K + 1) / 2, ars = lda / 2;
+    for (int jc = 0; jc < N; jc += width) {
+        int nc = N - jc < width ? N - jc : width;
+        const uint32_t *Bb = Bw + (size_t)(jc / BNR) * npw * BNR;
+        for (int pc = 0, p0 = 0, first = 1; pc < K; pc += BKC) {
+            int p1 = p0;
+            while (p1 < n && px[p1] < (pc + BKC) / 2) p1++;
+            if (p1 == p0) continue;
+            for (int ic = 0; ic < M; ic += BMC) {
+                int mc = M - ic < BMC ? M - ic : BMC;
+                const uint32_t *Ablk = (const uint32_t *)(const void *)(Ab + (size_t)ic * lda);
+                for (int jr = 0; jr < nc; jr += BNR) {
+                    int nr = nc - jr < BNR ? nc - jr : BNR;
+                    __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xffffu : (1u << nr) - 1u);
+                    __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xffffu : nr > 16 ? (1u << (nr - 16)) - 1u : 0u);
+                    for (int ir = 0, mr; ir < mc; ir += mr) {
+                        mr = tile_rows(mc - ir, 1);
+                        tilesx[mr](nr > 16 ? 2 : 1, p1 - p0, Ablk + (size_t)ir * ars, ars,
+                                   Bb + (size_t)(jr / BNR) * npw * BNR, C + (size_t)(ic + ir) * ldc + jc + jr, ldc,
+                                   first, m0, m1, px + p0);
+                    }
+                }
+            }
+            first = 0;
+            p0 = p1;
+        }
+    }
 }
 
 /* dst = bf16 of ((float)u - shift) * scale, two roundings and then the

@@ -50,6 +50,9 @@ int mlpc_k_sgd_rows(int in, int out, int m, const float *A, int lda, const float
 /* acc[j] |= byte j of the byte rows rows[0..m) (n_in bytes each): the
  * columns a batch of byte rows uses (cpu.c) */
 void mlpc_k_bytes_or(const uint8_t *bytes, size_t n_in, const uint32_t *rows, int m, uint8_t *acc);
+/* acc[j] |= word j of each of m rows of n words, ld words apart (the
+ * pairs a batch of bf16 rows uses) */
+void mlpc_k_words_or(const uint32_t *rows, int m, long ld, int n, uint32_t *acc);
 
 /* byte_rows.c: an exact byte copy of normalized rows for the batch gather.
  * Returns the n x n_in bytes u with ((float)u - shift[j]) * scale[j] equal
@@ -139,6 +142,12 @@ void mlpc_gemm_bf16_pb_avx512(int ta, int M, int N, int K, const float *A, const
 typedef void (*mlpc_bf16_pack_rows_fn)(int K, int N, const float *B, int ldb, uint32_t *Bw, int k0, int k1);
 void mlpc_gemm_bf16_pack_b_rows(int K, int N, const float *B, int ldb, uint32_t *Bw, int k0, int k1);
 mlpc_bf16_pack_rows_fn mlpc_gemm_bf16_pack_rows_select(void);
+/* C = A B over the n listed pairs of k (px ascending; A in bf16 rows read
+ * in place, B packed whole): the product against Bw less the skipped
+ * pairs' terms, bit for bit where those are +0.0 in A (cpu.c). Only where
+ * mlpc_gemm_bf16_select() is not NULL. */
+void mlpc_gemm_bf16_pairs(int M, int N, int K, const uint16_t *Ab, int lda, const uint32_t *Bw, const int32_t *px,
+                          int n, float *C, int ldc);
 size_t mlpc_gemm_bf16_packed_words(int K, int N);
 int mlpc_gemm_bf16_slivers(int N);
 mlpc_bf16_pack_fn mlpc_gemm_bf16_pack_select(void);

@@ -209,6 +209,14 @@ void mlpc_k_bytes_or(const uint8_t *bytes, size_t n_in, const uint32_t *rows, in
     bytes_or_mv(bytes, n_in, rows, m, acc);
 }
 
+MLPC_MULTIVERSION static void words_or_mv(const uint32_t *rows, int m, long ld, int n, uint32_t *restrict acc)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) acc[j] |= rows[(size_t)i * ld + j];
+}
+
+void mlpc_k_words_or(const uint32_t *rows, int m, long ld, int n, uint32_t *acc) { words_or_mv(rows, m, ld, n, acc); }
+
 int mlpc_k_sgd_rows(int in, int out, int m, const float *A, int lda, const float *D, const int32_t *idx,
                     int n, float *W, float lr, float *G)
 {
