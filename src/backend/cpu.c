@@ -58,6 +58,13 @@ typedef struct cpu_scratch {
     float *zc_mem;
     size_t zc_floats;
     int zc_k;
+    /* the batch the lists are of (zc_x: its float rows, zc_batch its
+     * number; each thread's area says which batch its list is of), and per
+     * thread zg_floats floats at zg_mem for a weight gradient's used rows */
+    const float *zc_x;
+    long zc_batch;
+    float *zg_mem;
+    size_t zg_floats;
     /* the second halves of the batch's sums (weight_grads, weight_grad) */
     float *kbuf;
     size_t kbuf_floats;
@@ -104,6 +111,7 @@ void mlpc_ctx_free(mlpc_ctx *cx)
         free(s->bw);
         free(s->kbuf);
         free(s->zc_mem);
+        free(s->zg_mem);
     }
     free(s);
     mlpc_pool_free(cx->pool);
@@ -228,7 +236,7 @@ static int gathers(const cpu_scratch *s, int M, const float *A, int lda, int K)
 static int zc_mem(cpu_scratch *s, int threads, int K)
 {
     if (K <= s->zc_k) return 1;
-    size_t per = 2 * round_up16((size_t)K);
+    size_t per = 2 * round_up16((size_t)K) + 16;
     float *mem = aligned_alloc(64, per * (size_t)threads * sizeof(float));
     if (!mem) return 0;
     free(s->zc_mem);
@@ -246,11 +254,16 @@ static int zc_ready(cpu_scratch *s, int threads, int tb, int K)
     return !tb && s->gemm == mlpc_gemm_avx512 && mlpc_knob(MLPC_KNOB_ZERO_COLS) && zc_mem(s, threads, K);
 }
 
-/* thread t's list of used columns (or pairs), and its OR of its rows */
+/* thread t's list of used columns (or pairs), its OR of its rows, and
+ * which batch (zc_batch) its list of columns is of and how long it is */
 static int32_t *zc_idx(const cpu_scratch *s, int t) { return (int32_t *)(s->zc_mem + (size_t)t * s->zc_floats); }
 static uint8_t *zc_any(const cpu_scratch *s, int t)
 {
     return (uint8_t *)(s->zc_mem + (size_t)t * s->zc_floats + round_up16((size_t)s->zc_k));
+}
+static long *zc_head(const cpu_scratch *s, int t)
+{
+    return (long *)(void *)(s->zc_mem + (size_t)t * s->zc_floats + 2 * round_up16((size_t)s->zc_k));
 }
 
 /* On every thread of the region (one without rows too): the OR of its
@@ -273,7 +286,58 @@ static int zc_list(const cpu_scratch *s, long lo, long hi, int tid, int nt, atom
         memcpy(&bits, &zero, sizeof bits);
         if (used || bits) idx[n++] = c;
     }
+    long *head = zc_head(s, tid); /* for the weight gradient (zc_wgrad) */
+    head[0] = s->zc_batch;
+    head[1] = n;
     return n > K - K / ZC_MIN_UNUSED ? 0 : n;
+}
+
+/* The weight gradient of the same layer, G = A^T D with A the batch: the
+ * rows of unused columns are +0.0 (sums of +0.0 products, as the dense
+ * product gives them), the others are computed alone
+ * (mlpc_gemm_avx512_tcols: the dense product's rows bit for bit) into the
+ * thread's zg buffer and copied into place. Before the region: the buffer
+ * for an in x out gradient of the listed batch. */
+static void zc_wgrad_reserve(cpu_scratch *s, int threads, const float *A, int in, int out)
+{
+    if (A != s->zc_x || s->bf16 || s->gemm != mlpc_gemm_avx512 || !mlpc_knob(MLPC_KNOB_ZERO_COLS)) return;
+    size_t per = round_up16((size_t)in * out);
+    if (per <= s->zg_floats) return;
+    float *mem = aligned_alloc(64, per * (size_t)threads * sizeof(float));
+    if (!mem) return;
+    free(s->zg_mem);
+    s->zg_mem = mem;
+    s->zg_floats = per;
+}
+
+/* rows [lo, hi) of G over the batch rows [k0, k1) into C, skipping the
+ * unused columns' rows; 0 (nothing done) where the list is not of this
+ * batch, or too few of these rows are unused */
+static int zc_wgrad(const cpu_scratch *s, int in, int out, long k0, long k1, const float *A, const float *D, long lo,
+                    long hi, float *C, int tid)
+{
+    if (A != s->zc_x || s->bf16 || !s->zg_mem || (size_t)in * out > s->zg_floats || in > s->zc_k ||
+        s->gemm != mlpc_gemm_avx512 || !mlpc_knob(MLPC_KNOB_ZERO_COLS))
+        return 0;
+    const long *head = zc_head(s, tid);
+    if (head[0] != s->zc_batch) return 0;
+    const int32_t *idx = zc_idx(s, tid);
+    int n = (int)head[1], p0 = 0, p1;
+    while (p0 < n && idx[p0] < lo) p0++;
+    for (p1 = p0; p1 < n && idx[p1] < hi; p1++) {}
+    long rows = hi - lo;
+    if (p1 - p0 > rows - rows / ZC_MIN_UNUSED) return 0;
+    float *Gu = s->zg_mem + (size_t)tid * s->zg_floats;
+    mlpc_gemm_avx512_tcols(p1 - p0, out, (int)(k1 - k0), A + k0 * in, in, idx + p0, D + k0 * out, out, Gu, out,
+                           s->pack[tid]);
+    for (long r = lo, q = p0; r < hi; r++) {
+        float *c = C + (r - lo) * out;
+        if (q < p1 && idx[q] == r)
+            memcpy(c, Gu + (size_t)(q++ - p0) * out, (size_t)out * sizeof *c);
+        else
+            memset(c, 0, (size_t)out * sizeof *c);
+    }
+    return 1;
 }
 
 /* The same in bf16 (mlpc_gemm_bf16_pairs): the first product of a batch
@@ -343,8 +407,11 @@ int mlpc_ctx_gather_input(mlpc_ctx *cx, float *a, int rows, int ld, const uint8_
     cpu_scratch *s = cx->be == &mlpc_backend_cpu ? cx->scratch : NULL;
     if (!s) return 0;
     gather_now(s);
+    s->zc_x = NULL; /* the lists of used columns were of the batch before, at most */
+    s->zc_batch++;
     if (!a || !bytes || !idx || !shift || !scale || rows < 1 || ld < 1 || s->bf16) return 0;
     s->ga_a = a;
+    s->zc_x = a; /* until the end of this batch (a NULL a) */
     s->ga_rows = rows;
     s->ga_ld = ld;
     s->ga_bytes = bytes;
@@ -804,6 +871,7 @@ static void col_sums(const float *D, int M, int N, int j0, int j1, float *out, f
 static void wgrad_block(cpu_scratch *s, int in, int out, long k0, long k1, const float *A, const float *D,
                         long lo, long hi, float *C, const uint32_t *B, int tid)
 {
+    if (zc_wgrad(s, in, out, k0, k1, A, D, lo, hi, C, tid)) return;
     const float *Ak = A + k0 * in + lo, *Dk = D + k0 * out;
     int M = (int)(hi - lo), K = (int)(k1 - k0);
     if (s->bf16) /* the same rows' product in bf16 (mlpc_ctx_set_bf16) */
@@ -977,6 +1045,7 @@ static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A
         mlpc_k_sgd_rows(in, out, m, A, in, D, sgd->rows, sgd->n_rows, sgd->W, sgd->lr, sgd->keep_grads ? G : NULL))
         return;
     long h = ks_half(in, out, m);
+    if (m > WG_SMALL_BATCH) zc_wgrad_reserve(s, cx->threads, A, in, out);
     if (m > WG_SMALL_BATCH && cx->threads > 1 && (h || split_by_rows(in, out, cx->threads)) && in > 8 &&
         (long)in * out * m >= GEMM_PAR_MIN) {
         /* a big product split by rows of G, as cpu_gemm splits it: each
@@ -991,7 +1060,7 @@ static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A
     if (m > WG_SMALL_BATCH || s->bf16) { /* a big product (or bf16): threads split the GEMM, then the update */
         if (h)
             wgrad_rows(s, in, out, m, A, D, G, 0, in, NULL, kbuf_reserve(s, (size_t)in * out), 0);
-        else
+        else if (cx->threads > 1 || !zc_wgrad(s, in, out, 0, m, A, D, 0, in, G, 0))
             cpu_gemm(cx, 1, 0, in, out, m, 1.0f, A, in, D, out, 0.0f, G, out);
         if (sgd) {
             mlpc_opt_step step = {.opt = MLPC_OPT_SGD, .lr = sgd->lr};
@@ -1203,6 +1272,7 @@ static void cpu_weight_grads(mlpc_ctx *cx, int m, const mlpc_grad_layer *L, int 
     for (int i = 0; i < n; i++) {
         total += (long)L[i].in * L[i].out * m;
         settle(cx, L[i].A, L[i].D);
+        if (m > WG_SMALL_BATCH) zc_wgrad_reserve(cx->scratch, cx->threads, L[i].A, L[i].in, L[i].out);
     }
     if (cx->threads == 1 || m <= WG_SMALL_BATCH || total < WGS_PAR_MIN || n > MLPC_MAX_LAYERS) {
         for (int i = n - 1; i >= 0; i--) {

@@ -6,6 +6,7 @@
 
 #define GEMM_NAME mlpc_gemm_avx512
 #define GEMM_COLS_NAME mlpc_gemm_avx512_cols
+#define GEMM_TCOLS_NAME mlpc_gemm_avx512_tcols
 #define VW 16
 #define MR 8
 #define NR 48

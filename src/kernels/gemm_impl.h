@@ -347,3 +347,75 @@ void GEMM_COLS_NAME(int M, int N, int K, const float *A, int lda, const float *B
     }
 }
 #endif
+
+#ifdef GEMM_TCOLS_NAME
+/* pack_a of A^T's rows cols[0..mc): columns of A, listed */
+static void pack_ax(const float *A, int lda, const int32_t *cols, int k0, int mc, int kc, float *Ap)
+{
+    for (int ir = 0; ir < mc; ir += MR) {
+        int mr = mc - ir < MR ? mc - ir : MR;
+        float *dst = Ap + (size_t)ir * kc;
+        const int32_t *c = cols + ir;
+        if (mr == MR && c[MR - 1] - c[0] == MR - 1) { /* a run of MR columns: as pack_a copies them */
+            for (int k = 0; k < kc; k++) {
+                const float *src = A + (size_t)(k0 + k) * lda + c[0];
+#pragma GCC unroll 16
+                for (int r = 0; r < MR; r++) dst[k * MR + r] = src[r];
+            }
+            continue;
+        }
+        for (int k = 0; k < kc; k++) {
+            const float *src = A + (size_t)(k0 + k) * lda;
+            int r = 0;
+            for (; r < mr; r++) dst[k * MR + r] = src[c[r]];
+            for (; r < MR; r++) dst[k * MR + r] = 0.0f;
+        }
+    }
+}
+
+/* C (M x N) = rows cols[0..M) of A^T B (A: K rows, lda apart; B: K x N;
+ * alpha 1, beta 0): the GEMM's k blocks and packed tiles for those rows,
+ * so each its bits (cpu.c: the weight gradient's rows of the batch's used
+ * input columns; the others are +0.0) */
+void GEMM_TCOLS_NAME(int M, int N, int K, const float *A, int lda, const int32_t *cols, const float *B, int ldb,
+                     float *C, int ldc, float *pack)
+{
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
+        return;
+    }
+    float *Ap = pack, *Bp = pack + MC * KC;
+    for (int jc = 0; jc < N; jc += NC) {
+        int nc = N - jc < NC ? N - jc : NC;
+        int kstep = mlpc_gemm_kstep(K);
+        for (int pc = 0; pc < K; pc += kstep) {
+            int kc = K - pc < kstep ? K - pc : kstep;
+            float bet = pc == 0 ? 0.0f : 1.0f;
+            for (int jr = 0; jr < nc; jr += NR) {
+                int nr = nc - jr < NR ? nc - jr : NR;
+                if (nr < NR && !EDGE_IN_PLACE) pack_b(0, B, ldb, pc, jc + jr, kc, nr, Bp + (size_t)jr * kc);
+            }
+            for (int ic = 0; ic < M; ic += MC) {
+                int mc = M - ic < MC ? M - ic : MC;
+                pack_ax(A, lda, cols + ic, pc, mc, kc, Ap);
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int nr = nc - jr < NR ? nc - jr : NR;
+                    const float *bs = B + (size_t)pc * ldb + jc + jr;
+                    long bstride = ldb;
+                    if (nr < NR && !EDGE_IN_PLACE) {
+                        bs = Bp + (size_t)jr * kc;
+                        bstride = NR;
+                    }
+                    int v = nr == NR ? 0 : nr <= VW ? 1 : nr <= 2 * VW ? 2 : 3;
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int mr = mc - ir < MR ? mc - ir : MR;
+                        packed_tab[v](kc, Ap + (size_t)ir * kc, lda, bs, bstride, C + (size_t)(ic + ir) * ldc + jc + jr,
+                                      ldc, mr, nr, 1.0f, bet);
+                    }
+                }
+            }
+        }
+    }
+}
+#endif

@@ -92,6 +92,10 @@ size_t mlpc_gemm_scratch_floats(void);
  * (idx, ascending): its bits but for skipped terms (gemm_impl.h) */
 void mlpc_gemm_avx512_cols(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                            const int32_t *idx, int n, float *C, int ldc);
+/* and C (M x N) = rows cols[0..M) of A^T B (alpha 1, beta 0): its rows of
+ * that product bit for bit (pack: mlpc_gemm_scratch_floats()) */
+void mlpc_gemm_avx512_tcols(int M, int N, int K, const float *A, int lda, const int32_t *cols, const float *B,
+                            int ldb, float *C, int ldc, float *pack);
 /* The variant this CPU runs (chosen once from cpuid), and its name. */
 mlpc_gemm_fn mlpc_gemm_select(const char **name);
 
