@@ -691,6 +691,40 @@ static void test_pairs(void **state)
         }
         free(W), free(C), free(Cref), free(pack), free(Bw), free(A), free(px);
     }
+    /* the weight gradient's rows of listed columns, A^T D with A the batch
+     * in bf16 rows: those rows of the product over all, D given as floats
+     * or packed whole */
+    static const int wdims[][3] = {{128, 256, 784}, {64, 128, 300}, {750, 200, 784}, {7, 33, 40}};
+    for (size_t c = 0; c < sizeof wdims / sizeof *wdims; c++) {
+        int m = wdims[c][0], N = wdims[c][1], in = wdims[c][2], lda = in + 2;
+        uint16_t *A = aligned_alloc(64, ((size_t)m * lda * sizeof(uint16_t) + 63) / 64 * 64);
+        float *D = malloc((size_t)m * N * sizeof(float)), *G = malloc((size_t)in * N * sizeof(float));
+        float *Gref = malloc((size_t)in * N * sizeof(float));
+        float *pack = aligned_alloc(64, mlpc_gemm_bf16_scratch_floats() * sizeof(float));
+        uint32_t *Dw = aligned_alloc(64, (mlpc_gemm_bf16_packed_words(m, N) + 16) * sizeof(uint32_t));
+        int32_t *cols = malloc((size_t)in * sizeof(int32_t));
+        assert_true(A && D && G && Gref && pack && Dw && cols);
+        for (size_t i = 0; i < (size_t)m * lda; i++) A[i] = mlpc_bf16_round(frand());
+        for (int i = 0; i < m * N; i++) D[i] = frand();
+        mlpc_gemm_bf16_pack_b(0, m, N, D, N, Dw, 0, mlpc_gemm_bf16_slivers(N));
+        mlpc_gemm_bf16a_avx512(1, 0, in, N, m, A, lda, D, N, Gref, N, pack);
+        for (int kind = 0; kind < 3; kind++) {
+            int n = 0;
+            for (int k = 0; k < in; k++)
+                if (kind == 0 ? k % 28 >= 4 && k % 28 < 24 : kind == 1 ? (k * 5 + 1) % 7 < 3 : 1) cols[n++] = k;
+            for (int packed = 0; packed < 2; packed++) {
+                memset(G, 0xff, (size_t)in * N * sizeof(float));
+                mlpc_gemm_bf16_tcols(n, N, m, A, lda, cols, D, N, packed ? Dw : NULL, G, N, pack);
+                for (int i = 0; i < n; i++)
+                    if (memcmp(G + (size_t)i * N, Gref + (size_t)cols[i] * N, (size_t)N * sizeof(float))) {
+                        print_error("tcols m %d N %d in %d kind %d packed %d: row %d (column %d) differs\n", m, N, in,
+                                    kind, packed, i, cols[i]);
+                        fail();
+                    }
+            }
+        }
+        free(A), free(D), free(G), free(Gref), free(pack), free(Dw), free(cols);
+    }
 }
 
 int main(void)

@@ -155,8 +155,13 @@ int mlpc_ctx_bf16_input(mlpc_ctx *cx, const float *a, int rows, int ld, const ui
     cpu_scratch *s = cx->be == &mlpc_backend_cpu ? cx->scratch : NULL;
     if (!s) return 0;
     s->in_a = NULL;
+    if (s->bf16) { /* a new batch (or none): the used columns not listed yet */
+        s->zc_x = NULL;
+        s->zc_batch++;
+    }
     if (!a || !ab || !s->bf16a || rows < 1 || ld < 1 || ldb < ld || ldb % 2) return 0;
     s->in_a = a;
+    if (s->bf16) s->zc_x = a; /* until the end of this batch (a NULL a) */
     s->in_b = ab;
     s->in_n = (long)rows * ld;
     s->in_ld = ld;
@@ -236,7 +241,7 @@ static int gathers(const cpu_scratch *s, int M, const float *A, int lda, int K)
 static int zc_mem(cpu_scratch *s, int threads, int K)
 {
     if (K <= s->zc_k) return 1;
-    size_t per = 2 * round_up16((size_t)K) + 16;
+    size_t per = 3 * round_up16((size_t)K) + 16;
     float *mem = aligned_alloc(64, per * (size_t)threads * sizeof(float));
     if (!mem) return 0;
     free(s->zc_mem);
@@ -254,17 +259,17 @@ static int zc_ready(cpu_scratch *s, int threads, int tb, int K)
     return !tb && s->gemm == mlpc_gemm_avx512 && mlpc_knob(MLPC_KNOB_ZERO_COLS) && zc_mem(s, threads, K);
 }
 
-/* thread t's list of used columns (or pairs), its OR of its rows, and
- * which batch (zc_batch) its list of columns is of and how long it is */
-static int32_t *zc_idx(const cpu_scratch *s, int t) { return (int32_t *)(s->zc_mem + (size_t)t * s->zc_floats); }
-static uint8_t *zc_any(const cpu_scratch *s, int t)
+/* thread t's list of used pairs (bf16), of used columns, its OR of its
+ * rows, and which batch (zc_batch) its list of columns is of and how long
+ * it is */
+static float *zc_part(const cpu_scratch *s, int t, int i)
 {
-    return (uint8_t *)(s->zc_mem + (size_t)t * s->zc_floats + round_up16((size_t)s->zc_k));
+    return s->zc_mem + (size_t)t * s->zc_floats + (size_t)i * round_up16((size_t)s->zc_k);
 }
-static long *zc_head(const cpu_scratch *s, int t)
-{
-    return (long *)(void *)(s->zc_mem + (size_t)t * s->zc_floats + 2 * round_up16((size_t)s->zc_k));
-}
+static int32_t *zc_idx(const cpu_scratch *s, int t) { return (int32_t *)(void *)zc_part(s, t, 0); }
+static int32_t *zc_cols(const cpu_scratch *s, int t) { return (int32_t *)(void *)zc_part(s, t, 1); }
+static uint8_t *zc_any(const cpu_scratch *s, int t) { return (uint8_t *)(void *)zc_part(s, t, 2); }
+static long *zc_head(const cpu_scratch *s, int t) { return (long *)(void *)zc_part(s, t, 3); }
 
 /* On every thread of the region (one without rows too): the OR of its
  * rows' bytes, the wait for the others', then the used columns of the
@@ -274,7 +279,7 @@ static int zc_list(const cpu_scratch *s, long lo, long hi, int tid, int nt, atom
 {
     int K = s->ga_ld, n = 0;
     uint8_t *any = zc_any(s, tid);
-    int32_t *idx = zc_idx(s, tid);
+    int32_t *idx = zc_cols(s, tid);
     memset(any, 0, (size_t)K);
     if (hi > lo) mlpc_k_bytes_or(s->ga_bytes, (size_t)K, s->ga_idx + lo, (int)(hi - lo), any);
     if (nt > 1) mlpc_pool_barrier(arrived, nt);
@@ -300,7 +305,7 @@ static int zc_list(const cpu_scratch *s, long lo, long hi, int tid, int nt, atom
  * for an in x out gradient of the listed batch. */
 static void zc_wgrad_reserve(cpu_scratch *s, int threads, const float *A, int in, int out)
 {
-    if (A != s->zc_x || s->bf16 || s->gemm != mlpc_gemm_avx512 || !mlpc_knob(MLPC_KNOB_ZERO_COLS)) return;
+    if (A != s->zc_x || (!s->bf16 && s->gemm != mlpc_gemm_avx512) || !mlpc_knob(MLPC_KNOB_ZERO_COLS)) return;
     size_t per = round_up16((size_t)in * out);
     if (per <= s->zg_floats) return;
     float *mem = aligned_alloc(64, per * (size_t)threads * sizeof(float));
@@ -314,22 +319,26 @@ static void zc_wgrad_reserve(cpu_scratch *s, int threads, const float *A, int in
  * unused columns' rows; 0 (nothing done) where the list is not of this
  * batch, or too few of these rows are unused */
 static int zc_wgrad(const cpu_scratch *s, int in, int out, long k0, long k1, const float *A, const float *D, long lo,
-                    long hi, float *C, int tid)
+                    long hi, float *C, const uint32_t *Bw, int tid)
 {
-    if (A != s->zc_x || s->bf16 || !s->zg_mem || (size_t)in * out > s->zg_floats || in > s->zc_k ||
-        s->gemm != mlpc_gemm_avx512 || !mlpc_knob(MLPC_KNOB_ZERO_COLS))
+    if (!A || A != s->zc_x || !s->zg_mem || (size_t)in * out > s->zg_floats || in > s->zc_k ||
+        (s->bf16 ? A != s->in_a || in != s->in_ld : s->gemm != mlpc_gemm_avx512) || !mlpc_knob(MLPC_KNOB_ZERO_COLS))
         return 0;
     const long *head = zc_head(s, tid);
     if (head[0] != s->zc_batch) return 0;
-    const int32_t *idx = zc_idx(s, tid);
+    const int32_t *idx = zc_cols(s, tid);
     int n = (int)head[1], p0 = 0, p1;
     while (p0 < n && idx[p0] < lo) p0++;
     for (p1 = p0; p1 < n && idx[p1] < hi; p1++) {}
     long rows = hi - lo;
     if (p1 - p0 > rows - rows / ZC_MIN_UNUSED) return 0;
     float *Gu = s->zg_mem + (size_t)tid * s->zg_floats;
-    mlpc_gemm_avx512_tcols(p1 - p0, out, (int)(k1 - k0), A + k0 * in, in, idx + p0, D + k0 * out, out, Gu, out,
-                           s->pack[tid]);
+    if (s->bf16) /* Bw: D packed beforehand, for the whole batch */
+        mlpc_gemm_bf16_tcols(p1 - p0, out, (int)(k1 - k0), s->in_b + k0 * s->in_ldb, s->in_ldb, idx + p0,
+                             D + k0 * out, out, Bw, Gu, out, s->pack[tid]);
+    else
+        mlpc_gemm_avx512_tcols(p1 - p0, out, (int)(k1 - k0), A + k0 * in, in, idx + p0, D + k0 * out, out, Gu,
+                               out, s->pack[tid]);
     for (long r = lo, q = p0; r < hi; r++) {
         float *c = C + (r - lo) * out;
         if (q < p1 && idx[q] == r)
@@ -364,11 +373,18 @@ static int zb_list(const cpu_scratch *s, const uint16_t *Ab, int ldb, int K, lon
     memset(any, 0, (size_t)np * sizeof *any);
     if (hi > lo) mlpc_k_words_or((const uint32_t *)(const void *)(Ab + lo * ldb), (int)(hi - lo), ldb / 2, np, any);
     if (nt > 1) mlpc_pool_barrier(arrived, nt);
+    int32_t *cols = zc_cols(s, tid);
+    int nc = 0;
     for (int p = 0; p < np; p++) {
         uint32_t used = 0;
         for (int t = 0; t < nt; t++) used |= ((const uint32_t *)(const void *)zc_any(s, t))[p];
         if (used) idx[n++] = p; /* -0.0 counts as used: only +0.0 is skipped */
+        if (used & 0xffffu) cols[nc++] = 2 * p; /* and the columns, for the weight gradient */
+        if (used >> 16) cols[nc++] = 2 * p + 1;
     }
+    long *head = zc_head(s, tid);
+    head[0] = s->zc_batch;
+    head[1] = nc;
     return n > np - np / ZC_MIN_UNUSED ? 0 : n;
 }
 
@@ -392,7 +408,7 @@ static void gathered_rows(const cpu_scratch *s, int tb, long lo, long hi, int N,
         gather_block(s, r0, r1);
         if (zc)
             mlpc_gemm_avx512_cols((int)(r1 - r0), N, s->ga_ld, s->ga_a + r0 * s->ga_ld, s->ga_ld, B, ldb,
-                                  zc_idx(s, tid), zc, C + r0 * N, N);
+                                  zc_cols(s, tid), zc, C + r0 * N, N);
         else
             s->gemm(0, tb, (int)(r1 - r0), N, s->ga_ld, 1.0f, s->ga_a + r0 * s->ga_ld, s->ga_ld, B, ldb, 0.0f,
                     C + r0 * N, N, pack);
@@ -871,7 +887,7 @@ static void col_sums(const float *D, int M, int N, int j0, int j1, float *out, f
 static void wgrad_block(cpu_scratch *s, int in, int out, long k0, long k1, const float *A, const float *D,
                         long lo, long hi, float *C, const uint32_t *B, int tid)
 {
-    if (zc_wgrad(s, in, out, k0, k1, A, D, lo, hi, C, tid)) return;
+    if (zc_wgrad(s, in, out, k0, k1, A, D, lo, hi, C, B, tid)) return;
     const float *Ak = A + k0 * in + lo, *Dk = D + k0 * out;
     int M = (int)(hi - lo), K = (int)(k1 - k0);
     if (s->bf16) /* the same rows' product in bf16 (mlpc_ctx_set_bf16) */
@@ -1060,7 +1076,7 @@ static void cpu_weight_grad(mlpc_ctx *cx, int in, int out, int m, const float *A
     if (m > WG_SMALL_BATCH || s->bf16) { /* a big product (or bf16): threads split the GEMM, then the update */
         if (h)
             wgrad_rows(s, in, out, m, A, D, G, 0, in, NULL, kbuf_reserve(s, (size_t)in * out), 0);
-        else if (cx->threads > 1 || !zc_wgrad(s, in, out, 0, m, A, D, 0, in, G, 0))
+        else if (cx->threads > 1 || !zc_wgrad(s, in, out, 0, m, A, D, 0, in, G, NULL, 0))
             cpu_gemm(cx, 1, 0, in, out, m, 1.0f, A, in, D, out, 0.0f, G, out);
         if (sgd) {
             mlpc_opt_step step = {.opt = MLPC_OPT_SGD, .lr = sgd->lr};

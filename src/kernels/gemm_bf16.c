@@ -171,6 +171,31 @@ static TBF void pack_a_t16(const uint16_t *A, int lda, int i0, int k0, int mc, i
     }
 }
 
+/* pack_a_t16 of A^T's rows cols[0..mc) (columns of A, listed): a run of
+ * 16 columns as pack_a_t16 loads them, others one by one */
+static TBF void pack_a_t16x(const uint16_t *A, int lda, const int32_t *cols, int k0, int mc, int kc, uint32_t *Ap)
+{
+    int np = (kc + 1) / 2;
+    uint32_t tmp[BMC] __attribute__((aligned(64)));
+    const __m512i idx = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9, 40, 8, 39, 7, 38, 6,
+                                         37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
+    for (int p = 0; p < np; p++) {
+        const uint16_t *r0 = A + (size_t)(k0 + 2 * p) * lda, *r1 = 2 * p + 1 < kc ? r0 + lda : NULL;
+        for (int c = 0; c < mc; c += 16) {
+            int n = mc - c < 16 ? mc - c : 16;
+            if (cols[c + n - 1] - cols[c] == n - 1) {
+                __mmask16 m = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
+                __m512i lo = _mm512_castsi256_si512(_mm256_maskz_loadu_epi16(m, r0 + cols[c]));
+                __m512i hi = r1 ? _mm512_castsi256_si512(_mm256_maskz_loadu_epi16(m, r1 + cols[c])) : _mm512_setzero_si512();
+                _mm512_mask_storeu_epi32(tmp + c, m, _mm512_permutex2var_epi16(lo, idx, hi));
+                continue;
+            }
+            for (int i = c; i < c + n; i++) tmp[i] = r0[cols[i]] | (r1 ? (uint32_t)r1[cols[i]] << 16 : 0u);
+        }
+        to_slivers(tmp, mc, np, p, Ap);
+    }
+}
+
 #define T16_ATTR TBF
 #include "kernels/transpose16.h"
 
@@ -294,8 +319,13 @@ static const bf_tilex_fn tilesx[BMR + 1] = {0,        tilex_1, tilex_2, tilex_3,
  * are whole and aligned) read in place. Returns the block; *ars: pairs
  * between rows, or 0 for slivers of BMR rows */
 static TBF const uint32_t *a_block(int ta, const float *A, const uint16_t *Ab, int lda, int in_place, int ic,
-                                   int pc, int mc, int kc, uint32_t *Ap, long *ars)
+                                   int pc, int mc, int kc, uint32_t *Ap, long *ars, const int32_t *cols)
 {
+    if (cols) { /* A^T's rows listed (mlpc_gemm_bf16_tcols) */
+        *ars = 0;
+        pack_a_t16x(Ab, lda, cols + ic, pc, mc, kc, Ap);
+        return Ap;
+    }
     int np = (kc + 1) / 2;
     *ars = ta ? 0 : np;
     if (Ab && !ta && in_place) {
@@ -342,7 +372,8 @@ static int panel_width(int N)
 /* A in float32 (A) or already in bf16 (Ab); B in float32 (B), packed here
  * panel by panel, or packed whole beforehand (Bw, mlpc_gemm_bf16_pack_b) */
 static TBF void gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, const uint16_t *Ab, int lda,
-                          const float *B, int ldb, const uint32_t *Bw, float *C, int ldc, float *pack)
+                          const float *B, int ldb, const uint32_t *Bw, float *C, int ldc, float *pack,
+                          const int32_t *cols)
 {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
@@ -370,7 +401,7 @@ static TBF void gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, c
             for (int ic = 0; ic < M; ic += BMC) {
                 int mc = M - ic < BMC ? M - ic : BMC;
                 long ars;
-                const uint32_t *Ablk = a_block(ta, A, Ab, lda, in_place, ic, pc, mc, kc, Ap, &ars);
+                const uint32_t *Ablk = a_block(ta, A, Ab, lda, in_place, ic, pc, mc, kc, Ap, &ars, cols);
                 for (int jr = 0; jr < nc; jr += BNR) {
                     int nr = nc - jr < BNR ? nc - jr : BNR;
                     __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xffffu : (1u << nr) - 1u);
@@ -390,13 +421,13 @@ static TBF void gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, c
 TBF void mlpc_gemm_bf16_avx512(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
                                int ldb, float *C, int ldc, float *pack)
 {
-    gemm_bf16(ta, tb, M, N, K, A, NULL, lda, B, ldb, NULL, C, ldc, pack);
+    gemm_bf16(ta, tb, M, N, K, A, NULL, lda, B, ldb, NULL, C, ldc, pack, NULL);
 }
 
 TBF void mlpc_gemm_bf16a_avx512(int ta, int tb, int M, int N, int K, const uint16_t *A, int lda, const float *B,
                                 int ldb, float *C, int ldc, float *pack)
 {
-    gemm_bf16(ta, tb, M, N, K, NULL, A, lda, B, ldb, NULL, C, ldc, pack);
+    gemm_bf16(ta, tb, M, N, K, NULL, A, lda, B, ldb, NULL, C, ldc, pack, NULL);
 }
 
 TBF void mlpc_gemm_bf16_pack_b(int tb, int K, int N, const float *B, int ldb, uint32_t *Bw, int s0, int s1)
@@ -423,7 +454,17 @@ TBF void mlpc_gemm_bf16_pack_b_rows(int K, int N, const float *B, int ldb, uint3
 TBF void mlpc_gemm_bf16_pb_avx512(int ta, int M, int N, int K, const float *A, const uint16_t *Ab, int lda,
                                   const uint32_t *Bw, float *C, int ldc, float *pack)
 {
-    gemm_bf16(ta, 0, M, N, K, A, Ab, lda, NULL, 0, Bw, C, ldc, pack);
+    gemm_bf16(ta, 0, M, N, K, A, Ab, lda, NULL, 0, Bw, C, ldc, pack, NULL);
+}
+
+/* C (M x N) = rows cols[0..M) of A^T B with A in bf16 (K rows, lda apart)
+ * and B (K x N) in float32, or packed whole (Bw): gemm_bf16's tiles and
+ * blocks for those rows, so each its bits (cpu.c: the weight gradient's
+ * rows of a batch's used input columns) */
+TBF void mlpc_gemm_bf16_tcols(int M, int N, int K, const uint16_t *Ab, int lda, const int32_t *cols, const float *B,
+                              int ldb, const uint32_t *Bw, float *C, int ldc, float *pack)
+{
+    gemm_bf16(1, 0, M, N, K, NULL, Ab, lda, B, ldb, Bw, C, ldc, pack, cols);
 }
 
 /* C = A B over the n listed pairs of k (px, ascending): A in bf16 rows

@@ -152,6 +152,11 @@ mlpc_bf16_pack_rows_fn mlpc_gemm_bf16_pack_rows_select(void);
  * mlpc_gemm_bf16_select() is not NULL. */
 void mlpc_gemm_bf16_pairs(int M, int N, int K, const uint16_t *Ab, int lda, const uint32_t *Bw, const int32_t *px,
                           int n, float *C, int ldc);
+/* C (M x N) = rows cols[0..M) of A^T B, A in bf16 rows (K of them, lda
+ * apart), B K x N (or packed whole: Bw): those rows of the bf16 product bit
+ * for bit (pack: mlpc_gemm_bf16_scratch_floats()). Only with the kernel. */
+void mlpc_gemm_bf16_tcols(int M, int N, int K, const uint16_t *Ab, int lda, const int32_t *cols, const float *B,
+                          int ldb, const uint32_t *Bw, float *C, int ldc, float *pack);
 size_t mlpc_gemm_bf16_packed_words(int K, int N);
 int mlpc_gemm_bf16_slivers(int N);
 mlpc_bf16_pack_fn mlpc_gemm_bf16_pack_select(void);
