@@ -577,19 +577,18 @@ static void test_active_cols(void **state)
 }
 
 /* C = A B from the listed columns of A against mlpc_gemm_avx512 (beta 0) on
- * the same A (unlisted columns +0.0): bit for bit, padding of C included */
-static void test_gemm_cols(void **state)
+ * the same A (unlisted columns +0.0): bit for bit, padding of C included;
+ * by the small-batch kernel (mlpc_k_gemm_cols, which computes nothing
+ * without AVX-512) or the blocked one (mlpc_gemm_avx512_cols). Returns the
+ * failures; adds the problems compared to *checked. */
+static int cols_problems(const int *Ms, size_t nm, const int *Ns, size_t nn, const int *Ks, size_t nk, int blocked,
+                         float *pack, int *checked)
 {
-    (void)state;
-    static const int Ms[] = {1, 7, 10, 12, 13, 25};
-    static const int Ns[] = {1, 7, 16, 17, 30, 32, 33, 57};
-    static const int Ks[] = {1, 7, 31, 257, 784};
     const int avx = have_avx512();
-    float *pack = new_pack();
-    int fails = 0, checked = 0;
-    for (size_t mi = 0; mi < sizeof Ms / sizeof *Ms; mi++)
-        for (size_t ni = 0; ni < sizeof Ns / sizeof *Ns; ni++)
-            for (size_t ki = 0; ki < sizeof Ks / sizeof *Ks; ki++) {
+    int fails = 0;
+    for (size_t mi = 0; mi < nm; mi++)
+        for (size_t ni = 0; ni < nn; ni++)
+            for (size_t ki = 0; ki < nk; ki++) {
                 int M = Ms[mi], N = Ns[ni], K = Ks[ki];
                 int pad = (mi + ni + ki) % 2 ? 3 : 0; /* padded and tight leading dimensions */
                 int lda = K + pad, ldb = N + 2 * pad, ldc = N + (pad ? 5 : 0);
@@ -603,17 +602,21 @@ static void test_gemm_cols(void **state)
                     zero_unlisted(A, M, K, lda, idx, n);
                     fill(C, cn, SENTINEL);
                     fill(Cref, cn, SENTINEL);
-                    int r = mlpc_k_gemm_cols(M, N, K, A, lda, B, ldb, idx, n, C, ldc);
+                    int r = 1;
+                    if (blocked)
+                        mlpc_gemm_avx512_cols(M, N, K, A, lda, B, ldb, idx, n, C, ldc);
+                    else
+                        r = mlpc_k_gemm_cols(M, N, K, A, lda, B, ldb, idx, n, C, ldc);
                     char ctx[160];
-                    snprintf(ctx, sizeof ctx, "gemm_cols M=%d N=%d K=%d lda=%d ldb=%d ldc=%d cols %s (%d)", M, N,
-                             K, lda, ldb, ldc, subset_names[kind], n);
+                    snprintf(ctx, sizeof ctx, "%s M=%d N=%d K=%d lda=%d ldb=%d ldc=%d cols %s (%d)",
+                             blocked ? "gemm_avx512_cols" : "gemm_cols", M, N, K, lda, ldb, ldc, subset_names[kind], n);
                     if (r != avx) {
                         print_error("%s: returned %d on a CPU %s AVX-512\n", ctx, r, avx ? "with" : "without");
                         fails++;
                     } else if (r) {
                         mlpc_gemm_avx512(0, 0, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, Cref, ldc, pack);
                         fails += same_bits(ctx, "C", C, Cref, cn, ldc);
-                        checked++;
+                        (*checked)++;
                     } else {
                         fails += untouched(ctx, "C", C, cn); /* returned 0: computing nothing */
                     }
@@ -624,15 +627,28 @@ static void test_gemm_cols(void **state)
                 free(C);
                 free(Cref);
             }
+    return fails;
+}
+
+static void test_gemm_cols(void **state)
+{
+    (void)state;
+    static const int Ms[] = {1, 7, 10, 12, 13, 25};
+    static const int Ns[] = {1, 7, 16, 17, 30, 32, 33, 57};
+    static const int Ks[] = {1, 7, 31, 257, 784};
+    float *pack = new_pack();
+    int checked = 0;
+    int fails = cols_problems(Ms, sizeof Ms / sizeof *Ms, Ns, sizeof Ns / sizeof *Ns, Ks, sizeof Ks / sizeof *Ks, 0,
+                              pack, &checked);
     free(pack);
-    print_message("gemm_cols: %d problems compared bit for bit%s\n", checked, avx ? "" : " (no AVX-512 here)");
+    print_message("gemm_cols: %d problems compared bit for bit%s\n", checked, have_avx512() ? "" : " (no AVX-512 here)");
     assert_int_equal(fails, 0);
 }
 
 /* the blocked GEMM over listed columns (cpu.c: the gathered first layer
- * over a batch's used columns) against mlpc_gemm_avx512 (beta 0) on the
- * same A, unlisted columns +0.0: bit for bit, padding of C included, at
- * the shapes of whole batches and threads' shares of them */
+ * over a batch's used columns), at the shapes of whole batches and
+ * threads' shares of them, and the weight gradient's rows of listed
+ * columns (mlpc_gemm_avx512_tcols) against the dense A^T B's rows */
 static void test_gemm_avx512_cols(void **state)
 {
     (void)state;
@@ -644,37 +660,9 @@ static void test_gemm_avx512_cols(void **state)
     static const int Ns[] = {10, 47, 48, 49, 200, 256};
     static const int Ks[] = {7, 200, 257, 784};
     float *pack = new_pack();
-    int fails = 0, checked = 0;
-    for (size_t mi = 0; mi < sizeof Ms / sizeof *Ms; mi++)
-        for (size_t ni = 0; ni < sizeof Ns / sizeof *Ns; ni++)
-            for (size_t ki = 0; ki < sizeof Ks / sizeof *Ks; ki++) {
-                int M = Ms[mi], N = Ns[ni], K = Ks[ki];
-                int pad = (mi + ni + ki) % 2 ? 3 : 0;
-                int lda = K + pad, ldb = N + 2 * pad, ldc = N + (pad ? 5 : 0);
-                float *B = mat_new(K, N, ldb, NAN);
-                size_t cn = mat_size(M, N, ldc);
-                float *C = floats_new(cn), *Cref = floats_new(cn);
-                int32_t *idx = idx_new(K);
-                for (int kind = 0; kind < NSUBSETS; kind++) {
-                    int n = pick_cols(K, kind, idx);
-                    float *A = mat_new(M, K, lda, NAN);
-                    zero_unlisted(A, M, K, lda, idx, n);
-                    fill(C, cn, SENTINEL);
-                    fill(Cref, cn, SENTINEL);
-                    mlpc_gemm_avx512_cols(M, N, K, A, lda, B, ldb, idx, n, C, ldc);
-                    mlpc_gemm_avx512(0, 0, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, Cref, ldc, pack);
-                    char ctx[160];
-                    snprintf(ctx, sizeof ctx, "gemm_avx512_cols M=%d N=%d K=%d lda=%d ldb=%d ldc=%d cols %s (%d)",
-                             M, N, K, lda, ldb, ldc, subset_names[kind], n);
-                    fails += same_bits(ctx, "C", C, Cref, cn, ldc);
-                    checked++;
-                    free(A);
-                }
-                free(idx);
-                free(B);
-                free(C);
-                free(Cref);
-            }
+    int checked = 0;
+    int fails = cols_problems(Ms, sizeof Ms / sizeof *Ms, Ns, sizeof Ns / sizeof *Ns, Ks, sizeof Ks / sizeof *Ks, 1,
+                              pack, &checked);
     /* the weight gradient's rows of listed columns: A^T B over m batch rows */
     static const int ms[] = {1, 64, 65, 128, 300};
     for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++)
