@@ -201,9 +201,16 @@ def summarize(meta, recs):
             continue
         rows = ROWS[w]
         gflop = train_flops(SIZES[w], rows) * 1e-9
-        note = (" mlpc skips the input columns that are zero in a whole batch (kernels/sparse.c: about "
-                "half of them at batch 10), so its GFLOP/s here count the dense work it did not do: "
-                "dense-equivalent rates." if w == "w1" else "")
+        notes = {
+            "w1": " mlpc skips the input columns that are zero in a whole batch (kernels/sparse.c: about "
+                  "half of them at batch 10), so its GFLOP/s here count the dense work it did not do: "
+                  "dense-equivalent rates.",
+            "w2": " mlpc's first layer skips the input columns that are zero in a whole batch (backend/cpu.c, "
+                  "zero-cols: about a fifth of them at batch 1,500), so its GFLOP/s are dense-equivalent rates.",
+            "w5": " mlpc's first layer skips the input columns that are zero in a whole batch (backend/cpu.c, "
+                  "zero-cols: about a third of them at batch 128), so its GFLOP/s are dense-equivalent rates.",
+        }
+        note = notes.get(w, "")
         out += [f"## {TITLES[w]}", "", f"GEMM work: {gflop:.3g} GFLOP per epoch.{note}", "",
                 "| implementation | threads | median s | min-max s | peer/mlpc | mlpc/peer | GFLOP/s | % sgemm | % mlpc GEMM |",
                 "|---|---|---|---|---|---|---|---|---|"]
