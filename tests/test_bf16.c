@@ -708,10 +708,13 @@ static void test_pairs(void **state)
         for (int i = 0; i < m * N; i++) D[i] = frand();
         mlpc_gemm_bf16_pack_b(0, m, N, D, N, Dw, 0, mlpc_gemm_bf16_slivers(N));
         mlpc_gemm_bf16a_avx512(1, 0, in, N, m, A, lda, D, N, Gref, N, pack);
-        for (int kind = 0; kind < 3; kind++) {
+        /* kinds: MNIST-like rows (groups of 16 spanning gaps of 8), groups
+         * wider than 32 (3 in 7), all, every other one (a span of 31) */
+        for (int kind = 0; kind < 4; kind++) {
             int n = 0;
             for (int k = 0; k < in; k++)
-                if (kind == 0 ? k % 28 >= 4 && k % 28 < 24 : kind == 1 ? (k * 5 + 1) % 7 < 3 : 1) cols[n++] = k;
+                if (kind == 0 ? k % 28 >= 4 && k % 28 < 24 : kind == 1 ? (k * 5 + 1) % 7 < 3 : kind == 3 ? k % 2 == 0 : 1)
+                    cols[n++] = k;
             for (int packed = 0; packed < 2; packed++) {
                 memset(G, 0xff, (size_t)in * N * sizeof(float));
                 mlpc_gemm_bf16_tcols(n, N, m, A, lda, cols, D, N, packed ? Dw : NULL, G, N, pack);
