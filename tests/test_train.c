@@ -816,13 +816,16 @@ static void wide_batch_threads_z(int bytes, mlpc_opt opt, int batch, mlpc_precis
     mlpc_error err;
     mlpc_dataset *d = mlpc_dataset_from_arrays(N, F, x, y, NC, NULL, 0, &err);
     assert_non_null(d);
-    float *params[5] = {NULL, NULL, NULL, NULL, NULL};
+    float *params[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
     /* t = 3: 2 threads with the byte copy off, so the float rows are
      * gathered first, where byte rows are gathered by the first layer's
      * product block by block (mlpc_ctx_gather_input): the same bits */
     /* zero: unused columns, skipped by the first product of byte rows
-     * (cpu.c, zc_list); t = 4: 2 threads with that off, the dense product */
-    int runs = zero ? 5 : bytes && prec == MLPC_PRECISION_FP32 ? 4 : 3;
+     * (cpu.c, zc_list); t = 4: 2 threads with that off, the dense product;
+     * t = 5: 1 thread with the update-chunks and pack-window knobs off (W
+     * packed for bf16 after the whole layer's update; listed columns of the
+     * weight gradient's A^T packed one by one) */
+    int runs = zero ? 6 : bytes && prec == MLPC_PRECISION_FP32 ? 4 : 3;
     for (int t = 0; t < runs; t++) {
         if (t == 3 && !(bytes && prec == MLPC_PRECISION_FP32)) continue;
         mlpc_config c;
@@ -838,8 +841,10 @@ static void wide_batch_threads_z(int bytes, mlpc_opt opt, int batch, mlpc_precis
                           * halves of the batch, the last batch 150 rows */
         c.precision = prec;
         c.seed = 5;
-        c.threads = t < 3 ? t + 1 : 2;
+        c.threads = t < 3 ? t + 1 : t == 5 ? 1 : 2;
         mlpc_knob_set(MLPC_KNOB_ZERO_COLS, t != 4);
+        mlpc_knob_set(MLPC_KNOB_UPDATE_CHUNKS, t != 5);
+        mlpc_knob_set(MLPC_KNOB_PACK_WINDOW, t != 5);
         c.norm = bytes ? MLPC_NORM_SCALE : MLPC_NORM_NONE;
         mlpc_net *net = mlpc_net_create(&c, &err);
         assert_non_null(net);
@@ -870,6 +875,8 @@ static void wide_batch_threads_z(int bytes, mlpc_opt opt, int batch, mlpc_precis
         }
     }
     mlpc_knob_set(MLPC_KNOB_ZERO_COLS, 1);
+    mlpc_knob_set(MLPC_KNOB_UPDATE_CHUNKS, 1);
+    mlpc_knob_set(MLPC_KNOB_PACK_WINDOW, 1);
     for (int t = 0; t < runs; t++) free(params[t]); /* NULL where skipped */
     mlpc_dataset_free(d);
     free(x);

@@ -67,6 +67,7 @@ typedef enum mlpc_knob_id {
     MLPC_KNOB_TILE_SPLIT,        /* kernels/gemm_bf16.c: a short last tile shares rows with the one before */
     MLPC_KNOB_BF16_W_SHARED,     /* train/trainer.c: bf16, threads: W read by the backward counts as shared */
     MLPC_KNOB_ZERO_COLS,         /* backend/cpu.c: the gathered first product skips unused input columns (off: dense) */
+    MLPC_KNOB_UPDATE_CHUNKS,     /* train/trainer.c: bf16, 1 thread: each chunk of W packed right after its update */
     MLPC_KNOB_PACK_WINDOW,       /* kernels/gemm_bf16.c: listed columns packed by windows, rows asked ahead (off: one by one) */
     MLPC_KNOBS
 } mlpc_knob_id;

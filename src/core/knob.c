@@ -23,7 +23,7 @@ void mlpc_knob_set(mlpc_knob_id k, int on)
 const char *mlpc_knob_name(mlpc_knob_id k)
 {
     static const char *const names[MLPC_KNOBS] = {"gather-in-forward", "opt-prefetchw", "opt-flush", "tile-split", "bf16-w-shared",
-                                                  "zero-cols", "pack-window"};
+                                                  "zero-cols", "update-chunks", "pack-window"};
     return (unsigned)k < MLPC_KNOBS ? names[k] : "?";
 }
 

@@ -308,6 +308,7 @@ static void update(mlpc_trainer *tr)
     }
 }
 
+#define UPDATE_CHUNK 4096
 /* the optimizer on one range of parameters as soon as its gradients are
  * ready (mlpc_backward_update); tr->step was advanced for this batch */
 static void update_range(void *user, mlpc_ctx *cx, size_t off, size_t n, int is_weight)
@@ -316,16 +317,33 @@ static void update_range(void *user, mlpc_ctx *cx, size_t off, size_t n, int is_
     const mlpc_config *c = &tr->cfg;
     mlpc_opt_step s = {c->opt, tr->sched.lr, c->momentum, c->rho, c->beta1, c->beta2, c->eps,
                        c->nesterov, is_weight ? c->l2 : 0.0f, tr->step, w_shared(tr, off)};
-    cx->be->opt_update(cx, &s, tr->net->params + off, tr->grads + off, tr->m + off, tr->v + off, n);
-    if (!tr->wpk_on || !is_weight) return;
+    if (!tr->wpk_on || !is_weight) {
+        cx->be->opt_update(cx, &s, tr->net->params + off, tr->grads + off, tr->m + off, tr->v + off, n);
+        return;
+    }
     /* these rows of W_l packed for the next forward while in cache (whole
-     * rows, from an even row: the backend splits weights so) */
+     * rows, from an even row: the backend splits weights so); on one
+     * thread, chunk by chunk of UPDATE_CHUNK floats right after the
+     * optimizer wrote it (W5's whole first layer, 800 KB of W, had left L2
+     * under the optimizer's 3.2 MB before it was packed) */
     const mlpc_net *net = tr->net;
     int l = 0;
     while (l + 1 < net->n_layers && off >= net->w_off[l + 1]) l++;
     int in = net->sizes[l], out = net->sizes[l + 1];
     int k0 = (int)((off - net->w_off[l]) / (size_t)out), k1 = k0 + (int)(n / (size_t)out);
-    mlpc_batch_bf16_pack_rows(in, out, net->params + net->w_off[l], tr->wpk + tr->wpk_off[l], k0, k1);
+    int step = k1 - k0;
+    if (cx->threads == 1 && mlpc_knob(MLPC_KNOB_UPDATE_CHUNKS)) {
+        step = UPDATE_CHUNK / out;
+        step = step < 2 ? 2 : step - step % 2;
+    }
+    float *w = net->params + net->w_off[l];
+    size_t lo = net->w_off[l];
+    for (int r0 = k0; r0 < k1; r0 += step) {
+        int r1 = k1 - r0 < step ? k1 : r0 + step;
+        size_t o = lo + (size_t)r0 * out, cn = (size_t)(r1 - r0) * out;
+        cx->be->opt_update(cx, &s, tr->net->params + o, tr->grads + o, tr->m + o, tr->v + o, cn);
+        mlpc_batch_bf16_pack_rows(in, out, w, tr->wpk + tr->wpk_off[l], r0, r1);
+    }
 }
 
 /* the weights packed at the last batch's update, for this batch's forward
