@@ -26,9 +26,18 @@ size_t mlpc_batch_bf16_packed_words(int K, int N)
     return mlpc_gemm_bf16_pack_rows_select() ? mlpc_gemm_bf16_packed_words(K, N) : 0;
 }
 
+/* called for every chunk of every update (trainer.c, update_range): the
+ * kernel found once (its select reads MLPC_NO_BF16 each time: 0.4% of
+ * W5's bf16 epoch). Only a trainer that found it when created packs, so
+ * keeping it when MLPC_NO_BF16 is set later changes nothing. */
 int mlpc_batch_bf16_pack_rows(int K, int N, const float *w, uint32_t *pk, int k0, int k1)
 {
-    mlpc_bf16_pack_rows_fn f = mlpc_gemm_bf16_pack_rows_select();
+    static mlpc_bf16_pack_rows_fn found;
+    mlpc_bf16_pack_rows_fn f = __atomic_load_n(&found, __ATOMIC_RELAXED);
+    if (!f) {
+        f = mlpc_gemm_bf16_pack_rows_select();
+        __atomic_store_n(&found, f, __ATOMIC_RELAXED);
+    }
     if (!f) return 0;
     f(K, N, w, N, pk, k0, k1);
     return 1;

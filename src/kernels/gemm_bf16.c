@@ -541,7 +541,15 @@ TBF void mlpc_gemm_bf16_pairs(int M, int N, int K, const uint16_t *Ab, int lda, 
  * conversion, as the float gather and pack_a do them */
 TBF void mlpc_bf16_bytes_row(const uint8_t *u, int n, const float *shift, const float *scale, uint16_t *dst)
 {
-    for (int j = 0; j < n; j += 16) {
+    int j = 0;
+    for (; j + 32 <= n; j += 32) { /* two vectors a step, one store of 32 */
+        __m512 x0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(u + j))));
+        __m512 x1 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(u + j + 16))));
+        x0 = _mm512_mul_ps(_mm512_sub_ps(x0, _mm512_loadu_ps(shift + j)), _mm512_loadu_ps(scale + j));
+        x1 = _mm512_mul_ps(_mm512_sub_ps(x1, _mm512_loadu_ps(shift + j + 16)), _mm512_loadu_ps(scale + j + 16));
+        _mm512_storeu_si512(dst + j, (__m512i)_mm512_cvtne2ps_pbh(x1, x0));
+    }
+    for (; j < n; j += 16) {
         int k = n - j < 16 ? n - j : 16;
         __mmask16 m = (__mmask16)(k >= 16 ? 0xffffu : (1u << k) - 1u);
         __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, u + j)));
