@@ -79,6 +79,17 @@ def peak_rates(recs):
     return {k: stats(v)[0] for k, v in g.items()}
 
 
+def paired(a, b, percent):
+    """a against b repetition by repetition (the k-th run of each, neighbours
+    in time, so a slow phase of the machine hits both): the median and
+    range of a/b, as a change in percent or as b's speed-up over a."""
+    r = [x / y for x, y in zip(a, b)]
+    if percent:
+        return (f"per repetition {(np.median(r) - 1) * 100:+.1f}% median "
+                f"[{(min(r) - 1) * 100:+.1f}% to {(max(r) - 1) * 100:+.1f}%]")
+    return f"per repetition {np.median(r):.2f}x median [{min(r):.2f}-{max(r):.2f}]"
+
+
 def w6_table(by6):
     if not by6:
         return []
@@ -229,7 +240,11 @@ def summarize(meta, recs):
             for t, med in auto:
                 out += ["", f"`--threads auto` chose {t} thread{'s' if t > 1 else ''}: {fmt(med)} s against "
                         f"{fmt(fixed[bt])} s for the best fixed count ({bt}): "
-                        f"{(med / fixed[bt] - 1) * 100:+.1f}% (target: at most +5%)."]
+                        f"{(med / fixed[bt] - 1) * 100:+.1f}% (target: at most +5%); "
+                        f"{paired(by[(w, 'mlpc-auto', t)], by[(w, 'mlpc', bt)], True)}."]
+        if 1 in fixed and 2 in fixed:
+            out += ["", f"2 threads against 1: {fixed[1] / fixed[2]:.2f}x the speed (medians); "
+                    f"{paired(by[(w, 'mlpc', 1)], by[(w, 'mlpc', 2)], False)}."]
         out.append("")
 
     out += w6_table(by6)
