@@ -83,6 +83,8 @@ def paired(a, b, percent):
     """a against b repetition by repetition (the k-th run of each, neighbours
     in time, so a slow phase of the machine hits both): the median and
     range of a/b, as a change in percent or as b's speed-up over a."""
+    if len(a) != len(b):  # auto chose another count in some repetitions: no k-th to k-th pairs
+        return "not paired (the runs differ in number)"
     r = [x / y for x, y in zip(a, b)]
     if percent:
         return (f"per repetition {(np.median(r) - 1) * 100:+.1f}% median "
